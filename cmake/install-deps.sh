@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what emofuse needs on Debian 12, idempotently: it does nothing (and prints nothing)
+# when every package is already present. Usage: cmake/install-deps.sh [--python]
+#   --python  also install the Python stack that regenerates test fixtures and runs the
+#             PyTorch / scikit-learn comparison scripts (not needed to build or test).
+set -euo pipefail
+
+packages=(
+    build-essential cmake ninja-build pkg-config
+    libxtensor-dev libxsimd-dev libboost-dev doctest-dev libbenchmark-dev
+    nlohmann-json3-dev libhdf5-dev
+    libopenmpi-dev openmpi-bin
+    clang libclang-rt-14-dev
+)
+if [[ "${1:-}" == "--python" ]]; then
+    packages+=(python3-numpy python3-torch python3-sklearn python3-h5py python3-matplotlib)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+    if command -v sudo >/dev/null; then SUDO=sudo; else
+        echo "install-deps: need root to install: ${missing[*]}" >&2
+        exit 1
+    fi
+else
+    SUDO=
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

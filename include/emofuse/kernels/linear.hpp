@@ -1,12 +1,13 @@
 // emofuse/kernels/linear.hpp — y = x·Wᵀ + b with PyTorch's (out, in) weight layout.
 #pragma once
 
+#include <emofuse/kernels/epilogue.hpp>
+#include <emofuse/kernels/gemm.hpp>
+#include <emofuse/kernels/workspace.hpp>
+
 #include <cstddef>
 
 namespace emofuse::kernels {
-
-/// What is applied to each output element after the bias.
-enum class epilogue { none, relu };
 
 /// Scalar reference: y[r, o] = act(Σ_i x[r, i]·w[o, i] + b[o]) for r < rows, o < out.
 /// `x` is (rows, in) row-major, `w` is (out, in) row-major, `bias` may be null, `y` is
@@ -25,11 +26,22 @@ void linear_reference(const T* x, std::size_t rows, std::size_t in, const T* w, 
     }
 }
 
-/// Fast path with the same contract as linear_reference.
+/// Fast path with the same contract as linear_reference: one packed GEMM (x·Wᵀ) with the
+/// bias and activation fused into its store; a single row runs as a matrix-vector product.
+/// Throws value_error for a null x, w or y with non-zero sizes.
 template <class T>
 void linear(const T* x, std::size_t rows, std::size_t in, const T* w, const T* bias,
             std::size_t out, T* y, epilogue act = epilogue::none) {
-    linear_reference(x, rows, in, w, bias, out, y, act);
+    gemm(transpose::no, transpose::yes, rows, out, in, T(1), x, in, w, in, T(0), y, out,
+         fused_epilogue<T>{bias, act}, thread_workspace());
+}
+
+/// linear with explicit strides (x rows `ldx` apart, y rows `ldy` apart) and scratch.
+template <class T>
+void linear(const T* x, std::size_t ldx, std::size_t rows, std::size_t in, const T* w,
+            const T* bias, std::size_t out, T* y, std::size_t ldy, epilogue act, workspace& ws) {
+    gemm(transpose::no, transpose::yes, rows, out, in, T(1), x, ldx, w, in, T(0), y, ldy,
+         fused_epilogue<T>{bias, act}, ws);
 }
 
 } // namespace emofuse::kernels

@@ -1,0 +1,356 @@
+// GEMM, GEMV and linear: the packed SIMD paths against their scalar references.
+// Tolerance: |fast - reference| <= 2·(k + 3)·eps·M, where M = |alpha|·Σ_p |a_ip·b_pj| +
+// |beta·c_ij| + |bias_j| (the standard γ_k bound of each summation order, for both results).
+#include "kernel_testing.hpp"
+
+#include <emofuse/kernels/gemm.hpp>
+#include <emofuse/kernels/gemv.hpp>
+#include <emofuse/kernels/linear.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+using namespace emofuse::kernels;
+using kernel_testing::agrees;
+using kernel_testing::guarded_buffer;
+
+namespace {
+
+struct gemm_case {
+    std::size_t m, n, k;
+    transpose ta, tb;
+    std::size_t pad_a, pad_b, pad_c; // extra elements per row beyond the minimum
+    double alpha, beta;
+    bool bias;
+    epilogue act;
+};
+
+template <class T>
+void check_gemm_case(const gemm_case& g, T scale = T(1), workspace* ws = nullptr) {
+    const std::size_t a_rows = g.ta == transpose::no ? g.m : g.k;
+    const std::size_t a_cols = g.ta == transpose::no ? g.k : g.m;
+    const std::size_t b_rows = g.tb == transpose::no ? g.k : g.n;
+    const std::size_t b_cols = g.tb == transpose::no ? g.n : g.k;
+    const std::size_t lda = a_cols + g.pad_a, ldb = b_cols + g.pad_b, ldc = g.n + g.pad_c;
+    guarded_buffer<T> a(a_rows * lda), b(b_rows * ldb), c(g.m * ldc), bias(g.n);
+    kernel_testing::fill_uniform(a.data(), a.size(), -scale, scale);
+    kernel_testing::fill_uniform(b.data(), b.size(), -scale, scale);
+    kernel_testing::fill_uniform(c.data(), c.size());
+    kernel_testing::fill_uniform(bias.data(), bias.size());
+    // Padding between rows of C must survive untouched.
+    for (std::size_t i = 0; i < g.m; ++i) {
+        for (std::size_t j = g.n; j < ldc; ++j) {
+            c[i * ldc + j] = T(777);
+        }
+    }
+    std::vector<T> expected(c.data(), c.data() + c.size());
+    const fused_epilogue<T> post{g.bias ? bias.data() : nullptr, g.act};
+    const T alpha = static_cast<T>(g.alpha), beta = static_cast<T>(g.beta);
+    gemm_reference(g.ta, g.tb, g.m, g.n, g.k, alpha, a.data(), lda, b.data(), ldb, beta,
+                   expected.data(), ldc, post);
+    const std::vector<T> c_before(c.data(), c.data() + c.size());
+    if (ws) {
+        gemm(g.ta, g.tb, g.m, g.n, g.k, alpha, a.data(), lda, b.data(), ldb, beta, c.data(), ldc,
+             post, *ws);
+    } else {
+        gemm(g.ta, g.tb, g.m, g.n, g.k, alpha, a.data(), lda, b.data(), ldb, beta, c.data(), ldc,
+             post);
+    }
+    CAPTURE(g.m);
+    CAPTURE(g.n);
+    CAPTURE(g.k);
+    CAPTURE(static_cast<int>(g.ta));
+    CAPTURE(static_cast<int>(g.tb));
+    REQUIRE(a.guards_intact());
+    REQUIRE(b.guards_intact());
+    REQUIRE(c.guards_intact());
+    std::size_t failures = 0;
+    for (std::size_t i = 0; i < g.m; ++i) {
+        for (std::size_t j = 0; j < ldc; ++j) {
+            const T got = c[i * ldc + j];
+            if (j >= g.n) {
+                failures += got != T(777);
+                continue;
+            }
+            double magnitude = 0;
+            for (std::size_t p = 0; p < g.k; ++p) {
+                const T aip = g.ta == transpose::no ? a[i * lda + p] : a[p * lda + i];
+                const T bpj = g.tb == transpose::no ? b[p * ldb + j] : b[j * ldb + p];
+                magnitude += std::abs(static_cast<double>(aip) * static_cast<double>(bpj));
+            }
+            magnitude = std::abs(g.alpha) * magnitude +
+                        (g.beta != 0 ? std::abs(g.beta * c_before[i * ldc + j]) : 0.0) +
+                        (g.bias ? std::abs(static_cast<double>(bias[j])) : 0.0);
+            const double bound =
+                2.0 * static_cast<double>(g.k + 3) * kernel_testing::eps<T>() * magnitude;
+            if (!agrees(got, expected[i * ldc + j], bound)) {
+                if (failures < 5) {
+                    MESSAGE("C[" << i << "," << j << "] = " << got << ", reference "
+                                 << expected[i * ldc + j] << ", bound " << bound);
+                }
+                ++failures;
+            }
+        }
+    }
+    CHECK(failures == 0);
+}
+
+} // namespace
+
+TEST_CASE_TEMPLATE("gemm matches the reference over edge shapes, transposes and strides", T, float,
+                   double) {
+    const std::size_t dims[] = {1, 2, 3, 5, 6, 7, 8, 11, 12, 13, 16, 17, 31, 32, 33, 49};
+    std::size_t index = 0;
+    for (std::size_t m : dims) {
+        for (std::size_t n : dims) {
+            // k cycles through small and odd depths; transposes and strides cycle too.
+            const std::size_t k = dims[(index * 7 + 3) % std::size(dims)];
+            const auto ta = (index & 1) ? transpose::yes : transpose::no;
+            const auto tb = (index & 2) ? transpose::yes : transpose::no;
+            const std::size_t pad = index % 3;
+            check_gemm_case<T>(
+                {m, n, k, ta, tb, pad, 2 * pad, pad + 1, 1.0, 0.0, false, epilogue::none});
+            ++index;
+        }
+    }
+}
+
+TEST_CASE_TEMPLATE("gemm crosses every cache block boundary", T, float, double) {
+    // Depths around kc = 256 (and its multiples), rows past mc, columns past several panels.
+    for (transpose ta : {transpose::no, transpose::yes}) {
+        for (transpose tb : {transpose::no, transpose::yes}) {
+            check_gemm_case<T>({203, 97, 255, ta, tb, 1, 0, 3, 1.0, 0.0, false, epilogue::none});
+            check_gemm_case<T>({37, 65, 257, ta, tb, 0, 1, 0, 1.0, 0.0, false, epilogue::none});
+            check_gemm_case<T>({13, 40, 513, ta, tb, 2, 2, 2, 1.0, 0.0, false, epilogue::none});
+        }
+    }
+    check_gemm_case<T>(
+        {250, 130, 300, transpose::no, transpose::yes, 0, 0, 0, 1.0, 0.0, true, epilogue::relu});
+}
+
+TEST_CASE_TEMPLATE("gemm applies alpha, beta, bias and ReLU in the documented order", T, float,
+                   double) {
+    for (std::size_t k : {1u, 9u, 300u}) {
+        for (bool bias : {false, true}) {
+            for (epilogue act : {epilogue::none, epilogue::relu}) {
+                check_gemm_case<T>(
+                    {19, 35, k, transpose::no, transpose::yes, 1, 1, 1, 0.5, -1.5, bias, act});
+                check_gemm_case<T>(
+                    {1, 35, k, transpose::no, transpose::yes, 0, 0, 0, -2.0, 0.25, bias, act});
+                check_gemm_case<T>(
+                    {1, 33, k, transpose::yes, transpose::no, 2, 0, 0, 1.0, 1.0, bias, act});
+            }
+        }
+    }
+}
+
+TEST_CASE_TEMPLATE("gemm with an empty dimension", T, float, double) {
+    // k == 0: C = act(beta·C + bias), A and B are never read (may be null).
+    std::vector<T> c = {1, -2, 3, -4, 5, -6};
+    const std::vector<T> bias = {0.5, 0.5, -10};
+    gemm<T>(transpose::no, transpose::no, 2, 3, 0, T(1), nullptr, 0, nullptr, 3, T(2), c.data(), 3,
+            {bias.data(), epilogue::relu});
+    CHECK(c == std::vector<T>{2.5, 0, 0, 0, 10.5, 0});
+    // m == 0 or n == 0: nothing happens, even with null pointers.
+    gemm<T>(transpose::no, transpose::no, 0, 3, 4, T(1), nullptr, 4, nullptr, 3, T(0), nullptr, 3);
+    gemm<T>(transpose::no, transpose::no, 3, 0, 4, T(1), nullptr, 4, nullptr, 0, T(0), nullptr, 0);
+}
+
+TEST_CASE_TEMPLATE("gemm handles large magnitudes with a relative bound", T, float, double) {
+    const T scale = std::is_same_v<T, float> ? T(1e15) : T(1e140);
+    check_gemm_case<T>(
+        {29, 41, 77, transpose::no, transpose::no, 1, 0, 1, 1.0, 0.0, false, epilogue::none},
+        scale);
+    check_gemm_case<T>(
+        {29, 41, 77, transpose::yes, transpose::yes, 1, 0, 1, 1.0, 0.0, false, epilogue::none},
+        T(1) / scale);
+}
+
+TEST_CASE_TEMPLATE("gemm propagates NaN and Inf like the reference", T, float, double) {
+    const T nan = std::numeric_limits<T>::quiet_NaN();
+    const T inf = std::numeric_limits<T>::infinity();
+    const std::size_t m = 14, n = 37, k = 21;
+    std::vector<T> a = kernel_testing::uniform_vector<T>(m * k);
+    std::vector<T> b = kernel_testing::uniform_vector<T>(k * n, T(0.5), T(1)); // positive
+    for (auto& v : a) {
+        v = std::abs(v) + T(0.5); // positive, so an Inf in B gives +Inf, never Inf - Inf
+    }
+    a[3 * k + 5] = nan;                                 // row 3 of C becomes NaN
+    b[7 * n + 20] = inf;                                // column 20 becomes +Inf (NaN in row 3)
+    std::vector<T> c(m * n, nan), expected(m * n, nan); // beta == 0: old NaNs are not read
+    gemm(transpose::no, transpose::no, m, n, k, T(1), a.data(), k, b.data(), n, T(0), c.data(), n);
+    gemm_reference(transpose::no, transpose::no, m, n, k, T(1), a.data(), k, b.data(), n, T(0),
+                   expected.data(), n);
+    for (std::size_t i = 0; i < m; ++i) {
+        for (std::size_t j = 0; j < n; ++j) {
+            const T got = c[i * n + j];
+            if (i == 3) {
+                CHECK(std::isnan(got));
+            } else if (j == 20) {
+                CHECK(got == inf);
+            } else {
+                CHECK(std::isfinite(got));
+            }
+            CHECK(agrees(got, expected[i * n + j], 1e-3));
+        }
+    }
+    // ReLU keeps NaN (like torch.relu) and clamps -Inf to 0.
+    std::vector<T> x = {nan, -inf, inf, T(-1)};
+    std::vector<T> w = {T(1)};
+    std::vector<T> y(4);
+    linear(x.data(), 4, 1, w.data(), static_cast<const T*>(nullptr), 1, y.data(), epilogue::relu);
+    CHECK(std::isnan(y[0]));
+    CHECK(y[1] == T(0));
+    CHECK(y[2] == inf);
+    CHECK(y[3] == T(0));
+}
+
+TEST_CASE_TEMPLATE("gemm_strided_batched matches per-item references, shared weights", T, float,
+                   double) {
+    const std::size_t m = 7, n = 19, k = 23, count = 3;
+    const auto a = kernel_testing::uniform_vector<T>(count * m * k);
+    const auto w = kernel_testing::uniform_vector<T>(n * k); // stride 0: shared
+    std::vector<T> c(count * m * n), expected(count * m * n);
+    gemm_strided_batched(transpose::no, transpose::yes, m, n, k, T(1), a.data(), k, m * k, w.data(),
+                         k, 0, T(0), c.data(), n, m * n, count);
+    gemm_strided_batched_reference(transpose::no, transpose::yes, m, n, k, T(1), a.data(), k, m * k,
+                                   w.data(), k, 0, T(0), expected.data(), n, m * n, count);
+    for (std::size_t i = 0; i < c.size(); ++i) {
+        CHECK(agrees(c[i], expected[i], 2.0 * (k + 3) * kernel_testing::eps<T>() * double(k)));
+    }
+}
+
+TEST_CASE("gemm reuses its workspace: no growth after the first call of a shape") {
+    workspace ws;
+    check_gemm_case<float>(
+        {100, 100, 300, transpose::no, transpose::yes, 0, 0, 0, 1.0, 0.0, false, epilogue::none},
+        1.0f, &ws);
+    const std::size_t b_bytes = ws.capacity_bytes(0), a_bytes = ws.capacity_bytes(1);
+    CHECK(b_bytes > 0);
+    CHECK(a_bytes > 0);
+    check_gemm_case<float>(
+        {60, 80, 200, transpose::yes, transpose::no, 0, 0, 0, 1.0, 0.0, false, epilogue::none},
+        1.0f, &ws);
+    CHECK(ws.capacity_bytes(0) == b_bytes);
+    CHECK(ws.capacity_bytes(1) == a_bytes);
+    ws.release();
+    CHECK(ws.capacity_bytes(0) == 0);
+}
+
+TEST_CASE("gemm rejects bad arguments with a clear error") {
+    std::vector<float> a(12), b(12), c(9);
+    CHECK_THROWS_AS(gemm(transpose::no, transpose::no, 3, 3, 4, 1.0f,
+                         static_cast<const float*>(nullptr), 4, b.data(), 3, 0.0f, c.data(), 3),
+                    emofuse::value_error);
+    CHECK_THROWS_AS(gemm(transpose::no, transpose::no, 3, 3, 4, 1.0f, a.data(), 4,
+                         static_cast<const float*>(nullptr), 3, 0.0f, c.data(), 3),
+                    emofuse::value_error);
+    CHECK_THROWS_AS(gemm(transpose::no, transpose::no, 3, 3, 4, 1.0f, a.data(), 4, b.data(), 3,
+                         0.0f, static_cast<float*>(nullptr), 3),
+                    emofuse::value_error);
+    CHECK_THROWS_AS(gemm(transpose::no, transpose::no, 3, 3, 4, 1.0f, a.data(), 3, b.data(), 3,
+                         0.0f, c.data(), 3),
+                    emofuse::shape_error);
+    CHECK_THROWS_AS(gemm(transpose::no, transpose::yes, 3, 3, 4, 1.0f, a.data(), 4, b.data(), 3,
+                         0.0f, c.data(), 3),
+                    emofuse::shape_error);
+    CHECK_THROWS_AS(gemm(transpose::no, transpose::no, 3, 3, 4, 1.0f, a.data(), 4, b.data(), 3,
+                         0.0f, c.data(), 2),
+                    emofuse::shape_error);
+    try {
+        gemm(transpose::yes, transpose::no, 3, 3, 4, 1.0f, a.data(), 2, b.data(), 3, 0.0f, c.data(),
+             3);
+        FAIL("expected a shape_error");
+    } catch (const emofuse::shape_error& e) {
+        const std::string msg = e.what();
+        CHECK(msg.find("gemm") != std::string::npos);
+        CHECK(msg.find("A") != std::string::npos);
+        CHECK(msg.find(">= 3") != std::string::npos);
+        CHECK(msg.find("got 2") != std::string::npos);
+    }
+    std::vector<float> y(3);
+    CHECK_THROWS_AS(gemv(transpose::no, 3, 4, 1.0f, static_cast<const float*>(nullptr), 4, a.data(),
+                         0.0f, y.data()),
+                    emofuse::value_error);
+    CHECK_THROWS_AS(linear(a.data(), 3, 4, static_cast<const float*>(nullptr),
+                           static_cast<const float*>(nullptr), 3, y.data()),
+                    emofuse::value_error);
+}
+
+TEST_CASE_TEMPLATE("gemv matches the reference in both orientations", T, float, double) {
+    for (std::size_t rows : kernel_testing::edge_sizes()) {
+        for (std::size_t cols : {std::size_t(0), std::size_t(1), std::size_t(7), std::size_t(16),
+                                 std::size_t(33), std::size_t(70)}) {
+            for (transpose t : {transpose::no, transpose::yes}) {
+                const std::size_t lda = cols + 1;
+                guarded_buffer<T> a(rows * lda), x(t == transpose::no ? cols : rows),
+                    y(t == transpose::no ? rows : cols), bias(y.size());
+                kernel_testing::fill_uniform(a.data(), a.size());
+                kernel_testing::fill_uniform(x.data(), x.size());
+                kernel_testing::fill_uniform(y.data(), y.size());
+                kernel_testing::fill_uniform(bias.data(), bias.size());
+                std::vector<T> expected(y.data(), y.data() + y.size());
+                const fused_epilogue<T> post{bias.data(), epilogue::relu};
+                gemv_reference(t, rows, cols, T(0.75), a.data(), lda, x.data(), T(0.5),
+                               expected.data(), post);
+                gemv(t, rows, cols, T(0.75), a.data(), lda, x.data(), T(0.5), y.data(), post);
+                REQUIRE(y.guards_intact());
+                const std::size_t inner = x.size();
+                for (std::size_t i = 0; i < y.size(); ++i) {
+                    CHECK(agrees(y[i], expected[i],
+                                 2.0 * double(inner + 3) * kernel_testing::eps<T>() *
+                                     double(inner + 2)));
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE_TEMPLATE("linear matches linear_reference (rows = 1 takes the GEMV path)", T, float,
+                   double) {
+    for (std::size_t rows : {1u, 2u, 13u, 64u}) {
+        for (std::size_t in : {1u, 15u, 64u, 300u}) {
+            for (std::size_t out : {1u, 17u, 64u}) {
+                for (bool with_bias : {false, true}) {
+                    const auto x = kernel_testing::uniform_vector<T>(rows * in);
+                    const auto w = kernel_testing::uniform_vector<T>(out * in);
+                    const auto b = kernel_testing::uniform_vector<T>(out);
+                    const T* bias = with_bias ? b.data() : nullptr;
+                    std::vector<T> y(rows * out), expected(rows * out);
+                    const epilogue act = with_bias ? epilogue::relu : epilogue::none;
+                    linear(x.data(), rows, in, w.data(), bias, out, y.data(), act);
+                    linear_reference(x.data(), rows, in, w.data(), bias, out, expected.data(), act);
+                    for (std::size_t i = 0; i < y.size(); ++i) {
+                        CHECK(agrees(y[i], expected[i],
+                                     2.0 * double(in + 3) * kernel_testing::eps<T>() *
+                                         double(in + 1)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE_TEMPLATE("linear with row strides and an explicit workspace", T, float, double) {
+    const std::size_t rows = 9, in = 20, out = 11, ldx = 23, ldy = 14;
+    const auto x = kernel_testing::uniform_vector<T>(rows * ldx);
+    const auto w = kernel_testing::uniform_vector<T>(out * in);
+    const auto b = kernel_testing::uniform_vector<T>(out);
+    std::vector<T> y(rows * ldy, T(5));
+    workspace ws;
+    linear(x.data(), ldx, rows, in, w.data(), b.data(), out, y.data(), ldy, epilogue::none, ws);
+    for (std::size_t r = 0; r < rows; ++r) {
+        std::vector<T> expected(out);
+        linear_reference(x.data() + r * ldx, 1, in, w.data(), b.data(), out, expected.data());
+        for (std::size_t o = 0; o < out; ++o) {
+            CHECK(agrees(y[r * ldy + o], expected[o],
+                         2.0 * double(in + 3) * kernel_testing::eps<T>() * double(in + 1)));
+        }
+        for (std::size_t o = out; o < ldy; ++o) {
+            CHECK(y[r * ldy + o] == T(5));
+        }
+    }
+}

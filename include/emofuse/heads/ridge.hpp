@@ -20,14 +20,17 @@ namespace emofuse::heads {
 namespace detail {
 
 // In-place Cholesky factorisation of a symmetric positive definite n×n matrix (lower
-// triangle). Returns false when a pivot is not positive.
+// triangle). Returns false when a pivot is not positive, or so small against the original
+// diagonal entry that it is rounding noise (the matrix is numerically singular).
 inline bool cholesky(std::vector<double>& a, std::size_t n) {
+    constexpr double relative_floor = 1e-13;
     for (std::size_t j = 0; j < n; ++j) {
-        double diagonal = a[j * n + j];
+        const double original = a[j * n + j];
+        double diagonal = original;
         for (std::size_t k = 0; k < j; ++k) {
             diagonal -= a[j * n + k] * a[j * n + k];
         }
-        if (!(diagonal > 0.0)) {
+        if (!(diagonal > relative_floor * original)) {
             return false;
         }
         const double pivot = std::sqrt(diagonal);

@@ -1,0 +1,284 @@
+#!/usr/bin/env python3
+"""Independent reference for emofuse's alignment module; writes tests/align/data/.
+
+The interval alignment below is written directly from the CMU-MultimodalSDK semantics
+(REFERENCE.md, "Alignment"), the straightforward O(words x frames) way: every reference row
+scans every frame of the video. It is deliberately naive so that it can serve as a check.
+
+Run with Debian's python3 (numpy + h5py):  /usr/bin/python3 tests/align/generate_fixtures.py
+"""
+import json
+import math
+import os
+
+import h5py
+import numpy as np
+
+EPS = 1e-5
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "data")
+
+# The SDK's metadata keys, including the literal produced by a missing comma in its list.
+METADATA_KEYS = [
+    "root name", "computational sequence description", "computational sequence version",
+    "alignment compatible", "dataset name", "dataset version", "creator", "contact",
+    "featureset bib citation", "dataset bib citation", "dimension names",
+    "dimension namescomputational sequence version",
+]
+
+
+# ----------------------------------------------------------------------------- reference
+def video_id(key):
+    return key.split("[")[0]
+
+
+def intersect(ref, intervals):
+    """Indices (sorted order) and clipped intervals of frames kept for reference row ref."""
+    kept, clipped = [], []
+    for j in range(intervals.shape[0]):
+        s0, s1 = intervals[j]
+        if ref[1] - s0 > -EPS and s1 - ref[0] > -EPS:
+            c0, c1 = max(s0, ref[0]), min(s1, ref[1])
+            if abs(c0 - c1) > EPS:
+                kept.append(j)
+                clipped.append([c0, c1])
+    return kept, np.array(clipped, dtype=np.float64).reshape(-1, 2)
+
+
+def collapse_one(name, clipped, feats):
+    f = feats.astype(np.float64)
+    if name == "mean":
+        return f.mean(axis=0)
+    if name == "weighted_mean":
+        return np.average(f, axis=0, weights=clipped[:, 1] - clipped[:, 0])
+    if name == "max":
+        return f.max(axis=0)
+    if name == "min":
+        return f.min(axis=0)
+    if name == "std":
+        return f.std(axis=0)
+    if name == "first":
+        return f[0]
+    if name == "last":
+        return f[-1]
+    raise ValueError(name)
+
+
+def make_entry(clipped, feats, collapse, dtype):
+    if not collapse:
+        return clipped.copy(), feats.astype(dtype)
+    interval = np.array([[clipped.min(), clipped.max()]])
+    out = np.concatenate([collapse_one(c, clipped, feats) for c in collapse])
+    return interval, out[None, :].astype(dtype)
+
+
+def align(seqs, reference, collapse, impute):
+    """seqs: list of dict(name, dtype, dim, entries={key: (intervals, features)})."""
+    ids = [set(video_id(k) for k in s["entries"]) for s in seqs]
+    valid = set.intersection(*ids)
+    removed = sorted(set.union(*ids) - valid)
+    out = [dict(name=s["name"], entries={}) for s in seqs]
+    ref_i = [s["name"] for s in seqs].index(reference)
+    ref = seqs[ref_i]
+    # Other sequences: concatenate keys of one id in byte-wise key order, stable sort by start.
+    grouped = []
+    for s in seqs:
+        g = {}
+        for key in sorted(s["entries"], key=lambda k: k.encode()):
+            vid = video_id(key)
+            if vid not in valid:
+                continue
+            iv, ft = s["entries"][key]
+            g.setdefault(vid, ([], []))
+            g[vid][0].append(iv)
+            g[vid][1].append(ft)
+        for vid in g:
+            iv = np.concatenate(g[vid][0], axis=0)
+            ft = np.concatenate(g[vid][1], axis=0)
+            order = sorted(range(iv.shape[0]), key=lambda x: iv[x, 0])
+            g[vid] = (iv[order], ft[order])
+        grouped.append(g)
+    for ref_key in sorted(ref["entries"], key=lambda k: k.encode()):
+        if video_id(ref_key) not in valid:
+            continue
+        riv, rft = ref["entries"][ref_key]
+        for i in range(riv.shape[0]):
+            r = riv[i]
+            if abs(r[0] - r[1]) < EPS:
+                continue
+            key = "%s[%d]" % (ref_key, i)
+            for s_i, s in enumerate(seqs):
+                if s_i == ref_i:
+                    clipped, feats = riv[i][None, :], rft[i][None, :]
+                else:
+                    iv, ft = grouped[s_i][video_id(ref_key)]
+                    kept, clipped = intersect(r, iv)
+                    if not kept:
+                        continue
+                    feats = ft[kept]
+                out[s_i]["entries"][key] = make_entry(clipped, feats, collapse, s["dtype"])
+    if impute:
+        for s_i, s in enumerate(seqs):
+            if s_i == ref_i:
+                continue
+            width = s["dim"] * (len(collapse) if collapse else 1)
+            for key, (iv, _) in out[ref_i]["entries"].items():
+                if key not in out[s_i]["entries"]:
+                    out[s_i]["entries"][key] = (iv.copy(), np.zeros((iv.shape[0], width), s["dtype"]))
+    return out, removed
+
+
+def segment_key(key):
+    prefix, _, tail = key.rpartition("[")
+    return (prefix.encode(), int(tail[:-1]))
+
+
+def get_tensors(aligned, seq_len, right):
+    keys = [k for k in aligned[0]["entries"] if all(k in a["entries"] for a in aligned)]
+    keys.sort(key=segment_key)
+    out = []
+    for a in aligned:
+        rows = []
+        for k in keys:
+            f = a["entries"][k][1].astype(np.float64)
+            z = np.zeros([seq_len] + list(f.shape[1:]))
+            rows.append(np.concatenate([f, z])[:seq_len] if right else np.concatenate([z, f])[-seq_len:])
+        out.append(np.array(rows))
+    return keys, out
+
+
+# ----------------------------------------------------------------------------- data
+def f32(x):
+    return np.asarray(x, dtype=np.float32)
+
+
+def build_dataset(rng):
+    """Edge cases: unsorted stored rows, zero-length and sub-epsilon reference rows, frames
+    touching a boundary exactly, frames spanning several words, ids with '[', a video
+    missing from one modality, a word with no overlapping frame."""
+    words, audio, visual, labels = {}, {}, {}, {}
+    # vidA: words stored out of order, one zero-length word, one sub-epsilon word.
+    w_iv = np.array([[0.5, 1.0], [0.0, 0.5], [1.0, 1.0], [1.0, 1.000004], [1.0, 1.73],
+                     [2.2, 3.0], [1.9, 2.2], [3.0, 3.0000201]])
+    words["vidA"] = (w_iv, rng.standard_normal((w_iv.shape[0], 3)))
+    # audio: 10 ms frames, stored unsorted (shuffled) - ends touch word boundaries exactly.
+    starts = np.round(np.arange(0.0, 3.2, 0.1), 10)
+    a_iv = np.stack([starts, starts + 0.1], axis=1)
+    perm = rng.permutation(a_iv.shape[0])
+    audio["vidA"] = (a_iv[perm], f32(rng.standard_normal((a_iv.shape[0], 4)))[perm])
+    # visual: long overlapping frames spanning several words, plus a zero-length frame.
+    v_iv = np.array([[0.0, 1.2], [0.9, 2.5], [2.5, 2.5], [2.4, 3.1], [0.3, 0.35]])
+    visual["vidA"] = (v_iv, rng.standard_normal((v_iv.shape[0], 2)))
+    labels["vidA"] = (np.array([[0.0, 1.5], [1.5, 3.1]]), f32([[0.5], [-1.25]]))
+
+    # vidB: other sequences split into keys 'vidB[0]', 'vidB[1]', 'vidB[10]', concatenated
+    # in byte-wise key order and then stable-sorted by start (three rows start at 0.5).
+    # The labels' reference key 'vidB[0]' itself holds a '[' (aligned as 'vidB[0][0]').
+    w_iv = np.array([[0.0, 0.4], [0.4, 0.8], [0.8, 1.6], [1.6, 2.0]])
+    words["vidB"] = (w_iv, rng.standard_normal((4, 3)))
+    audio["vidB[0]"] = (np.array([[0.0, 0.5], [0.5, 1.0]]), f32(rng.standard_normal((2, 4))))
+    audio["vidB[1]"] = (np.array([[1.0, 1.5], [0.5, 0.9]]), f32(rng.standard_normal((2, 4))))
+    audio["vidB[10]"] = (np.array([[0.5, 0.7], [1.5, 2.0]]), f32(rng.standard_normal((2, 4))))
+    visual["vidB"] = (np.array([[0.0, 2.0]]), rng.standard_normal((1, 2)))
+    labels["vidB[0]"] = (np.array([[0.0, 2.0]]), f32([[2.0]]))
+
+    # vidC: missing from visual -> removed everywhere (and 'vidC2' must survive: exact ids).
+    words["vidC"] = (np.array([[0.0, 1.0]]), rng.standard_normal((1, 3)))
+    audio["vidC"] = (np.array([[0.0, 1.0]]), f32(rng.standard_normal((1, 4))))
+    labels["vidC"] = (np.array([[0.0, 1.0]]), f32([[1.0]]))
+    for seq, d, f in ((words, 3, np.float64), (audio, 4, np.float32), (visual, 2, np.float64),
+                      (labels, 1, np.float32)):
+        seq["vidC2"] = (np.array([[0.0, 1.0], [1.0, 2.0]]), rng.standard_normal((2, d)).astype(f))
+
+    # vidD: a word with no visual frame (empty overlap) and one that only touches a frame.
+    words["vidD"] = (np.array([[0.0, 1.0], [5.0, 6.0], [2.0, 3.0]]), rng.standard_normal((3, 3)))
+    audio["vidD"] = (np.array([[0.0, 3.0]]), f32(rng.standard_normal((1, 4))))
+    visual["vidD"] = (np.array([[0.0, 1.0], [3.0, 4.0], [6.0, 7.0]]), rng.standard_normal((3, 2)))
+    labels["vidD"] = (np.array([[0.0, 7.0]]), f32([[0.0]]))
+
+    # vidR: random frames on a 0.05 grid (many exact touches, duplicates, equal starts).
+    n = 40
+    s = np.round(rng.integers(0, 60, n) * 0.05, 10)
+    ln = np.round(rng.integers(0, 8, n) * 0.05, 10)
+    audio["vidR"] = (np.stack([s, s + ln], 1), f32(rng.standard_normal((n, 4))))
+    s = np.round(rng.integers(0, 60, 12) * 0.05, 10)
+    ln = np.round(rng.integers(1, 20, 12) * 0.05, 10)
+    visual["vidR"] = (np.stack([s, s + ln], 1), rng.standard_normal((12, 2)))
+    s = np.round(np.sort(rng.integers(0, 60, 15)) * 0.05, 10)
+    ln = np.round(rng.integers(0, 6, 15) * 0.05, 10)
+    words["vidR"] = (np.stack([s, s + ln], 1), rng.standard_normal((15, 3)))
+    labels["vidR"] = (np.array([[0.0, 1.5], [1.5, 3.5]]), f32([[0.25], [0.75]]))
+
+    def seq(name, entries, dtype, dim):
+        return dict(name=name, dtype=dtype, dim=dim,
+                    entries={k: (np.asarray(iv, np.float64), np.asarray(f, dtype)) for k, (iv, f) in entries.items()})
+
+    return [seq("words", words, np.float64, 3), seq("audio", audio, np.float32, 4),
+            seq("visual", visual, np.float64, 2), seq("labels", labels, np.float32, 1)]
+
+
+# ----------------------------------------------------------------------------- output
+def num(x):
+    return float(x)
+
+
+def entries_json(entries):
+    return {k: {"intervals": [[num(v) for v in row] for row in iv],
+                "features": [[num(v) for v in row] for row in ft]} for k, (iv, ft) in entries.items()}
+
+
+def seq_json(s):
+    return {"name": s["name"], "dtype": np.dtype(s["dtype"]).name, "feature_size": s["dim"],
+            "entries": entries_json(s["entries"])}
+
+
+def write_csd(path, s, compress):
+    with h5py.File(path, "w") as f:
+        root = f.create_group(s["name"])
+        data = root.create_group("data")
+        for key, (iv, ft) in s["entries"].items():
+            g = data.create_group(key)
+            kw = dict(compression="gzip", compression_opts=9) if compress else {}
+            g.create_dataset("features", data=ft, **kw)
+            g.create_dataset("intervals", data=iv, **kw)
+        meta = root.create_group("metadata")
+        for k in METADATA_KEYS:
+            value = s["name"] if k == "root name" else "test fixture " + k
+            ds = meta.create_dataset(k, (1,), dtype=h5py.special_dtype(vlen=str))
+            ds[0] = json.dumps(value)
+
+
+def main():
+    os.makedirs(DATA, exist_ok=True)
+    rng = np.random.default_rng(20240607)
+    seqs = build_dataset(rng)
+    cases = []
+    specs = [
+        ("words", [], False),
+        ("words", ["mean"], False),
+        ("words", ["mean", "weighted_mean", "max", "min", "std", "first", "last"], True),
+        ("labels", ["mean"], True),
+        ("visual", [], True),
+        ("audio", ["mean", "std"], False),
+    ]
+    for reference, collapse, impute in specs:
+        aligned, removed = align(seqs, reference, collapse, impute)
+        case = {"reference": reference, "collapse": collapse, "impute": impute,
+                "removed": removed,
+                "expected": [{"name": a["name"], "entries": entries_json(a["entries"])} for a in aligned]}
+        if collapse:
+            for right in (False, True):
+                keys, tensors = get_tensors(aligned, 3, right)
+                case["tensors_" + ("right" if right else "left")] = {
+                    "seq_len": 3, "keys": keys,
+                    "values": [[[[num(v) for v in step] for step in sample] for sample in t] for t in tensors]}
+        cases.append(case)
+    with open(os.path.join(DATA, "interval_align.json"), "w") as out:
+        json.dump({"sequences": [seq_json(s) for s in seqs], "cases": cases}, out)
+    # The same sequences as .csd files (audio and labels gzip-compressed, the rest not).
+    for s in seqs:
+        write_csd(os.path.join(DATA, s["name"] + ".csd"), s, compress=s["name"] in ("audio", "labels"))
+
+
+if __name__ == "__main__":
+    main()

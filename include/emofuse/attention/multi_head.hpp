@@ -1,0 +1,238 @@
+// emofuse/attention/multi_head.hpp — multi-head attention with torch.nn.MultiheadAttention's
+// parameters (packed in_proj_weight/in_proj_bias, out_proj) and both tensor layouts.
+#pragma once
+
+#include "emofuse/attention/detail/attend.hpp"
+#include "emofuse/attention/mask.hpp"
+#include "emofuse/attention/scaled_dot_product.hpp"
+#include "emofuse/config.hpp"
+#include "emofuse/core/error.hpp"
+#include "emofuse/kernels/gemm.hpp"
+
+#include <cmath>
+#include <cstddef>
+#include <string_view>
+#include <utility>
+
+namespace emofuse::attention {
+
+/// How a (…, features) tensor orders its first two axes.
+enum class layout {
+    batch_first,    ///< (batch, time, features) — emofuse's sequences, torch batch_first=True
+    sequence_first, ///< (time, batch, features) — torch's default, fairseq and MulT
+};
+
+/// A read-only view of tokens: `batch × time` rows of `features` values in either layout.
+template <class T>
+struct token_view {
+    const T* data = nullptr;
+    std::size_t batch = 0;
+    std::size_t time = 0;
+    std::size_t features = 0;
+    layout order = layout::batch_first;
+
+    /// Elements between time steps t and t+1 of one sample.
+    [[nodiscard]] std::size_t time_stride() const {
+        return order == layout::batch_first ? features : batch * features;
+    }
+    /// Offset of sample b's first time step.
+    [[nodiscard]] std::size_t sample_offset(std::size_t b) const {
+        return order == layout::batch_first ? b * time * features : b * features;
+    }
+};
+
+/// A view of a rank-3 tensor in the given layout.
+template <class T>
+[[nodiscard]] token_view<T> view_of(const xt::xtensor<T, 3>& x, layout order) {
+    return order == layout::batch_first
+               ? token_view<T>{x.data(), x.shape(0), x.shape(1), x.shape(2), order}
+               : token_view<T>{x.data(), x.shape(1), x.shape(0), x.shape(2), order};
+}
+
+/// torch.nn.MultiheadAttention (kdim = vdim = embed_dim, no bias_k/bias_v, no zero attention,
+/// eval mode): q, k, v = split(in_proj), per head softmax(q_h·k_hᵀ/√d_h + mask)·v_h, concat,
+/// out_proj. A query row whose keys are all masked gets a zero attention vector, so its output
+/// is out_proj.bias (torch gives NaN there).
+template <class T>
+class multi_head_attention {
+public:
+    multi_head_attention() = default;
+
+    /// in_proj_weight (3·d, d) and out_proj_weight (d, d) in PyTorch's (out, in) layout; the
+    /// biases are (3·d) and (d), or empty for bias=False. Throws shape_error when d is not a
+    /// multiple of `heads` or a shape disagrees.
+    multi_head_attention(std::size_t heads, xt::xtensor<T, 2> in_proj_weight,
+                         xt::xtensor<T, 1> in_proj_bias, xt::xtensor<T, 2> out_proj_weight,
+                         xt::xtensor<T, 1> out_proj_bias)
+        : heads_(heads), in_weight_(std::move(in_proj_weight)), in_bias_(std::move(in_proj_bias)),
+          out_weight_(std::move(out_proj_weight)), out_bias_(std::move(out_proj_bias)) {
+        constexpr std::string_view stage = "attention::multi_head_attention";
+        embed_dim_ = out_weight_.shape(0);
+        if (heads_ == 0) {
+            throw value_error("attention::multi_head_attention: heads: expected at least 1, got 0");
+        }
+        if (embed_dim_ == 0 || embed_dim_ % heads_ != 0) {
+            throw shape_error(emofuse::detail::concat_message(
+                stage, ": embed_dim ", embed_dim_, " must be a positive multiple of heads (",
+                heads_, ")"));
+        }
+        check_size(stage, "out_proj.weight columns (embed_dim)", embed_dim_, out_weight_.shape(1));
+        check_size(stage, "in_proj_weight rows (3·embed_dim)", 3 * embed_dim_, in_weight_.shape(0));
+        check_size(stage, "in_proj_weight columns (embed_dim)", embed_dim_, in_weight_.shape(1));
+        if (in_bias_.size() != 0) {
+            check_size(stage, "in_proj_bias size (3·embed_dim)", 3 * embed_dim_, in_bias_.size());
+        }
+        if (out_bias_.size() != 0) {
+            check_size(stage, "out_proj.bias size (embed_dim)", embed_dim_, out_bias_.size());
+        }
+        // torch scales q after its bias: (x·W_qᵀ + b_q)/√d_h = x·W_qᵀ/√d_h + b_q/√d_h.
+        scale_ = T(1) / std::sqrt(static_cast<T>(head_dim()));
+        scaled_query_bias_ = xt::xtensor<T, 1>::from_shape({embed_dim_});
+        for (std::size_t i = 0; i < embed_dim_; ++i) {
+            scaled_query_bias_(i) = in_bias_.size() != 0 ? in_bias_(i) * scale_ : T(0);
+        }
+    }
+
+    [[nodiscard]] std::size_t embed_dim() const { return embed_dim_; }
+    [[nodiscard]] std::size_t heads() const { return heads_; }
+    [[nodiscard]] std::size_t head_dim() const { return embed_dim_ / heads_; }
+    [[nodiscard]] const xt::xtensor<T, 2>& in_proj_weight() const { return in_weight_; }
+    [[nodiscard]] const xt::xtensor<T, 1>& in_proj_bias() const { return in_bias_; }
+    [[nodiscard]] const xt::xtensor<T, 2>& out_proj_weight() const { return out_weight_; }
+    [[nodiscard]] const xt::xtensor<T, 1>& out_proj_bias() const { return out_bias_; }
+
+    /// Attention of `query` over `key`/`value` (cross-attention; pass the same tensor three
+    /// times for self-attention). Shapes (batch, T, d) or, sequence-first, (T, batch, d); key
+    /// and value share T_k, which may differ from T_q. Returns the query's shape.
+    [[nodiscard]] xt::xtensor<T, 3> operator()(const xt::xtensor<T, 3>& query,
+                                               const xt::xtensor<T, 3>& key,
+                                               const xt::xtensor<T, 3>& value,
+                                               const attention_mask<T>& mask = {},
+                                               layout order = layout::batch_first) const {
+        xt::xtensor<T, 3> out(query.shape());
+        forward(view_of(query, order), view_of(key, order), view_of(value, order), mask,
+                out.data());
+        return out;
+    }
+
+    /// Self-attention: query = key = value = x.
+    [[nodiscard]] xt::xtensor<T, 3> operator()(const xt::xtensor<T, 3>& x,
+                                               const attention_mask<T>& mask = {},
+                                               layout order = layout::batch_first) const {
+        return (*this)(x, x, x, mask, order);
+    }
+
+    /// The raw form: writes query-shaped output (same layout as `query`) to `out`, which must
+    /// not alias the inputs. When key and value view the same data, their projections run as
+    /// one GEMM.
+    void forward(const token_view<T>& query, const token_view<T>& key, const token_view<T>& value,
+                 const attention_mask<T>& mask, T* out) const {
+        constexpr std::string_view stage = "attention::multi_head_attention";
+        const std::size_t d = embed_dim_;
+        check_size(stage, "query features (embed_dim)", d, query.features);
+        check_size(stage, "key features (embed_dim)", d, key.features);
+        check_size(stage, "value features (embed_dim)", d, value.features);
+        check_size(stage, "key batch (= query batch)", query.batch, key.batch);
+        check_size(stage, "value batch (= query batch)", query.batch, value.batch);
+        check_size(stage, "value time steps (= key time steps)", key.time, value.time);
+        if (key.order != value.order || key.order != query.order) {
+            throw shape_error("attention::multi_head_attention: query, key and value must share "
+                              "one layout");
+        }
+        const std::size_t batch = query.batch;
+        const std::size_t tq = query.time;
+        const std::size_t tk = key.time;
+        detail::check_mask(stage, mask, batch, heads_, tq, tk);
+        const std::size_t rows = batch * tq;
+        if (rows == 0) {
+            return;
+        }
+        const std::size_t dh = head_dim();
+        const bool shared_kv = key.data == value.data;
+
+        kernels::workspace& ws = detail::attention_workspace();
+        const std::size_t ldt = detail::padded_key_time<T>(tk);
+        T* scratch = ws.buffer<T>(0, detail::attend_scratch_size<T>(dh));
+        T* kvt = ws.buffer<T>(1, 2 * d * ldt);
+        T* q = ws.buffer<T>(2, rows * d);
+        T* heads_out = ws.buffer<T>(3, rows * d);
+        const T* bias = in_bias_.size() != 0 ? in_bias_.data() : nullptr;
+
+        // Q = (x·W_qᵀ + b_q)/√d_h for every token, in the query's storage order.
+        kernels::gemm(kernels::transpose::no, kernels::transpose::yes, rows, d, d, scale_,
+                      query.data, d, in_weight_.data(), d, T(0), q, d,
+                      kernels::fused_epilogue<T>{scaled_query_bias_.data()});
+        const std::size_t q_ld = query.time_stride();
+        const std::size_t k_ld = key.time_stride();
+        for (std::size_t b = 0; b < batch; ++b) {
+            const detail::key_rule<T> base_rule =
+                detail::rule_for(mask, b, 0, batch, heads_, tq, tk);
+            const std::size_t used = base_rule.key_count;
+            // Kᵀ and Vᵀ of sample b, feature-major: W_{k|v}·X_bᵀ over the valid keys only.
+            const T* key_rows = key.data + key.sample_offset(b);
+            const T* value_rows = value.data + value.sample_offset(b);
+            if (shared_kv) {
+                kernels::gemm(kernels::transpose::no, kernels::transpose::yes, 2 * d, used, d, T(1),
+                              in_weight_.data() + d * d, d, key_rows, k_ld, T(0), kvt, ldt);
+            } else {
+                kernels::gemm(kernels::transpose::no, kernels::transpose::yes, d, used, d, T(1),
+                              in_weight_.data() + d * d, d, key_rows, k_ld, T(0), kvt, ldt);
+                kernels::gemm(kernels::transpose::no, kernels::transpose::yes, d, used, d, T(1),
+                              in_weight_.data() + 2 * d * d, d, value_rows, k_ld, T(0),
+                              kvt + d * ldt, ldt);
+            }
+            finish_transposed(kvt, ldt, used, base_rule.key_valid, bias ? bias + d : nullptr);
+            for (std::size_t h = 0; h < heads_; ++h) {
+                const detail::key_rule<T> rule =
+                    mask.additive.size() != 0 ? detail::rule_for(mask, b, h, batch, heads_, tq, tk)
+                                              : base_rule;
+                const std::size_t offset = query.sample_offset(b) + h * dh;
+                detail::head_problem<T> problem{tq,   dh,
+                                                dh,   q + offset,
+                                                q_ld, kvt + h * dh * ldt,
+                                                ldt,  kvt + (d + h * dh) * ldt,
+                                                ldt,  heads_out + offset,
+                                                q_ld};
+                detail::attend_head(problem, rule, scratch);
+            }
+        }
+        kernels::gemm(
+            kernels::transpose::no, kernels::transpose::yes, rows, d, d, T(1), heads_out, d,
+            out_weight_.data(), d, T(0), out, d,
+            kernels::fused_epilogue<T>{out_bias_.size() != 0 ? out_bias_.data() : nullptr});
+    }
+
+private:
+    /// Adds the key/value biases (one per feature row) to the used columns, zeroes masked
+    /// frames and the padding columns so that they never contribute.
+    void finish_transposed(T* kvt, std::size_t ldt, std::size_t used, const std::uint8_t* key_valid,
+                           const T* kv_bias) const {
+        const std::size_t rows = 2 * embed_dim_;
+        for (std::size_t r = 0; r < rows; ++r) {
+            T* row = kvt + r * ldt;
+            if (kv_bias) {
+                const T add = kv_bias[r];
+                for (std::size_t t = 0; t < used; ++t) {
+                    row[t] += add;
+                }
+            }
+            if (key_valid) {
+                for (std::size_t t = 0; t < used; ++t) {
+                    row[t] = key_valid[t] ? row[t] : T(0);
+                }
+            }
+            std::fill(row + used, row + ldt, T(0));
+        }
+    }
+
+    std::size_t heads_ = 1;
+    std::size_t embed_dim_ = 0;
+    xt::xtensor<T, 2> in_weight_;
+    xt::xtensor<T, 1> in_bias_;
+    xt::xtensor<T, 2> out_weight_;
+    xt::xtensor<T, 1> out_bias_;
+    xt::xtensor<T, 1> scaled_query_bias_;
+    T scale_ = T(1);
+};
+
+} // namespace emofuse::attention

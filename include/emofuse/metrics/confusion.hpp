@@ -1,0 +1,243 @@
+// emofuse/metrics/confusion.hpp — confusion counts for any number of classes: the plain-data
+// state (a K×K array of 64-bit counts, row = truth, column = prediction) behind every
+// single-label classification metric.
+#pragma once
+
+#include <emofuse/core/error.hpp>
+
+#include <algorithm>
+#include <array>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace emofuse::metrics {
+
+/// How to normalise a confusion matrix (scikit-learn's `normalize=`): rows sum to 1, columns
+/// sum to 1, or the whole matrix sums to 1. A row or column with no samples stays 0.
+enum class confusion_normalization { none, by_true, by_pred, by_all };
+
+namespace detail {
+
+/// First index whose label is outside [0, K), or size() when all are valid. Written as a
+/// branch-free reduction so the common (valid) case vectorises.
+template <std::integral L>
+std::size_t first_label_out_of_range(std::span<const L> labels, std::size_t num_classes) {
+    using unsigned_label = std::make_unsigned_t<L>;
+    bool any_bad = false;
+    for (const L label : labels) {
+        any_bad |= (label < L(0)) |
+                   (static_cast<std::uint64_t>(static_cast<unsigned_label>(label)) >= num_classes);
+    }
+    if (!any_bad) {
+        return labels.size();
+    }
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+        const L label = labels[i];
+        if (label < L(0) ||
+            static_cast<std::uint64_t>(static_cast<unsigned_label>(label)) >= num_classes) {
+            return i;
+        }
+    }
+    return labels.size();
+}
+
+template <std::integral L>
+void check_labels(std::string_view stage, std::string_view what, std::span<const L> labels,
+                  std::size_t num_classes) {
+    const std::size_t bad = first_label_out_of_range(labels, num_classes);
+    if (bad != labels.size()) {
+        throw value_error(emofuse::detail::concat_message(stage, ": ", what, " label at index ",
+                                                          bad, ": expected a class id in [0, ",
+                                                          num_classes, "), got ", +labels[bad]));
+    }
+}
+
+/// Interleaved sub-histograms break the store-to-load dependency when consecutive samples
+/// fall into the same cell; used while the K×K table is small enough to stay in L1.
+inline constexpr std::size_t confusion_copies = 4;
+inline constexpr std::size_t confusion_small_cells = 1024;
+
+} // namespace detail
+
+/// K×K confusion counts. Plain data: `state()` is a contiguous array of K*K uint64 counts
+/// (row-major, [truth][prediction]) that shards can all-reduce with an elementwise sum.
+class confusion_counts {
+public:
+    explicit confusion_counts(std::size_t num_classes) : num_classes_(num_classes) {
+        if (num_classes == 0) {
+            throw value_error(mismatch_message("metrics::confusion_counts", "number of classes",
+                                               "at least 1", num_classes));
+        }
+        counts_.assign(num_classes * num_classes, 0);
+    }
+
+    [[nodiscard]] std::size_t num_classes() const noexcept { return num_classes_; }
+
+    /// Counts every pair (truth[i], pred[i]); labels must be class ids in [0, K).
+    template <std::integral L>
+    void update(std::span<const L> truth, std::span<const L> pred) {
+        check_inputs(truth, pred);
+        const std::size_t k = num_classes_;
+        if (counts_.size() <= detail::confusion_small_cells) {
+            const std::size_t cells = counts_.size();
+            std::array<std::uint64_t, detail::confusion_copies * detail::confusion_small_cells>
+                local; // only the first copies*cells entries are used
+            std::fill_n(local.begin(), detail::confusion_copies * cells, std::uint64_t{0});
+            const std::size_t n = truth.size();
+            std::size_t i = 0;
+            for (; i + detail::confusion_copies <= n; i += detail::confusion_copies) {
+                for (std::size_t c = 0; c < detail::confusion_copies; ++c) {
+                    const auto cell = static_cast<std::size_t>(truth[i + c]) * k +
+                                      static_cast<std::size_t>(pred[i + c]);
+                    ++local[c * cells + cell];
+                }
+            }
+            for (; i < n; ++i) {
+                ++local[static_cast<std::size_t>(truth[i]) * k + static_cast<std::size_t>(pred[i])];
+            }
+            for (std::size_t cell = 0; cell < cells; ++cell) {
+                std::uint64_t sum = 0;
+                for (std::size_t c = 0; c < detail::confusion_copies; ++c) {
+                    sum += local[c * cells + cell];
+                }
+                counts_[cell] += sum;
+            }
+        } else {
+            for (std::size_t i = 0; i < truth.size(); ++i) {
+                ++counts_[static_cast<std::size_t>(truth[i]) * k +
+                          static_cast<std::size_t>(pred[i])];
+            }
+        }
+    }
+
+    /// Counts pair i weights[i] times (a bootstrap resample's counts).
+    template <std::integral L>
+    void update(std::span<const L> truth, std::span<const L> pred,
+                std::span<const std::uint32_t> weights) {
+        check_inputs(truth, pred);
+        check_size("metrics::confusion_counts::update", "weight count", truth.size(),
+                   weights.size());
+        const std::size_t k = num_classes_;
+        for (std::size_t i = 0; i < truth.size(); ++i) {
+            counts_[static_cast<std::size_t>(truth[i]) * k + static_cast<std::size_t>(pred[i])] +=
+                weights[i];
+        }
+    }
+
+    /// Adds `count` samples of true class `truth` predicted as `pred`.
+    void add(std::size_t truth, std::size_t pred, std::uint64_t count = 1) {
+        if (truth >= num_classes_ || pred >= num_classes_) {
+            throw value_error(emofuse::detail::concat_message(
+                "metrics::confusion_counts::add: expected class ids in [0, ", num_classes_,
+                "), got truth ", truth, " and prediction ", pred));
+        }
+        counts_[truth * num_classes_ + pred] += count;
+    }
+
+    /// Adds another shard's counts (same number of classes).
+    void merge(const confusion_counts& other) {
+        check_size("metrics::confusion_counts::merge", "number of classes", num_classes_,
+                   other.num_classes_);
+        for (std::size_t cell = 0; cell < counts_.size(); ++cell) {
+            counts_[cell] += other.counts_[cell];
+        }
+    }
+
+    /// Count of samples with true class t predicted as p.
+    [[nodiscard]] std::uint64_t operator()(std::size_t t, std::size_t p) const {
+        return counts_[t * num_classes_ + p];
+    }
+
+    [[nodiscard]] std::uint64_t total() const noexcept {
+        std::uint64_t sum = 0;
+        for (const auto c : counts_) {
+            sum += c;
+        }
+        return sum;
+    }
+
+    /// Samples per true class (row sums).
+    [[nodiscard]] std::vector<std::uint64_t> true_support() const {
+        std::vector<std::uint64_t> out(num_classes_, 0);
+        for (std::size_t t = 0; t < num_classes_; ++t) {
+            for (std::size_t p = 0; p < num_classes_; ++p) {
+                out[t] += (*this)(t, p);
+            }
+        }
+        return out;
+    }
+
+    /// Samples per predicted class (column sums).
+    [[nodiscard]] std::vector<std::uint64_t> predicted_support() const {
+        std::vector<std::uint64_t> out(num_classes_, 0);
+        for (std::size_t t = 0; t < num_classes_; ++t) {
+            for (std::size_t p = 0; p < num_classes_; ++p) {
+                out[p] += (*this)(t, p);
+            }
+        }
+        return out;
+    }
+
+    /// The matrix as doubles, row-major [truth][prediction], normalised as asked. Rows or
+    /// columns without samples are 0 (scikit-learn replaces their NaN by 0 too).
+    [[nodiscard]] std::vector<double> normalized(confusion_normalization how) const {
+        std::vector<double> out(counts_.begin(), counts_.end());
+        const std::size_t k = num_classes_;
+        if (how == confusion_normalization::by_true) {
+            const auto rows = true_support();
+            for (std::size_t t = 0; t < k; ++t) {
+                for (std::size_t p = 0; p < k; ++p) {
+                    out[t * k + p] = rows[t] ? out[t * k + p] / static_cast<double>(rows[t]) : 0.0;
+                }
+            }
+        } else if (how == confusion_normalization::by_pred) {
+            const auto cols = predicted_support();
+            for (std::size_t t = 0; t < k; ++t) {
+                for (std::size_t p = 0; p < k; ++p) {
+                    out[t * k + p] = cols[p] ? out[t * k + p] / static_cast<double>(cols[p]) : 0.0;
+                }
+            }
+        } else if (how == confusion_normalization::by_all) {
+            const auto all = static_cast<double>(total());
+            for (auto& v : out) {
+                v = all > 0 ? v / all : 0.0;
+            }
+        }
+        return out;
+    }
+
+    /// The same counts with truth and prediction swapped: what a peer that calls
+    /// f1_score(pred, truth) computes on.
+    [[nodiscard]] confusion_counts transposed() const {
+        confusion_counts out(num_classes_);
+        for (std::size_t t = 0; t < num_classes_; ++t) {
+            for (std::size_t p = 0; p < num_classes_; ++p) {
+                out.counts_[p * num_classes_ + t] = (*this)(t, p);
+            }
+        }
+        return out;
+    }
+
+    /// The raw counts: K*K uint64, row-major [truth][prediction].
+    [[nodiscard]] std::span<std::uint64_t> state() noexcept { return counts_; }
+    [[nodiscard]] std::span<const std::uint64_t> state() const noexcept { return counts_; }
+
+private:
+    template <std::integral L>
+    void check_inputs(std::span<const L> truth, std::span<const L> pred) const {
+        check_size("metrics::confusion_counts::update", "prediction count", truth.size(),
+                   pred.size());
+        detail::check_labels("metrics::confusion_counts::update", "truth", truth, num_classes_);
+        detail::check_labels("metrics::confusion_counts::update", "prediction", pred, num_classes_);
+    }
+
+    std::size_t num_classes_;
+    std::vector<std::uint64_t> counts_;
+};
+
+} // namespace emofuse::metrics

@@ -1,0 +1,198 @@
+// emofuse/metrics/moments.hpp — co-moments of (prediction, truth) pairs: the plain-data state
+// behind MAE, MSE, RMSE, Pearson and CCC, updated in one pass and merged with Chan's update.
+#pragma once
+
+#include <emofuse/core/error.hpp>
+#include <emofuse/metrics/policy.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <type_traits>
+
+namespace emofuse::metrics {
+
+/// Weighted co-moments of x = prediction and y = truth. Plain data (trivially copyable): an
+/// array of 8 doubles that any engine can ship; combine two with `merge`, never by summing.
+/// `n` is the total weight (the sample count when every weight is 1).
+struct comoments {
+    double n = 0;           ///< total weight
+    double mean_x = 0;      ///< mean prediction
+    double mean_y = 0;      ///< mean truth
+    double m2_x = 0;        ///< sum of squared deviations of x from its mean
+    double m2_y = 0;        ///< sum of squared deviations of y from its mean
+    double c_xy = 0;        ///< sum of (x - mean_x)(y - mean_y)
+    double sum_abs_err = 0; ///< sum of |x - y|
+    double sum_sq_err = 0;  ///< sum of (x - y)^2
+};
+static_assert(std::is_trivially_copyable_v<comoments> && sizeof(comoments) == 8 * sizeof(double));
+
+/// Chan et al.'s parallel update: the co-moments of the union of two disjoint sample sets.
+/// Merging the states of shards equals one pass over all samples up to rounding.
+[[nodiscard]] constexpr comoments merge(const comoments& a, const comoments& b) noexcept {
+    if (b.n == 0) {
+        return a;
+    }
+    if (a.n == 0) {
+        return b;
+    }
+    const double n = a.n + b.n;
+    const double dx = b.mean_x - a.mean_x;
+    const double dy = b.mean_y - a.mean_y;
+    const double cross = a.n * b.n / n;
+    comoments out;
+    out.n = n;
+    out.mean_x = a.mean_x + dx * (b.n / n);
+    out.mean_y = a.mean_y + dy * (b.n / n);
+    out.m2_x = a.m2_x + b.m2_x + dx * dx * cross;
+    out.m2_y = a.m2_y + b.m2_y + dy * dy * cross;
+    out.c_xy = a.c_xy + b.c_xy + dx * dy * cross;
+    out.sum_abs_err = a.sum_abs_err + b.sum_abs_err;
+    out.sum_sq_err = a.sum_sq_err + b.sum_sq_err;
+    return out;
+}
+
+namespace detail {
+
+/// Samples per block: the block's moments are computed two-pass from L1 (accurate), then
+/// merged into the running state with Chan's update.
+inline constexpr std::size_t moments_block = 256;
+inline constexpr std::size_t moments_lanes = 8;
+
+struct unit_weight {
+    constexpr double operator()(std::size_t) const noexcept { return 1.0; }
+};
+
+template <class Weight>
+struct pointer_weight {
+    const Weight* values;
+    double operator()(std::size_t i) const noexcept { return static_cast<double>(values[i]); }
+};
+
+/// Two-pass co-moments of one block whose values are all finite. Lane arrays let the
+/// compiler vectorise the reductions without reassociating them.
+template <class T, class WeightOf>
+comoments block_comoments(const T* x, const T* y, std::size_t count, WeightOf weight) {
+    constexpr std::size_t L = moments_lanes;
+    std::array<double, L> w{}, wx{}, wy{};
+    std::size_t i = 0;
+    for (; i + L <= count; i += L) {
+        for (std::size_t l = 0; l < L; ++l) {
+            const double wi = weight(i + l);
+            w[l] += wi;
+            wx[l] += wi * static_cast<double>(x[i + l]);
+            wy[l] += wi * static_cast<double>(y[i + l]);
+        }
+    }
+    for (std::size_t l = 0; i < count; ++i, ++l) {
+        const double wi = weight(i);
+        w[l] += wi;
+        wx[l] += wi * static_cast<double>(x[i]);
+        wy[l] += wi * static_cast<double>(y[i]);
+    }
+    double sw = 0, swx = 0, swy = 0;
+    for (std::size_t l = 0; l < L; ++l) {
+        sw += w[l];
+        swx += wx[l];
+        swy += wy[l];
+    }
+    comoments out;
+    if (sw == 0) {
+        return out;
+    }
+    const double mx = swx / sw;
+    const double my = swy / sw;
+    std::array<double, L> m2x{}, m2y{}, cxy{}, sae{}, sse{};
+    i = 0;
+    for (; i + L <= count; i += L) {
+        for (std::size_t l = 0; l < L; ++l) {
+            const double wi = weight(i + l);
+            const double xi = static_cast<double>(x[i + l]);
+            const double yi = static_cast<double>(y[i + l]);
+            const double dx = xi - mx;
+            const double dy = yi - my;
+            const double e = xi - yi;
+            m2x[l] += wi * dx * dx;
+            m2y[l] += wi * dy * dy;
+            cxy[l] += wi * dx * dy;
+            sae[l] += wi * std::fabs(e);
+            sse[l] += wi * e * e;
+        }
+    }
+    for (std::size_t l = 0; i < count; ++i, ++l) {
+        const double wi = weight(i);
+        const double xi = static_cast<double>(x[i]);
+        const double yi = static_cast<double>(y[i]);
+        const double dx = xi - mx;
+        const double dy = yi - my;
+        const double e = xi - yi;
+        m2x[l] += wi * dx * dx;
+        m2y[l] += wi * dy * dy;
+        cxy[l] += wi * dx * dy;
+        sae[l] += wi * std::fabs(e);
+        sse[l] += wi * e * e;
+    }
+    out.n = sw;
+    out.mean_x = mx;
+    out.mean_y = my;
+    for (std::size_t l = 0; l < L; ++l) {
+        out.m2_x += m2x[l];
+        out.m2_y += m2y[l];
+        out.c_xy += cxy[l];
+        out.sum_abs_err += sae[l];
+        out.sum_sq_err += sse[l];
+    }
+    return out;
+}
+
+/// Co-moments of a whole span, block by block, applying the NaN policy.
+template <class T, class WeightOf>
+comoments span_comoments(std::span<const T> truth, std::span<const T> pred, WeightOf weight,
+                         nan_policy policy, std::string_view stage) {
+    comoments total;
+    std::array<double, moments_block> local_weight{};
+    for (std::size_t start = 0; start < truth.size(); start += moments_block) {
+        const std::size_t count = std::min(moments_block, truth.size() - start);
+        const T* x = pred.data() + start;
+        const T* y = truth.data() + start;
+        const auto shifted = [&](std::size_t i) { return weight(start + i); };
+        bool finite = true;
+        for (std::size_t i = 0; i < count; ++i) {
+            finite &= std::isfinite(static_cast<double>(x[i])) &&
+                      std::isfinite(static_cast<double>(y[i]));
+        }
+        comoments block;
+        if (finite) {
+            block = block_comoments(x, y, count, shifted);
+        } else {
+            for (std::size_t i = 0; i < count; ++i) {
+                const bool ok = std::isfinite(static_cast<double>(x[i])) &&
+                                std::isfinite(static_cast<double>(y[i]));
+                if (!ok && policy == nan_policy::error) {
+                    const bool bad_pred = !std::isfinite(static_cast<double>(x[i]));
+                    throw_non_finite(stage, bad_pred ? "prediction" : "truth", start + i,
+                                     static_cast<double>(bad_pred ? x[i] : y[i]));
+                }
+                local_weight[i] = ok ? shifted(i) : 0.0;
+            }
+            // Skipped samples carry weight 0, but their NaN must not reach the sums.
+            std::array<T, moments_block> cx{}, cy{};
+            for (std::size_t i = 0; i < count; ++i) {
+                cx[i] = local_weight[i] != 0 ? x[i] : T(0);
+                cy[i] = local_weight[i] != 0 ? y[i] : T(0);
+            }
+            block = block_comoments(cx.data(), cy.data(), count,
+                                    pointer_weight<double>{local_weight.data()});
+        }
+        total = merge(total, block);
+    }
+    return total;
+}
+
+} // namespace detail
+
+} // namespace emofuse::metrics

@@ -1,0 +1,146 @@
+// emofuse/metrics/regression.hpp — MAE, MSE, RMSE, Pearson r and CCC from co-moments, and the
+// regression accumulator (update / merge / compute).
+#pragma once
+
+#include <emofuse/core/error.hpp>
+#include <emofuse/metrics/moments.hpp>
+#include <emofuse/metrics/policy.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <span>
+
+namespace emofuse::metrics {
+
+/// Mean absolute error, mean |pred - truth| over unclipped values.
+[[nodiscard]] inline double mae(const comoments& m) {
+    detail::require_samples("metrics::mae", m.n);
+    return m.sum_abs_err / m.n;
+}
+
+/// Mean squared error.
+[[nodiscard]] inline double mse(const comoments& m) {
+    detail::require_samples("metrics::mse", m.n);
+    return m.sum_sq_err / m.n;
+}
+
+/// Root mean squared error.
+[[nodiscard]] inline double rmse(const comoments& m) {
+    return std::sqrt(mse(m));
+}
+
+/// True when either side has zero variance, so Pearson r is undefined.
+[[nodiscard]] inline bool constant_input(const comoments& m) noexcept {
+    return !(m.m2_x > 0) || !(m.m2_y > 0);
+}
+
+/// Pearson r, as numpy.corrcoef computes it (clipped to [-1, 1]). NaN when either side is
+/// constant: that is reported (constant_input), never thrown.
+[[nodiscard]] inline double pearson(const comoments& m) {
+    detail::require_samples("metrics::pearson", m.n);
+    if (constant_input(m)) {
+        return std::numeric_limits<double>::quiet_NaN();
+    }
+    const double r = m.c_xy / (std::sqrt(m.m2_x) * std::sqrt(m.m2_y));
+    return std::clamp(r, -1.0, 1.0);
+}
+
+/// Lin's concordance correlation coefficient
+/// CCC = 2 cov(x, y) / (var x + var y + (mean x - mean y)^2), with (co)variances divided by
+/// n - ddof (MERTools uses ddof = 0, torchmetrics ddof = 1). NaN when n <= ddof or when the
+/// denominator is 0 (both sides constant and equal).
+[[nodiscard]] inline double ccc(const comoments& m, int ddof = 0) {
+    detail::require_samples("metrics::ccc", m.n);
+    if (ddof < 0) {
+        throw value_error(mismatch_message("metrics::ccc", "ddof", "a value >= 0", ddof));
+    }
+    const double dof = m.n - ddof;
+    if (!(dof > 0)) {
+        return std::numeric_limits<double>::quiet_NaN();
+    }
+    const double var_x = m.m2_x / dof;
+    const double var_y = m.m2_y / dof;
+    const double cov = m.c_xy / dof;
+    const double mean_gap = m.mean_x - m.mean_y;
+    const double denominator = var_x + var_y + mean_gap * mean_gap;
+    if (!(denominator > 0)) {
+        return std::numeric_limits<double>::quiet_NaN();
+    }
+    return 2.0 * cov / denominator;
+}
+
+/// Every regression metric at once.
+struct regression_scores {
+    double count = 0;
+    double mae = 0;
+    double mse = 0;
+    double rmse = 0;
+    double pearson = 0;
+    double ccc = 0;
+    bool constant_input = false; ///< Pearson (and maybe CCC) is NaN because a side is constant
+};
+
+[[nodiscard]] inline regression_scores compute_regression(const comoments& m, int ccc_ddof = 0) {
+    regression_scores out;
+    out.count = m.n;
+    out.mae = mae(m);
+    out.mse = mse(m);
+    out.rmse = std::sqrt(out.mse);
+    out.pearson = pearson(m);
+    out.ccc = ccc(m, ccc_ddof);
+    out.constant_input = constant_input(m);
+    return out;
+}
+
+/// Accumulates co-moments of (truth, prediction) pairs. Values may be float or double; the
+/// state is always double.
+class regression_accumulator {
+public:
+    explicit regression_accumulator(nan_policy policy = nan_policy::error) : policy_(policy) {}
+
+    /// Adds every pair (truth[i], pred[i]).
+    template <class T>
+    void update(std::span<const T> truth, std::span<const T> pred) {
+        check_size("metrics::regression_accumulator::update", "prediction count", truth.size(),
+                   pred.size());
+        state_ = metrics::merge(state_,
+                                detail::span_comoments(truth, pred, detail::unit_weight{}, policy_,
+                                                       "metrics::regression_accumulator::update"));
+    }
+
+    /// Adds pair i with integer weight weights[i] (a bootstrap resample's counts).
+    template <class T>
+    void update(std::span<const T> truth, std::span<const T> pred,
+                std::span<const std::uint32_t> weights) {
+        check_size("metrics::regression_accumulator::update", "prediction count", truth.size(),
+                   pred.size());
+        check_size("metrics::regression_accumulator::update", "weight count", truth.size(),
+                   weights.size());
+        state_ = metrics::merge(
+            state_, detail::span_comoments(truth, pred,
+                                           detail::pointer_weight<std::uint32_t>{weights.data()},
+                                           policy_, "metrics::regression_accumulator::update"));
+    }
+
+    void merge(const regression_accumulator& other) {
+        state_ = metrics::merge(state_, other.state_);
+    }
+    void merge(const comoments& other) { state_ = metrics::merge(state_, other); }
+
+    /// All regression metrics of the samples seen so far (value_error when there are none).
+    [[nodiscard]] regression_scores compute(int ccc_ddof = 0) const {
+        return compute_regression(state_, ccc_ddof);
+    }
+
+    [[nodiscard]] const comoments& state() const noexcept { return state_; }
+    [[nodiscard]] comoments& state() noexcept { return state_; }
+    [[nodiscard]] nan_policy policy() const noexcept { return policy_; }
+
+private:
+    comoments state_{};
+    nan_policy policy_;
+};
+
+} // namespace emofuse::metrics

@@ -1,0 +1,312 @@
+// emofuse/metrics/sentiment.hpp — the MOSI / MOSEI / CH-SIMS regression-sentiment suites with
+// named peer presets (MMSA MetricsTop, MulT eval_metrics), over a mergeable plain-data state.
+#pragma once
+
+#include <emofuse/core/error.hpp>
+#include <emofuse/metrics/classification.hpp>
+#include <emofuse/metrics/confusion.hpp>
+#include <emofuse/metrics/moments.hpp>
+#include <emofuse/metrics/numeric.hpp>
+#include <emofuse/metrics/policy.hpp>
+#include <emofuse/metrics/regression.hpp>
+#include <emofuse/metrics/suite_result.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace emofuse::metrics {
+
+/// Which dataset's label scale and bins: MOSI and MOSEI share [-3, 3]; CH-SIMS uses [-1, 1].
+enum class sentiment_dataset { mosi, mosei, sims };
+
+/// Which peer's definitions. `mmsa`: thuiar/MMSA MetricsTop (all three datasets). `mult`:
+/// yaohungt/Multimodal-Transformer eval_mosei_senti (MOSI/MOSEI only).
+enum class sentiment_preset { mmsa, mult };
+
+/// Plain-data state of a sentiment suite: counts and co-moments only (trivially copyable),
+/// so shards reduce with elementwise sums of the counts and Chan's merge of the moments.
+struct sentiment_state {
+    /// 2×2 counts [truth][pred] of the binary split over all samples (MMSA: >= 0 on MOSI,
+    /// 2-class bins on SIMS; MulT: > 0).
+    std::array<std::uint64_t, 4> binary_all{};
+    /// 2×2 counts of (> 0) over samples whose truth is not 0 (MOSI/MOSEI only).
+    std::array<std::uint64_t, 4> binary_nonzero{};
+    /// Samples whose rounded/binned prediction equals the truth's: MOSI [acc7, acc5, acc3],
+    /// SIMS [acc2, acc3, acc5].
+    std::array<std::uint64_t, 3> exact_match{};
+    std::uint64_t samples = 0;
+    comoments moments{}; ///< unclipped on MOSI/MOSEI, clipped to [-1, 1] on SIMS
+};
+static_assert(std::is_trivially_copyable_v<sentiment_state>);
+
+[[nodiscard]] inline sentiment_state merge(const sentiment_state& a, const sentiment_state& b) {
+    sentiment_state out = a;
+    for (std::size_t i = 0; i < 4; ++i) {
+        out.binary_all[i] += b.binary_all[i];
+        out.binary_nonzero[i] += b.binary_nonzero[i];
+    }
+    for (std::size_t i = 0; i < 3; ++i) {
+        out.exact_match[i] += b.exact_match[i];
+    }
+    out.samples += b.samples;
+    out.moments = merge(a.moments, b.moments);
+    return out;
+}
+
+[[nodiscard]] inline std::string_view to_string(sentiment_dataset d) {
+    return d == sentiment_dataset::mosi ? "mosi" : d == sentiment_dataset::mosei ? "mosei" : "sims";
+}
+[[nodiscard]] inline std::string_view to_string(sentiment_preset p) {
+    return p == sentiment_preset::mmsa ? "mmsa" : "mult";
+}
+
+namespace detail {
+
+/// numpy.clip followed by numpy.round, in the input's own precision.
+template <class T>
+double clip_round(T value, T bound) {
+    const T clipped = std::clamp(value, T(-bound), bound);
+    return round_half_to_even(static_cast<double>(clipped));
+}
+
+/// MMSA's CH-SIMS bins: left-open intervals (e_i, e_{i+1}]; edges compared in T (numpy
+/// compares a float32 array with float32(edge)).
+template <class T, std::size_t E>
+std::uint32_t sims_bin(T value, const std::array<double, E>& edges) {
+    std::uint32_t bin = 0;
+    for (const double edge : edges) {
+        bin += value > static_cast<T>(edge) ? 1U : 0U;
+    }
+    return bin;
+}
+
+inline confusion_counts binary_counts(const std::array<std::uint64_t, 4>& cells) {
+    confusion_counts counts(2);
+    for (std::size_t t = 0; t < 2; ++t) {
+        for (std::size_t p = 0; p < 2; ++p) {
+            counts.add(t, p, cells[t * 2 + p]);
+        }
+    }
+    return counts;
+}
+
+inline constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+
+} // namespace detail
+
+/// Multiclass accuracy after clipping both sides to [-bound, bound] and rounding half to
+/// even (MMSA/MulT `multiclass_acc` on clipped arrays): bound 3 gives Acc-7, 2 gives Acc-5,
+/// 1 gives Acc-3.
+template <class T>
+[[nodiscard]] double clipped_round_accuracy(std::span<const T> truth, std::span<const T> pred,
+                                            T bound) {
+    check_size("metrics::clipped_round_accuracy", "prediction count", truth.size(), pred.size());
+    detail::require_samples("metrics::clipped_round_accuracy", static_cast<double>(truth.size()));
+    std::size_t equal = 0;
+    for (std::size_t i = 0; i < truth.size(); ++i) {
+        if (!std::isfinite(static_cast<double>(truth[i])) ||
+            !std::isfinite(static_cast<double>(pred[i]))) {
+            detail::throw_non_finite(
+                "metrics::clipped_round_accuracy", "input", i,
+                static_cast<double>(std::isfinite(static_cast<double>(truth[i])) ? pred[i]
+                                                                                 : truth[i]));
+        }
+        equal += detail::clip_round(truth[i], bound) == detail::clip_round(pred[i], bound);
+    }
+    return static_cast<double>(equal) / static_cast<double>(truth.size());
+}
+
+/// A regression-sentiment suite: update with (truth, prediction) scores, merge shards,
+/// compute the preset's keys.
+///
+/// Keys, MMSA preset, MOSI/MOSEI: Has0_acc_2, Has0_F1_score, Non0_acc_2, Non0_F1_score,
+/// Mult_acc_5, Mult_acc_7, MAE, Corr. MMSA preset, SIMS: Mult_acc_2, Mult_acc_3, Mult_acc_5,
+/// F1_score, MAE, Corr. MulT preset, MOSI/MOSEI: MAE, Corr, Mult_acc_7, Mult_acc_5,
+/// Acc_2_non0, F1_non0, Acc_2_all, F1_all, Weighted_acc_2. docs/metrics.md defines each.
+class sentiment_suite {
+public:
+    explicit sentiment_suite(sentiment_dataset dataset,
+                             sentiment_preset preset = sentiment_preset::mmsa,
+                             nan_policy policy = nan_policy::error)
+        : dataset_(dataset), preset_(preset), policy_(policy) {
+        if (dataset == sentiment_dataset::sims && preset != sentiment_preset::mmsa) {
+            throw value_error("metrics::sentiment_suite: dataset \"sims\": expected preset "
+                              "\"mmsa\" (the only peer definition of CH-SIMS metrics), got \"" +
+                              std::string(to_string(preset)) + "\"");
+        }
+    }
+
+    template <class T>
+    void update(std::span<const T> truth, std::span<const T> pred) {
+        update_impl(truth, pred, std::span<const std::uint32_t>{});
+    }
+
+    /// Sample i counts weights[i] times (a bootstrap resample).
+    template <class T>
+    void update(std::span<const T> truth, std::span<const T> pred,
+                std::span<const std::uint32_t> weights) {
+        check_size("metrics::sentiment_suite::update", "weight count", truth.size(),
+                   weights.size());
+        update_impl(truth, pred, weights);
+    }
+
+    void merge(const sentiment_suite& other) { state_ = metrics::merge(state_, other.state_); }
+    void merge(const sentiment_state& other) { state_ = metrics::merge(state_, other); }
+
+    [[nodiscard]] const sentiment_state& state() const noexcept { return state_; }
+    [[nodiscard]] sentiment_state& state() noexcept { return state_; }
+    [[nodiscard]] sentiment_dataset dataset() const noexcept { return dataset_; }
+    [[nodiscard]] sentiment_preset preset() const noexcept { return preset_; }
+
+    /// The preset's keys (value_error when no sample was seen).
+    [[nodiscard]] suite_result compute() const {
+        suite_result out;
+        out.suite = std::string(to_string(dataset_));
+        out.preset = std::string(to_string(preset_));
+        out.count = static_cast<double>(state_.samples);
+        detail::require_samples("metrics::sentiment_suite::compute", out.count);
+        const auto all = detail::binary_counts(state_.binary_all);
+        const auto n = static_cast<double>(state_.samples);
+        const double corr = pearson(state_.moments);
+        if (constant_input(state_.moments)) {
+            out.warnings.emplace_back("Corr is NaN: predictions or truths are constant");
+        }
+        if (dataset_ == sentiment_dataset::sims) {
+            out.add("Mult_acc_2", static_cast<double>(state_.exact_match[0]) / n);
+            out.add("Mult_acc_3", static_cast<double>(state_.exact_match[1]) / n);
+            out.add("Mult_acc_5", static_cast<double>(state_.exact_match[2]) / n);
+            out.add("F1_score", f1(all, average::weighted));
+            out.add("MAE", mae(state_.moments));
+            out.add("Corr", corr);
+            return out;
+        }
+        const auto nonzero = detail::binary_counts(state_.binary_nonzero);
+        const bool has_nonzero = nonzero.total() > 0;
+        if (!has_nonzero) {
+            out.warnings.emplace_back("every truth is 0: the non-zero binary metrics are NaN");
+        }
+        if (preset_ == sentiment_preset::mmsa) {
+            out.add("Has0_acc_2", accuracy(all));
+            out.add("Has0_F1_score", f1(all, average::weighted));
+            out.add("Non0_acc_2", has_nonzero ? accuracy(nonzero) : detail::nan);
+            out.add("Non0_F1_score", has_nonzero ? f1(nonzero, average::weighted) : detail::nan);
+            out.add("Mult_acc_5", static_cast<double>(state_.exact_match[1]) / n);
+            out.add("Mult_acc_7", static_cast<double>(state_.exact_match[0]) / n);
+            out.add("MAE", mae(state_.moments));
+            out.add("Corr", corr);
+            return out;
+        }
+        out.add("MAE", mae(state_.moments));
+        out.add("Corr", corr);
+        out.add("Mult_acc_7", static_cast<double>(state_.exact_match[0]) / n);
+        out.add("Mult_acc_5", static_cast<double>(state_.exact_match[1]) / n);
+        out.add("Acc_2_non0", has_nonzero ? accuracy(nonzero) : detail::nan);
+        out.add("F1_non0", has_nonzero ? f1_weighted_by_prediction(nonzero) : detail::nan);
+        out.add("Acc_2_all", accuracy(all));
+        out.add("F1_all", f1_weighted_by_prediction(all));
+        // MulT's weighted_accuracy: (TP * N/P + TN) / (2N) with P, N the true class sizes.
+        const auto tn = static_cast<double>(state_.binary_all[0]);
+        const auto negatives = static_cast<double>(state_.binary_all[0] + state_.binary_all[1]);
+        const auto tp = static_cast<double>(state_.binary_all[3]);
+        const auto positives = static_cast<double>(state_.binary_all[2] + state_.binary_all[3]);
+        if (positives == 0 || negatives == 0) {
+            out.warnings.emplace_back("Weighted_acc_2 is NaN: one true class is empty");
+            out.add("Weighted_acc_2", detail::nan);
+        } else {
+            out.add("Weighted_acc_2", (tp * (negatives / positives) + tn) / (2 * negatives));
+        }
+        return out;
+    }
+
+private:
+    template <class T>
+    void update_impl(std::span<const T> truth, std::span<const T> pred,
+                     std::span<const std::uint32_t> weights) {
+        static_assert(std::is_floating_point_v<T>, "sentiment scores must be float or double");
+        check_size("metrics::sentiment_suite::update", "prediction count", truth.size(),
+                   pred.size());
+        constexpr std::size_t block = detail::moments_block;
+        std::array<T, block> bt, bp;
+        std::array<std::uint32_t, block> bw;
+        for (std::size_t start = 0; start < truth.size(); start += block) {
+            const std::size_t count = std::min(block, truth.size() - start);
+            // Gather the block's usable samples (clipped on SIMS), applying the NaN policy.
+            std::size_t kept = 0;
+            for (std::size_t i = start; i < start + count; ++i) {
+                const T t = truth[i];
+                const T p = pred[i];
+                if (!std::isfinite(static_cast<double>(t)) ||
+                    !std::isfinite(static_cast<double>(p))) {
+                    if (policy_ == nan_policy::error) {
+                        const bool bad_pred = !std::isfinite(static_cast<double>(p));
+                        detail::throw_non_finite("metrics::sentiment_suite::update",
+                                                 bad_pred ? "prediction" : "truth", i,
+                                                 static_cast<double>(bad_pred ? p : t));
+                    }
+                    continue;
+                }
+                const std::uint32_t w = weights.empty() ? 1U : weights[i];
+                if (w == 0) {
+                    continue;
+                }
+                const bool sims = dataset_ == sentiment_dataset::sims;
+                bt[kept] = sims ? std::clamp(t, T(-1), T(1)) : t;
+                bp[kept] = sims ? std::clamp(p, T(-1), T(1)) : p;
+                bw[kept] = w;
+                ++kept;
+            }
+            for (std::size_t i = 0; i < kept; ++i) {
+                count_sample(bt[i], bp[i], bw[i]);
+            }
+            const comoments m =
+                weights.empty()
+                    ? detail::block_comoments(bp.data(), bt.data(), kept, detail::unit_weight{})
+                    : detail::block_comoments(bp.data(), bt.data(), kept,
+                                              detail::pointer_weight<std::uint32_t>{bw.data()});
+            state_.moments = metrics::merge(state_.moments, m);
+        }
+    }
+
+    template <class T>
+    void count_sample(T t, T p, std::uint32_t w) {
+        state_.samples += w;
+        if (dataset_ == sentiment_dataset::sims) {
+            constexpr std::array<double, 1> two{0.0};
+            constexpr std::array<double, 2> three{-0.1, 0.1};
+            constexpr std::array<double, 4> five{-0.7, -0.1, 0.1, 0.7};
+            const std::uint32_t t2 = detail::sims_bin(t, two);
+            const std::uint32_t p2 = detail::sims_bin(p, two);
+            state_.binary_all[t2 * 2 + p2] += w;
+            state_.exact_match[0] += t2 == p2 ? w : 0;
+            state_.exact_match[1] +=
+                detail::sims_bin(t, three) == detail::sims_bin(p, three) ? w : 0;
+            state_.exact_match[2] += detail::sims_bin(t, five) == detail::sims_bin(p, five) ? w : 0;
+            return;
+        }
+        const bool mmsa = preset_ == sentiment_preset::mmsa;
+        const std::size_t tb = mmsa ? (t >= T(0)) : (t > T(0));
+        const std::size_t pb = mmsa ? (p >= T(0)) : (p > T(0));
+        state_.binary_all[tb * 2 + pb] += w;
+        if (t != T(0)) {
+            state_.binary_nonzero[(t > T(0)) * 2 + (p > T(0))] += w;
+        }
+        state_.exact_match[0] += detail::clip_round(t, T(3)) == detail::clip_round(p, T(3)) ? w : 0;
+        state_.exact_match[1] += detail::clip_round(t, T(2)) == detail::clip_round(p, T(2)) ? w : 0;
+        state_.exact_match[2] += detail::clip_round(t, T(1)) == detail::clip_round(p, T(1)) ? w : 0;
+    }
+
+    sentiment_dataset dataset_;
+    sentiment_preset preset_;
+    nan_policy policy_;
+    sentiment_state state_{};
+};
+
+} // namespace emofuse::metrics

@@ -1,0 +1,343 @@
+// Accumulator semantics: shards merged equal one pass, weights equal repetition, the NaN
+// policy, and a clear error for every kind of bad input.
+#include "fixtures.hpp"
+
+#include <emofuse/core/error.hpp>
+#include <emofuse/metrics/classification.hpp>
+#include <emofuse/metrics/emotion.hpp>
+#include <emofuse/metrics/numeric.hpp>
+#include <emofuse/metrics/open_vocabulary.hpp>
+#include <emofuse/metrics/policy.hpp>
+#include <emofuse/metrics/regression.hpp>
+#include <emofuse/metrics/sentiment.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace em = emofuse::metrics;
+
+namespace {
+
+// Relative 1e-12 (merged shards differ from one pass only by rounding).
+bool near(double a, double b, double rel = 1e-12) {
+    if (std::isnan(a) || std::isnan(b)) {
+        return std::isnan(a) && std::isnan(b);
+    }
+    return std::fabs(a - b) <= rel * std::max({std::fabs(a), std::fabs(b), 1e-300});
+}
+
+template <class T>
+void random_scores(std::size_t n, unsigned seed, std::vector<T>& truth, std::vector<T>& pred) {
+    std::mt19937_64 gen(seed);
+    std::normal_distribution<double> noise(0.0, 1.5);
+    std::uniform_int_distribution<int> label(-9, 9);
+    truth.resize(n);
+    pred.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        truth[i] = static_cast<T>(label(gen) / 3.0);
+        pred[i] = static_cast<T>(static_cast<double>(truth[i]) * 0.6 + noise(gen));
+    }
+}
+
+template <class T>
+std::span<const T> slice(const std::vector<T>& v, std::size_t begin, std::size_t end) {
+    return std::span<const T>(v).subspan(begin, end - begin);
+}
+
+} // namespace
+
+TEST_CASE("round half to even matches numpy.round") {
+    CHECK(em::detail::round_half_to_even(0.5) == 0.0);
+    CHECK(em::detail::round_half_to_even(1.5) == 2.0);
+    CHECK(em::detail::round_half_to_even(2.5) == 2.0);
+    CHECK(em::detail::round_half_to_even(-2.5) == -2.0);
+    CHECK(em::detail::round_half_to_even(-0.5) == 0.0);
+    CHECK(em::detail::round_half_to_even(-1.5) == -2.0);
+    CHECK(em::detail::round_half_to_even(0.49999999999999994) == 0.0);
+    CHECK(em::detail::round_half_to_even(2.5000000000000004) == 3.0);
+    CHECK(em::detail::round_half_to_even(-3.0) == -3.0);
+}
+
+TEST_CASE_TEMPLATE("co-moments: merged shards equal one pass", T, float, double) {
+    std::vector<T> truth, pred;
+    random_scores<T>(10007, 7, truth, pred);
+    em::regression_accumulator whole;
+    whole.update(std::span<const T>(truth), std::span<const T>(pred));
+    // Uneven shards, including an empty one and one shorter than a block.
+    const std::size_t cuts[] = {0, 0, 13, 300, 5000, 9999, 10007};
+    em::regression_accumulator merged;
+    for (std::size_t s = 0; s + 1 < std::size(cuts); ++s) {
+        em::regression_accumulator shard;
+        shard.update(slice(truth, cuts[s], cuts[s + 1]), slice(pred, cuts[s], cuts[s + 1]));
+        merged.merge(shard);
+    }
+    const auto a = whole.compute();
+    const auto b = merged.compute();
+    CHECK(a.count == b.count);
+    CHECK(near(a.mae, b.mae));
+    CHECK(near(a.mse, b.mse));
+    CHECK(near(a.pearson, b.pearson));
+    CHECK(near(a.ccc, b.ccc));
+    CHECK(near(whole.compute(1).ccc, merged.compute(1).ccc));
+    // The state is plain data: 8 doubles.
+    static_assert(std::is_trivially_copyable_v<em::comoments>);
+}
+
+TEST_CASE("co-moments: Chan's merge is exact on a hand example") {
+    // x = [1, 2] and [3, 4, 5]: var of 1..5 is 2 (ddof 0) -> M2 = 10.
+    em::regression_accumulator a, b;
+    const double xa[] = {1, 2}, xb[] = {3, 4, 5};
+    a.update(std::span<const double>(xa), std::span<const double>(xa));
+    b.update(std::span<const double>(xb), std::span<const double>(xb));
+    a.merge(b);
+    CHECK(a.state().n == 5);
+    CHECK(a.state().mean_x == doctest::Approx(3.0).epsilon(1e-15));
+    CHECK(a.state().m2_x == doctest::Approx(10.0).epsilon(1e-15));
+    CHECK(a.state().c_xy == doctest::Approx(10.0).epsilon(1e-15));
+    CHECK(a.compute().pearson == doctest::Approx(1.0).epsilon(1e-15));
+    CHECK(a.compute().ccc == doctest::Approx(1.0).epsilon(1e-15));
+}
+
+TEST_CASE_TEMPLATE("sentiment suite: merged shards equal one pass", T, float, double) {
+    std::vector<T> truth, pred;
+    random_scores<T>(3001, 11, truth, pred);
+    for (const auto dataset : {em::sentiment_dataset::mosi, em::sentiment_dataset::sims}) {
+        for (const auto preset : {em::sentiment_preset::mmsa, em::sentiment_preset::mult}) {
+            if (dataset == em::sentiment_dataset::sims && preset == em::sentiment_preset::mult) {
+                CHECK_THROWS_AS(em::sentiment_suite(dataset, preset), emofuse::value_error);
+                continue;
+            }
+            em::sentiment_suite whole(dataset, preset);
+            whole.update(std::span<const T>(truth), std::span<const T>(pred));
+            em::sentiment_suite left(dataset, preset), right(dataset, preset);
+            left.update(slice(truth, 0, 1234), slice(pred, 0, 1234));
+            right.update(slice(truth, 1234, 3001), slice(pred, 1234, 3001));
+            left.merge(right.state()); // plain state, as an MPI all-reduce delivers it
+            const auto a = whole.compute();
+            const auto b = left.compute();
+            REQUIRE(a.metrics.size() == b.metrics.size());
+            for (std::size_t k = 0; k < a.metrics.size(); ++k) {
+                CAPTURE(a.metrics[k].key);
+                CHECK(near(a.metrics[k].value, b.metrics[k].value));
+            }
+        }
+    }
+}
+
+TEST_CASE("confusion counts: shards, weights and label types") {
+    std::mt19937 gen(3);
+    std::uniform_int_distribution<int> label(0, 6);
+    std::vector<int> truth(5000), pred(5000);
+    for (std::size_t i = 0; i < truth.size(); ++i) {
+        truth[i] = label(gen);
+        pred[i] = (i % 3 == 0) ? truth[i] : label(gen);
+    }
+    em::confusion_counts whole(7), a(7), b(7);
+    whole.update(std::span<const int>(truth), std::span<const int>(pred));
+    a.update(slice(truth, 0, 1777), slice(pred, 0, 1777));
+    b.update(slice(truth, 1777, 5000), slice(pred, 1777, 5000));
+    a.merge(b);
+    CHECK(std::equal(whole.state().begin(), whole.state().end(), a.state().begin()));
+    CHECK(whole.total() == 5000);
+
+    // Weight w means "this sample w times".
+    std::vector<std::uint32_t> weights(truth.size());
+    std::vector<int> repeated_truth, repeated_pred;
+    for (std::size_t i = 0; i < truth.size(); ++i) {
+        weights[i] = static_cast<std::uint32_t>(i % 4);
+        for (std::uint32_t r = 0; r < weights[i]; ++r) {
+            repeated_truth.push_back(truth[i]);
+            repeated_pred.push_back(pred[i]);
+        }
+    }
+    em::confusion_counts weighted(7), repeated(7);
+    weighted.update(std::span<const int>(truth), std::span<const int>(pred),
+                    std::span<const std::uint32_t>(weights));
+    repeated.update(std::span<const int>(repeated_truth), std::span<const int>(repeated_pred));
+    CHECK(std::equal(weighted.state().begin(), weighted.state().end(), repeated.state().begin()));
+
+    // Other integer label types count the same.
+    std::vector<std::uint8_t> t8(truth.begin(), truth.end()), p8(pred.begin(), pred.end());
+    std::vector<std::int64_t> t64(truth.begin(), truth.end()), p64(pred.begin(), pred.end());
+    em::confusion_counts c8(7), c64(7);
+    c8.update(std::span<const std::uint8_t>(t8), std::span<const std::uint8_t>(p8));
+    c64.update(std::span<const std::int64_t>(t64), std::span<const std::int64_t>(p64));
+    CHECK(std::equal(c8.state().begin(), c8.state().end(), whole.state().begin()));
+    CHECK(std::equal(c64.state().begin(), c64.state().end(), whole.state().begin()));
+
+    // Many classes (beyond the interleaved small-table path).
+    em::confusion_counts big(40);
+    std::vector<int> tb{0, 39, 39, 17}, pb{39, 39, 0, 17};
+    big.update(std::span<const int>(tb), std::span<const int>(pb));
+    CHECK(big(0, 39) == 1);
+    CHECK(big(39, 39) == 1);
+    CHECK(big(39, 0) == 1);
+    CHECK(big(17, 17) == 1);
+    CHECK(em::accuracy(big) == 0.5);
+}
+
+TEST_CASE_TEMPLATE("weighted regression update equals repetition", T, float, double) {
+    std::vector<T> truth, pred;
+    random_scores<T>(700, 5, truth, pred);
+    std::vector<std::uint32_t> weights(truth.size());
+    std::vector<T> rt, rp;
+    for (std::size_t i = 0; i < truth.size(); ++i) {
+        weights[i] = static_cast<std::uint32_t>((i * 7) % 5);
+        for (std::uint32_t r = 0; r < weights[i]; ++r) {
+            rt.push_back(truth[i]);
+            rp.push_back(pred[i]);
+        }
+    }
+    em::regression_accumulator weighted, repeated;
+    weighted.update(std::span<const T>(truth), std::span<const T>(pred),
+                    std::span<const std::uint32_t>(weights));
+    repeated.update(std::span<const T>(rt), std::span<const T>(rp));
+    const auto a = weighted.compute();
+    const auto b = repeated.compute();
+    CHECK(a.count == b.count);
+    CHECK(near(a.mae, b.mae));
+    CHECK(near(a.mse, b.mse));
+    CHECK(near(a.pearson, b.pearson));
+    CHECK(near(a.ccc, b.ccc));
+}
+
+TEST_CASE_TEMPLATE("NaN policy: error names the index, skip drops the sample", T, float, double) {
+    const T nan = std::numeric_limits<T>::quiet_NaN();
+    const T inf = std::numeric_limits<T>::infinity();
+    std::vector<T> truth{1, 2, 3, 4, 5, -1, 0.5};
+    std::vector<T> pred{1.5, nan, 2.5, 4, inf, -2, 0};
+    em::regression_accumulator strict;
+    try {
+        strict.update(std::span<const T>(truth), std::span<const T>(pred));
+        FAIL("expected value_error");
+    } catch (const emofuse::value_error& e) {
+        const std::string what = e.what();
+        CHECK(what.find("prediction at index 1") != std::string::npos);
+        CHECK(what.find("nan_policy::error") != std::string::npos);
+    }
+    em::regression_accumulator skipping(em::nan_policy::skip);
+    skipping.update(std::span<const T>(truth), std::span<const T>(pred));
+    std::vector<T> kept_truth{1, 3, 4, -1, 0.5}, kept_pred{1.5, 2.5, 4, -2, 0};
+    em::regression_accumulator clean;
+    clean.update(std::span<const T>(kept_truth), std::span<const T>(kept_pred));
+    CHECK(skipping.compute().count == 5);
+    CHECK(near(skipping.compute().mae, clean.compute().mae));
+    CHECK(near(skipping.compute().pearson, clean.compute().pearson));
+
+    em::sentiment_suite strict_suite(em::sentiment_dataset::mosi);
+    CHECK_THROWS_AS(strict_suite.update(std::span<const T>(truth), std::span<const T>(pred)),
+                    emofuse::value_error);
+    em::sentiment_suite skip_suite(em::sentiment_dataset::mosi, em::sentiment_preset::mmsa,
+                                   em::nan_policy::skip);
+    skip_suite.update(std::span<const T>(truth), std::span<const T>(pred));
+    em::sentiment_suite clean_suite(em::sentiment_dataset::mosi);
+    clean_suite.update(std::span<const T>(kept_truth), std::span<const T>(kept_pred));
+    const auto a = skip_suite.compute();
+    const auto b = clean_suite.compute();
+    CHECK(a.count == 5);
+    for (std::size_t k = 0; k < a.metrics.size(); ++k) {
+        CHECK(near(a.metrics[k].value, b.metrics[k].value));
+    }
+    CHECK(em::parse_nan_policy("skip") == em::nan_policy::skip);
+    CHECK_THROWS_AS(static_cast<void>(em::parse_nan_policy("ignore")), emofuse::value_error);
+}
+
+TEST_CASE("constant input gives NaN correlation with a warning, not a crash") {
+    const std::vector<double> truth{1, -1, 2, 0.5}, pred(4, 0.25);
+    em::regression_accumulator acc;
+    acc.update(std::span<const double>(truth), std::span<const double>(pred));
+    const auto r = acc.compute();
+    CHECK(std::isnan(r.pearson));
+    CHECK(r.constant_input);
+    CHECK(std::isfinite(r.ccc)); // CCC is defined while one side varies
+    em::sentiment_suite suite(em::sentiment_dataset::mosi);
+    suite.update(std::span<const double>(truth), std::span<const double>(pred));
+    const auto s = suite.compute();
+    CHECK(std::isnan(s.at("Corr")));
+    REQUIRE(s.warnings.size() == 1);
+    CHECK(s.warnings[0].find("Corr is NaN") != std::string::npos);
+    // Both constant and equal: CCC's denominator is 0 -> NaN.
+    const std::vector<double> same(3, 2.0);
+    em::regression_accumulator flat;
+    flat.update(std::span<const double>(same), std::span<const double>(same));
+    CHECK(std::isnan(flat.compute().ccc));
+}
+
+TEST_CASE("bad input: empty, length mismatch, labels out of range, wrong class counts") {
+    const std::vector<double> empty;
+    em::regression_accumulator acc;
+    acc.update(std::span<const double>(empty), std::span<const double>(empty));
+    CHECK_THROWS_WITH_AS(static_cast<void>(acc.compute()), doctest::Contains("no samples"),
+                         emofuse::value_error);
+    em::sentiment_suite suite(em::sentiment_dataset::mosi);
+    CHECK_THROWS_AS(static_cast<void>(suite.compute()), emofuse::value_error);
+    const std::vector<double> two{1, 2}, three{1, 2, 3};
+    CHECK_THROWS_AS(acc.update(std::span<const double>(two), std::span<const double>(three)),
+                    emofuse::shape_error);
+    CHECK_THROWS_AS(suite.update(std::span<const double>(two), std::span<const double>(three)),
+                    emofuse::shape_error);
+
+    em::confusion_counts counts(3);
+    const std::vector<int> ok{0, 1, 2}, negative{0, -1, 2}, too_big{0, 3, 1};
+    CHECK_THROWS_WITH_AS(counts.update(std::span<const int>(ok), std::span<const int>(too_big)),
+                         doctest::Contains("prediction label at index 1: expected a class id "
+                                           "in [0, 3), got 3"),
+                         emofuse::value_error);
+    CHECK_THROWS_WITH_AS(counts.update(std::span<const int>(negative), std::span<const int>(ok)),
+                         doctest::Contains("truth label at index 1"), emofuse::value_error);
+    CHECK(counts.total() == 0); // a rejected batch leaves the state untouched
+    CHECK_THROWS_AS(static_cast<void>(em::accuracy(counts)), emofuse::value_error);
+    CHECK_THROWS_AS(em::confusion_counts(0), emofuse::value_error);
+    CHECK_THROWS_AS(counts.add(3, 0), emofuse::value_error);
+    em::confusion_counts other(4);
+    CHECK_THROWS_AS(counts.merge(other), emofuse::shape_error);
+    CHECK_THROWS_AS(em::emotion_suite(em::emotion_suite_kind::iemocap, 5), emofuse::value_error);
+    CHECK_THROWS_AS(em::emotion_suite(em::emotion_suite_kind::meld, 6), emofuse::value_error);
+    em::emotion_suite meld(em::emotion_suite_kind::meld, 7);
+    CHECK_THROWS_AS(meld.update_valence(std::span<const double>(two), std::span<const double>(two)),
+                    emofuse::value_error);
+    em::emotion_suite mer(em::emotion_suite_kind::mer2023, 6);
+    const std::vector<int> labels{0, 1};
+    mer.update(std::span<const int>(labels), std::span<const int>(labels));
+    CHECK_THROWS_WITH_AS(static_cast<void>(mer.compute()),
+                         doctest::Contains("valence sample count"), emofuse::value_error);
+
+    em::per_emotion_binary_suite binary;
+    const std::vector<int> five{0, 1, 0, 1, 1}, bad{0, 2, 0, 1};
+    CHECK_THROWS_AS(binary.update(std::span<const int>(five), std::span<const int>(five)),
+                    emofuse::shape_error);
+    CHECK_THROWS_AS(binary.update(std::span<const int>(bad), std::span<const int>(bad)),
+                    emofuse::value_error);
+
+    em::grouping_table table;
+    table.add("Happy", "joy");
+    CHECK(table.group_of(" HAPPY ") == "joy");
+    CHECK(table.group_of("calm") == "calm");
+    CHECK_THROWS_AS(table.add("happy", "sadness"), emofuse::value_error);
+    CHECK_THROWS_AS(table.add("", "x"), emofuse::value_error);
+    CHECK_THROWS_AS(em::open_vocabulary_suite({}), emofuse::value_error);
+    em::open_vocabulary_suite ov({table});
+    const std::vector<std::vector<std::string>> no_truth{{}}, some{{"happy"}};
+    ov.update(no_truth, some);
+    CHECK_THROWS_AS(static_cast<void>(ov.compute()), emofuse::value_error);
+}
+
+TEST_CASE("multiclass accuracy helper: clip then round half to even") {
+    // 3.5 clips to 3; 2.5 rounds to 2; -0.5 rounds to 0 (-0 == 0).
+    const std::vector<double> truth{3.5, 2.5, -0.5, 1.4}, pred{3.0, 2.0, 0.4, 1.6};
+    CHECK(em::clipped_round_accuracy(std::span<const double>(truth), std::span<const double>(pred),
+                                     3.0) == 0.75);
+    CHECK(em::clipped_round_accuracy(std::span<const double>(truth), std::span<const double>(pred),
+                                     1.0) == 1.0);
+    const std::vector<double> bad{std::numeric_limits<double>::quiet_NaN(), 0, 0, 0};
+    CHECK_THROWS_AS(static_cast<void>(em::clipped_round_accuracy(
+                        std::span<const double>(bad), std::span<const double>(pred), 3.0)),
+                    emofuse::value_error);
+}

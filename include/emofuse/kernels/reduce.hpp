@@ -177,9 +177,11 @@ T max(const T* x, std::size_t n) {
     detail::check_span("max", "x", x, n);
     const batch lowest(-std::numeric_limits<T>::infinity());
     batch m0 = lowest, m1 = lowest, m2 = lowest, m3 = lowest;
-    mask nan_seen(false);
+    // (v == v) is false exactly for NaN; (v != v) is not portable here (xsimd 8 compares
+    // AVX-512 "not equal" ordered, which is false for NaN).
+    mask all_ordered(true);
     auto take = [&](batch m, batch v) {
-        nan_seen = nan_seen || (v != v);
+        all_ordered = all_ordered && (v == v);
         return xsimd::select(v > m, v, m);
     };
     std::size_t i = 0;
@@ -196,7 +198,7 @@ T max(const T* x, std::size_t n) {
         m1 = take(m1, detail::load_partial<T, simd_arch>(x + i, n - i,
                                                          -std::numeric_limits<T>::infinity()));
     }
-    if (xsimd::any(nan_seen)) {
+    if (!xsimd::all(all_ordered)) {
         return std::numeric_limits<T>::quiet_NaN();
     }
     return detail::horizontal_max(xsimd::max(xsimd::max(m0, m1), xsimd::max(m2, m3)));

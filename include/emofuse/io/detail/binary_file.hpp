@@ -1,0 +1,133 @@
+// emofuse/io/detail/binary_file.hpp — checked binary file reading and writing shared by the
+// tensor readers: every failure is an io_error that names the file and the operation.
+#pragma once
+
+#include <emofuse/core/error.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace emofuse::io::detail {
+
+/// A binary input file with its size known up front, so readers can validate lengths
+/// before allocating anything.
+class input_file {
+public:
+    input_file(const std::filesystem::path& path, std::string_view stage)
+        : path_(path.string()), stage_(stage) {
+        std::error_code code;
+        if (!std::filesystem::is_regular_file(path, code)) {
+            throw io_error(emofuse::detail::concat_message(
+                stage_, ": cannot open '", path_,
+                "': ", code ? code.message() : std::string("not a regular file")));
+        }
+        const auto size = std::filesystem::file_size(path, code);
+        if (code) {
+            throw io_error(emofuse::detail::concat_message(stage_, ": cannot stat '", path_,
+                                                           "': ", code.message()));
+        }
+        size_ = static_cast<std::size_t>(size);
+        stream_.open(path, std::ios::binary);
+        if (!stream_) {
+            throw io_error(
+                emofuse::detail::concat_message(stage_, ": cannot open '", path_, "' for reading"));
+        }
+    }
+
+    std::size_t size() const noexcept { return size_; }
+    const std::string& path() const noexcept { return path_; }
+
+    /// Reads exactly `destination.size()` bytes at the current position.
+    void read(std::span<std::byte> destination) {
+        if (destination.empty()) {
+            return;
+        }
+        stream_.read(reinterpret_cast<char*>(destination.data()),
+                     static_cast<std::streamsize>(destination.size()));
+        if (static_cast<std::size_t>(stream_.gcount()) != destination.size()) {
+            throw io_error(emofuse::detail::concat_message(
+                stage_, ": '", path_, "' ended early: wanted ", destination.size(),
+                " more bytes, read ", stream_.gcount(), " (was the file truncated?)"));
+        }
+    }
+
+    /// Reads the whole remaining file.
+    std::vector<std::byte> read_rest() {
+        const auto position = stream_.tellg();
+        const std::size_t done = position < 0 ? 0 : static_cast<std::size_t>(position);
+        std::vector<std::byte> bytes(size_ > done ? size_ - done : 0);
+        read(bytes);
+        return bytes;
+    }
+
+private:
+    std::string path_;
+    std::string stage_;
+    std::size_t size_ = 0;
+    std::ifstream stream_;
+};
+
+/// A binary output file; `finish()` flushes and reports any write error.
+class output_file {
+public:
+    output_file(const std::filesystem::path& path, std::string_view stage)
+        : path_(path.string()), stage_(stage), stream_(path, std::ios::binary | std::ios::trunc) {
+        if (!stream_) {
+            throw io_error(
+                emofuse::detail::concat_message(stage_, ": cannot open '", path_, "' for writing"));
+        }
+    }
+
+    void write(std::span<const std::byte> bytes) {
+        if (bytes.empty()) {
+            return;
+        }
+        stream_.write(reinterpret_cast<const char*>(bytes.data()),
+                      static_cast<std::streamsize>(bytes.size()));
+        check();
+    }
+
+    void finish() {
+        stream_.flush();
+        check();
+        stream_.close();
+        check();
+    }
+
+private:
+    void check() {
+        if (!stream_) {
+            throw io_error(emofuse::detail::concat_message(stage_, ": writing '", path_,
+                                                           "' failed (disk full?)"));
+        }
+    }
+
+    std::string path_;
+    std::string stage_;
+    std::ofstream stream_;
+};
+
+/// Little-endian unsigned integer of `Size` bytes.
+template <class Unsigned>
+Unsigned read_little_endian(const std::byte* data) noexcept {
+    Unsigned value = 0;
+    for (std::size_t index = 0; index < sizeof(Unsigned); ++index) {
+        value |= static_cast<Unsigned>(static_cast<Unsigned>(data[index]) << (8 * index));
+    }
+    return value;
+}
+
+template <class Unsigned>
+void append_little_endian(std::vector<std::byte>& out, Unsigned value) {
+    for (std::size_t index = 0; index < sizeof(Unsigned); ++index) {
+        out.push_back(static_cast<std::byte>((value >> (8 * index)) & 0xffu));
+    }
+}
+
+} // namespace emofuse::io::detail

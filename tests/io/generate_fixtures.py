@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Writes the committed fixtures of tests/io (run with Debian's /usr/bin/python3).
+
+- *.npy files written by numpy itself (np.save / np.lib.format.write_array), covering every
+  dtype emofuse reads, big-endian data, Fortran order, format versions 1.0/2.0/3.0, a scalar
+  and an empty array;
+- *.safetensors files written from torch tensors by the small writer below (the Python
+  `safetensors` package is not installed), following the format's reference writer: 8-byte
+  little-endian header length, JSON header padded with spaces to a multiple of 8, tensors
+  ordered by element size (largest first) then name;
+- expected.json: for every tensor, dtype, shape and the values as numbers (NaN/Inf spelled as
+  strings) plus, for float tensors, the exact float32/float64 bit patterns emofuse must produce.
+"""
+import json
+import math
+import os
+import struct
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "data")
+
+SAFETENSORS_DTYPE = {
+    torch.float16: "F16", torch.bfloat16: "BF16", torch.float32: "F32", torch.float64: "F64",
+    torch.int8: "I8", torch.int16: "I16", torch.int32: "I32", torch.int64: "I64",
+    torch.uint8: "U8", torch.bool: "BOOL",
+}
+
+
+def tensor_bytes(t):
+    t = t.contiguous()
+    if t.dtype in (torch.float16, torch.bfloat16):
+        return t.view(torch.int16).numpy().astype("<i2").tobytes()
+    return t.numpy().tobytes()
+
+
+def write_safetensors(path, tensors, metadata=None):
+    """Minimal safetensors writer (the format spec, written from scratch)."""
+    order = sorted(tensors.items(), key=lambda kv: (-kv[1].element_size(), kv[0]))
+    header, blobs, offset = {}, [], 0
+    if metadata:
+        header["__metadata__"] = metadata
+    for name, t in order:
+        blob = tensor_bytes(t)
+        header[name] = {"dtype": SAFETENSORS_DTYPE[t.dtype], "shape": list(t.shape),
+                        "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for blob in blobs:
+            f.write(blob)
+
+
+def number(x):
+    if isinstance(x, float):
+        if math.isnan(x):
+            return "nan"
+        if math.isinf(x):
+            return "inf" if x > 0 else "-inf"
+    return x
+
+
+def describe(t):
+    """Expected content of a torch tensor as emofuse must read it."""
+    entry = {"dtype": SAFETENSORS_DTYPE[t.dtype], "shape": list(t.shape)}
+    flat = t.reshape(-1)
+    if t.dtype.is_floating_point:
+        as32 = flat.float()
+        entry["values"] = [number(v) for v in as32.double().tolist()]
+        entry["f32_bits"] = as32.view(torch.int32).tolist()
+        entry["f32_bits"] = [b & 0xFFFFFFFF for b in entry["f32_bits"]]
+        if t.dtype == torch.float64:
+            entry["values"] = [number(v) for v in flat.tolist()]
+            entry["f64_bits"] = [b & 0xFFFFFFFFFFFFFFFF for b in flat.view(torch.int64).tolist()]
+    else:
+        entry["values"] = [int(v) for v in flat.tolist()]
+    return entry
+
+
+NUMPY_DTYPE = {"f2": "F16", "f4": "F32", "f8": "F64", "i1": "I8", "i2": "I16", "i4": "I32",
+               "i8": "I64", "u1": "U8", "u2": "U16", "u4": "U32", "u8": "U64", "b1": "BOOL"}
+
+
+def describe_numpy(a):
+    """Expected content of a numpy array (any byte order / memory order) in C order."""
+    flat = np.ascontiguousarray(a).reshape(-1)
+    entry = {"dtype": NUMPY_DTYPE[a.dtype.kind + str(a.dtype.itemsize)], "shape": list(a.shape)}
+    if a.dtype.kind == "f":
+        as32 = flat.astype(np.float32)
+        entry["values"] = [number(float(v)) for v in as32]
+        entry["f32_bits"] = [int(b) for b in as32.view(np.uint32)]
+        if a.dtype.itemsize == 8:
+            entry["values"] = [number(float(v)) for v in flat]
+            entry["f64_bits"] = [int(b) for b in flat.astype("<f8").view(np.uint64)]
+    else:
+        entry["values"] = [int(v) for v in flat]
+    return entry
+
+
+def special_floats():
+    # ±0, subnormals (smallest, largest), smallest normal, 1, max, ±inf, nan, and values
+    # that round (so the stored bits matter).
+    return torch.tensor([0.0, -0.0, 5.960464477539063e-08, 6.097555160522461e-05,
+                         6.103515625e-05, 1.0, -2.5, 65504.0, float("inf"), float("-inf"),
+                         float("nan"), 0.1, 1.0 / 3.0, -1e-6, 3.0e38, 1e-40],
+                        dtype=torch.float32)
+
+
+def main():
+    os.makedirs(DATA, exist_ok=True)
+    expected = {"npy": {}, "safetensors": {}}
+    rng = np.random.default_rng(20261125)
+
+    # ---- .npy written by numpy ----
+    npy = {
+        "f4_2x3": rng.standard_normal((2, 3)).astype("<f4"),
+        "f8_5": rng.standard_normal(5).astype("<f8"),
+        "f2_special": special_floats().half().numpy().astype("<f2"),
+        "i1": np.array([-128, -1, 0, 1, 127], dtype="i1"),
+        "i2": np.array([[-32768, 7], [0, 32767]], dtype="<i2"),
+        "i4": np.array([-2147483648, 0, 2147483647], dtype="<i4"),
+        "i8": np.array([-(2 ** 63), -1, 2 ** 53 + 1, 2 ** 63 - 1], dtype="<i8"),
+        "u1": np.array([0, 1, 200, 255], dtype="u1"),
+        "u2": np.array([0, 65535], dtype="<u2"),
+        "u4": np.array([0, 4294967295], dtype="<u4"),
+        "u8": np.array([0, 2 ** 64 - 1], dtype="<u8"),
+        "b1": np.array([[True, False, True], [False, False, True]]),
+        "be_f4": rng.standard_normal((3, 2)).astype(">f4"),
+        "be_i8": np.array([1, -2, 2 ** 40 + 3], dtype=">i8"),
+        "be_f2": special_floats().half().numpy().astype(">f2"),
+        "fortran_f4_2x3x4": np.asfortranarray(np.arange(24, dtype="<f4").reshape(2, 3, 4) * 0.5),
+        "fortran_i2_3x2": np.asfortranarray(np.arange(6, dtype="<i2").reshape(3, 2) - 3),
+        "scalar_f8": np.array(3.25, dtype="<f8"),
+        "empty_f4_0x3": np.zeros((0, 3), dtype="<f4"),
+    }
+    for name, array in npy.items():
+        np.save(os.path.join(DATA, name + ".npy"), array)
+        expected["npy"][name] = describe_numpy(array)
+    for version in [(2, 0), (3, 0)]:
+        name = "v%d_f4_2x2" % version[0]
+        array = np.array([[1.5, -2.0], [0.25, 8.0]], dtype="<f4")
+        with open(os.path.join(DATA, name + ".npy"), "wb") as f:
+            np.lib.format.write_array(f, array, version=version)
+        expected["npy"][name] = describe_numpy(array)
+
+    # ---- .safetensors written from torch tensors ----
+    torch.manual_seed(20261125)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.LayerNorm(3), torch.nn.Linear(3, 2))
+    state = {k: v.detach() for k, v in model.state_dict().items()}
+    write_safetensors(os.path.join(DATA, "model.safetensors"), state, {"format": "pt"})
+    expected["safetensors"]["model"] = {k: describe(v) for k, v in state.items()}
+
+    specials = special_floats()
+    mixed = {
+        "half.special": specials.half(),
+        "bfloat.special": specials.bfloat16(),
+        "half.matrix": torch.randn(3, 5).half(),
+        "bfloat.matrix": torch.randn(2, 3, 2).bfloat16(),
+        "double.vector": torch.randn(4, dtype=torch.float64),
+        "float.scalar": torch.tensor(-7.5),
+        "float.empty": torch.zeros(0, 4),
+        "int64.counts": torch.tensor([0, -5, 2 ** 62], dtype=torch.int64),
+        "int32.ids": torch.tensor([[1, -2], [3, 2 ** 31 - 1]], dtype=torch.int32),
+        "int16.small": torch.tensor([-300, 300], dtype=torch.int16),
+        "int8.small": torch.tensor([-128, 5, 127], dtype=torch.int8),
+        "uint8.bytes": torch.tensor([0, 17, 255], dtype=torch.uint8),
+        "bool.mask": torch.tensor([[True, False], [False, True], [True, True]]),
+    }
+    write_safetensors(os.path.join(DATA, "mixed.safetensors"), mixed,
+                      {"producer": "tests/io/generate_fixtures.py", "note": "all dtypes"})
+    expected["safetensors"]["mixed"] = {k: describe(v) for k, v in mixed.items()}
+    write_safetensors(os.path.join(DATA, "empty.safetensors"), {})
+    expected["safetensors"]["empty"] = {}
+
+    # ---- 16-bit float conversion tables (numpy for binary16, torch for bfloat16) ----
+    # Every binary16 pattern widened to float32 by numpy: the exhaustive reference for
+    # half_to_float.
+    all_half = np.arange(65536, dtype=np.uint32).astype(np.uint16)
+    np.save(os.path.join(DATA, "half_to_float_bits.npy"),
+            all_half.view(np.float16).astype(np.float32).view(np.uint32))
+    # float32 inputs for the narrowing conversions: random bit patterns (every exponent,
+    # NaNs included), exact halfway cases between neighbouring halves and bfloats, and the
+    # overflow/underflow boundaries.
+    random_bits = rng.integers(0, 2 ** 32, size=6000, dtype=np.uint64).astype(np.uint32)
+    moderate = (rng.standard_normal(3000) * np.exp2(rng.integers(-30, 20, size=3000))).astype(np.float32)
+    halves = rng.integers(0, 0x7C00, size=2000).astype(np.uint16).view(np.float16).astype(np.float32)
+    half_ulp = np.spacing(halves.astype(np.float16)).astype(np.float32) / 2
+    bfloats = (rng.integers(0, 0x7F80, size=2000).astype(np.uint32) << 16).view(np.float32)
+    halfway_bf = ((bfloats.view(np.uint32)) | 0x8000).view(np.float32)
+    edges = np.array([65504.0, 65519.996, 65520.0, 65536.0, 2.0 ** -24, 2.0 ** -25,
+                      2.0 ** -25 * 1.0000001, 2.0 ** -14, 2.0 ** -14 * (1 - 2.0 ** -11),
+                      3.4028235e38, 1e-45, 0.0, -0.0], dtype=np.float32)
+    inputs = np.concatenate([random_bits.view(np.float32), moderate, halves + half_ulp,
+                             -(halves - half_ulp), halfway_bf, -halfway_bf, edges, -edges])
+    with np.errstate(over="ignore", invalid="ignore"):
+        to_half = inputs.astype(np.float16).view(np.uint16)
+    to_bfloat = torch.from_numpy(inputs.copy()).bfloat16().view(torch.int16).numpy().view(np.uint16)
+    np.save(os.path.join(DATA, "narrowing_inputs_f32_bits.npy"), inputs.view(np.uint32))
+    np.save(os.path.join(DATA, "narrowing_half_bits.npy"), to_half)
+    np.save(os.path.join(DATA, "narrowing_bfloat16_bits.npy"), to_bfloat)
+
+    with open(os.path.join(DATA, "expected.json"), "w") as f:
+        json.dump(expected, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+// emofuse/fusion/tensor_fusion.hpp — tensor fusion (TFN): the outer product of the modality
+// vectors, as z itself or fused with the linear layer that follows it.
+//
+// z = vec(f_1 ⊗ f_2 ⊗ ... ⊗ f_N) in batch order, last modality fastest, where f_m = [1; h_m]
+// (tensor_form::prepend_one: MMSA, MultiBench) or f_m = h_m (tensor_form::no_prepend: the
+// CMU-MultimodalSDK variant). MMSA's TFN visits (audio, video, text): feed it
+// only<audio, vision, text>(...) to use MMSA weights unchanged.
+#pragma once
+
+#include "emofuse/core/batch.hpp"
+#include "emofuse/core/concepts.hpp"
+#include "emofuse/core/dims.hpp"
+#include "emofuse/core/error.hpp"
+#include "emofuse/fusion/detail/inputs.hpp"
+#include "emofuse/fusion/modality_mask.hpp"
+#include "emofuse/kernels/epilogue.hpp"
+#include "emofuse/kernels/gemm.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace emofuse::fusion {
+
+/// Whether each factor gets a prepended 1 (named after the peers that use each form).
+enum class tensor_form {
+    prepend_one,
+    no_prepend,
+    mmsa = prepend_one,
+    multibench = prepend_one,
+    cmu_sdk = no_prepend,
+};
+
+namespace detail {
+
+/// Output width Π(d_m + 1) (or Π d_m) of a static dims<...>, or dynamic.
+template <class Dims, tensor_form Form>
+constexpr std::size_t tensor_width() {
+    if constexpr (Dims::count == 0) {
+        return dynamic;
+    } else if constexpr (Form == tensor_form::prepend_one) {
+        return Dims::product_plus_one;
+    } else {
+        return Dims::product;
+    }
+}
+
+/// Checks the batch against a dims<...> (when given) and returns Π of the factor sizes.
+template <class Dims, class T, std::size_t N>
+std::size_t tensor_product_width(std::string_view stage,
+                                 const std::array<feature_view<T>, N>& views, tensor_form form) {
+    if constexpr (Dims::count != 0) {
+        check_modality_count(stage, Dims::count, N);
+        for (std::size_t m = 0; m < N; ++m) {
+            if (Dims::values[m] != dynamic) {
+                check_features(stage, views[m], Dims::values[m]);
+            }
+        }
+    }
+    std::size_t width = 1;
+    for (const auto& v : views) {
+        width *= v.cols + (form == tensor_form::prepend_one ? 1 : 0);
+    }
+    return width;
+}
+
+/// Copies modality m's rows into `out` as (rows, n_m) factors, with a leading 1 for
+/// prepend_one. Returns n_m.
+template <class T>
+std::size_t write_factor(const feature_view<T>& view, std::size_t rows, tensor_form form, T* out) {
+    const std::size_t lead = form == tensor_form::prepend_one ? 1 : 0;
+    const std::size_t n = view.cols + lead;
+    for (std::size_t r = 0; r < rows; ++r) {
+        T* dst = out + r * n;
+        if (lead) {
+            dst[0] = T(1);
+        }
+        std::copy_n(view.row(r), view.cols, dst + lead);
+    }
+    return n;
+}
+
+/// out[0 : Π n_m] = vec(f_0 ⊗ ... ⊗ f_{k-1}) for one sample, built in place from the back
+/// (entry i of the partial product only ever moves to a position ≥ i).
+template <class T>
+void outer_product_into(const T* const* factors, const std::size_t* sizes, std::size_t count,
+                        T* out) {
+    std::size_t filled = 1;
+    out[0] = T(1);
+    for (std::size_t m = 0; m < count; ++m) {
+        const T* f = factors[m];
+        const std::size_t n = sizes[m];
+        for (std::size_t i = filled; i-- > 0;) {
+            const T v = out[i];
+            T* dst = out + i * n;
+            for (std::size_t j = 0; j < n; ++j) {
+                dst[j] = v * f[j];
+            }
+        }
+        filled *= n;
+    }
+}
+
+} // namespace detail
+
+/// The outer-product tensor z itself (MultiBench's TensorFusion returns this), one row per
+/// sample. With dims<d_1, ..., d_N> the feature sizes are checked and output_size is a
+/// compile-time constant.
+template <class Dims = dims<>, tensor_form Form = tensor_form::prepend_one>
+struct tensor_fusion : fusion_stage_base {
+    static_assert(is_dims_v<Dims>, "fusion::tensor_fusion<Dims>: Dims must be emofuse::dims<...>");
+    static constexpr std::size_t output_size = detail::tensor_width<Dims, Form>();
+    static constexpr tensor_form form = Form;
+
+    template <batch_type Batch>
+    auto operator()(const Batch& batch) const {
+        using T = detail::batch_value_t<Batch>;
+        constexpr std::size_t n = detail::modality_count_v<Batch>;
+        const auto views = detail::feature_views<T>(batch);
+        const std::size_t rows = batch_size(batch, "fusion::tensor_fusion");
+        const std::size_t width =
+            detail::tensor_product_width<Dims>("fusion::tensor_fusion", views, Form);
+        std::array<std::size_t, n> sizes{};
+        std::size_t total = 0;
+        for (std::size_t m = 0; m < n; ++m) {
+            sizes[m] = views[m].cols + (Form == tensor_form::prepend_one ? 1 : 0);
+            total += sizes[m];
+        }
+        features<T> out({rows, width});
+        std::vector<T> factor_rows(total);
+        std::array<const T*, n> factors{};
+        for (std::size_t r = 0; r < rows; ++r) {
+            std::size_t offset = 0;
+            for (std::size_t m = 0; m < n; ++m) {
+                detail::write_factor(
+                    detail::feature_view<T>{views[m].row(r), views[m].cols, views[m].name}, 1, Form,
+                    factor_rows.data() + offset);
+                factors[m] = factor_rows.data() + offset;
+                offset += sizes[m];
+            }
+            detail::outer_product_into(factors.data(), sizes.data(), n, out.data() + r * width);
+        }
+        return out;
+    }
+
+    /// Missing modalities: an absent h_m is zeros (the prepended 1 stays, so z keeps the
+    /// other modalities' unimodal and cross terms; in the no_prepend form z becomes 0).
+    template <batch_type Batch>
+    auto operator()(const Batch& batch, const modality_mask& mask) const {
+        return (*this)(zero_absent(batch, mask, "fusion::tensor_fusion"));
+    }
+};
+
+/// Tensor fusion followed by its linear layer (weight (H, Π n_m), bias (H), PyTorch layout),
+/// optionally with a ReLU: y = act(W·z + b). z is never materialised for the whole batch:
+/// the product is accumulated over column blocks of z that stay in cache.
+///
+/// operator() is const and thread-safe (scratch is per thread).
+template <class T, class Dims = dims<>, tensor_form Form = tensor_form::prepend_one>
+class tensor_fusion_linear : public fusion_stage_base {
+public:
+    static_assert(is_dims_v<Dims>,
+                  "fusion::tensor_fusion_linear<T, Dims>: Dims must be emofuse::dims<...>");
+    static constexpr std::size_t input_size = detail::tensor_width<Dims, Form>();
+    static constexpr tensor_form form = Form;
+
+    tensor_fusion_linear(xt::xtensor<T, 2> weight, xt::xtensor<T, 1> bias,
+                         kernels::epilogue activation = kernels::epilogue::none)
+        : weight_(std::move(weight)), bias_(std::move(bias)), activation_(activation) {
+        if constexpr (input_size != dynamic) {
+            check_size("fusion::tensor_fusion_linear", "weight columns (Π of factor sizes)",
+                       input_size, weight_.shape(1));
+        }
+        if (bias_.size() != 0) {
+            check_size("fusion::tensor_fusion_linear", "bias size", weight_.shape(0), bias_.size());
+        }
+    }
+
+    /// Loads `<prefix>weight` (H, Π n_m) and, when present, `<prefix>bias` (H) — the
+    /// nn.Linear after the tensor, e.g. MMSA's "post_fusion_layer_1.". `StateDict` is
+    /// io::state_dict or anything with contains(name) and tensor<T, N>(name, shape).
+    template <class StateDict>
+    static tensor_fusion_linear
+    from_state_dict(const StateDict& sd, const std::string& prefix,
+                    kernels::epilogue activation = kernels::epilogue::none) {
+        auto weight = sd.template tensor<T, 2>(prefix + "weight", {dynamic, input_size});
+        xt::xtensor<T, 1> bias;
+        if (sd.contains(prefix + "bias")) {
+            bias = sd.template tensor<T, 1>(prefix + "bias", {weight.shape(0)});
+        }
+        return tensor_fusion_linear(std::move(weight), std::move(bias), activation);
+    }
+
+    [[nodiscard]] std::size_t inputs() const { return weight_.shape(1); }
+    [[nodiscard]] std::size_t outputs() const { return weight_.shape(0); }
+    [[nodiscard]] std::size_t parameter_count() const { return weight_.size() + bias_.size(); }
+    [[nodiscard]] kernels::epilogue activation() const { return activation_; }
+    [[nodiscard]] const xt::xtensor<T, 2>& weight() const { return weight_; }
+    [[nodiscard]] const xt::xtensor<T, 1>& bias() const { return bias_; }
+
+    template <batch_type Batch>
+    features<T> operator()(const Batch& batch) const {
+        static_assert(std::is_same_v<detail::batch_value_t<Batch>, T>,
+                      "fusion::tensor_fusion_linear<T>: the batch's element type must be T");
+        constexpr std::size_t n = detail::modality_count_v<Batch>;
+        constexpr const char* stage = "fusion::tensor_fusion_linear";
+        const auto views = detail::feature_views<T>(batch);
+        const std::size_t rows = batch_size(batch, stage);
+        const std::size_t width = detail::tensor_product_width<Dims>(stage, views, Form);
+        check_size(stage, "Π of factor sizes (weight columns)", inputs(), width);
+        features<T> y({rows, outputs()});
+        forward(views.data(), n, rows, y.data());
+        return y;
+    }
+
+    /// Missing modalities: an absent h_m is zeros; the prepended 1 stays.
+    template <batch_type Batch>
+    features<T> operator()(const Batch& batch, const modality_mask& mask) const {
+        return (*this)(zero_absent(batch, mask, "fusion::tensor_fusion_linear"));
+    }
+
+private:
+    // Columns of z built per block: a few packed GEMM depth steps, so the block of z and the
+    // matching columns of W stay in L1/L2 while the GEMM consumes them.
+    static constexpr std::size_t block_columns = 512;
+
+    void forward(const detail::feature_view<T>* views, std::size_t n, std::size_t rows,
+                 T* y) const {
+        const std::size_t out = outputs();
+        const std::size_t width = inputs();
+        const kernels::fused_epilogue<T> last_post{bias_.size() ? bias_.data() : nullptr,
+                                                   activation_};
+        if (rows == 0 || out == 0) {
+            return;
+        }
+        kernels::workspace& ws = detail::fusion_scratch();
+        // Factors with their leading 1 (slot 0), then the outer product of all factors but the
+        // last, per sample (slot 1): prefix(r, p) for p < width / n_last.
+        std::size_t factor_total = 0;
+        std::array<std::size_t, 16> sizes{};
+        if (n > sizes.size()) {
+            throw shape_error(emofuse::detail::concat_message(
+                "fusion::tensor_fusion_linear: number of modalities: expected at most ",
+                sizes.size(), ", got ", n));
+        }
+        for (std::size_t m = 0; m < n; ++m) {
+            sizes[m] = views[m].cols + (Form == tensor_form::prepend_one ? 1 : 0);
+            factor_total += sizes[m];
+        }
+        T* factors = ws.buffer<T>(0, rows * factor_total);
+        std::array<const T*, 16> factor_of{};
+        {
+            T* at = factors;
+            for (std::size_t m = 0; m < n; ++m) {
+                detail::write_factor(views[m], rows, Form, at);
+                factor_of[m] = at;
+                at += rows * sizes[m];
+            }
+        }
+        const std::size_t last = sizes[n - 1];
+        const std::size_t prefixes = last == 0 ? 0 : width / last;
+        if (width == 0) {
+            kernels::gemm(kernels::transpose::no, kernels::transpose::yes, rows, out, 0, T(1),
+                          factors, 1, weight_.data(), 1, T(0), y, out, last_post);
+            return;
+        }
+        T* prefix = ws.buffer<T>(1, rows * prefixes);
+        std::array<const T*, 16> row_factors{};
+        for (std::size_t r = 0; r < rows; ++r) {
+            for (std::size_t m = 0; m + 1 < n; ++m) {
+                row_factors[m] = factor_of[m] + r * sizes[m];
+            }
+            detail::outer_product_into(row_factors.data(), sizes.data(), n - 1,
+                                       prefix + r * prefixes);
+        }
+        const T* last_factor = factor_of[n - 1];
+        const std::size_t block_prefixes = std::max<std::size_t>(1, block_columns / last);
+        T* block = ws.buffer<T>(2, rows * block_prefixes * last);
+        for (std::size_t p0 = 0; p0 < prefixes; p0 += block_prefixes) {
+            const std::size_t count = std::min(block_prefixes, prefixes - p0);
+            const std::size_t cols = count * last;
+            for (std::size_t r = 0; r < rows; ++r) {
+                const T* pre = prefix + r * prefixes + p0;
+                const T* f = last_factor + r * last;
+                T* dst = block + r * cols;
+                for (std::size_t p = 0; p < count; ++p) {
+                    const T v = pre[p];
+                    for (std::size_t j = 0; j < last; ++j) {
+                        dst[p * last + j] = v * f[j];
+                    }
+                }
+            }
+            const bool first = p0 == 0;
+            const bool final = p0 + count == prefixes;
+            kernels::gemm(kernels::transpose::no, kernels::transpose::yes, rows, out, cols, T(1),
+                          block, cols, weight_.data() + p0 * last, width, first ? T(0) : T(1), y,
+                          out, final ? last_post : kernels::fused_epilogue<T>{});
+        }
+    }
+
+    xt::xtensor<T, 2> weight_;
+    xt::xtensor<T, 1> bias_;
+    kernels::epilogue activation_;
+};
+
+} // namespace emofuse::fusion

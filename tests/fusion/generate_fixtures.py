@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Writes the PyTorch reference data for tests/fusion. Run with Debian's python3
+(python3-torch, python3-numpy):
+
+    /usr/bin/python3 tests/fusion/generate_fixtures.py
+
+Every operator is written below from the math in shared/design/REFERENCE.md ("Fusion"), in the
+form the peers (MMSA, MultiBench, block.bootstrap.pytorch, MAG-BERT, MERTools) write it. Per
+test case it writes, into tests/fusion/data/:
+  <case>.safetensors   the module's state_dict (float32, PyTorch names)
+  <case>_x<m>.npy      input of modality m in batch order (float64 holding float32 values)
+  <case>_len<m>.npy    sequence lengths (uint64), for sequence inputs
+  <case>_mask.npy      (batch, modalities) uint8 modality-present mask, when masked
+  <case>_y.npy         expected output, computed in float64 from the same float32 values
+so one fixture checks both the float and the double build.
+"""
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+DATA = Path(__file__).resolve().parent / "data"
+torch.manual_seed(20261125)
+rng = np.random.default_rng(20261125)
+
+ST_DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.uint8: "U8"}
+
+
+def save_safetensors(path, tensors):
+    """A minimal safetensors writer: 8-byte little-endian header length, JSON header, data."""
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        t = tensors[name].detach().contiguous().cpu()
+        raw = t.numpy().tobytes()
+        header[name] = {"dtype": ST_DTYPES[t.dtype], "shape": list(t.shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for raw in blobs:
+            f.write(raw)
+
+
+def f32(shape, scale=1.0):
+    """Random values that are exactly representable in float32, as float64."""
+    return torch.tensor(rng.normal(scale=scale, size=shape).astype(np.float32), dtype=torch.float64)
+
+
+def init_module(module, scale=0.5):
+    """Deterministic float32-representable parameters for every tensor of a module."""
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(f32(tuple(p.shape), scale))
+    return module.double()
+
+
+def save_case(case, module, inputs, output, mask=None, lengths=None, extra=None):
+    state = {k: v.float() for k, v in module.state_dict().items()} if module is not None else {}
+    if extra:
+        state.update(extra)
+    if state:
+        save_safetensors(DATA / f"{case}.safetensors", state)
+    for m, x in enumerate(inputs):
+        np.save(DATA / f"{case}_x{m}.npy", x.detach().numpy().astype(np.float64))
+    if lengths is not None:
+        for m, ls in enumerate(lengths):
+            np.save(DATA / f"{case}_len{m}.npy", np.asarray(ls, dtype=np.uint64))
+    if mask is not None:
+        np.save(DATA / f"{case}_mask.npy", mask.numpy().astype(np.uint8))
+    np.save(DATA / f"{case}_y.npy", output.detach().numpy().astype(np.float64))
+
+
+def apply_mask(inputs, mask):
+    """emofuse's missing-modality rule: an absent modality's input is zeros."""
+    if mask is None:
+        return inputs
+    out = []
+    for m, x in enumerate(inputs):
+        keep = mask[:, m].to(x.dtype).reshape((-1,) + (1,) * (x.dim() - 1))
+        out.append(x * keep)
+    return out
+
+
+def random_mask(batch, modalities):
+    mask = torch.tensor(rng.integers(0, 2, size=(batch, modalities)), dtype=torch.uint8)
+    mask[0, :] = 1          # one complete sample
+    mask[-1, :] = 0         # one sample with every modality absent
+    mask[-1, 0] = 1 if batch > 2 else 0
+    return mask
+
+
+# ---------------------------------------------------------------------------------------------
+# Tensor fusion (MMSA TFN / MultiBench TensorFusion / CMU-SDK form)
+
+
+def tensor_product(inputs, prepend_one=True):
+    """MMSA: cat ones, then bmm outer products, flattened with the last modality fastest."""
+    batch = inputs[0].shape[0]
+    z = None
+    for h in inputs:
+        f = torch.cat([torch.ones(batch, 1, dtype=h.dtype), h], dim=1) if prepend_one else h
+        z = f if z is None else torch.bmm(z.unsqueeze(2), f.unsqueeze(1)).reshape(batch, -1)
+    return z
+
+
+class TensorFusionLinear(nn.Module):
+    def __init__(self, dims, out, prepend_one=True, relu=False):
+        super().__init__()
+        width = int(np.prod([d + (1 if prepend_one else 0) for d in dims]))
+        self.post_fusion_layer_1 = nn.Linear(width, out)
+        self.prepend_one, self.relu = prepend_one, relu
+
+    def forward(self, inputs):
+        y = self.post_fusion_layer_1(tensor_product(inputs, self.prepend_one))
+        return F.relu(y) if self.relu else y
+
+
+def tensor_cases():
+    for case, dims, batch, prepend, masked in [
+        ("tfn_z", (3, 4, 2), 5, True, False),
+        ("tfn_z_cmu", (3, 4, 2), 5, False, False),
+        ("tfn_z_masked", (3, 4, 2), 5, True, True),
+    ]:
+        xs = [f32((batch, d)) for d in dims]
+        mask = random_mask(batch, len(dims)) if masked else None
+        save_case(case, None, xs, tensor_product(apply_mask(xs, mask), prepend), mask=mask)
+    for case, dims, batch, out, prepend, relu, masked in [
+        ("tfn_linear", (4, 6, 5), 5, 7, True, False, False),
+        ("tfn_linear_relu", (4, 6, 5), 5, 7, True, True, False),
+        ("tfn_linear_b1", (4, 6, 5), 1, 7, True, True, False),
+        ("tfn_linear_cmu", (4, 6, 5), 5, 7, False, False, False),
+        ("tfn_linear_2mod", (7, 3), 6, 5, True, False, False),
+        ("tfn_linear_4mod", (2, 3, 1, 4), 3, 4, True, True, False),
+        ("tfn_linear_wide", (5, 40, 13), 9, 11, True, False, False),  # several column blocks
+        ("tfn_linear_masked", (4, 6, 5), 6, 7, True, False, True),
+    ]:
+        module = init_module(TensorFusionLinear(dims, out, prepend, relu), 0.3)
+        xs = [f32((batch, d)) for d in dims]
+        mask = random_mask(batch, len(dims)) if masked else None
+        with torch.no_grad():
+            y = module(apply_mask(xs, mask))
+        save_case(case, module, xs, y, mask=mask)
+
+
+# ---------------------------------------------------------------------------------------------
+# Low-rank fusion (MMSA LMF)
+
+
+class LMF(nn.Module):
+    def __init__(self, dims, rank, out):
+        super().__init__()
+        self.audio_factor = nn.Parameter(torch.empty(rank, dims[0] + 1, out))
+        self.video_factor = nn.Parameter(torch.empty(rank, dims[1] + 1, out))
+        self.text_factor = nn.Parameter(torch.empty(rank, dims[2] + 1, out))
+        self.fusion_weights = nn.Parameter(torch.empty(1, rank))
+        self.fusion_bias = nn.Parameter(torch.empty(1, out))
+        self.out = out
+
+    def forward(self, inputs):
+        audio_h, video_h, text_h = inputs
+        batch = audio_h.shape[0]
+        ones = torch.ones(batch, 1, dtype=audio_h.dtype)
+        fusion_audio = torch.matmul(torch.cat([ones, audio_h], 1), self.audio_factor)
+        fusion_video = torch.matmul(torch.cat([ones, video_h], 1), self.video_factor)
+        fusion_text = torch.matmul(torch.cat([ones, text_h], 1), self.text_factor)
+        fusion_zy = fusion_audio * fusion_video * fusion_text
+        output = torch.matmul(self.fusion_weights, fusion_zy.permute(1, 0, 2)).squeeze(1)
+        return (output + self.fusion_bias).view(-1, self.out)
+
+
+def lmf_cases():
+    for case, dims, batch, rank, out, masked in [
+        ("lmf", (5, 3, 6), 5, 3, 4, False),
+        ("lmf_b1", (5, 3, 6), 1, 3, 4, False),
+        ("lmf_odd", (9, 1, 17), 7, 5, 3, False),
+        ("lmf_masked", (5, 3, 6), 6, 3, 4, True),
+    ]:
+        module = init_module(LMF(dims, rank, out), 0.5)
+        xs = [f32((batch, d)) for d in dims]
+        mask = random_mask(batch, 3) if masked else None
+        with torch.no_grad():
+            y = module(apply_mask(xs, mask))
+        save_case(case, module, xs, y, mask=mask)
+
+
+# ---------------------------------------------------------------------------------------------
+# MLP heads
+
+
+class MLPHead(nn.Module):
+    def __init__(self, sizes, act, mmsa_output):
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.act, self.mmsa_output = act, mmsa_output
+
+    def forward(self, inputs):
+        (x,) = inputs
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i + 1 < len(self.layers):
+                x = torch.relu(x) if self.act == "relu" else torch.tanh(x)
+        return torch.sigmoid(x) * 6 - 3 if self.mmsa_output else x
+
+
+def mlp_cases():
+    for case, sizes, batch, act, mmsa in [
+        ("mlp_relu", (6, 8, 5, 3), 5, "relu", False),
+        ("mlp_tanh", (6, 8, 5, 3), 5, "tanh", False),
+        ("mlp_mmsa", (7, 9, 1), 4, "relu", True),
+        ("mlp_b1", (7, 9, 1), 1, "relu", True),
+    ]:
+        module = init_module(MLPHead(sizes, act, mmsa), 0.6)
+        xs = [f32((batch, sizes[0]))]
+        with torch.no_grad():
+            y = module(xs)
+        save_case(case, module, xs, y)
+
+
+if __name__ == "__main__":
+    DATA.mkdir(exist_ok=True)
+    torch.set_default_dtype(torch.float64)
+    tensor_cases()
+    lmf_cases()
+    mlp_cases()

@@ -172,6 +172,190 @@ def mha_case(case, gen, B, tq, tk, d, heads, batch_first=True, self_attn=False, 
                           "fully_masked_rows": int(nan_rows.sum())})
 
 
+# ----------------------------------------------------------------------------- MulT (from the math)
+def layer_norm(x, w, b, eps=1e-5):
+    mu = x.mean(dim=-1, keepdim=True)
+    var = ((x - mu) ** 2).mean(dim=-1, keepdim=True)
+    return (x - mu) / torch.sqrt(var + eps) * w + b
+
+
+def linear(x, sd, name, bias=True):
+    y = x @ sd[name + ".weight"].T
+    return y + sd[name + ".bias"] if bias and (name + ".bias") in sd else y
+
+
+def key_mask(B, tq, tk, lengths=None, future=False):
+    """Additive (B, tq, tk) mask: key padding from lengths, MulT's shifted triangle."""
+    m = torch.zeros(B, tq, tk, dtype=torch.float64)
+    if lengths is not None:
+        m = m + padding_additive(lengths, tk)
+    if future:
+        m = m + shifted_triangle(tq, tk)
+    return m
+
+
+def mha_math(q_in, k_in, v_in, sd, prefix, heads, additive):
+    """Multi-head attention from the math: packed in-projection, per-head softmax, out_proj."""
+    d = q_in.shape[-1]
+    dh = d // heads
+    w, b = sd[prefix + "in_proj_weight"], sd[prefix + "in_proj_bias"]
+    q = (q_in @ w[:d].T + b[:d]) * dh ** -0.5
+    k = k_in @ w[d:2 * d].T + b[d:2 * d]
+    v = v_in @ w[2 * d:].T + b[2 * d:]
+    B, tq, tk = q.shape[0], q.shape[1], k.shape[1]
+    q = q.view(B, tq, heads, dh).transpose(1, 2)
+    k = k.view(B, tk, heads, dh).transpose(1, 2)
+    v = v.view(B, tk, heads, dh).transpose(1, 2)
+    out = softmax_attention(q, k, v, additive[:, None], 1.0)
+    out = out.transpose(1, 2).reshape(B, tq, d)
+    return out @ sd[prefix + "out_proj.weight"].T + sd[prefix + "out_proj.bias"]
+
+
+def positions(x_in, zero_padding_frames=False):
+    """fairseq SinusoidalPositionalEmbedding with padding_idx 0, positions t + 1."""
+    B, T, d = x_in.shape
+    half = d // 2
+    freq = torch.exp(torch.arange(half, dtype=torch.float64) * -(math.log(10000.0) / (half - 1)))
+    pos = torch.arange(1, T + 1, dtype=torch.float64)[:, None] * freq[None]
+    table = torch.cat([torch.sin(pos), torch.cos(pos)], dim=1)
+    if d % 2 == 1:
+        table = torch.cat([table, torch.zeros(T, 1, dtype=torch.float64)], dim=1)
+    table = table[None].expand(B, T, d)
+    if zero_padding_frames:
+        table = torch.where((x_in[..., :1] == 0), torch.zeros_like(table), table)
+    return table
+
+
+def crossmodal_layer_math(x, src, sd, prefix, heads, additive):
+    """Pre-LN: x += MHA(LN0(x), LN0(src)); x += fc2(relu(fc1(LN1(x))))."""
+    ln0w, ln0b = sd[prefix + "layer_norms.0.weight"], sd[prefix + "layer_norms.0.bias"]
+    xn = layer_norm(x, ln0w, ln0b)
+    sn = xn if src is None else layer_norm(src, ln0w, ln0b)
+    x = x + mha_math(xn, sn, sn, sd, prefix + "self_attn.", heads, additive)
+    h = layer_norm(x, sd[prefix + "layer_norms.1.weight"], sd[prefix + "layer_norms.1.bias"])
+    return x + linear(torch.relu(linear(h, sd, prefix + "fc1")), sd, prefix + "fc2")
+
+
+def encoder_math(x_in, src_in, sd, prefix, heads, layers, key_lengths=None, future=False,
+                 zero_padding_frames=False):
+    d = x_in.shape[-1]
+    x = math.sqrt(d) * x_in + positions(x_in, zero_padding_frames)
+    src = None
+    if src_in is not None:
+        src = math.sqrt(d) * src_in + positions(src_in, zero_padding_frames)
+    tk = x.shape[1] if src is None else src.shape[1]
+    additive = key_mask(x.shape[0], x.shape[1], tk, key_lengths, future)
+    for i in range(layers):
+        x = crossmodal_layer_math(x, src, sd, prefix + "layers.%d." % i, heads, additive)
+    return layer_norm(x, sd[prefix + "layer_norm.weight"], sd[prefix + "layer_norm.bias"])
+
+
+def make_linear(sd, name, n_out, n_in, gen, bias=True, scale=None):
+    scale = scale if scale is not None else 1.0 / math.sqrt(n_in)
+    sd[name + ".weight"] = f32(n_out, n_in, gen=gen, scale=scale)
+    if bias:
+        sd[name + ".bias"] = f32(n_out, gen=gen, scale=0.1)
+
+
+def make_layer_norm(sd, name, d, gen):
+    sd[name + ".weight"] = (1.0 + f32(d, gen=gen, scale=0.1)).float().double()
+    sd[name + ".bias"] = f32(d, gen=gen, scale=0.1)
+
+
+def make_encoder(sd, prefix, d, layers, gen):
+    for i in range(layers):
+        p = prefix + "layers.%d." % i
+        sd[p + "self_attn.in_proj_weight"] = f32(3 * d, d, gen=gen, scale=1.0 / math.sqrt(d))
+        sd[p + "self_attn.in_proj_bias"] = f32(3 * d, gen=gen, scale=0.1)
+        make_linear(sd, p + "self_attn.out_proj", d, d, gen)
+        make_linear(sd, p + "fc1", 4 * d, d, gen)
+        make_linear(sd, p + "fc2", d, 4 * d, gen)
+        make_layer_norm(sd, p + "layer_norms.0", d, gen)
+        make_layer_norm(sd, p + "layer_norms.1", d, gen)
+    make_layer_norm(sd, prefix + "layer_norm", d, gen)
+    # MulT's TransformerEncoder registers a 'version' buffer; loaders must ignore it.
+    sd[prefix + "version"] = torch.tensor([2.0], dtype=torch.float64)
+
+
+def encoder_case(case, gen, B, tq, tk, d, heads, layers, cross=True, lengths=None,
+                 future=False, zero_padding_frames=False):
+    sd = {}
+    make_encoder(sd, "", d, layers, gen)
+    x = f32(B, tq, d, gen=gen)
+    src = f32(B, tk, d, gen=gen) if cross else None
+    if zero_padding_frames:
+        x[0, 1, 0] = 0.0
+        if cross:
+            src[1, 0, 0] = 0.0
+            src[0, 2, 0] = 0.0
+    expected = encoder_math(x, src, sd, "", heads, layers, lengths, future, zero_padding_frames)
+    tensors = {"input.target": x, "expected": expected}
+    if cross:
+        tensors["input.source"] = src
+    if lengths is not None:
+        tensors["key_lengths"] = np.array(lengths, dtype=np.int64)
+    tensors.update({"weights." + k: v for k, v in sd.items()})
+    write(case, tensors, {"heads": heads, "layers": layers, "future": int(future),
+                          "zero_padding_frames": int(zero_padding_frames)})
+
+
+def mult_math(xl, xa, xv, sd, heads, lengths, future=False):
+    """MulT forward (eval) with key padding from lengths and the last valid step."""
+    mods = ["l", "a", "v"]
+    xs = {"l": xl, "a": xa, "v": xv}
+    proj = {m: xs[m] @ sd["proj_%s.weight" % m][:, :, 0].T for m in mods}
+    layers = sum(1 for k in sd if k.startswith("trans_l_with_a.layers.") and
+                 k.endswith(".self_attn.in_proj_weight"))
+    mem_layers = sum(1 for k in sd if k.startswith("trans_l_mem.layers.") and
+                     k.endswith(".self_attn.in_proj_weight"))
+    last = []
+    for m in mods:
+        outs = []
+        for n in mods:
+            if n == m:
+                continue
+            outs.append(encoder_math(proj[m], proj[n], sd, "trans_%s_with_%s." % (m, n), heads,
+                                     layers, lengths[n], future))
+        h = torch.cat(outs, dim=-1)
+        h = encoder_math(h, None, sd, "trans_%s_mem." % m, heads, mem_layers, lengths[m], future)
+        last.append(torch.stack([h[b, lengths[m][b] - 1] for b in range(h.shape[0])]))
+    last_hs = torch.cat(last, dim=1)
+    hidden = linear(torch.relu(linear(last_hs, sd, "proj1")), sd, "proj2") + last_hs
+    return linear(hidden, sd, "out_layer"), last_hs
+
+
+def mult_case(case, gen, B, times, orig, d, heads, layers, mem_layers, out_dim, lengths=None,
+              future=False):
+    sd = {}
+    mods = ["l", "a", "v"]
+    for m in mods:
+        sd["proj_%s.weight" % m] = f32(d, orig[m], 1, gen=gen, scale=1.0 / math.sqrt(orig[m]))
+    for m in mods:
+        for n in mods:
+            if n != m:
+                make_encoder(sd, "trans_%s_with_%s." % (m, n), d, layers, gen)
+    for m in mods:
+        make_encoder(sd, "trans_%s_mem." % m, 2 * d, mem_layers, gen)
+    make_linear(sd, "proj1", 6 * d, 6 * d, gen)
+    make_linear(sd, "proj2", 6 * d, 6 * d, gen)
+    make_linear(sd, "out_layer", out_dim, 6 * d, gen)
+    x = {m: f32(B, times[m], orig[m], gen=gen) for m in mods}
+    full = {m: [times[m]] * B for m in mods}
+    lengths = lengths or full
+    pred, last_hs = mult_math(x["l"], x["a"], x["v"], sd, heads, lengths, future)
+    io = {"expected.prediction": pred, "expected.hidden": last_hs}
+    for m in mods:
+        xm = x[m].clone()
+        for b, n in enumerate(lengths[m]):
+            xm[b, n:] = float("nan")  # padding must never leak
+        io["input." + m] = xm
+        io["lengths." + m] = np.array(lengths[m], dtype=np.int64)
+    write(case + "_io", io, {"heads": heads, "future": int(future)})
+    # The state dict as a user would export it from MulT: float32, MulT's names.
+    save_safetensors(os.path.join(DATA, case + "_state_dict.safetensors"),
+                     {k: to_np(v).astype(np.float32) for k, v in sd.items()})
+
+
 def main():
     os.makedirs(DATA, exist_ok=True)
     gen = torch.Generator().manual_seed(20261125)
@@ -202,6 +386,19 @@ def main():
     mha_case("mha_fully_masked", gen, B=2, tq=4, tk=5, d=6, heads=2, lengths=[0, 5])
     mha_case("mha_no_bias_causal", gen, B=2, tq=7, tk=7, d=8, heads=2, self_attn=True,
              bias=False, attn_mask=causal_triangle(7, 7))
+
+    encoder_case("encoder_cross", gen, B=2, tq=5, tk=9, d=8, heads=2, layers=2,
+                 lengths=[9, 4], zero_padding_frames=True)
+    encoder_case("encoder_self_future", gen, B=2, tq=6, tk=6, d=12, heads=3, layers=3,
+                 cross=False, lengths=[6, 3], future=True)
+    encoder_case("encoder_cross_heads1", gen, B=1, tq=4, tk=7, d=6, heads=1, layers=1)
+
+    orig = {"l": 7, "a": 5, "v": 4}
+    mult_case("mult_full", gen, B=2, times={"l": 6, "a": 9, "v": 7}, orig=orig, d=8, heads=2,
+              layers=2, mem_layers=3, out_dim=3)
+    mult_case("mult_padded", gen, B=3, times={"l": 6, "a": 9, "v": 7}, orig=orig, d=8,
+              heads=4, layers=1, mem_layers=3, out_dim=1,
+              lengths={"l": [6, 4, 1], "a": [9, 5, 3], "v": [7, 2, 7]}, future=True)
 
 
 if __name__ == "__main__":

@@ -123,10 +123,11 @@ public:
     }
 
     /// The raw form: writes query-shaped output (same layout as `query`) to `out`, which must
-    /// not alias the inputs. When key and value view the same data, their projections run as
-    /// one GEMM.
+    /// not alias the inputs; with `accumulate` the result is added to what `out` holds (a
+    /// fused residual). When key and value view the same data, their projections run as one
+    /// GEMM.
     void forward(const token_view<T>& query, const token_view<T>& key, const token_view<T>& value,
-                 const attention_mask<T>& mask, T* out) const {
+                 const attention_mask<T>& mask, T* out, bool accumulate = false) const {
         constexpr std::string_view stage = "attention::multi_head_attention";
         const std::size_t d = embed_dim_;
         check_size(stage, "query features (embed_dim)", d, query.features);
@@ -198,7 +199,7 @@ public:
         }
         kernels::gemm(
             kernels::transpose::no, kernels::transpose::yes, rows, d, d, T(1), heads_out, d,
-            out_weight_.data(), d, T(0), out, d,
+            out_weight_.data(), d, accumulate ? T(1) : T(0), out, d,
             kernels::fused_epilogue<T>{out_bias_.size() != 0 ? out_bias_.data() : nullptr});
     }
 

@@ -1,0 +1,137 @@
+// MulT: crossmodal layer stacks and the full forward pass against the float64 PyTorch math,
+// loaded from safetensors with MulT's names; bad input.
+#include "fixture.hpp"
+
+#include <emofuse/attention/load.hpp>
+#include <emofuse/attention/mult.hpp>
+#include <emofuse/core/batch.hpp>
+#include <emofuse/core/pipeline.hpp>
+#include <emofuse/io/safetensors.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+
+namespace ea = emofuse::attention;
+using attention_testing::check_close;
+using attention_testing::fixture;
+using attention_testing::parity_tolerance;
+
+namespace {
+
+std::string data_path(const std::string& name) {
+    return std::string(EMOFUSE_TEST_DATA_DIR) + "/" + name + ".safetensors";
+}
+
+template <class T>
+emofuse::sequence<T> sequence_of(const fixture& f, const std::string& m) {
+    return emofuse::sequence<T>(f.get<T, 3>("input." + m), f.sizes("lengths." + m));
+}
+
+} // namespace
+
+TEST_CASE_TEMPLATE("crossmodal encoder stacks match the PyTorch math", T, float, double) {
+    for (const char* name : {"encoder_cross", "encoder_self_future", "encoder_cross_heads1"}) {
+        CAPTURE(name);
+        const fixture f(name);
+        const auto sd = emofuse::io::load_safetensors(data_path(name));
+        ea::encoder_options options;
+        options.mask_future = f.meta("future") == "1";
+        options.positions.zero_position_for_padding_frames = f.meta("zero_padding_frames") == "1";
+        const auto encoder =
+            ea::load_crossmodal_encoder<T>(sd, "weights.", std::stoul(f.meta("heads")), options);
+        CHECK(encoder.layer_count() == std::stoul(f.meta("layers")));
+        ea::attention_mask<T> mask;
+        if (f.has("key_lengths")) {
+            mask.key_lengths = f.sizes("key_lengths");
+        }
+        const auto target = f.get<T, 3>("input.target");
+        const auto out = f.has("input.source") ? encoder(target, f.get<T, 3>("input.source"), mask)
+                                               : encoder(target, mask);
+        check_close(out, f.get<double, 3>("expected"), parity_tolerance<T>(), name);
+    }
+}
+
+TEST_CASE("the encoder is a per-modality stage over sequences") {
+    const fixture f("encoder_self_future");
+    const auto sd = emofuse::io::load_safetensors(data_path("encoder_self_future"));
+    ea::encoder_options options;
+    options.mask_future = true;
+    const auto encoder = ea::load_crossmodal_encoder<double>(sd, "weights.", 3, options);
+    const emofuse::sequence<double> x(f.get<double, 3>("input.target"), f.sizes("key_lengths"));
+    const auto out = encoder(x);
+    CHECK(out.lengths() == x.lengths());
+    check_close(out.values(), f.get<double, 3>("expected"), 1e-11);
+    static_assert(emofuse::modality_stage<ea::crossmodal_encoder<double>>);
+}
+
+TEST_CASE_TEMPLATE("MulT forward matches the PyTorch math", T, float, double) {
+    for (const char* name : {"mult_full", "mult_padded"}) {
+        CAPTURE(name);
+        const fixture io(std::string(name) + "_io");
+        const auto sd = emofuse::io::load_safetensors(data_path(std::string(name) + "_state_dict"));
+        ea::encoder_options options;
+        options.mask_future = io.meta("future") == "1";
+        const auto model = ea::load_mult<T>(sd, std::stoul(io.meta("heads")), options);
+        const auto l = sequence_of<T>(io, "l");
+        const auto a = sequence_of<T>(io, "a");
+        const auto v = sequence_of<T>(io, "v");
+        const auto r = model.forward(l, a, v);
+        check_close(r.prediction, io.get<double, 2>("expected.prediction"), parity_tolerance<T>(),
+                    name);
+        check_close(r.hidden, io.get<double, 2>("expected.hidden"), parity_tolerance<T>(), name);
+
+        // As a fusion stage in a pipeline, over a multimodal batch.
+        const auto batch =
+            emofuse::make_batch(emofuse::text(l), emofuse::audio(a), emofuse::vision(v));
+        const emofuse::features<T> fused = model(batch);
+        check_close(fused, io.get<double, 2>("expected.prediction"), parity_tolerance<T>(), name);
+    }
+}
+
+TEST_CASE("MulT hidden output and state-dict prefix") {
+    const fixture io("mult_full_io");
+    const auto sd = emofuse::io::load_safetensors(data_path("mult_full_state_dict"));
+    emofuse::io::state_dict prefixed;
+    for (const auto& name : sd.names()) {
+        prefixed.insert("module." + name, sd.at(name));
+    }
+    const auto model = ea::load_mult<double>(prefixed, 2, {}, ea::mult_output::hidden, "module.");
+    const auto batch = emofuse::make_batch(emofuse::text(sequence_of<double>(io, "l")),
+                                           emofuse::audio(sequence_of<double>(io, "a")),
+                                           emofuse::vision(sequence_of<double>(io, "v")));
+    check_close(model(batch), io.get<double, 2>("expected.hidden"), 1e-11);
+    static_assert(emofuse::fusion_stage<ea::mult_model<double>>);
+}
+
+TEST_CASE("MulT rejects mismatched inputs and state dicts") {
+    const fixture io("mult_full_io");
+    const auto sd = emofuse::io::load_safetensors(data_path("mult_full_state_dict"));
+    const auto model = ea::load_mult<float>(sd, 2);
+    const auto l = sequence_of<float>(io, "l");
+    const auto a = sequence_of<float>(io, "a");
+    const auto v = sequence_of<float>(io, "v");
+    // Features of the wrong size for proj_a.
+    const emofuse::sequence<float> wrong_audio(xt::xtensor<float, 3>({2, 9, 6}));
+    CHECK_THROWS_WITH_AS((void)model.forward(l, wrong_audio, v), doctest::Contains("proj_a"),
+                         emofuse::shape_error);
+    // A batch size that disagrees.
+    const emofuse::sequence<float> one_sample(xt::xtensor<float, 3>({1, 7, 4}));
+    CHECK_THROWS_WITH_AS((void)model.forward(l, a, one_sample), doctest::Contains("vision batch"),
+                         emofuse::shape_error);
+    // 8 is not divisible by 3 heads.
+    CHECK_THROWS_AS((void)ea::load_mult<float>(sd, 3), emofuse::shape_error);
+    // A state dict without one of the blocks.
+    emofuse::io::state_dict partial;
+    for (const auto& name : sd.names()) {
+        if (name.rfind("trans_v_with_a.", 0) != 0) {
+            partial.insert(name, sd.at(name));
+        }
+    }
+    CHECK_THROWS_WITH_AS((void)ea::load_mult<float>(partial, 2),
+                         doctest::Contains("trans_v_with_a"), emofuse::io_error);
+    // A sinusoidal table needs at least 4 features.
+    std::vector<float> row(3);
+    CHECK_THROWS_AS(ea::sinusoidal_position<float>(1, 3, row.data()), emofuse::value_error);
+}

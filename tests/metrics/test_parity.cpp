@@ -9,6 +9,7 @@
 #include <emofuse/metrics/emotion.hpp>
 #include <emofuse/metrics/open_vocabulary.hpp>
 #include <emofuse/metrics/regression.hpp>
+#include <emofuse/metrics/regression_suite.hpp>
 #include <emofuse/metrics/sentiment.hpp>
 #include <emofuse/metrics/significance.hpp>
 
@@ -102,6 +103,22 @@ TEST_CASE_TEMPLATE("regression metrics match numpy", T, float, double) {
         CHECK(r0.constant_input == expected["pearson"].is_null());
         CHECK(close(r0.ccc, expected["ccc_ddof0"], tight));
         CHECK(close(acc.compute(1).ccc, expected["ccc_ddof1"], tight));
+        for (const auto preset :
+             {em::regression_preset::mertools, em::regression_preset::torchmetrics}) {
+            em::regression_suite suite(preset);
+            suite.update(std::span<const T>(truth), std::span<const T>(pred));
+            const auto r = suite.compute();
+            REQUIRE(r.metrics.size() == 5);
+            CHECK(r.metrics[0].key == "mae");
+            CHECK(close(r.at("mae"), expected["mae"], error_tol));
+            CHECK(close(r.at("mse"), expected["mse"], error_tol));
+            CHECK(close(r.at("rmse"), expected["rmse"], error_tol));
+            CHECK(close(r.at("pearson"), expected["pearson"], tight));
+            CHECK(close(
+                r.at("ccc"),
+                expected[preset == em::regression_preset::mertools ? "ccc_ddof0" : "ccc_ddof1"],
+                tight));
+        }
     }
 }
 

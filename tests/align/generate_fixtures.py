@@ -278,6 +278,47 @@ def main():
     # The same sequences as .csd files (audio and labels gzip-compressed, the rest not).
     for s in seqs:
         write_csd(os.path.join(DATA, s["name"] + ".csd"), s, compress=s["name"] in ("audio", "labels"))
+    write_bad_files(seqs)
+
+
+def write_bad_files(seqs):
+    """Malformed .csd files for the reader's error tests; also the fuzzer's seed corpus."""
+    bad = os.path.join(DATA, "bad")
+    os.makedirs(bad, exist_ok=True)
+
+    def sequence(entries):
+        return dict(name="audio", dtype=np.float64, dim=2, entries=entries)
+
+    ok_iv, ok_ft = np.array([[0.0, 1.0], [1.0, 2.0]]), np.ones((2, 2))
+    write_csd(os.path.join(bad, "tiny_valid.csd"), sequence({"v": (ok_iv, ok_ft)}), compress=True)
+    write_csd(os.path.join(bad, "end_before_start.csd"),
+              sequence({"v": (np.array([[0.0, 1.0], [2.0, 1.0]]), ok_ft)}), compress=False)
+    write_csd(os.path.join(bad, "nan_time.csd"),
+              sequence({"v": (np.array([[0.0, 1.0], [np.nan, 1.0]]), ok_ft)}), compress=True)
+    write_csd(os.path.join(bad, "row_mismatch.csd"),
+              sequence({"v": (ok_iv, np.ones((3, 2)))}), compress=False)
+    write_csd(os.path.join(bad, "interval_columns.csd"),
+              sequence({"v": (np.ones((2, 3)), ok_ft)}), compress=False)
+    with h5py.File(os.path.join(bad, "rank1_intervals.csd"), "w") as f:
+        g = f.create_group("audio/data/v")
+        g.create_dataset("intervals", data=np.arange(4.0))
+        g.create_dataset("features", data=ok_ft)
+    with h5py.File(os.path.join(bad, "missing_data.csd"), "w") as f:
+        f.create_group("audio/metadata")
+    with h5py.File(os.path.join(bad, "missing_features.csd"), "w") as f:
+        f.create_group("audio/data/v").create_dataset("intervals", data=ok_iv)
+    with h5py.File(os.path.join(bad, "string_features.csd"), "w") as f:
+        g = f.create_group("words/data/v")
+        g.create_dataset("intervals", data=ok_iv)
+        g.create_dataset("features", data=np.array([[b"hello"], [b"world"]]))
+    with h5py.File(os.path.join(bad, "no_root.csd"), "w"):
+        pass
+    with open(os.path.join(DATA, "words.csd"), "rb") as src:
+        whole = src.read()
+    with open(os.path.join(bad, "truncated.csd"), "wb") as out:
+        out.write(whole[: len(whole) // 2])
+    with open(os.path.join(bad, "not_hdf5.csd"), "w") as out:
+        out.write("this is not an HDF5 file\n")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,24 @@
+# Optional components. Each exists only when its dependency was found, and each is installed
+# in its own export set so the package config can load it only when present.
+
+# emofuse::csd — CMU computational sequence files (.csd, HDF5): io/csd/ headers.
+if(HDF5_FOUND)
+    add_library(emofuse_csd INTERFACE)
+    add_library(emofuse::csd ALIAS emofuse_csd)
+    set_target_properties(emofuse_csd PROPERTIES EXPORT_NAME csd)
+    if(TARGET hdf5::hdf5)
+        target_link_libraries(emofuse_csd INTERFACE emofuse hdf5::hdf5)
+    else()
+        target_include_directories(emofuse_csd INTERFACE ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
+        target_compile_definitions(emofuse_csd INTERFACE ${HDF5_C_DEFINITIONS} ${HDF5_DEFINITIONS})
+        target_link_libraries(emofuse_csd INTERFACE emofuse ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES})
+    endif()
+    if(EMOFUSE_INSTALL)
+        install(TARGETS emofuse_csd EXPORT emofuse_csdTargets)
+        install(EXPORT emofuse_csdTargets NAMESPACE emofuse::
+                DESTINATION ${CMAKE_INSTALL_DATADIR}/cmake/emofuse)
+    endif()
+    message(STATUS "emofuse: HDF5 ${HDF5_VERSION} found, emofuse::csd and emofuse-align enabled")
+else()
+    message(STATUS "emofuse: HDF5 not found (apt-get install libhdf5-dev), emofuse::csd disabled")
+endif()

@@ -1,0 +1,241 @@
+// emofuse/io/csd/align_files.hpp — aligns .csd files into a directory (what `emofuse-align`
+// runs): one video in memory at a time, every output written to a partial file and renamed
+// only when the whole run succeeded.
+#pragma once
+
+#include "emofuse/align/interval_align.hpp"
+#include "emofuse/align/tensors.hpp"
+#include "emofuse/core/error.hpp"
+#include "emofuse/io/csd/reader.hpp"
+#include "emofuse/io/csd/writer.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <system_error>
+#include <variant>
+#include <vector>
+
+namespace emofuse::io::csd {
+
+struct align_files_options {
+    /// `align.reference` may name a sequence (root group) or a file stem.
+    align::align_options align;
+    /// When set, also writes `<stem>.npy` (samples, seq_len, features) per input and
+    /// `tensor_keys.txt` (one segment key per sample), for the keys present in every
+    /// aligned sequence (the SDK's hard_unify + get_tensors).
+    std::optional<align::tensor_options> tensors;
+    writer_options writer;
+};
+
+struct align_files_result {
+    align::align_report report;
+    std::vector<std::filesystem::path> written;
+    std::size_t tensor_samples = 0;
+};
+
+namespace detail {
+
+// A .npy file whose first dimension grows as rows are appended; the fixed-size header is
+// rewritten with the final count on finish().
+class growing_npy {
+public:
+    growing_npy(std::filesystem::path path, std::string descr, std::size_t seq_len, std::size_t dim)
+        : path_(std::move(path)), partial_(path_.string() + ".partial"), descr_(std::move(descr)),
+          seq_len_(seq_len), dim_(dim), out_(partial_, std::ios::binary | std::ios::trunc) {
+        if (!out_) {
+            throw io_error("npy: file '" + partial_.string() + "': cannot create");
+        }
+        write_header(0);
+    }
+    growing_npy(const growing_npy&) = delete;
+    growing_npy& operator=(const growing_npy&) = delete;
+    ~growing_npy() {
+        if (!done_) {
+            out_.close();
+            std::error_code ec;
+            std::filesystem::remove(partial_, ec);
+        }
+    }
+
+    template <class T>
+    void append(const T* sample) {
+        out_.write(reinterpret_cast<const char*>(sample),
+                   static_cast<std::streamsize>(seq_len_ * dim_ * sizeof(T)));
+        ++samples_;
+    }
+
+    void finish() {
+        out_.seekp(0);
+        write_header(samples_);
+        out_.close();
+        if (!out_) {
+            throw io_error("npy: file '" + partial_.string() + "': write failed");
+        }
+        std::error_code ec;
+        std::filesystem::rename(partial_, path_, ec);
+        if (ec) {
+            throw io_error("npy: file '" + path_.string() + "': rename failed");
+        }
+        done_ = true;
+    }
+
+private:
+    void write_header(std::size_t samples) {
+        constexpr std::size_t total = 128; // magic + version + length + dict, 64-aligned
+        std::string dict = "{'descr': '" + descr_ + "', 'fortran_order': False, 'shape': (" +
+                           std::to_string(samples) + ", " + std::to_string(seq_len_) + ", " +
+                           std::to_string(dim_) + "), }";
+        dict.resize(total - 10 - 1, ' ');
+        dict += '\n';
+        const std::uint16_t len = static_cast<std::uint16_t>(dict.size());
+        const char magic[8] = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0};
+        out_.write(magic, 8);
+        const char len_bytes[2] = {static_cast<char>(len & 0xff), static_cast<char>(len >> 8)};
+        out_.write(len_bytes, 2);
+        out_.write(dict.data(), static_cast<std::streamsize>(dict.size()));
+    }
+
+    std::filesystem::path path_;
+    std::filesystem::path partial_;
+    std::string descr_;
+    std::size_t seq_len_;
+    std::size_t dim_;
+    std::ofstream out_;
+    std::size_t samples_ = 0;
+    bool done_ = false;
+};
+
+} // namespace detail
+
+/// Aligns the sequences in `inputs` and writes each under its file name in `out_dir`.
+/// Throws emofuse::error (io_error for bad files) and leaves no output file behind then.
+inline align_files_result align_files(const std::vector<std::filesystem::path>& inputs,
+                                      const std::filesystem::path& out_dir,
+                                      const align_files_options& options) {
+    namespace fs = std::filesystem;
+    if (inputs.empty()) {
+        throw value_error("align_files: inputs: expected at least one .csd file, got none");
+    }
+    std::vector<std::unique_ptr<file_source>> files;
+    std::vector<const align::sequence_source*> sources;
+    std::set<std::string> names;
+    for (const auto& path : inputs) {
+        if (!names.insert(path.filename().string()).second) {
+            throw value_error("align_files: two inputs share the file name '" +
+                              path.filename().string() + "' (outputs would collide)");
+        }
+        files.push_back(std::make_unique<file_source>(path));
+        sources.push_back(files.back().get());
+    }
+    align::align_options align_options = options.align;
+    const bool is_root = std::any_of(files.begin(), files.end(), [&](const auto& f) {
+        return f->name() == align_options.reference;
+    });
+    if (!is_root) {
+        for (const auto& f : files) {
+            if (f->path().stem().string() == align_options.reference) {
+                align_options.reference = f->name();
+            }
+        }
+    }
+    if (std::none_of(files.begin(), files.end(),
+                     [&](const auto& f) { return f->name() == align_options.reference; })) {
+        std::string known;
+        for (const auto& f : files) {
+            known += (known.empty() ? "'" : ", '") + f->name() + "' (" +
+                     f->path().filename().string() + ")";
+        }
+        throw value_error("align_files: reference: expected a sequence or file stem among " +
+                          known + ", got '" + options.align.reference + "'");
+    }
+    std::error_code ec;
+    fs::create_directories(out_dir, ec);
+    if (ec || !fs::is_directory(out_dir)) {
+        throw io_error("align_files: output directory '" + out_dir.string() + "': cannot create");
+    }
+    std::vector<std::unique_ptr<writer>> writers;
+    std::vector<std::unique_ptr<detail::growing_npy>> tensors;
+    for (const auto& f : files) {
+        const fs::path target = out_dir / f->path().filename();
+        if (fs::exists(target) && fs::equivalent(target, f->path())) {
+            throw value_error("align_files: output '" + target.string() +
+                              "' is the input file itself; choose another --out directory");
+        }
+        writers.push_back(std::make_unique<writer>(target, f->name(), options.writer));
+        if (options.tensors) {
+            const std::size_t width =
+                align::detail::output_size(align_options.collapse, f->feature_size());
+            tensors.push_back(std::make_unique<detail::growing_npy>(
+                out_dir / (f->path().stem().string() + ".npy"),
+                f->type() == align::feature_type::float32 ? "<f4" : "<f8", options.tensors->seq_len,
+                width));
+        }
+    }
+    std::string key_list;
+    align_files_result result;
+    std::vector<char> buffer;
+    result.report = align::align_stream(
+        sources, align_options, [&](std::string_view, align::aligned_chunk& chunk) {
+            for (std::size_t s = 0; s < chunk.size(); ++s) {
+                std::visit(
+                    [&](const auto& seq) {
+                        for (const auto& [key, entry] : seq.entries) {
+                            writers[s]->write(key, entry);
+                        }
+                    },
+                    chunk[s]);
+            }
+            if (!options.tensors) {
+                return;
+            }
+            for (const auto& key : align::common_keys(chunk)) {
+                key_list += key + "\n";
+                ++result.tensor_samples;
+                for (std::size_t s = 0; s < chunk.size(); ++s) {
+                    std::visit(
+                        [&](const auto& seq) {
+                            using T = typename std::decay_t<decltype(seq)>::value_type;
+                            const auto& f = seq.entries.at(key).features;
+                            buffer.resize(options.tensors->seq_len * seq.feature_size * sizeof(T));
+                            T* row = reinterpret_cast<T*>(buffer.data());
+                            align::pad_truncate(f.data(), f.shape(0), seq.feature_size,
+                                                *options.tensors, row);
+                            tensors[s]->append(row);
+                        },
+                        chunk[s]);
+                }
+            }
+        });
+    if (options.tensors) {
+        const fs::path keys_path = out_dir / "tensor_keys.txt";
+        const fs::path partial = keys_path.string() + ".partial";
+        {
+            std::ofstream keys(partial, std::ios::binary | std::ios::trunc);
+            keys << key_list;
+            if (!keys) {
+                fs::remove(partial, ec);
+                throw io_error("align_files: cannot write '" + keys_path.string() + "'");
+            }
+        }
+        for (std::size_t s = 0; s < files.size(); ++s) {
+            tensors[s]->finish();
+        }
+        fs::rename(partial, keys_path, ec);
+        if (ec) {
+            throw io_error("align_files: cannot write '" + keys_path.string() + "'");
+        }
+    }
+    for (std::size_t s = 0; s < files.size(); ++s) {
+        writers[s]->commit(files[s]->metadata());
+        result.written.push_back(writers[s]->path());
+    }
+    return result;
+}
+
+} // namespace emofuse::io::csd

@@ -1,0 +1,357 @@
+// emofuse/io/csd/reader.hpp — reads CMU computational sequence files (.csd, HDF5) lazily,
+// one entry at a time: `/<root>/data/<key>/{intervals,features}` and `/<root>/metadata/*`.
+// Malformed or hostile files give emofuse::io_error naming the file, the entry and the
+// problem; gzip-compressed and uncompressed datasets are both read.
+#pragma once
+
+#include "emofuse/align/computational_sequence.hpp"
+#include "emofuse/align/sequence_source.hpp"
+#include "emofuse/core/error.hpp"
+#include "emofuse/io/csd/hdf5.hpp"
+
+#include <cstddef>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <new>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace emofuse::io::csd {
+
+/// The metadata keys the SDK insists on, including the literal key produced by a missing
+/// comma in the SDK's own list ("dimension namescomputational sequence version").
+inline const std::vector<std::string>& required_metadata_keys() {
+    static const std::vector<std::string> keys{
+        "root name",
+        "computational sequence description",
+        "computational sequence version",
+        "alignment compatible",
+        "dataset name",
+        "dataset version",
+        "creator",
+        "contact",
+        "featureset bib citation",
+        "dataset bib citation",
+        "dimension names",
+        "dimension namescomputational sequence version",
+    };
+    return keys;
+}
+
+/// Largest dataset emofuse agrees to read (elements); larger sizes in a header are treated
+/// as a malformed file rather than an allocation request.
+inline constexpr hsize_t max_dataset_elements = hsize_t{1} << 32;
+
+/// A .csd file opened for reading. Opening checks the layout of every entry (ranks,
+/// sizes, numeric types) without reading data; `read` loads one entry.
+class file_source final : public align::sequence_source {
+public:
+    /// Opens a file on disk.
+    explicit file_source(const std::filesystem::path& path) : path_(path) {
+        detail::silence_hdf5();
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(path, ec)) {
+            throw io_error("csd: file '" + path.string() + "': not found or not a regular file");
+        }
+        const std::string p = path.string();
+        if (H5Fis_hdf5(p.c_str()) <= 0) {
+            H5Eclear2(H5E_DEFAULT);
+            throw io_error("csd: file '" + p + "': not an HDF5 file (truncated or another format)");
+        }
+        file_ = detail::checked(H5Fopen(p.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose,
+                                context(), "opening");
+        scan();
+    }
+
+    /// Opens an HDF5 file image held in memory (the bytes are copied). `label` names it in
+    /// error messages.
+    static std::unique_ptr<file_source> from_image(std::span<const unsigned char> image,
+                                                   std::string label = "<memory>") {
+        return std::unique_ptr<file_source>(new file_source(image, std::move(label)));
+    }
+
+    [[nodiscard]] const std::string& name() const override { return root_; }
+    [[nodiscard]] std::string label() const override {
+        return "file '" + path_.string() + "' (sequence '" + root_ + "')";
+    }
+    [[nodiscard]] align::feature_type type() const override { return type_; }
+    [[nodiscard]] std::size_t feature_size() const override { return dim_; }
+    [[nodiscard]] std::vector<std::string> keys() const override {
+        std::vector<std::string> out;
+        out.reserve(entries_.size());
+        for (const auto& kv : entries_) {
+            out.push_back(kv.first);
+        }
+        return out;
+    }
+    [[nodiscard]] std::size_t rows(const std::string& key) const { return entry(key).rows; }
+
+    /// Stored metadata strings (JSON-encoded values in SDK files), by name.
+    [[nodiscard]] const std::map<std::string, std::string>& metadata() const { return metadata_; }
+    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+    void read(const std::string& key, std::vector<double>& intervals,
+              std::vector<float>& features) const override {
+        read_entry(key, intervals, features, H5T_NATIVE_FLOAT);
+    }
+    void read(const std::string& key, std::vector<double>& intervals,
+              std::vector<double>& features) const override {
+        read_entry(key, intervals, features, H5T_NATIVE_DOUBLE);
+    }
+
+private:
+    struct entry_info {
+        hsize_t rows = 0;
+    };
+
+    file_source(std::span<const unsigned char> image, std::string label) : path_(label) {
+        detail::silence_hdf5();
+        detail::handle fapl =
+            detail::checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, context(), "file access");
+        detail::check(H5Pset_fapl_core(fapl.get(), 1 << 16, 0), context(), "core driver");
+        detail::check(
+            H5Pset_file_image(fapl.get(), const_cast<unsigned char*>(image.data()), image.size()),
+            context(), "file image");
+        file_ = detail::checked(H5Fopen(label.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose,
+                                context(), "opening");
+        scan();
+    }
+
+    std::string context() const { return "csd: file '" + path_.string() + "'"; }
+    std::string context(const std::string& key) const {
+        return context() + ", video '" + key + "'";
+    }
+
+    const entry_info& entry(const std::string& key) const {
+        const auto it = entries_.find(key);
+        if (it == entries_.end()) {
+            throw io_error(context(key) + ": no such entry");
+        }
+        return it->second;
+    }
+
+    // Rank-2 dims of a dataset, with a readable error otherwise.
+    static void dims2(hid_t dataset, const std::string& where, const char* what, hsize_t dims[2]) {
+        detail::handle space = detail::checked(H5Dget_space(dataset), H5Sclose, where, what);
+        const int rank = H5Sget_simple_extent_ndims(space.get());
+        if (rank != 2) {
+            throw io_error(where + ": " + what + ": expected a rank-2 dataset, got rank " +
+                           std::to_string(rank));
+        }
+        H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+        if (dims[1] != 0 && dims[0] > max_dataset_elements / dims[1]) {
+            throw io_error(where + ": " + what + ": implausible size " + std::to_string(dims[0]) +
+                           " x " + std::to_string(dims[1]));
+        }
+    }
+
+    // Class and size of a dataset's stored type; only numbers are accepted.
+    static std::size_t numeric_size(hid_t dataset, const std::string& where, const char* what) {
+        detail::handle type = detail::checked(H5Dget_type(dataset), H5Tclose, where, what);
+        const H5T_class_t cls = H5Tget_class(type.get());
+        if (cls != H5T_FLOAT && cls != H5T_INTEGER) {
+            throw io_error(where + ": " + what +
+                           ": expected a numeric type (float or integer), got HDF5 type class " +
+                           std::to_string(static_cast<int>(cls)) +
+                           (cls == H5T_STRING ? " (strings: use a word-vector sequence)" : ""));
+        }
+        return H5Tget_size(type.get());
+    }
+
+    void scan() {
+        const auto top = detail::link_names(file_.get(), context());
+        if (top.empty()) {
+            throw io_error(context() + ": no root group (the file is empty)");
+        }
+        root_ = top.front(); // the SDK takes the first top-level group
+        detail::handle root =
+            detail::checked(H5Gopen2(file_.get(), root_.c_str(), H5P_DEFAULT), H5Gclose, context(),
+                            "root '" + root_ + "' is not a group");
+        if (H5Lexists(root.get(), "data", H5P_DEFAULT) <= 0) {
+            throw io_error(context() + ": missing group '/" + root_ + "/data'");
+        }
+        data_ = detail::checked(H5Gopen2(root.get(), "data", H5P_DEFAULT), H5Gclose, context(),
+                                "'/" + root_ + "/data' is not a group");
+        bool any_double = false;
+        bool first = true;
+        for (const auto& key : detail::link_names(data_.get(), context())) {
+            const std::string where = context(key);
+            detail::handle group = open_entry(key);
+            detail::handle iv = open_dataset(group.get(), key, "intervals");
+            detail::handle ft = open_dataset(group.get(), key, "features");
+            hsize_t idims[2];
+            hsize_t fdims[2];
+            dims2(iv.get(), where, "intervals", idims);
+            dims2(ft.get(), where, "features", fdims);
+            if (idims[1] != 2) {
+                throw io_error(where + ": intervals: expected shape (n, 2), got (" +
+                               std::to_string(idims[0]) + ", " + std::to_string(idims[1]) + ")");
+            }
+            if (fdims[0] != idims[0]) {
+                throw io_error(where + ": features: expected " + std::to_string(idims[0]) +
+                               " rows (one per interval), got " + std::to_string(fdims[0]));
+            }
+            if (first) {
+                dim_ = static_cast<std::size_t>(fdims[1]);
+                first = false;
+            } else if (fdims[1] != dim_) {
+                throw io_error(where + ": features: expected " + std::to_string(dim_) +
+                               " columns (as the first entry), got " + std::to_string(fdims[1]));
+            }
+            numeric_size(iv.get(), where, "intervals");
+            const std::size_t size = numeric_size(ft.get(), where, "features");
+            detail::handle type = detail::checked(H5Dget_type(ft.get()), H5Tclose, where, "type");
+            any_double = any_double || size > 4 || H5Tget_class(type.get()) == H5T_INTEGER;
+            entries_.emplace(key, entry_info{idims[0]});
+        }
+        type_ = (any_double || entries_.empty()) ? align::feature_type::float64
+                                                 : align::feature_type::float32;
+        read_metadata(root.get());
+    }
+
+    detail::handle open_entry(const std::string& key) const {
+        return detail::checked(H5Gopen2(data_.get(), key.c_str(), H5P_DEFAULT), H5Gclose,
+                               context(key), "entry is not a group");
+    }
+
+    detail::handle open_dataset(hid_t group, const std::string& key, const char* name) const {
+        if (H5Lexists(group, name, H5P_DEFAULT) <= 0) {
+            H5Eclear2(H5E_DEFAULT);
+            throw io_error(context(key) + ": missing dataset '" + name + "'");
+        }
+        return detail::checked(H5Dopen2(group, name, H5P_DEFAULT), H5Dclose, context(key),
+                               std::string("'") + name + "' is not a dataset");
+    }
+
+    void read_metadata(hid_t root) {
+        if (H5Lexists(root, "metadata", H5P_DEFAULT) <= 0) {
+            H5Eclear2(H5E_DEFAULT);
+            return; // readable without metadata; the writer completes it
+        }
+        detail::handle meta = detail::checked(H5Gopen2(root, "metadata", H5P_DEFAULT), H5Gclose,
+                                              context(), "'metadata' is not a group");
+        for (const auto& name : detail::link_names(meta.get(), context())) {
+            const std::string where = context() + ", metadata '" + name + "'";
+            detail::handle ds = detail::checked(H5Dopen2(meta.get(), name.c_str(), H5P_DEFAULT),
+                                                H5Dclose, where, "not a dataset");
+            detail::handle type = detail::checked(H5Dget_type(ds.get()), H5Tclose, where, "type");
+            if (H5Tget_class(type.get()) != H5T_STRING) {
+                continue; // not a string: not SDK metadata, ignored
+            }
+            detail::handle space =
+                detail::checked(H5Dget_space(ds.get()), H5Sclose, where, "space");
+            const hssize_t count = H5Sget_simple_extent_npoints(space.get());
+            if (count <= 0 || count > (1 << 20)) {
+                metadata_[name] = std::string();
+                continue;
+            }
+            if (H5Tis_variable_str(type.get()) > 0) {
+                detail::handle mem = detail::vlen_string_type();
+                std::vector<char*> values(static_cast<std::size_t>(count), nullptr);
+                detail::check(
+                    H5Dread(ds.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+                    where, "reading");
+                metadata_[name] = values[0] != nullptr ? std::string(values[0]) : std::string();
+#if H5_VERSION_GE(1, 12, 0)
+                H5Treclaim(mem.get(), space.get(), H5P_DEFAULT, values.data());
+#else
+                H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, values.data());
+#endif
+            } else {
+                const std::size_t size = H5Tget_size(type.get());
+                if (size == 0 || size > (1 << 24)) {
+                    throw io_error(where + ": implausible string size " + std::to_string(size));
+                }
+                detail::handle mem = detail::checked(H5Tcopy(type.get()), H5Tclose, where, "type");
+                std::vector<char> buffer(size * static_cast<std::size_t>(count));
+                detail::check(
+                    H5Dread(ds.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()),
+                    where, "reading");
+                metadata_[name] = std::string(buffer.data(), strnlen(buffer.data(), size));
+            }
+        }
+    }
+
+    template <class T>
+    void read_entry(const std::string& key, std::vector<double>& intervals,
+                    std::vector<T>& features, hid_t memory_type) const {
+        const entry_info& info = entry(key);
+        const std::string where = context(key);
+        detail::handle group = open_entry(key);
+        detail::handle iv = open_dataset(group.get(), key, "intervals");
+        detail::handle ft = open_dataset(group.get(), key, "features");
+        const std::size_t n = static_cast<std::size_t>(info.rows);
+        const std::size_t old_rows = intervals.size();
+        const std::size_t old_features = features.size();
+        try {
+            intervals.resize(old_rows + 2 * n);
+            features.resize(old_features + n * dim_);
+        } catch (const std::bad_alloc&) {
+            throw io_error(where + ": not enough memory for " + std::to_string(n) + " rows");
+        }
+        if (n == 0) {
+            return;
+        }
+        detail::check(H5Dread(iv.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                              intervals.data() + old_rows),
+                      where, "reading intervals (truncated or corrupt file?)");
+        try {
+            align::detail::check_intervals("csd", label(), key, intervals.data() + old_rows, n);
+        } catch (const value_error& bad) {
+            throw io_error(bad.what()); // a bad time in a file is a malformed file
+        }
+        if (dim_ != 0) {
+            detail::check(H5Dread(ft.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                  features.data() + old_features),
+                          where, "reading features (truncated or corrupt file?)");
+        }
+    }
+
+    std::filesystem::path path_;
+    detail::handle file_;
+    detail::handle data_;
+    std::string root_;
+    std::map<std::string, entry_info> entries_;
+    std::map<std::string, std::string> metadata_;
+    align::feature_type type_ = align::feature_type::float64;
+    std::size_t dim_ = 0;
+};
+
+/// Reads a whole file into memory with features of type T (converted if stored otherwise).
+/// Intervals are checked (finite, end >= start).
+template <class T>
+align::computational_sequence<T> read_sequence(const file_source& file) {
+    align::computational_sequence<T> out;
+    out.name = file.name();
+    out.metadata = file.metadata();
+    out.feature_size = file.feature_size();
+    std::vector<double> intervals;
+    std::vector<T> features;
+    for (const auto& key : file.keys()) {
+        intervals.clear();
+        features.clear();
+        file.read(key, intervals, features);
+        const std::size_t n = intervals.size() / 2;
+        align::detail::check_intervals("csd", file.label(), key, intervals.data(), n);
+        align::segment<T> seg;
+        seg.intervals = xt::adapt(intervals, std::vector<std::size_t>{n, 2});
+        seg.features = xt::adapt(features, std::vector<std::size_t>{n, out.feature_size});
+        out.entries.emplace(key, std::move(seg));
+    }
+    return out;
+}
+
+/// Reads a whole .csd file, keeping its stored precision (float32 stays float32).
+inline align::any_sequence read_csd(const std::filesystem::path& path) {
+    const file_source file(path);
+    if (file.type() == align::feature_type::float32) {
+        return read_sequence<float>(file);
+    }
+    return read_sequence<double>(file);
+}
+
+} // namespace emofuse::io::csd

@@ -1,0 +1,275 @@
+// .csd reader, writer and align_files against the numpy/h5py fixtures; malformed files.
+#include "fixture_io.hpp"
+
+#include <emofuse/io/csd/align_files.hpp>
+#include <emofuse/io/csd/reader.hpp>
+#include <emofuse/io/csd/writer.hpp>
+
+#include <doctest/doctest.h>
+#include <xtensor/xnpy.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+using namespace emofuse::align;
+namespace csd = emofuse::io::csd;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double tolerance = 1e-6; // as in test_interval_align.cpp
+
+fs::path data_file(const std::string& name) {
+    return fs::path(EMOFUSE_TEST_DATA_DIR) / name;
+}
+
+// A fresh, empty directory under the system temp dir, removed at scope exit.
+struct temp_dir {
+    fs::path path;
+    temp_dir() {
+        std::random_device rd;
+        path = fs::temp_directory_path() / ("emofuse-align-test-" + std::to_string(rd()));
+        fs::remove_all(path);
+        fs::create_directories(path);
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+    std::size_t file_count() const {
+        return static_cast<std::size_t>(
+            std::distance(fs::directory_iterator(path), fs::directory_iterator()));
+    }
+};
+
+const std::vector<std::string> sequence_names{"words", "audio", "visual", "labels"};
+
+} // namespace
+
+TEST_CASE("the reader loads SDK-layout files, gzip-compressed or not, with their metadata") {
+    const auto fixture = align_test::load_json("interval_align.json");
+    for (std::size_t s = 0; s < sequence_names.size(); ++s) {
+        INFO(sequence_names[s]);
+        const csd::file_source file(data_file(sequence_names[s] + ".csd"));
+        CHECK(file.name() == sequence_names[s]);
+        const bool is_float = fixture.at("sequences")[s].at("dtype") == "float32";
+        CHECK((file.type() == feature_type::float32) == is_float);
+        CHECK(file.feature_size() ==
+              fixture.at("sequences")[s].at("feature_size").get<std::size_t>());
+        for (const auto& key : csd::required_metadata_keys()) {
+            CHECK(file.metadata().count(key) == 1);
+        }
+        CHECK(file.metadata().at("root name") == "\"" + sequence_names[s] + "\"");
+        const auto seq = csd::read_csd(data_file(sequence_names[s] + ".csd"));
+        align_test::check_entries(seq, fixture.at("sequences")[s], 0.0);
+    }
+}
+
+TEST_CASE("aligning from files streams the same result as in memory") {
+    const auto fixture = align_test::load_json("interval_align.json");
+    const auto& c = fixture.at("cases")[2]; // words, all collapse functions, impute
+    std::vector<std::unique_ptr<csd::file_source>> files;
+    std::vector<const sequence_source*> sources;
+    for (const auto& name : sequence_names) {
+        files.push_back(std::make_unique<csd::file_source>(data_file(name + ".csd")));
+        sources.push_back(files.back().get());
+    }
+    align_options options;
+    options.reference = "words";
+    for (const auto& name : c.at("collapse")) {
+        options.collapse.push_back(collapse::by_name(name.get<std::string>()));
+    }
+    options.impute_zeros = true;
+    std::vector<any_sequence> merged;
+    align_stream(sources, options, [&](std::string_view, aligned_chunk& chunk) {
+        if (merged.empty()) {
+            merged = chunk;
+            return;
+        }
+        for (std::size_t s = 0; s < chunk.size(); ++s) {
+            std::visit(
+                [](auto& dst, auto& src) {
+                    if constexpr (std::is_same_v<decltype(dst), decltype(src)>) {
+                        dst.entries.merge(src.entries);
+                    }
+                },
+                merged[s], chunk[s]);
+        }
+    });
+    for (std::size_t s = 0; s < merged.size(); ++s) {
+        align_test::check_entries(merged[s], c.at("expected")[s], tolerance);
+    }
+}
+
+TEST_CASE_TEMPLATE("the writer round-trips entries and completes the SDK metadata", T, float,
+                   double) {
+    temp_dir dir;
+    computational_sequence<T> seq{"covarep", {{"creator", "\"me\""}}, 3, {}};
+    seq.entries["a[0]"].intervals = {{0.0, 1.5}};
+    seq.entries["a[0]"].features = {{1, 2, 3}};
+    seq.entries["b"].intervals = {{0.0, 1.0}, {1.0, 2.0}};
+    seq.entries["b"].features = {{4, 5, 6}, {7, 8, 9}};
+    const fs::path path = dir.path / "covarep.csd";
+    csd::write_csd(path, seq);
+    CHECK(!fs::exists(path.string() + ".partial"));
+    const csd::file_source file(path);
+    CHECK(file.name() == "covarep");
+    CHECK(file.type() == feature_type_of<T>);
+    CHECK(file.metadata().at("creator") == "\"me\"");
+    CHECK(file.metadata().at("root name") == "\"covarep\"");
+    CHECK(file.metadata().count("dimension namescomputational sequence version") == 1);
+    const auto back = csd::read_sequence<T>(file);
+    CHECK(back.entries.size() == 2);
+    CHECK(back.entries.at("b").features == seq.entries.at("b").features);
+    CHECK(back.entries.at("a[0]").intervals == seq.entries.at("a[0]").intervals);
+    // Datasets are gzip-compressed like the SDK's deploy.
+    hid_t f = H5Fopen(path.string().c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, "/covarep/data/b/features", H5P_DEFAULT);
+    hid_t plist = H5Dget_create_plist(d);
+    CHECK(H5Pget_nfilters(plist) == 1);
+    H5Pclose(plist);
+    H5Dclose(d);
+    H5Fclose(f);
+    CHECK(csd::json_string("a\"b\\c\n") == "\"a\\\"b\\\\c\\n\"");
+}
+
+TEST_CASE("a writer dropped before commit leaves no file") {
+    temp_dir dir;
+    {
+        csd::writer w(dir.path / "x.csd", "x");
+        segment<float> s;
+        s.intervals = {{0.0, 1.0}};
+        s.features = {{1}};
+        w.write("v", s);
+    }
+    CHECK(dir.file_count() == 0);
+    CHECK_THROWS_AS(csd::writer(dir.path / "y.csd", "a/b"), emofuse::value_error);
+}
+
+TEST_CASE("align_files writes aligned .csd files and get_tensors-style .npy tensors") {
+    const auto fixture = align_test::load_json("interval_align.json");
+    const auto& c = fixture.at("cases")[1]; // words, mean, no impute
+    temp_dir dir;
+    std::vector<fs::path> inputs;
+    for (const auto& name : sequence_names) {
+        inputs.push_back(data_file(name + ".csd"));
+    }
+    csd::align_files_options options;
+    options.align.reference = "words";
+    options.align.collapse = {collapse::mean()};
+    options.tensors = tensor_options{3, pad_side::left, truncate_side::as_sdk};
+    const auto result = csd::align_files(inputs, dir.path, options);
+    CHECK(result.report.removed_ids == std::vector<std::string>{"vidC"});
+    for (std::size_t s = 0; s < sequence_names.size(); ++s) {
+        const auto seq = csd::read_csd(dir.path / (sequence_names[s] + ".csd"));
+        align_test::check_entries(seq, c.at("expected")[s], tolerance);
+        const csd::file_source file(dir.path / (sequence_names[s] + ".csd"));
+        CHECK(file.metadata().at("creator") == "\"test fixture creator\"");
+    }
+    const auto& want = c.at("tensors_left");
+    std::ifstream keys_file(dir.path / "tensor_keys.txt");
+    std::vector<std::string> keys;
+    for (std::string line; std::getline(keys_file, line);) {
+        keys.push_back(line);
+    }
+    CHECK(keys == want.at("keys").get<std::vector<std::string>>());
+    CHECK(result.tensor_samples == keys.size());
+    const auto audio = xt::load_npy<float>((dir.path / "audio.npy").string());
+    const auto words = xt::load_npy<double>((dir.path / "words.npy").string());
+    REQUIRE(audio.dimension() == 3);
+    REQUIRE(audio.shape()[0] == keys.size());
+    CHECK(words.shape()[2] == 3);
+    for (std::size_t n = 0; n < keys.size(); ++n) {
+        for (std::size_t l = 0; l < 3; ++l) {
+            for (std::size_t j = 0; j < 4; ++j) {
+                CHECK(std::abs(audio(n, l, j) - want.at("values")[1][n][l][j].get<double>()) <=
+                      tolerance);
+            }
+        }
+    }
+    // The reference may be given by file stem too; outputs never overwrite inputs.
+    options.align.reference = "words";
+    CHECK_THROWS_WITH_AS(csd::align_files(inputs, fs::path(EMOFUSE_TEST_DATA_DIR), options),
+                         doctest::Contains("is the input file itself"), emofuse::value_error);
+}
+
+TEST_CASE("malformed files give io_error naming file, video and problem") {
+    const auto bad = [](const std::string& name) { return data_file("bad/" + name); };
+    const auto message_of = [](const fs::path& path) -> std::string {
+        try {
+            const auto seq = csd::read_csd(path);
+            (void)seq;
+        } catch (const emofuse::io_error& e) {
+            return e.what();
+        }
+        return "no error";
+    };
+    CHECK(message_of(bad("missing.csd")).find("not found") != std::string::npos);
+    CHECK(message_of(bad("not_hdf5.csd")).find("not an HDF5 file") != std::string::npos);
+    CHECK(message_of(bad("truncated.csd")).find("truncated.csd") != std::string::npos);
+    CHECK(message_of(bad("no_root.csd")).find("no root group") != std::string::npos);
+    CHECK(message_of(bad("missing_data.csd")).find("missing group '/audio/data'") !=
+          std::string::npos);
+    CHECK(message_of(bad("missing_features.csd")).find("video 'v': missing dataset 'features'") !=
+          std::string::npos);
+    CHECK(message_of(bad("rank1_intervals.csd")).find("expected a rank-2 dataset, got rank 1") !=
+          std::string::npos);
+    CHECK(message_of(bad("interval_columns.csd")).find("expected shape (n, 2), got (2, 3)") !=
+          std::string::npos);
+    CHECK(message_of(bad("row_mismatch.csd")).find("expected 2 rows") != std::string::npos);
+    CHECK(message_of(bad("string_features.csd")).find("expected a numeric type") !=
+          std::string::npos);
+    const std::string end = message_of(bad("end_before_start.csd"));
+    CHECK(end.find("end_before_start.csd") != std::string::npos);
+    CHECK(end.find("video 'v', interval 1: expected end >= start") != std::string::npos);
+    CHECK(message_of(bad("nan_time.csd")).find("interval 1: expected finite") != std::string::npos);
+    CHECK(message_of(bad("tiny_valid.csd")) == "no error");
+}
+
+TEST_CASE("align_files leaves no output behind when an input is bad") {
+    temp_dir dir;
+    csd::align_files_options options;
+    options.align.reference = "words";
+    options.align.collapse = {collapse::mean()};
+    options.tensors = tensor_options{};
+    // end_before_start.csd is a sequence named 'audio' whose only video 'v' is not in
+    // words, so use it with a words file that has 'v': the error arises mid-stream.
+    temp_dir inputs;
+    computational_sequence<double> words{"words", {}, 1, {}};
+    words.entries["v"].intervals = {{0.0, 1.0}};
+    words.entries["v"].features = {{1}};
+    words.entries["a"].intervals = {{0.0, 1.0}};
+    words.entries["a"].features = {{1}};
+    csd::write_csd(inputs.path / "words.csd", words);
+    computational_sequence<double> audio_ok{"audio", {}, 2, {}};
+    csd::write_csd(inputs.path / "audio_ok.csd", audio_ok);
+    const std::vector<fs::path> files{inputs.path / "words.csd",
+                                      data_file("bad/end_before_start.csd")};
+    CHECK_THROWS_WITH_AS(csd::align_files(files, dir.path, options),
+                         doctest::Contains("video 'v', interval 1"), emofuse::io_error);
+    CHECK(dir.file_count() == 0);
+    CHECK_THROWS_AS(csd::align_files({data_file("bad/not_hdf5.csd")}, dir.path, options),
+                    emofuse::io_error);
+    CHECK(dir.file_count() == 0);
+}
+
+TEST_CASE("the reader opens in-memory images; damaged images give io_error") {
+    std::ifstream in(data_file("bad/tiny_valid.csd"), std::ios::binary);
+    std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)),
+                                     std::istreambuf_iterator<char>());
+    const auto file = csd::file_source::from_image(bytes, "tiny");
+    CHECK(file->keys() == std::vector<std::string>{"v"});
+    CHECK(file->rows("v") == 2);
+    std::vector<double> iv;
+    std::vector<float> ft;
+    file->read("v", iv, ft);
+    CHECK(iv == std::vector<double>{0.0, 1.0, 1.0, 2.0});
+    CHECK(ft == std::vector<float>{1, 1, 1, 1});
+    CHECK_THROWS_AS(file->read("w", iv, ft), emofuse::io_error);
+    const std::vector<unsigned char> half(
+        bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(bytes.size() / 2));
+    CHECK_THROWS_AS(csd::file_source::from_image(half, "half"), emofuse::io_error);
+    CHECK_THROWS_AS(csd::file_source::from_image(std::vector<unsigned char>{}, "empty"),
+                    emofuse::io_error);
+}

@@ -226,7 +226,7 @@ TEST_CASE_TEMPLATE("gemm_strided_batched matches per-item references, shared wei
 TEST_CASE("gemm reuses its workspace: no growth after the first call of a shape") {
     workspace ws;
     check_gemm_case<float>(
-        {100, 100, 300, transpose::no, transpose::yes, 0, 0, 0, 1.0, 0.0, false, epilogue::none},
+        {100, 100, 300, transpose::yes, transpose::yes, 0, 0, 0, 1.0, 0.0, false, epilogue::none},
         1.0f, &ws);
     const std::size_t b_bytes = ws.capacity_bytes(0), a_bytes = ws.capacity_bytes(1);
     CHECK(b_bytes > 0);

@@ -195,10 +195,14 @@ EMOFUSE_ALWAYS_INLINE void store_tile(xsimd::batch<T, Arch> (&acc)[Rows][NV], T*
     }
 }
 
-/// The register-blocked inner loop: Rows × nr of C from packed panels of depth kc.
-template <class T, class Arch, std::size_t Rows>
-void micro_kernel(std::size_t kc, const T* EMOFUSE_RESTRICT a, const T* EMOFUSE_RESTRICT b, T* c,
-                  std::size_t ldc, std::size_t cols, const tile_store<T>& st) {
+/// The register-blocked inner loop: Rows × nr of C from depth kc. B comes packed (nr values
+/// per step of k). A comes either packed (mr values per step, `a_stride` unused) or straight
+/// from a row-major A (row i at a + i·a_stride, contiguous in k): broadcasts need no layout,
+/// so skipping A's pack saves a transposing copy when few column panels would reuse it.
+template <class T, class Arch, std::size_t Rows, bool PackedA>
+void micro_kernel(std::size_t kc, const T* EMOFUSE_RESTRICT a, std::size_t a_stride,
+                  const T* EMOFUSE_RESTRICT b, T* c, std::size_t ldc, std::size_t cols,
+                  const tile_store<T>& st) {
     using blocking = gemm_blocking<T, Arch>;
     using batch = xsimd::batch<T, Arch>;
     constexpr std::size_t lanes = batch::size;
@@ -221,26 +225,28 @@ void micro_kernel(std::size_t kc, const T* EMOFUSE_RESTRICT a, const T* EMOFUSE_
         }
 #pragma GCC unroll 16
         for (std::size_t i = 0; i < Rows; ++i) {
-            const batch ai(a[i]);
+            const batch ai(PackedA ? a[i] : a[i * a_stride]);
 #pragma GCC unroll 4
             for (std::size_t v = 0; v < nv; ++v) {
                 acc[i][v] = xsimd::fma(ai, bv[v], acc[i][v]);
             }
         }
-        a += mr;
+        a += PackedA ? mr : 1;
         b += nr;
     }
     store_tile<T, Arch, Rows, nv>(acc, c, ldc, cols, st);
 }
 
-template <class T, class Arch, std::size_t... Rows>
-void micro_kernel_rows(std::size_t rows, std::size_t kc, const T* a, const T* b, T* c,
-                       std::size_t ldc, std::size_t cols, const tile_store<T>& st,
+template <class T, class Arch, bool PackedA, std::size_t... Rows>
+void micro_kernel_rows(std::size_t rows, std::size_t kc, const T* a, std::size_t a_stride,
+                       const T* b, T* c, std::size_t ldc, std::size_t cols, const tile_store<T>& st,
                        std::index_sequence<Rows...>) {
     // Dispatch the edge row count to the kernel specialised for it (Rows... = 0 .. mr-1,
     // kernel row count = Rows + 1).
-    (void)((rows == Rows + 1 ? (micro_kernel<T, Arch, Rows + 1>(kc, a, b, c, ldc, cols, st), true)
-                             : false) ||
+    (void)((rows == Rows + 1
+                ? (micro_kernel<T, Arch, Rows + 1, PackedA>(kc, a, a_stride, b, c, ldc, cols, st),
+                   true)
+                : false) ||
            ...);
 }
 
@@ -254,8 +260,13 @@ void gemm_packed(transpose trans_a, transpose trans_b, std::size_t m, std::size_
     const std::size_t nc_max = std::min(blocking::nc, (n + nr - 1) / nr * nr);
     const std::size_t kc_max = std::min(blocking::kc, k);
     const std::size_t mc_max = std::min(blocking::mc, (m + mr - 1) / mr * mr);
+    // A that is not transposed is read in place: its rows are contiguous in k, which is all
+    // the broadcasts need, and on the machines measured (docs/kernels.md) the strided rows
+    // stay in L1/L2 as well as a packed panel does — while the pack, a transposing copy,
+    // costs as much as the FMAs when C has few columns. A transposed A is packed.
+    const bool direct_a = trans_a == transpose::no;
     T* packed_b = ws.buffer<T>(0, kc_max * nc_max);
-    T* packed_a = ws.buffer<T>(1, kc_max * mc_max);
+    T* packed_a = direct_a ? nullptr : ws.buffer<T>(1, kc_max * mc_max);
 
     for (std::size_t jc = 0; jc < n; jc += blocking::nc) {
         const std::size_t nc = std::min(blocking::nc, n - jc);
@@ -265,7 +276,9 @@ void gemm_packed(transpose trans_a, transpose trans_b, std::size_t m, std::size_
             pack_b<T, nr>(trans_b, b, ldb, pc, jc, kc, nc, packed_b);
             for (std::size_t ic = 0; ic < m; ic += blocking::mc) {
                 const std::size_t mc = std::min(blocking::mc, m - ic);
-                pack_a<T, mr>(trans_a, a, lda, ic, pc, mc, kc, packed_a);
+                if (!direct_a) {
+                    pack_a<T, mr>(trans_a, a, lda, ic, pc, mc, kc, packed_a);
+                }
                 for (std::size_t jr = 0; jr < nc; jr += nr) {
                     const std::size_t cols = std::min(nr, nc - jr);
                     const tile_store<T> st{alpha, pc == 0 ? beta : T(1),
@@ -276,13 +289,26 @@ void gemm_packed(transpose trans_a, transpose trans_b, std::size_t m, std::size_
                     for (std::size_t ir = 0; ir < mc; ir += mr) {
                         const std::size_t rows = std::min(mr, mc - ir);
                         T* c_tile = c + (ic + ir) * ldc + jc + jr;
+                        if (direct_a) {
+                            const T* a_rows = a + (ic + ir) * lda + pc;
+                            if (rows == mr) {
+                                micro_kernel<T, Arch, mr, false>(kc, a_rows, lda, b_panel, c_tile,
+                                                                 ldc, cols, st);
+                            } else {
+                                micro_kernel_rows<T, Arch, false>(
+                                    rows, kc, a_rows, lda, b_panel, c_tile, ldc, cols, st,
+                                    std::make_index_sequence<mr - 1>{});
+                            }
+                            continue;
+                        }
                         const T* a_panel = packed_a + ir * kc;
                         if (rows == mr) {
-                            micro_kernel<T, Arch, mr>(kc, a_panel, b_panel, c_tile, ldc, cols, st);
+                            micro_kernel<T, Arch, mr, true>(kc, a_panel, 0, b_panel, c_tile, ldc,
+                                                            cols, st);
                         } else {
-                            micro_kernel_rows<T, Arch>(rows, kc, a_panel, b_panel, c_tile, ldc,
-                                                       cols, st,
-                                                       std::make_index_sequence<mr - 1>{});
+                            micro_kernel_rows<T, Arch, true>(rows, kc, a_panel, 0, b_panel, c_tile,
+                                                             ldc, cols, st,
+                                                             std::make_index_sequence<mr - 1>{});
                         }
                     }
                 }

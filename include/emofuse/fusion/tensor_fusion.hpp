@@ -12,9 +12,9 @@
 #include "emofuse/core/dims.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/fusion/detail/inputs.hpp"
+#include "emofuse/fusion/detail/outer_product_gemm.hpp"
 #include "emofuse/fusion/modality_mask.hpp"
 #include "emofuse/kernels/epilogue.hpp"
-#include "emofuse/kernels/gemm.hpp"
 
 #include <algorithm>
 #include <array>
@@ -156,7 +156,9 @@ struct tensor_fusion : fusion_stage_base {
 
 /// Tensor fusion followed by its linear layer (weight (H, Π n_m), bias (H), PyTorch layout),
 /// optionally with a ReLU: y = act(W·z + b). z is never materialised for the whole batch:
-/// the product is accumulated over column blocks of z that stay in cache.
+/// W is packed once at construction as Wᵀ (Π, H) and the product runs over blocks of 256
+/// columns of z, generated per register tile of samples from the factors, while the matching
+/// 256 rows of Wᵀ stay in L2 for every tile of the batch.
 ///
 /// operator() is const and thread-safe (scratch is per thread).
 template <class T, class Dims = dims<>, tensor_form Form = tensor_form::prepend_one>
@@ -169,14 +171,17 @@ public:
 
     tensor_fusion_linear(xt::xtensor<T, 2> weight, xt::xtensor<T, 1> bias,
                          kernels::epilogue activation = kernels::epilogue::none)
-        : weight_(std::move(weight)), bias_(std::move(bias)), activation_(activation) {
+        : bias_(std::move(bias)), inputs_(weight.shape(1)), outputs_(weight.shape(0)),
+          activation_(activation) {
         if constexpr (input_size != dynamic) {
             check_size("fusion::tensor_fusion_linear", "weight columns (Π of factor sizes)",
-                       input_size, weight_.shape(1));
+                       input_size, inputs_);
         }
         if (bias_.size() != 0) {
-            check_size("fusion::tensor_fusion_linear", "bias size", weight_.shape(0), bias_.size());
+            check_size("fusion::tensor_fusion_linear", "bias size", outputs_, bias_.size());
         }
+        packed_ = xt::xtensor<T, 2>::from_shape({inputs_, detail::padded_width<T>(outputs_)});
+        detail::pack_weight_transposed(weight.data(), outputs_, inputs_, packed_.data());
     }
 
     /// Loads `<prefix>weight` (H, Π n_m) and, when present, `<prefix>bias` (H) — the
@@ -194,11 +199,20 @@ public:
         return tensor_fusion_linear(std::move(weight), std::move(bias), activation);
     }
 
-    [[nodiscard]] std::size_t inputs() const { return weight_.shape(1); }
-    [[nodiscard]] std::size_t outputs() const { return weight_.shape(0); }
-    [[nodiscard]] std::size_t parameter_count() const { return weight_.size() + bias_.size(); }
+    [[nodiscard]] std::size_t inputs() const { return inputs_; }
+    [[nodiscard]] std::size_t outputs() const { return outputs_; }
+    [[nodiscard]] std::size_t parameter_count() const { return inputs_ * outputs_ + bias_.size(); }
     [[nodiscard]] kernels::epilogue activation() const { return activation_; }
-    [[nodiscard]] const xt::xtensor<T, 2>& weight() const { return weight_; }
+    /// The weight in nn.Linear layout (H, Π n_m), unpacked into a new tensor.
+    [[nodiscard]] xt::xtensor<T, 2> weight() const {
+        auto w = xt::xtensor<T, 2>::from_shape({outputs_, inputs_});
+        for (std::size_t k = 0; k < inputs_; ++k) {
+            for (std::size_t h = 0; h < outputs_; ++h) {
+                w(h, k) = packed_(k, h);
+            }
+        }
+        return w;
+    }
     [[nodiscard]] const xt::xtensor<T, 1>& bias() const { return bias_; }
 
     template <batch_type Batch>
@@ -223,35 +237,30 @@ public:
     }
 
 private:
-    // Columns of z built per block: a few packed GEMM depth steps, so the block of z and the
-    // matching columns of W stay in L1/L2 while the GEMM consumes them.
-    static constexpr std::size_t block_columns = 512;
-
     void forward(const detail::feature_view<T>* views, std::size_t n, std::size_t rows,
                  T* y) const {
         const std::size_t out = outputs();
         const std::size_t width = inputs();
-        const kernels::fused_epilogue<T> last_post{bias_.size() ? bias_.data() : nullptr,
-                                                   activation_};
         if (rows == 0 || out == 0) {
             return;
         }
-        kernels::workspace& ws = detail::fusion_scratch();
-        // Factors with their leading 1 (slot 0), then the outer product of all factors but the
-        // last, per sample (slot 1): prefix(r, p) for p < width / n_last.
-        std::size_t factor_total = 0;
-        std::array<std::size_t, 16> sizes{};
-        if (n > sizes.size()) {
+        if (n > max_modalities) {
             throw shape_error(emofuse::detail::concat_message(
                 "fusion::tensor_fusion_linear: number of modalities: expected at most ",
-                sizes.size(), ", got ", n));
+                max_modalities, ", got ", n));
         }
+        kernels::workspace& ws = detail::fusion_scratch();
+        // Factors with their leading 1 (slot 0), then the outer product of all factors but the
+        // last, per sample (slot 1): prefix(r, p) for p < width / n_last. z(r, p·n_last + t) =
+        // prefix(r, p)·last(r, t) is generated per block inside the product.
+        std::array<std::size_t, max_modalities> sizes{};
+        std::size_t factor_total = 0;
         for (std::size_t m = 0; m < n; ++m) {
             sizes[m] = views[m].cols + (Form == tensor_form::prepend_one ? 1 : 0);
             factor_total += sizes[m];
         }
         T* factors = ws.buffer<T>(0, rows * factor_total);
-        std::array<const T*, 16> factor_of{};
+        std::array<const T*, max_modalities> factor_of{};
         {
             T* at = factors;
             for (std::size_t m = 0; m < n; ++m) {
@@ -262,14 +271,9 @@ private:
         }
         const std::size_t last = sizes[n - 1];
         const std::size_t prefixes = last == 0 ? 0 : width / last;
-        if (width == 0) {
-            kernels::gemm(kernels::transpose::no, kernels::transpose::yes, rows, out, 0, T(1),
-                          factors, 1, weight_.data(), 1, T(0), y, out, last_post);
-            return;
-        }
-        T* prefix = ws.buffer<T>(1, rows * prefixes);
-        std::array<const T*, 16> row_factors{};
-        for (std::size_t r = 0; r < rows; ++r) {
+        T* prefix = ws.buffer<T>(1, std::max<std::size_t>(1, rows * prefixes));
+        std::array<const T*, max_modalities> row_factors{};
+        for (std::size_t r = 0; r < rows && prefixes != 0; ++r) {
             for (std::size_t m = 0; m + 1 < n; ++m) {
                 row_factors[m] = factor_of[m] + r * sizes[m];
             }
@@ -277,32 +281,34 @@ private:
                                        prefix + r * prefixes);
         }
         const T* last_factor = factor_of[n - 1];
-        const std::size_t block_prefixes = std::max<std::size_t>(1, block_columns / last);
-        T* block = ws.buffer<T>(2, rows * block_prefixes * last);
-        for (std::size_t p0 = 0; p0 < prefixes; p0 += block_prefixes) {
-            const std::size_t count = std::min(block_prefixes, prefixes - p0);
-            const std::size_t cols = count * last;
-            for (std::size_t r = 0; r < rows; ++r) {
-                const T* pre = prefix + r * prefixes + p0;
-                const T* f = last_factor + r * last;
-                T* dst = block + r * cols;
-                for (std::size_t p = 0; p < count; ++p) {
-                    const T v = pre[p];
-                    for (std::size_t j = 0; j < last; ++j) {
-                        dst[p * last + j] = v * f[j];
+        auto make_z = [&](std::size_t r0, std::size_t tile_rows, std::size_t k0, std::size_t depth,
+                          T* dst, std::size_t ld) {
+            for (std::size_t r = 0; r < tile_rows; ++r) {
+                const T* pre = prefix + (r0 + r) * prefixes;
+                const T* f = last_factor + (r0 + r) * last;
+                T* row = dst + r * ld;
+                std::size_t p = k0 / last;
+                std::size_t t = k0 % last;
+                for (std::size_t k = 0; k < depth; ++k) {
+                    row[k] = pre[p] * f[t];
+                    if (++t == last) {
+                        t = 0;
+                        ++p;
                     }
                 }
             }
-            const bool first = p0 == 0;
-            const bool final = p0 + count == prefixes;
-            kernels::gemm(kernels::transpose::no, kernels::transpose::yes, rows, out, cols, T(1),
-                          block, cols, weight_.data() + p0 * last, width, first ? T(0) : T(1), y,
-                          out, final ? last_post : kernels::fused_epilogue<T>{});
-        }
+        };
+        detail::outer_product_linear<T>(rows, width, out, packed_.data(),
+                                        bias_.size() ? bias_.data() : nullptr, activation_, y, ws,
+                                        make_z);
     }
 
-    xt::xtensor<T, 2> weight_;
+    static constexpr std::size_t max_modalities = 16;
+
+    xt::xtensor<T, 2> packed_; // (Π, H rounded up to whole SIMD vectors): W transposed
     xt::xtensor<T, 1> bias_;
+    std::size_t inputs_;
+    std::size_t outputs_;
     kernels::epilogue activation_;
 };
 

@@ -1,0 +1,145 @@
+// emofuse/fusion/detail/outer_product_gemm.hpp — y = act(z·W + b) where each row of z is an
+// outer product that is generated block by block and never stored whole, against a weight
+// pre-packed once as (k, H rounded up to whole SIMD vectors).
+#pragma once
+
+#include "emofuse/config.hpp"
+#include "emofuse/kernels/epilogue.hpp"
+#include "emofuse/kernels/workspace.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <type_traits>
+#include <utility>
+
+namespace emofuse::fusion::detail {
+
+template <class T>
+using simd_batch = xsimd::batch<T, simd_arch>;
+
+/// Rows of z per register tile: MR rows × 4 vectors of accumulators fill 24 of 32 AVX-512
+/// registers, or 12 of 16 with fewer registers.
+template <class T>
+inline constexpr std::size_t outer_tile_rows = std::is_base_of_v<xsimd::avx512f, simd_arch> ? 6 : 3;
+inline constexpr std::size_t outer_tile_vectors = 4;
+/// Depth of one block of z/W: the packed W block (depth × H_pad) stays in L2 while every row
+/// tile of the batch passes over it.
+inline constexpr std::size_t outer_block_depth = 2048;
+
+/// Pads a width to whole SIMD vectors.
+template <class T>
+constexpr std::size_t padded_width(std::size_t width) {
+    constexpr std::size_t lanes = simd_batch<T>::size;
+    return (width + lanes - 1) / lanes * lanes;
+}
+
+/// Packs an (out, in) nn.Linear weight into (in, padded(out)) rows, zero padded.
+template <class T>
+void pack_weight_transposed(const T* weight, std::size_t out, std::size_t in, T* packed) {
+    const std::size_t ld = padded_width<T>(out);
+    for (std::size_t k = 0; k < in; ++k) {
+        T* dst = packed + k * ld;
+        for (std::size_t h = 0; h < out; ++h) {
+            dst[h] = weight[h * in + k];
+        }
+        for (std::size_t h = out; h < ld; ++h) {
+            dst[h] = T(0);
+        }
+    }
+}
+
+/// acc[r, 0 : NV·lanes] += Σ_k z[r, k]·w[k, 0 : NV·lanes] for r < Rows.
+template <class T, std::size_t Rows, std::size_t NV>
+EMOFUSE_ALWAYS_INLINE void outer_tile(std::size_t depth, const T* EMOFUSE_RESTRICT z,
+                                      std::size_t ldz, const T* EMOFUSE_RESTRICT w, std::size_t ldw,
+                                      T* EMOFUSE_RESTRICT acc, std::size_t ldacc) {
+    using batch = simd_batch<T>;
+    constexpr std::size_t lanes = batch::size;
+    batch c[Rows][NV];
+    for (std::size_t r = 0; r < Rows; ++r) {
+        for (std::size_t v = 0; v < NV; ++v) {
+            c[r][v] = batch::load_aligned(acc + r * ldacc + v * lanes);
+        }
+    }
+    for (std::size_t k = 0; k < depth; ++k) {
+        batch b[NV];
+        for (std::size_t v = 0; v < NV; ++v) {
+            b[v] = batch::load_unaligned(w + k * ldw + v * lanes);
+        }
+        for (std::size_t r = 0; r < Rows; ++r) {
+            const batch a(z[r * ldz + k]);
+            for (std::size_t v = 0; v < NV; ++v) {
+                c[r][v] = xsimd::fma(a, b[v], c[r][v]);
+            }
+        }
+    }
+    for (std::size_t r = 0; r < Rows; ++r) {
+        for (std::size_t v = 0; v < NV; ++v) {
+            c[r][v].store_aligned(acc + r * ldacc + v * lanes);
+        }
+    }
+}
+
+template <class T, std::size_t NV, std::size_t... Rows>
+void outer_tile_rows_dispatch(std::size_t rows, std::size_t depth, const T* z, std::size_t ldz,
+                              const T* w, std::size_t ldw, T* acc, std::size_t ldacc,
+                              std::index_sequence<Rows...>) {
+    (void)((rows == Rows + 1
+                ? (outer_tile<T, Rows + 1, NV>(depth, z, ldz, w, ldw, acc, ldacc), true)
+                : false) ||
+           ...);
+}
+
+template <class T, std::size_t... NV>
+void outer_tile_dispatch(std::size_t rows, std::size_t vectors, std::size_t depth, const T* z,
+                         std::size_t ldz, const T* w, std::size_t ldw, T* acc, std::size_t ldacc,
+                         std::index_sequence<NV...>) {
+    (void)((vectors == NV + 1 ? (outer_tile_rows_dispatch<T, NV + 1>(
+                                     rows, depth, z, ldz, w, ldw, acc, ldacc,
+                                     std::make_index_sequence<outer_tile_rows<T>>{}),
+                                 true)
+                              : false) ||
+           ...);
+}
+
+/// y[r, h] = act(Σ_k z[r, k]·W[h, k] + bias[h]) where W is packed by pack_weight_transposed
+/// (ld = padded(out)) and `make_z(r0, rows, k0, depth, dst, ld)` writes z[r0 : r0+rows,
+/// k0 : k0+depth] into dst (row stride ld). Scratch: slots 2 and 3 of `ws`.
+template <class T, class MakeZ>
+void outer_product_linear(std::size_t rows, std::size_t depth_total, std::size_t out,
+                          const T* packed, const T* bias, kernels::epilogue act, T* y,
+                          kernels::workspace& ws, MakeZ&& make_z) {
+    constexpr std::size_t lanes = simd_batch<T>::size;
+    constexpr std::size_t mr = outer_tile_rows<T>;
+    constexpr std::size_t nv = outer_tile_vectors;
+    const std::size_t ld = padded_width<T>(out);
+    T* acc = ws.buffer<T>(2, rows * ld);
+    std::fill_n(acc, rows * ld, T(0));
+    const std::size_t zld = outer_block_depth;
+    T* z = ws.buffer<T>(3, mr * zld);
+    for (std::size_t k0 = 0; k0 < depth_total; k0 += outer_block_depth) {
+        const std::size_t depth = std::min(outer_block_depth, depth_total - k0);
+        const T* w_block = packed + k0 * ld;
+        // Row tiles of near-equal height (32 rows with mr = 6: 6,6,5,5,5,5 rather than
+        // 6,6,6,6,6,2), so no tile runs with a mostly idle register block.
+        const std::size_t tiles = (rows + mr - 1) / mr;
+        for (std::size_t tile = 0, r0 = 0; tile < tiles; ++tile) {
+            const std::size_t tile_rows = rows / tiles + (tile < rows % tiles ? 1 : 0);
+            make_z(r0, tile_rows, k0, depth, z, zld);
+            for (std::size_t j0 = 0; j0 < ld; j0 += nv * lanes) {
+                const std::size_t vectors = std::min(nv, (ld - j0) / lanes);
+                outer_tile_dispatch<T>(tile_rows, vectors, depth, z, zld, w_block + j0, ld,
+                                       acc + r0 * ld + j0, ld, std::make_index_sequence<nv>{});
+            }
+            r0 += tile_rows;
+        }
+    }
+    for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t h = 0; h < out; ++h) {
+            T v = acc[r * ld + h] + (bias ? bias[h] : T(0));
+            y[r * out + h] = (act == kernels::epilogue::relu && v < T(0)) ? T(0) : v;
+        }
+    }
+}
+
+} // namespace emofuse::fusion::detail

@@ -279,6 +279,203 @@ def main():
     for s in seqs:
         write_csd(os.path.join(DATA, s["name"] + ".csd"), s, compress=s["name"] in ("audio", "labels"))
     write_bad_files(seqs)
+    write_ops(np.random.default_rng(7))
+
+
+# ----------------------------------------------------------------------------- other ops
+def pool_mmsa(x, L):
+    """MMSA AlignSubNet avg_pool, transcribed with numpy."""
+    T = x.shape[1]
+    if T == L:
+        return x
+    if T % L == 0:
+        pad, pool = 0, T // L
+    else:
+        pad, pool = L - T % L, T // L + 1
+    padded = np.concatenate([x, np.repeat(x[:, -1:, :], pad, axis=1)], axis=1)
+    return padded.reshape(x.shape[0], pool, L, x.shape[2]).mean(axis=1)
+
+
+def pool_mertools(x, L):
+    T = x.shape[1]
+    pool = -(-T // L)
+    front = np.zeros((x.shape[0], pool * L - T, x.shape[2]))
+    padded = np.concatenate([front, x], axis=1)
+    return padded.reshape(x.shape[0], L, pool, x.shape[2]).mean(axis=2)
+
+
+def resample_one(x, m, method):
+    n = x.shape[0]
+    out = np.zeros((m, x.shape[1]))
+    scale = n / m
+    for i in range(m):
+        if method == "nearest":
+            out[i] = x[min(n - 1, int(math.floor(i * scale)))]
+        else:
+            pos = max(0.0, (i + 0.5) * scale - 0.5)
+            i0 = min(n - 1, int(pos))
+            i1 = min(n - 1, i0 + 1)
+            w1 = pos - i0
+            out[i] = (1 - w1) * x[i0] + w1 * x[i1]
+    return out
+
+
+def resample(x, lengths, targets, method):
+    M = max(targets)
+    out = np.zeros((x.shape[0], M, x.shape[2]))
+    lens = []
+    for b, (n, m) in enumerate(zip(lengths, targets)):
+        if n == 0:
+            lens.append(0)
+            continue
+        out[b, :m] = resample_one(x[b, :n], m, method)
+        lens.append(m)
+    return out, lens
+
+
+def dtw_reference(a, b, dist, band):
+    n, m = len(a), len(b)
+
+    def allowed(i, j):
+        if band is None:
+            return True
+        if n <= m:
+            return i - band <= j <= i + (m - n + band)
+        return i - (n - m + band) <= j <= i + band
+
+    def d(x, y):
+        if dist == "euclidean":
+            return float(np.sqrt(((x - y) ** 2).sum()))
+        if dist == "sqeuclidean":
+            return float(((x - y) ** 2).sum())
+        nx, ny = np.linalg.norm(x), np.linalg.norm(y)
+        return 1.0 if nx == 0 or ny == 0 else float(1 - x @ y / (nx * ny))
+
+    D = np.full((n, m), np.inf)
+    for i in range(n):
+        for j in range(m):
+            if not allowed(i, j):
+                continue
+            prev = 0.0 if i == 0 and j == 0 else min(
+                D[i - 1, j - 1] if i and j else np.inf, D[i - 1, j] if i else np.inf,
+                D[i, j - 1] if j else np.inf)
+            D[i, j] = d(a[i], b[j]) + prev
+    i, j = n - 1, m - 1
+    path = [(i, j)]
+    while i or j:
+        cands = []
+        if i and j:
+            cands.append((D[i - 1, j - 1], i - 1, j - 1))
+        if i:
+            cands.append((D[i - 1, j], i - 1, j))
+        if j:
+            cands.append((D[i, j - 1], i, j - 1))
+        best = cands[0]
+        for c in cands[1:]:
+            if c[0] < best[0]:
+                best = c
+        i, j = best[1], best[2]
+        path.append((i, j))
+    return float(D[-1, -1]), path[::-1]
+
+
+def contrastive_reference(a, b, tau):
+    import torch
+    import torch.nn.functional as F
+    ta, tb = torch.tensor(a), torch.tensor(b)
+    sim = F.normalize(ta, dim=1) @ F.normalize(tb, dim=1).T
+    target = torch.arange(len(a))
+    nce = F.cross_entropy(sim / tau, target).item()
+    clip = 0.5 * (F.cross_entropy(sim / tau, target) + F.cross_entropy(sim.T / tau, target)).item()
+    return sim.numpy(), nce, clip
+
+
+def arr(x):
+    return np.asarray(x, dtype=np.float64).tolist()
+
+
+def write_ops(rng):
+    ops = {}
+    pools = []
+    for T, L in ((7, 3), (7, 7), (7, 10), (7, 2), (6, 3), (1, 4)):
+        x = rng.standard_normal((2, T, 3))
+        pools.append({"x": arr(x), "target": L, "mmsa": arr(pool_mmsa(x, L)),
+                      "mertools": arr(pool_mertools(x, L))})
+    ops["length_pool"] = pools
+
+    import torch
+    import torch.nn.functional as F
+    res = []
+    x = rng.standard_normal((3, 8, 2))
+    lengths = [8, 5, 0]
+    for method in ("nearest", "linear"):
+        for target in (4, 11, 8):
+            out, lens = resample(x, lengths, [target] * 3, method)
+            # Cross-check with torch.nn.functional.interpolate on each non-empty sample.
+            for b, n in enumerate(lengths):
+                if n:
+                    t = torch.tensor(x[b, :n].T[None])
+                    kw = {} if method == "nearest" else {"align_corners": False}
+                    want = F.interpolate(t, size=target, mode=method, **kw)[0].numpy().T
+                    assert np.allclose(want, out[b, :target], atol=1e-12), (method, target, b)
+            res.append({"mode": "length", "method": method, "target": target,
+                        "values": arr(out), "lengths": lens})
+        for rate_in, rate_out in ((100.0, 30.0), (30.0, 100.0)):
+            targets = [0 if n == 0 else max(1, int(math.floor(n * rate_out / rate_in))) for n in lengths]
+            out, lens = resample(x, lengths, targets, method)
+            res.append({"mode": "rate", "method": method, "rate_in": rate_in, "rate_out": rate_out,
+                        "values": arr(out), "lengths": lens})
+    ops["resample"] = {"x": arr(x), "lengths": lengths, "cases": res}
+
+    w = rng.random((4, 6))
+    wb = rng.random((2, 4, 6))
+    xs = rng.standard_normal((2, 6, 3))
+    ops["soft_align"] = {"weights": arr(w), "batched_weights": arr(wb), "x": arr(xs),
+                         "shared": arr(np.einsum("ij,bjd->bid", w, xs)),
+                         "per_sample": arr(np.einsum("bij,bjd->bid", wb, xs))}
+
+    a = rng.standard_normal((7, 5))
+    b = rng.standard_normal((5, 5))
+    b[2] = 0.0  # a zero frame (cosine distance 1)
+    cases = []
+    for first, second in ((a, b), (b, a), (a, a[::-1].copy())):
+        for dist in ("euclidean", "sqeuclidean", "cosine"):
+            for band in (None, 0, 1, 3):
+                cost, path = dtw_reference(first, second, dist, band)
+                cases.append({"a": arr(first), "b": arr(second), "distance": dist, "band": band,
+                              "cost": cost, "path": path})
+    ops["dtw"] = cases
+
+    ca = rng.standard_normal((5, 4))
+    cb = ca + 0.5 * rng.standard_normal((5, 4))
+    sim, nce, clip = contrastive_reference(ca, cb, 0.07)
+    za = ca.copy()
+    za[1] = 0.0
+    zsim, _, _ = contrastive_reference(za, cb, 0.07)
+    ops["contrastive"] = {"a": arr(ca), "b": arr(cb), "temperature": 0.07, "similarity": arr(sim),
+                          "info_nce": nce, "clip": clip, "a_zero_row": arr(za), "similarity_zero_row": arr(zsim)}
+
+    lengths = [5, 3, 0, 7]
+    np.random.seed(1111)
+    u = np.random.uniform(size=(4, 7))
+    input_mask = (np.arange(7)[None, :] < np.array(lengths)[:, None]).astype(np.uint8)
+    frame = (u > 0.3) * input_mask
+    ends = frame.copy()
+    for i, n in enumerate(lengths):
+        if n:
+            ends[i, 0] = ends[i, n - 1] = 1
+    np.random.seed(7)
+    modality = (np.random.uniform(size=(6, 3)) > 0.5).astype(np.uint8)
+    np.random.seed(0)
+    first0 = np.random.uniform(size=5)
+    np.random.seed(2 ** 32 - 1)
+    first_max = np.random.uniform(size=5)
+    ops["missing"] = {"lengths": lengths, "time": 7, "rate": 0.3, "seed": 1111,
+                      "frame_mask": frame.tolist(), "frame_mask_keep_ends": ends.tolist(),
+                      "modality_mask": modality.tolist(), "uniform_seed0": first0.tolist(),
+                      "uniform_seed_max": first_max.tolist()}
+    with open(os.path.join(DATA, "ops.json"), "w") as out:
+        json.dump(ops, out)
 
 
 def write_bad_files(seqs):

@@ -125,7 +125,7 @@ public:
     /// The raw form: writes query-shaped output (same layout as `query`) to `out`, which must
     /// not alias the inputs; with `accumulate` the result is added to what `out` holds (a
     /// fused residual). When key and value view the same data, their projections run as one
-    /// GEMM.
+    /// GEMM. Every token is projected, padding included; padding keys are never read after.
     void forward(const token_view<T>& query, const token_view<T>& key, const token_view<T>& value,
                  const attention_mask<T>& mask, T* out, bool accumulate = false) const {
         constexpr std::string_view stage = "attention::multi_head_attention";
@@ -150,50 +150,47 @@ public:
         }
         const std::size_t dh = head_dim();
         const bool shared_kv = key.data == value.data;
+        const std::size_t key_rows = batch * tk;
 
         kernels::workspace& ws = detail::attention_workspace();
-        const std::size_t ldt = detail::padded_key_time<T>(tk);
-        T* scratch = ws.buffer<T>(0, detail::attend_scratch_size<T>(dh));
-        T* kvt = ws.buffer<T>(1, 2 * d * ldt);
+        T* scratch = ws.buffer<T>(0, detail::attend_scratch_size<T>(dh, dh));
+        T* kv = ws.buffer<T>(1, key_rows * 2 * d);
         T* q = ws.buffer<T>(2, rows * d);
         T* heads_out = ws.buffer<T>(3, rows * d);
         const T* bias = in_bias_.size() != 0 ? in_bias_.data() : nullptr;
 
-        // Q = (x·W_qᵀ + b_q)/√d_h for every token, in the query's storage order.
+        // Q = (x·W_qᵀ + b_q)/√d_h, K|V = x·W_{k|v}ᵀ + b_{k|v}, every token in storage order.
         kernels::gemm(kernels::transpose::no, kernels::transpose::yes, rows, d, d, scale_,
                       query.data, d, in_weight_.data(), d, T(0), q, d,
                       kernels::fused_epilogue<T>{scaled_query_bias_.data()});
-        const std::size_t q_ld = query.time_stride();
-        const std::size_t k_ld = key.time_stride();
+        if (shared_kv) {
+            kernels::gemm(kernels::transpose::no, kernels::transpose::yes, key_rows, 2 * d, d, T(1),
+                          key.data, d, in_weight_.data() + d * d, d, T(0), kv, 2 * d,
+                          kernels::fused_epilogue<T>{bias ? bias + d : nullptr});
+        } else {
+            kernels::gemm(kernels::transpose::no, kernels::transpose::yes, key_rows, d, d, T(1),
+                          key.data, d, in_weight_.data() + d * d, d, T(0), kv, 2 * d,
+                          kernels::fused_epilogue<T>{bias ? bias + d : nullptr});
+            kernels::gemm(kernels::transpose::no, kernels::transpose::yes, key_rows, d, d, T(1),
+                          value.data, d, in_weight_.data() + 2 * d * d, d, T(0), kv + d, 2 * d,
+                          kernels::fused_epilogue<T>{bias ? bias + 2 * d : nullptr});
+        }
+        // Row strides and per-sample offsets in the projected buffers (the inputs' order).
+        const bool batch_first = query.order == layout::batch_first;
+        const std::size_t q_ld = batch_first ? d : batch * d;
+        const std::size_t kv_ld = batch_first ? 2 * d : batch * 2 * d;
         for (std::size_t b = 0; b < batch; ++b) {
-            const detail::key_rule<T> base_rule =
-                detail::rule_for(mask, b, 0, batch, heads_, tq, tk);
-            const std::size_t used = base_rule.key_count;
-            // Kᵀ and Vᵀ of sample b, feature-major: W_{k|v}·X_bᵀ over the valid keys only.
-            const T* key_rows = key.data + key.sample_offset(b);
-            const T* value_rows = value.data + value.sample_offset(b);
-            if (shared_kv) {
-                kernels::gemm(kernels::transpose::no, kernels::transpose::yes, 2 * d, used, d, T(1),
-                              in_weight_.data() + d * d, d, key_rows, k_ld, T(0), kvt, ldt);
-            } else {
-                kernels::gemm(kernels::transpose::no, kernels::transpose::yes, d, used, d, T(1),
-                              in_weight_.data() + d * d, d, key_rows, k_ld, T(0), kvt, ldt);
-                kernels::gemm(kernels::transpose::no, kernels::transpose::yes, d, used, d, T(1),
-                              in_weight_.data() + 2 * d * d, d, value_rows, k_ld, T(0),
-                              kvt + d * ldt, ldt);
-            }
-            finish_transposed(kvt, ldt, used, base_rule.key_valid, bias ? bias + d : nullptr);
+            const std::size_t q_offset = batch_first ? b * tq * d : b * d;
+            const std::size_t kv_offset = batch_first ? b * tk * 2 * d : b * 2 * d;
             for (std::size_t h = 0; h < heads_; ++h) {
                 const detail::key_rule<T> rule =
-                    mask.additive.size() != 0 ? detail::rule_for(mask, b, h, batch, heads_, tq, tk)
-                                              : base_rule;
-                const std::size_t offset = query.sample_offset(b) + h * dh;
-                detail::head_problem<T> problem{tq,   dh,
-                                                dh,   q + offset,
-                                                q_ld, kvt + h * dh * ldt,
-                                                ldt,  kvt + (d + h * dh) * ldt,
-                                                ldt,  heads_out + offset,
-                                                q_ld};
+                    detail::rule_for(mask, b, h, batch, heads_, tq, tk);
+                const detail::head_problem<T> problem{tq,    dh,
+                                                      dh,    q + q_offset + h * dh,
+                                                      q_ld,  kv + kv_offset + h * dh,
+                                                      kv_ld, kv + kv_offset + d + h * dh,
+                                                      kv_ld, heads_out + q_offset + h * dh,
+                                                      q_ld};
                 detail::attend_head(problem, rule, scratch);
             }
         }
@@ -204,28 +201,6 @@ public:
     }
 
 private:
-    /// Adds the key/value biases (one per feature row) to the used columns, zeroes masked
-    /// frames and the padding columns so that they never contribute.
-    void finish_transposed(T* kvt, std::size_t ldt, std::size_t used, const std::uint8_t* key_valid,
-                           const T* kv_bias) const {
-        const std::size_t rows = 2 * embed_dim_;
-        for (std::size_t r = 0; r < rows; ++r) {
-            T* row = kvt + r * ldt;
-            if (kv_bias) {
-                const T add = kv_bias[r];
-                for (std::size_t t = 0; t < used; ++t) {
-                    row[t] += add;
-                }
-            }
-            if (key_valid) {
-                for (std::size_t t = 0; t < used; ++t) {
-                    row[t] = key_valid[t] ? row[t] : T(0);
-                }
-            }
-            std::fill(row + used, row + ldt, T(0));
-        }
-    }
-
     std::size_t heads_ = 1;
     std::size_t embed_dim_ = 0;
     xt::xtensor<T, 2> in_weight_;

@@ -19,7 +19,7 @@ namespace emofuse::attention {
 namespace detail {
 
 /// Scratch owned by the attention stages of one thread (separate from the kernels' own).
-/// Slots: 0 the streaming-softmax state, 1 transposed keys/values, 2 projected queries,
+/// Slots: 0 the streaming-softmax state, 1 projected keys/values, 2 projected queries,
 /// 3 per-head outputs.
 [[nodiscard]] inline kernels::workspace& attention_workspace() {
     thread_local kernels::workspace ws;
@@ -29,28 +29,6 @@ namespace detail {
 template <class T>
 constexpr std::size_t simd_lanes() {
     return xsimd::batch<T, simd_arch>::size;
-}
-
-/// Columns of a transposed key/value buffer: key time rounded up to whole SIMD vectors.
-template <class T>
-constexpr std::size_t padded_key_time(std::size_t key_time) {
-    constexpr std::size_t lanes = simd_lanes<T>();
-    return (key_time + lanes - 1) / lanes * lanes;
-}
-
-/// Writes src (time rows of `dim` features, `ld` apart) transposed into dst (dim rows of
-/// `ldt` columns); columns ≥ `used` (padding keys) and frames with key_valid == 0 become 0
-/// so that they can never contribute, whatever the padding holds.
-template <class T>
-void transpose_keys(const T* src, std::size_t ld, std::size_t used, std::size_t dim,
-                    const std::uint8_t* key_valid, T* dst, std::size_t ldt) {
-    for (std::size_t c = 0; c < dim; ++c) {
-        T* row = dst + c * ldt;
-        for (std::size_t t = 0; t < used; ++t) {
-            row[t] = (key_valid && key_valid[t] == 0) ? T(0) : src[t * ld + c];
-        }
-        std::fill(row + used, row + ldt, T(0));
-    }
 }
 
 } // namespace detail
@@ -78,28 +56,26 @@ scaled_dot_product_attention(const xt::xtensor<T, 3>& query, const xt::xtensor<T
 
     xt::xtensor<T, 3> out({batch, tq, dv});
     kernels::workspace& ws = detail::attention_workspace();
-    const std::size_t ldt = detail::padded_key_time<T>(tk);
-    T* scratch = ws.buffer<T>(0, detail::attend_scratch_size<T>(dv));
-    T* kvt = ws.buffer<T>(1, (dk + dv) * ldt);
+    T* scratch = ws.buffer<T>(0, detail::attend_scratch_size<T>(dk, dv));
     T* q = ws.buffer<T>(2, tq * dk);
     for (std::size_t b = 0; b < batch; ++b) {
         const detail::key_rule<T> rule = detail::rule_for(mask, b, 0, batch, 1, tq, tk);
-        detail::transpose_keys(key.data() + b * tk * dk, dk, rule.key_count, dk, rule.key_valid,
-                               kvt, ldt);
-        detail::transpose_keys(value.data() + b * tk * dv, dv, rule.key_count, dv, rule.key_valid,
-                               kvt + dk * ldt, ldt);
         const T* qb = query.data() + b * tq * dk;
         for (std::size_t i = 0; i < tq * dk; ++i) {
             q[i] = qb[i] * factor;
         }
-        detail::head_problem<T> problem{
-            tq, dk, dv, q, dk, kvt, ldt, kvt + dk * ldt, ldt, out.data() + b * tq * dv, dv};
+        const detail::head_problem<T> problem{tq, dk,
+                                              dv, q,
+                                              dk, key.data() + b * tk * dk,
+                                              dk, value.data() + b * tk * dv,
+                                              dv, out.data() + b * tq * dv,
+                                              dv};
         detail::attend_head(problem, rule, scratch);
     }
     return out;
 }
 
-/// Scalar reference of scaled_dot_product_attention (same contract, stores one score row at
+/// Scalar reference of scaled_dot_product_attention (same contract; stores one score row at
 /// a time and uses plain loops); kept for property tests.
 template <class T>
 [[nodiscard]] xt::xtensor<T, 3> scaled_dot_product_attention_reference(
@@ -118,23 +94,18 @@ template <class T>
     detail::check_mask(stage, mask, batch, 1, tq, tk);
     const T factor = scale ? *scale : T(1) / std::sqrt(static_cast<T>(dk == 0 ? 1 : dk));
     xt::xtensor<T, 3> out({batch, tq, dv});
-    std::vector<T> kvt((dk + dv) * (tk + 1));
     std::vector<T> q(tq * dk);
     for (std::size_t b = 0; b < batch; ++b) {
         const detail::key_rule<T> rule = detail::rule_for(mask, b, 0, batch, 1, tq, tk);
-        detail::transpose_keys(key.data() + b * tk * dk, dk, rule.key_count, dk, rule.key_valid,
-                               kvt.data(), tk + 1);
-        detail::transpose_keys(value.data() + b * tk * dv, dv, rule.key_count, dv, rule.key_valid,
-                               kvt.data() + dk * (tk + 1), tk + 1);
         for (std::size_t i = 0; i < tq * dk; ++i) {
             q[i] = query.data()[b * tq * dk + i] * factor;
         }
-        detail::head_problem<T> problem{tq,     dk,
-                                        dv,     q.data(),
-                                        dk,     kvt.data(),
-                                        tk + 1, kvt.data() + dk * (tk + 1),
-                                        tk + 1, out.data() + b * tq * dv,
-                                        dv};
+        const detail::head_problem<T> problem{tq, dk,
+                                              dv, q.data(),
+                                              dk, key.data() + b * tk * dk,
+                                              dk, value.data() + b * tk * dv,
+                                              dv, out.data() + b * tq * dv,
+                                              dv};
         detail::attend_head_reference(problem, rule);
     }
     return out;

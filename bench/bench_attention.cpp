@@ -1,0 +1,99 @@
+// Attention workloads (shared/design/WORKLOADS.md): mult_cross — one pre-LN MulT crossmodal
+// layer (MHA with Q from the target, K = V from the source, FFN 4d) — and mha_self — multi-head
+// self-attention with its in/out projections. fp32, one thread, seeded random parameters.
+#include <emofuse/attention/crossmodal.hpp>
+#include <emofuse/attention/multi_head.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <random>
+
+namespace {
+
+namespace ea = emofuse::attention;
+
+template <std::size_t N>
+xt::xtensor<float, N> random_tensor(const std::array<std::size_t, N>& shape, float scale,
+                                    std::mt19937& rng) {
+    std::normal_distribution<float> normal(0.0f, scale);
+    xt::xtensor<float, N> x(shape);
+    for (auto& v : x) {
+        v = normal(rng);
+    }
+    return x;
+}
+
+ea::multi_head_attention<float> random_mha(std::size_t d, std::size_t heads, std::mt19937& rng) {
+    const float s = 1.0f / std::sqrt(static_cast<float>(d));
+    return ea::multi_head_attention<float>(
+        heads, random_tensor<2>({3 * d, d}, s, rng), random_tensor<1>({3 * d}, 0.1f, rng),
+        random_tensor<2>({d, d}, s, rng), random_tensor<1>({d}, 0.1f, rng));
+}
+
+ea::layer_norm<float> random_norm(std::size_t d, std::mt19937& rng) {
+    xt::xtensor<float, 1> w = random_tensor<1>({d}, 0.1f, rng) + 1.0f;
+    return ea::layer_norm<float>(w, random_tensor<1>({d}, 0.1f, rng));
+}
+
+// FLOPs of one pre-LN crossmodal layer, counting each multiply-add as 2 (projections,
+// Q·Kᵀ, P·V, FFN); layer norms, softmax exponentials and residual adds are not counted.
+double crossmodal_flops(double b, double tq, double tk, double d) {
+    const double projections = 2 * b * tq * d * d + 2 * b * tk * 2 * d * d + 2 * b * tq * d * d;
+    const double attention = 2 * (2 * b * tq * tk * d);
+    const double ffn = 2 * (2 * b * tq * d * 4 * d);
+    return projections + attention + ffn;
+}
+
+double self_attention_flops(double b, double t, double d) {
+    return 2 * b * t * 3 * d * d + 2 * (2 * b * t * t * d) + 2 * b * t * d * d;
+}
+
+void mult_cross(benchmark::State& state) {
+    constexpr std::size_t batch = 16, tq = 50, tk = 500, d = 50, heads = 10;
+    std::mt19937 rng(42);
+    const float s = 1.0f / std::sqrt(static_cast<float>(d));
+    const ea::crossmodal_layer<float> layer(
+        random_mha(d, heads, rng), random_norm(d, rng),
+        ea::dense<float>(random_tensor<2>({4 * d, d}, s, rng),
+                         random_tensor<1>({4 * d}, 0.1f, rng)),
+        ea::dense<float>(random_tensor<2>({d, 4 * d}, 0.5f * s, rng),
+                         random_tensor<1>({d}, 0.1f, rng)),
+        random_norm(d, rng));
+    const auto target = random_tensor<3>({batch, tq, d}, 1.0f, rng);
+    const auto source = random_tensor<3>({batch, tk, d}, 1.0f, rng);
+    xt::xtensor<float, 3> x(target.shape());
+    const ea::attention_mask<float> mask;
+    for (auto _ : state) {
+        std::memcpy(x.data(), target.data(), target.size() * sizeof(float));
+        layer.apply(x.data(), batch, tq, source.data(), tk, mask);
+        benchmark::DoNotOptimize(x.data());
+        benchmark::ClobberMemory();
+    }
+    state.counters["FLOP/s"] = benchmark::Counter(crossmodal_flops(batch, tq, tk, d),
+                                                  benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void mha_self(benchmark::State& state) {
+    constexpr std::size_t batch = 16, t = 50, d = 50, heads = 10;
+    std::mt19937 rng(7);
+    const auto mha = random_mha(d, heads, rng);
+    const auto x = random_tensor<3>({batch, t, d}, 1.0f, rng);
+    xt::xtensor<float, 3> out(x.shape());
+    const ea::token_view<float> view{x.data(), batch, t, d, ea::layout::batch_first};
+    const ea::attention_mask<float> mask;
+    for (auto _ : state) {
+        mha.forward(view, view, view, mask, out.data());
+        benchmark::DoNotOptimize(out.data());
+        benchmark::ClobberMemory();
+    }
+    state.counters["FLOP/s"] = benchmark::Counter(self_attention_flops(batch, t, d),
+                                                  benchmark::Counter::kIsIterationInvariantRate);
+}
+
+} // namespace
+
+BENCHMARK(mult_cross)->Unit(benchmark::kMillisecond);
+BENCHMARK(mha_self)->Unit(benchmark::kMicrosecond);

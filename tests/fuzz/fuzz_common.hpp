@@ -25,17 +25,31 @@ inline void require(bool condition, const char* what) {
     }
 }
 
-/// Converts `tensor` to float, double and int64 xtensors of its rank (ranks 0-4); integer
-/// conversion may legitimately refuse float dtypes or out-of-range values with io_error.
+/// Converts `tensor` to float, double, int64 and bool xtensors of its rank (ranks 0-4).
+/// Conversions may legitimately refuse with io_error: float dtypes or out-of-range values to
+/// integers, BOOL bytes other than 0/1.
 inline void exercise_conversions(const emofuse::io::stored_tensor& tensor) {
     using namespace emofuse::io;
     const auto convert = [&]<std::size_t N>() {
-        const auto as_float = to_xtensor<float, N>(tensor, "fuzz", "fuzz");
-        const auto as_double = to_xtensor<double, N>(tensor, "fuzz", "fuzz");
-        require(as_float.size() == tensor.size() && as_double.size() == tensor.size(),
-                "converted size equals the stored element count");
+        try {
+            const auto as_float = to_xtensor<float, N>(tensor, "fuzz", "fuzz");
+            const auto as_double = to_xtensor<double, N>(tensor, "fuzz", "fuzz");
+            require(as_float.size() == tensor.size() && as_double.size() == tensor.size(),
+                    "converted size equals the stored element count");
+        } catch (const emofuse::io_error&) {
+            require(tensor.type == dtype::boolean, "float conversion refuses only bad BOOL bytes");
+        }
         try {
             (void)to_xtensor<std::int64_t, N>(tensor, "fuzz", "fuzz");
+        } catch (const emofuse::io_error&) {
+        }
+        try {
+            const auto as_bool = to_xtensor<bool, N>(tensor, "fuzz", "fuzz");
+            std::size_t set = 0;
+            for (bool value : as_bool) {
+                set += value ? 1 : 0; // reads every bool: UBSan flags invalid bool bytes
+            }
+            require(set <= tensor.size(), "bool count within size");
         } catch (const emofuse::io_error&) {
         }
     };

@@ -155,6 +155,13 @@ def main():
     state = {k: v.detach() for k, v in model.state_dict().items()}
     write_safetensors(os.path.join(DATA, "model.safetensors"), state, {"format": "pt"})
     expected["safetensors"]["model"] = {k: describe(v) for k, v in state.items()}
+    # The same parameters one .npy per state-dict entry, for load_npy_directory.
+    npy_dir = os.path.join(DATA, "model_npy")
+    os.makedirs(npy_dir, exist_ok=True)
+    for name, value in state.items():
+        np.save(os.path.join(npy_dir, name + ".npy"), value.numpy())
+    with open(os.path.join(npy_dir, "README.txt"), "w") as f:
+        f.write("Parameters of model.safetensors, one .npy per state-dict entry.\n")
 
     specials = special_floats()
     mixed = {

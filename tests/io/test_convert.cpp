@@ -94,6 +94,16 @@ TEST_CASE("to_xtensor to integer types checks the range and refuses floats") {
     CHECK(to_xtensor<bool, 1>(valid_mask, "mask", "<test>")(1));
 }
 
+TEST_CASE("BOOL elements must be 0 or 1 whatever the target type") {
+    const auto bad = make<std::uint8_t>(dtype::boolean, {3}, {0, 1, 2});
+    const auto message =
+        message_of<emofuse::io_error>([&] { (void)to_xtensor<bool, 1>(bad, "mask", "m.npy"); });
+    CHECK(message.find("BOOL element 2 is byte 2") != std::string::npos);
+    CHECK(message.find("m.npy") != std::string::npos);
+    CHECK_THROWS_AS((to_xtensor<float, 1>(bad, "mask", "<test>")), emofuse::io_error);
+    CHECK_THROWS_AS(cast_floating(bad, dtype::f32), emofuse::io_error);
+}
+
 TEST_CASE("to_xtensor rank and extent errors name the tensor, the source and both shapes") {
     const auto tensor = make<float>(dtype::f32, {2, 3}, std::vector<float>(6, 1.0f));
     const auto rank = message_of<emofuse::shape_error>(

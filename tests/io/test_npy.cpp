@@ -269,3 +269,28 @@ TEST_CASE("npy: data size must match the shape exactly") {
     }
     CHECK_THROWS_AS(load_npy_file("/nonexistent/emofuse/x.npy"), emofuse::io_error);
 }
+
+TEST_CASE("load_npy_directory reads one .npy per state-dict entry by PyTorch name") {
+    const auto from_npy = load_npy_directory(io_test::data_path("model_npy"));
+    CHECK(from_npy.source() == io_test::data_path("model_npy").string());
+    CHECK(from_npy.names() == std::vector<std::string>{"0.bias", "0.weight", "1.bias", "1.weight",
+                                                       "2.bias", "2.weight"});
+    // The same torch tensors as model.safetensors (checked against expected.json there).
+    const auto& expected = io_test::expected()["safetensors"]["model"];
+    for (const auto& name : from_npy.names()) {
+        const auto& tensor = from_npy.at(name);
+        CHECK(tensor.shape == expected[name]["shape"].get<std::vector<std::size_t>>());
+        const auto values = to_xtensor<float, 1>(
+            stored_tensor{tensor.type, {tensor.size()}, tensor.bytes}, name, "<test>");
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            CHECK(std::bit_cast<std::uint32_t>(values(i)) ==
+                  expected[name]["f32_bits"][i].get<std::uint32_t>());
+        }
+    }
+    CHECK(from_npy.tensor<float, 2>("0.weight", {3, 4}).size() == 12);
+
+    const auto missing = message_of<emofuse::io_error>(
+        [] { (void)load_npy_directory("/nonexistent/emofuse/weights"); });
+    CHECK(missing.find("/nonexistent/emofuse/weights") != std::string::npos);
+    CHECK_THROWS_AS(load_npy_directory(io_test::data_path("f4_2x3.npy")), emofuse::io_error);
+}

@@ -41,6 +41,11 @@ TEST_CASE("state_dict stores named tensors in name order") {
     CHECK(tensors.names() == std::vector<std::string>{"encoder.fc.bias", "encoder.fc.weight",
                                                       "out.bias", "out.weight"});
     CHECK(tensors.at("out.weight").type == dtype::f64);
+    CHECK(tensors.names("encoder.") ==
+          std::vector<std::string>{"encoder.fc.bias", "encoder.fc.weight"});
+    CHECK(tensors.names("out.b") == std::vector<std::string>{"out.bias"});
+    CHECK(tensors.names("zzz").empty());
+    CHECK(tensors.names("").size() == 4);
     CHECK(state_dict().source() == "<memory>");
     CHECK(state_dict().empty());
 }

@@ -78,6 +78,22 @@ void visit_elements(const stored_tensor& tensor, Visit&& visit) {
     }
 }
 
+/// BOOL elements must be bytes 0 or 1 (reading any other byte as a C++ bool is undefined).
+inline void check_boolean_bytes(const stored_tensor& tensor, std::string_view name,
+                                std::string_view source) {
+    if (tensor.type != dtype::boolean) {
+        return;
+    }
+    for (std::size_t index = 0; index < tensor.bytes.size(); ++index) {
+        const auto byte = static_cast<unsigned>(tensor.bytes[index]);
+        if (byte > 1) {
+            throw io_error(emofuse::detail::concat_message("io: tensor '", name, "' in ", source,
+                                                           ": BOOL element ", index, " is byte ",
+                                                           byte, ", not 0 or 1"));
+        }
+    }
+}
+
 template <std::size_t N>
 std::string expected_shape_to_string(const std::array<std::size_t, N>& expected) {
     std::string text = "(";
@@ -96,6 +112,7 @@ std::string expected_shape_to_string(const std::array<std::size_t, N>& expected)
 /// Converts a stored tensor to an xtensor of rank N and element type T.
 ///  - T floating point: every dtype converts (f16/bf16 exactly; integers by static_cast).
 ///  - T integral or bool: only integer/bool dtypes, and each value must fit T (else io_error).
+///  - BOOL elements must be bytes 0 or 1 (else io_error), whatever T is.
 /// Throws shape_error, naming `name` and `source`, when the rank is not N or an extent of
 /// `expected_shape` other than `dynamic` differs.
 template <class T, std::size_t N>
@@ -104,6 +121,7 @@ xt::xtensor<T, N> to_xtensor(const stored_tensor& tensor, std::string_view name,
                              const std::array<std::size_t, N>& expected_shape) {
     static_assert(std::is_arithmetic_v<T>, "to_xtensor<T, N>: T must be an arithmetic type");
     check_consistent(tensor, name, source);
+    detail::check_boolean_bytes(tensor, name, source);
     bool shape_matches = tensor.shape.size() == N;
     for (std::size_t axis = 0; shape_matches && axis < N; ++axis) {
         shape_matches =
@@ -190,6 +208,7 @@ inline stored_tensor cast_floating(const stored_tensor& tensor, dtype target,
                                                           " is not a float type"));
     }
     check_consistent(tensor, name, "<memory>");
+    detail::check_boolean_bytes(tensor, name, "<memory>");
     stored_tensor result;
     result.type = target;
     result.shape = tensor.shape;

@@ -15,6 +15,7 @@
 #include <emofuse/core/error.hpp>
 #include <emofuse/io/convert.hpp>
 #include <emofuse/io/detail/binary_file.hpp>
+#include <emofuse/io/state_dict.hpp>
 #include <emofuse/io/stored_tensor.hpp>
 
 #include <algorithm>
@@ -28,6 +29,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -509,6 +511,31 @@ inline void save_npy(const std::filesystem::path& file, const stored_tensor& ten
 template <class T, std::size_t N>
 void save_npy(const std::filesystem::path& file, const xt::xtensor<T, N>& values) {
     save_npy(file, to_stored(values));
+}
+
+/// Reads every `<name>.npy` file of a directory as tensor `<name>`, so parameters saved one
+/// file per state-dict entry (`fusion.0.weight.npy`) load by their PyTorch names. Other files
+/// and sub-directories are ignored. Throws io_error when `directory` is not a readable
+/// directory; each file is read by load_npy_file (its errors name the file).
+inline state_dict load_npy_directory(const std::filesystem::path& directory) {
+    std::error_code code;
+    if (!std::filesystem::is_directory(directory, code)) {
+        throw io_error(emofuse::detail::concat_message(
+            "io::load_npy_directory: '", directory.string(), "' is not a readable directory"));
+    }
+    state_dict tensors(directory.string());
+    std::filesystem::directory_iterator entries(directory, code);
+    for (; !code && entries != std::filesystem::directory_iterator(); entries.increment(code)) {
+        const auto& path = entries->path();
+        if (path.extension() == ".npy" && entries->is_regular_file(code)) {
+            tensors.insert(path.stem().string(), load_npy_file(path));
+        }
+    }
+    if (code) {
+        throw io_error(emofuse::detail::concat_message(
+            "io::load_npy_directory: listing '", directory.string(), "' failed: ", code.message()));
+    }
+    return tensors;
 }
 
 } // namespace emofuse::io

@@ -56,6 +56,17 @@ public:
         return result;
     }
 
+    /// The names that start with `prefix` (e.g. "fusion.0."), sorted: lets a loader check that
+    /// a module's parameters are exactly the expected ones.
+    std::vector<std::string> names(std::string_view prefix) const {
+        std::vector<std::string> result;
+        for (auto it = tensors_.lower_bound(prefix);
+             it != tensors_.end() && std::string_view(it->first).starts_with(prefix); ++it) {
+            result.push_back(it->first);
+        }
+        return result;
+    }
+
     /// The stored tensor; io_error naming the tensor, the source and some available names
     /// (those sharing the requested name's last component first) when absent.
     const stored_tensor& at(std::string_view name) const {

@@ -23,23 +23,21 @@ enum class confusion_normalization { none, by_true, by_pred, by_all };
 
 namespace detail {
 
-/// First index whose label is outside [0, K), or size() when all are valid. Written as a
-/// branch-free reduction so the common (valid) case vectorises.
+/// First index whose label is outside [0, K), or size() when all are valid. The common
+/// (valid) case is a max-reduction over the labels viewed as unsigned (a negative label
+/// becomes huge), which vectorises.
 template <std::integral L>
 std::size_t first_label_out_of_range(std::span<const L> labels, std::size_t num_classes) {
     using unsigned_label = std::make_unsigned_t<L>;
-    bool any_bad = false;
+    unsigned_label largest = 0;
     for (const L label : labels) {
-        any_bad |= (label < L(0)) |
-                   (static_cast<std::uint64_t>(static_cast<unsigned_label>(label)) >= num_classes);
+        largest = std::max(largest, static_cast<unsigned_label>(label));
     }
-    if (!any_bad) {
+    if (static_cast<std::uint64_t>(largest) < num_classes) {
         return labels.size();
     }
     for (std::size_t i = 0; i < labels.size(); ++i) {
-        const L label = labels[i];
-        if (label < L(0) ||
-            static_cast<std::uint64_t>(static_cast<unsigned_label>(label)) >= num_classes) {
+        if (static_cast<std::uint64_t>(static_cast<unsigned_label>(labels[i])) >= num_classes) {
             return i;
         }
     }
@@ -57,10 +55,12 @@ void check_labels(std::string_view stage, std::string_view what, std::span<const
     }
 }
 
-/// Interleaved sub-histograms break the store-to-load dependency when consecutive samples
-/// fall into the same cell; used while the K×K table is small enough to stay in L1.
-inline constexpr std::size_t confusion_copies = 4;
-inline constexpr std::size_t confusion_small_cells = 1024;
+/// Interleaved 32-bit sub-histograms break the store-to-load dependency when consecutive
+/// samples fall into the same cell; used while the K×K table is small enough for L1.
+inline constexpr std::size_t confusion_copies = 8;
+inline constexpr std::size_t confusion_small_cells = 256;
+/// Samples per flush of the 32-bit sub-histograms into the 64-bit counts.
+inline constexpr std::size_t confusion_chunk = std::size_t(1) << 30;
 
 } // namespace detail
 
@@ -83,34 +83,36 @@ public:
     void update(std::span<const L> truth, std::span<const L> pred) {
         check_inputs(truth, pred);
         const std::size_t k = num_classes_;
-        if (counts_.size() <= detail::confusion_small_cells) {
-            const std::size_t cells = counts_.size();
-            std::array<std::uint64_t, detail::confusion_copies * detail::confusion_small_cells>
-                local; // only the first copies*cells entries are used
-            std::fill_n(local.begin(), detail::confusion_copies * cells, std::uint64_t{0});
-            const std::size_t n = truth.size();
-            std::size_t i = 0;
-            for (; i + detail::confusion_copies <= n; i += detail::confusion_copies) {
-                for (std::size_t c = 0; c < detail::confusion_copies; ++c) {
+        if (counts_.size() > detail::confusion_small_cells) {
+            for (std::size_t i = 0; i < truth.size(); ++i) {
+                ++counts_[static_cast<std::size_t>(truth[i]) * k +
+                          static_cast<std::size_t>(pred[i])];
+            }
+            return;
+        }
+        constexpr std::size_t copies = detail::confusion_copies;
+        const std::size_t cells = counts_.size();
+        std::array<std::uint32_t, copies * detail::confusion_small_cells> local;
+        for (std::size_t chunk = 0; chunk < truth.size(); chunk += detail::confusion_chunk) {
+            const std::size_t end = std::min(truth.size(), chunk + detail::confusion_chunk);
+            std::fill_n(local.begin(), copies * cells, std::uint32_t{0});
+            const std::size_t unrolled = chunk + (end - chunk) - (end - chunk) % copies;
+            for (std::size_t i = chunk; i < unrolled; i += copies) {
+                for (std::size_t c = 0; c < copies; ++c) {
                     const auto cell = static_cast<std::size_t>(truth[i + c]) * k +
                                       static_cast<std::size_t>(pred[i + c]);
                     ++local[c * cells + cell];
                 }
             }
-            for (; i < n; ++i) {
+            for (std::size_t i = unrolled; i < end; ++i) {
                 ++local[static_cast<std::size_t>(truth[i]) * k + static_cast<std::size_t>(pred[i])];
             }
             for (std::size_t cell = 0; cell < cells; ++cell) {
                 std::uint64_t sum = 0;
-                for (std::size_t c = 0; c < detail::confusion_copies; ++c) {
+                for (std::size_t c = 0; c < copies; ++c) {
                     sum += local[c * cells + cell];
                 }
                 counts_[cell] += sum;
-            }
-        } else {
-            for (std::size_t i = 0; i < truth.size(); ++i) {
-                ++counts_[static_cast<std::size_t>(truth[i]) * k +
-                          static_cast<std::size_t>(pred[i])];
             }
         }
     }

@@ -61,7 +61,7 @@ namespace detail {
 /// Samples per block: the block's moments are computed two-pass from L1 (accurate), then
 /// merged into the running state with Chan's update.
 inline constexpr std::size_t moments_block = 256;
-inline constexpr std::size_t moments_lanes = 8;
+inline constexpr std::size_t moments_lanes = 32;
 
 struct unit_weight {
     constexpr double operator()(std::size_t) const noexcept { return 1.0; }
@@ -73,14 +73,21 @@ struct pointer_weight {
     double operator()(std::size_t i) const noexcept { return static_cast<double>(values[i]); }
 };
 
-/// Two-pass co-moments of one block whose values are all finite. Lane arrays let the
-/// compiler vectorise the reductions without reassociating them.
+/// Weighted sums of one block (first pass): total weight, sum w·x, sum w·y. A non-finite
+/// value anywhere in the block makes a sum non-finite, which is how blocks are screened for
+/// NaN/Inf without a separate pass. Lane arrays let the compiler vectorise the reductions
+/// without reassociating them.
+struct block_sums {
+    double w = 0, wx = 0, wy = 0;
+    [[nodiscard]] bool finite() const noexcept { return std::isfinite(wx) && std::isfinite(wy); }
+};
+
 template <class T, class WeightOf>
-comoments block_comoments(const T* x, const T* y, std::size_t count, WeightOf weight) {
+block_sums sum_block(const T* x, const T* y, std::size_t count, WeightOf weight) {
     constexpr std::size_t L = moments_lanes;
     std::array<double, L> w{}, wx{}, wy{};
-    std::size_t i = 0;
-    for (; i + L <= count; i += L) {
+    const std::size_t unrolled = count - count % L;
+    for (std::size_t i = 0; i < unrolled; i += L) {
         for (std::size_t l = 0; l < L; ++l) {
             const double wi = weight(i + l);
             w[l] += wi;
@@ -88,42 +95,34 @@ comoments block_comoments(const T* x, const T* y, std::size_t count, WeightOf we
             wy[l] += wi * static_cast<double>(y[i + l]);
         }
     }
-    for (std::size_t l = 0; i < count; ++i, ++l) {
+    for (std::size_t i = unrolled; i < count; ++i) {
         const double wi = weight(i);
-        w[l] += wi;
-        wx[l] += wi * static_cast<double>(x[i]);
-        wy[l] += wi * static_cast<double>(y[i]);
+        w[i - unrolled] += wi;
+        wx[i - unrolled] += wi * static_cast<double>(x[i]);
+        wy[i - unrolled] += wi * static_cast<double>(y[i]);
     }
-    double sw = 0, swx = 0, swy = 0;
+    block_sums out;
     for (std::size_t l = 0; l < L; ++l) {
-        sw += w[l];
-        swx += wx[l];
-        swy += wy[l];
+        out.w += w[l];
+        out.wx += wx[l];
+        out.wy += wy[l];
     }
+    return out;
+}
+
+/// Co-moments of one block of finite values, given its sums (second pass, centred).
+template <class T, class WeightOf>
+comoments centred_block(const T* x, const T* y, std::size_t count, WeightOf weight,
+                        const block_sums& sums) {
+    constexpr std::size_t L = moments_lanes;
     comoments out;
-    if (sw == 0) {
+    if (sums.w == 0) {
         return out;
     }
-    const double mx = swx / sw;
-    const double my = swy / sw;
+    const double mx = sums.wx / sums.w;
+    const double my = sums.wy / sums.w;
     std::array<double, L> m2x{}, m2y{}, cxy{}, sae{}, sse{};
-    i = 0;
-    for (; i + L <= count; i += L) {
-        for (std::size_t l = 0; l < L; ++l) {
-            const double wi = weight(i + l);
-            const double xi = static_cast<double>(x[i + l]);
-            const double yi = static_cast<double>(y[i + l]);
-            const double dx = xi - mx;
-            const double dy = yi - my;
-            const double e = xi - yi;
-            m2x[l] += wi * dx * dx;
-            m2y[l] += wi * dy * dy;
-            cxy[l] += wi * dx * dy;
-            sae[l] += wi * std::fabs(e);
-            sse[l] += wi * e * e;
-        }
-    }
-    for (std::size_t l = 0; i < count; ++i, ++l) {
+    const auto accumulate = [&](std::size_t i, std::size_t l) {
         const double wi = weight(i);
         const double xi = static_cast<double>(x[i]);
         const double yi = static_cast<double>(y[i]);
@@ -135,8 +134,17 @@ comoments block_comoments(const T* x, const T* y, std::size_t count, WeightOf we
         cxy[l] += wi * dx * dy;
         sae[l] += wi * std::fabs(e);
         sse[l] += wi * e * e;
+    };
+    const std::size_t unrolled = count - count % L;
+    for (std::size_t i = 0; i < unrolled; i += L) {
+        for (std::size_t l = 0; l < L; ++l) {
+            accumulate(i + l, l);
+        }
     }
-    out.n = sw;
+    for (std::size_t i = unrolled; i < count; ++i) {
+        accumulate(i, i - unrolled);
+    }
+    out.n = sums.w;
     out.mean_x = mx;
     out.mean_y = my;
     for (std::size_t l = 0; l < L; ++l) {
@@ -149,46 +157,45 @@ comoments block_comoments(const T* x, const T* y, std::size_t count, WeightOf we
     return out;
 }
 
+/// Two-pass co-moments of one block whose values are all finite.
+template <class T, class WeightOf>
+comoments block_comoments(const T* x, const T* y, std::size_t count, WeightOf weight) {
+    return centred_block(x, y, count, weight, sum_block(x, y, count, weight));
+}
+
 /// Co-moments of a whole span, block by block, applying the NaN policy.
 template <class T, class WeightOf>
 comoments span_comoments(std::span<const T> truth, std::span<const T> pred, WeightOf weight,
                          nan_policy policy, std::string_view stage) {
     comoments total;
-    std::array<double, moments_block> local_weight{};
     for (std::size_t start = 0; start < truth.size(); start += moments_block) {
         const std::size_t count = std::min(moments_block, truth.size() - start);
         const T* x = pred.data() + start;
         const T* y = truth.data() + start;
         const auto shifted = [&](std::size_t i) { return weight(start + i); };
-        bool finite = true;
+        const block_sums sums = sum_block(x, y, count, shifted);
+        if (sums.finite()) {
+            total = merge(total, centred_block(x, y, count, shifted, sums));
+            continue;
+        }
+        // Slow path: find the non-finite samples; error, or give them weight 0 (their
+        // values replaced by 0 so the NaN cannot reach the sums).
+        std::array<double, moments_block> local_weight{};
+        std::array<T, moments_block> cx{}, cy{};
         for (std::size_t i = 0; i < count; ++i) {
-            finite &= std::isfinite(static_cast<double>(x[i])) &&
-                      std::isfinite(static_cast<double>(y[i]));
-        }
-        comoments block;
-        if (finite) {
-            block = block_comoments(x, y, count, shifted);
-        } else {
-            for (std::size_t i = 0; i < count; ++i) {
-                const bool ok = std::isfinite(static_cast<double>(x[i])) &&
-                                std::isfinite(static_cast<double>(y[i]));
-                if (!ok && policy == nan_policy::error) {
-                    const bool bad_pred = !std::isfinite(static_cast<double>(x[i]));
-                    throw_non_finite(stage, bad_pred ? "prediction" : "truth", start + i,
-                                     static_cast<double>(bad_pred ? x[i] : y[i]));
-                }
-                local_weight[i] = ok ? shifted(i) : 0.0;
+            const bool x_ok = std::isfinite(static_cast<double>(x[i]));
+            const bool y_ok = std::isfinite(static_cast<double>(y[i]));
+            if (!(x_ok && y_ok) && policy == nan_policy::error) {
+                throw_non_finite(stage, x_ok ? "truth" : "prediction", start + i,
+                                 static_cast<double>(x_ok ? y[i] : x[i]));
             }
-            // Skipped samples carry weight 0, but their NaN must not reach the sums.
-            std::array<T, moments_block> cx{}, cy{};
-            for (std::size_t i = 0; i < count; ++i) {
-                cx[i] = local_weight[i] != 0 ? x[i] : T(0);
-                cy[i] = local_weight[i] != 0 ? y[i] : T(0);
-            }
-            block = block_comoments(cx.data(), cy.data(), count,
-                                    pointer_weight<double>{local_weight.data()});
+            const bool keep = x_ok && y_ok;
+            local_weight[i] = keep ? shifted(i) : 0.0;
+            cx[i] = keep ? x[i] : T(0);
+            cy[i] = keep ? y[i] : T(0);
         }
-        total = merge(total, block);
+        total = merge(total, block_comoments(cx.data(), cy.data(), count,
+                                             pointer_weight<double>{local_weight.data()}));
     }
     return total;
 }

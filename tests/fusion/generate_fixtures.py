@@ -224,9 +224,148 @@ def mlp_cases():
         save_case(case, module, xs, y)
 
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Gates: MAG (MAG-BERT), GMU, FiLM (MultiBench), NL-gate (MultiBench)
+
+
+class MAG(nn.Module):
+    """MAG-BERT's MAG forward, with its parameter names; inputs (text, visual, acoustic)."""
+
+    def __init__(self, d_t, d_v, d_a, beta_shift):
+        super().__init__()
+        self.W_hv = nn.Linear(d_v + d_t, d_t)
+        self.W_ha = nn.Linear(d_a + d_t, d_t)
+        self.W_v = nn.Linear(d_v, d_t)
+        self.W_a = nn.Linear(d_a, d_t)
+        self.beta_shift = beta_shift
+        self.LayerNorm = nn.LayerNorm(d_t)
+
+    def forward(self, inputs):
+        text_embedding, visual, acoustic = inputs
+        eps = 1e-6
+        weight_v = F.relu(self.W_hv(torch.cat((visual, text_embedding), dim=-1)))
+        weight_a = F.relu(self.W_ha(torch.cat((acoustic, text_embedding), dim=-1)))
+        h_m = weight_v * self.W_v(visual) + weight_a * self.W_a(acoustic)
+        em_norm = text_embedding.norm(p=2, dim=-1)
+        hm_norm = h_m.norm(p=2, dim=-1)
+        hm_norm = torch.where(hm_norm == 0, torch.ones_like(hm_norm), hm_norm)
+        thresh_hold = (em_norm / (hm_norm + eps)) * self.beta_shift
+        alpha = torch.min(thresh_hold, torch.ones_like(thresh_hold)).unsqueeze(dim=-1)
+        return self.LayerNorm(alpha * h_m + text_embedding)
+
+
+class GMU(nn.Module):
+    def __init__(self, dims, out, two_modal):
+        super().__init__()
+        self.projections = nn.ModuleList(nn.Linear(d, out) for d in dims)
+        self.gate = nn.Linear(sum(dims), out if two_modal else out * len(dims))
+        self.out, self.two_modal = out, two_modal
+
+    def forward(self, inputs):
+        hs = [torch.tanh(p(x)) for p, x in zip(self.projections, inputs)]
+        z = torch.sigmoid(self.gate(torch.cat(inputs, dim=1)))
+        if self.two_modal:
+            return z * hs[0] + (1 - z) * hs[1]
+        z = z.view(-1, len(hs), self.out)
+        return sum(z[:, m] * h for m, h in enumerate(hs))
+
+
+class FiLM(nn.Module):
+    """MultiBench FiLM with linear gamma/beta networks: base modality 0, generated from 1."""
+
+    def __init__(self, d_x, d_c):
+        super().__init__()
+        self.g_net = nn.Linear(d_c, d_x)
+        self.b_net = nn.Linear(d_c, d_x)
+
+    def forward(self, inputs):
+        gamma = self.g_net(inputs[1])
+        beta = self.b_net(inputs[1])
+        return gamma * inputs[0] + beta
+
+
+class NLgate(nn.Module):
+    """MultiBench NLgate."""
+
+    def __init__(self, thw_dim, c_dim, tf_dim, q_linear=None, k_linear=None, v_linear=None):
+        super().__init__()
+        self.qli = nn.Linear(*q_linear) if q_linear else None
+        self.kli = nn.Linear(*k_linear) if k_linear else None
+        self.vli = nn.Linear(*v_linear) if v_linear else None
+        self.thw_dim, self.c_dim, self.tf_dim = thw_dim, c_dim, tf_dim
+
+    def forward(self, x):
+        q, k, v = x[0], x[1], x[1]
+        qin = (q if self.qli is None else self.qli(q)).view(-1, self.thw_dim, self.c_dim)
+        kin = (k if self.kli is None else self.kli(k)).view(-1, self.c_dim, self.tf_dim)
+        vin = (v if self.vli is None else self.vli(v)).view(-1, self.tf_dim, self.c_dim)
+        matmulled = torch.matmul(qin, kin)
+        finalout = F.softmax(matmulled, dim=2)
+        finalout = torch.matmul(finalout, vin)
+        return torch.flatten(qin + finalout, 1)
+
+
+def gate_cases():
+    # MAG per time step on sequences (text, vision, audio) sharing T; lengths are written so the
+    # C++ side can build sequences, every frame (padding too) is compared.
+    for case, batch, steps, dims, beta, masked in [
+        ("mag", 3, 4, (6, 2, 3), 1.0, False),
+        ("mag_b1", 1, 5, (7, 3, 1), 0.5, False),
+        ("mag_masked", 4, 3, (6, 2, 3), 1.0, True),
+    ]:
+        module = init_module(MAG(*dims, beta), 0.5)
+        xs = [f32((batch, steps, d)) for d in dims]
+        xs[0] = xs[0] * 0.3  # keep ‖t‖ below ‖H‖ for some frames so α < 1 is exercised
+        mask = random_mask(batch, 3) if masked else None
+        with torch.no_grad():
+            y = module(apply_mask(xs, mask))
+        lengths = [[steps] * batch] * 3
+        lengths[0] = [max(1, steps - b) for b in range(batch)]
+        save_case(case, module, xs, y, mask=mask, lengths=lengths)
+    # Utterance-level MAG (features instead of sequences).
+    module = init_module(MAG(5, 4, 3, 0.8), 0.5)
+    xs = [f32((6, d)) for d in (5, 4, 3)]
+    with torch.no_grad():
+        save_case("mag_features", module, xs, module(xs))
+
+    for case, dims, out, two, batch, masked in [
+        ("gmu2", (5, 3), 4, True, 5, False),
+        ("gmu3", (5, 3, 6), 4, False, 5, False),
+        ("gmu2_b1", (5, 3), 4, True, 1, False),
+        ("gmu3_masked", (5, 3, 6), 4, False, 6, True),
+    ]:
+        module = init_module(GMU(dims, out, two), 0.5)
+        xs = [f32((batch, d)) for d in dims]
+        mask = random_mask(batch, len(dims)) if masked else None
+        with torch.no_grad():
+            save_case(case, module, xs, module(apply_mask(xs, mask)), mask=mask)
+
+    for case, batch, masked in [("film", 5, False), ("film_b1", 1, False), ("film_masked", 6, True)]:
+        module = init_module(FiLM(5, 3), 0.5)
+        xs = [f32((batch, 5)), f32((batch, 3))]
+        mask = random_mask(batch, 2) if masked else None
+        with torch.no_grad():
+            save_case(case, module, xs, module(apply_mask(xs, mask)), mask=mask)
+
+    for case, batch, linears in [("nl_gate", 4, False), ("nl_gate_linear", 3, True),
+                                 ("nl_gate_b1", 1, False)]:
+        thw, c, tf = 3, 4, 2
+        if linears:
+            module = init_module(NLgate(thw, c, tf, (7, thw * c), (5, c * tf), (5, tf * c)), 0.4)
+            xs = [f32((batch, 7)), f32((batch, 5))]
+        else:
+            module = NLgate(thw, c, tf)
+            xs = [f32((batch, thw * c)), f32((batch, c * tf))]
+        with torch.no_grad():
+            save_case(case, module, xs, module(xs))
+
+
 if __name__ == "__main__":
     DATA.mkdir(exist_ok=True)
     torch.set_default_dtype(torch.float64)
     tensor_cases()
     lmf_cases()
     mlp_cases()
+    gate_cases()

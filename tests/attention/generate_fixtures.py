@@ -356,6 +356,151 @@ def mult_case(case, gen, B, times, orig, d, heads, layers, mem_layers, out_dim, 
                      {k: to_np(v).astype(np.float32) for k, v in sd.items()})
 
 
+# ----------------------------------------------------------------------------- pooling, connectors
+class AttentionPool(nn.Module):
+    """softmax_t(w^T tanh(W x_t + b)) over valid frames, then sum_t alpha_t x_t."""
+
+    def __init__(self, d, hidden):
+        super().__init__()
+        self.proj = nn.Linear(d, hidden)
+        self.score = nn.Linear(hidden, 1, bias=False)
+
+    def forward(self, x, valid):
+        s = self.score(torch.tanh(self.proj(torch.nan_to_num(x))))[..., 0]
+        s = s.masked_fill(~valid, float("-inf"))
+        alpha = torch.softmax(s, dim=-1)
+        alpha = torch.where(valid.any(dim=-1, keepdim=True), alpha, torch.zeros_like(alpha))
+        return (alpha[..., None] * torch.nan_to_num(x)).sum(dim=1), alpha
+
+
+class ModalityAttention(nn.Module):
+    def __init__(self, d, hidden):
+        super().__init__()
+        self.proj = nn.Linear(d, hidden)
+        self.score = nn.Linear(hidden, 1, bias=False)
+
+    def forward(self, hs, present):
+        h = torch.stack(hs, dim=1)  # (B, M, d)
+        s = self.score(torch.tanh(self.proj(h)))[..., 0].masked_fill(~present, float("-inf"))
+        alpha = torch.softmax(s, dim=-1)
+        alpha = torch.where(present.any(dim=-1, keepdim=True), alpha, torch.zeros_like(alpha))
+        return (alpha[..., None] * h).sum(dim=1)
+
+
+class ResamplerLayer(nn.Module):
+    def __init__(self, d, heads, ffn):
+        super().__init__()
+        self.cross_attn = nn.MultiheadAttention(d, heads, batch_first=True)
+        self.norm1 = nn.LayerNorm(d)
+        self.ffn = nn.Sequential(nn.Linear(d, ffn), nn.GELU(), nn.Linear(ffn, d))
+        self.norm2 = nn.LayerNorm(d)
+
+    def forward(self, q, x, pad):
+        a, _ = self.cross_attn(q, x, x, key_padding_mask=pad, need_weights=False)
+        # emofuse defines a query that sees no key as a zero attention vector.
+        a = torch.where(torch.isnan(a), self.cross_attn.out_proj.bias.expand_as(a), a)
+        q = self.norm1(q + a)
+        return self.norm2(q + self.ffn(q))
+
+
+class Resampler(nn.Module):
+    """n_q learned queries cross-attend over a masked sequence, post-LN blocks with FFN."""
+
+    def __init__(self, d_in, d, n_q, heads, ffn, layers):
+        super().__init__()
+        self.queries = nn.Parameter(torch.randn(n_q, d))
+        self.input_proj = nn.Linear(d_in, d) if d_in != d else None
+        self.layers = nn.ModuleList([ResamplerLayer(d, heads, ffn) for _ in range(layers)])
+
+    def forward(self, x, lengths):
+        B, T, _ = x.shape
+        pad = torch.arange(T)[None, :] >= torch.tensor(lengths)[:, None]
+        x = torch.nan_to_num(x)
+        if self.input_proj is not None:
+            x = self.input_proj(x)
+        q = self.queries[None].expand(B, -1, -1)
+        for layer in self.layers:
+            q = layer(q, x, pad)
+        return q
+
+
+def randomise(module, gen, scale=0.4):
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if name.endswith("norm1.weight") or name.endswith("norm2.weight"):
+                p.copy_((1.0 + f32(*p.shape, gen=gen, scale=0.1)).float().double())
+            else:
+                p.copy_(f32(*p.shape, gen=gen, scale=scale))
+
+
+def state_dict_f32(module):
+    return {k: to_np(v).astype(np.float32) for k, v in module.state_dict().items()}
+
+
+def pooling_cases(gen):
+    B, T, d, hidden = 3, 7, 6, 5
+    pool = AttentionPool(d, hidden).double()
+    randomise(pool, gen)
+    x = f32(B, T, d, gen=gen)
+    lengths = [7, 3, 0]
+    frame_mask = torch.ones(B, T, dtype=torch.bool)
+    frame_mask[0, 2] = False
+    frame_mask[0, 5] = False
+    valid = frame_mask & (torch.arange(T)[None] < torch.tensor(lengths)[:, None])
+    x = torch.where(valid[..., None], x, torch.tensor(float("nan"), dtype=torch.float64))
+    with torch.no_grad():
+        pooled, alpha = pool(x, valid)
+    tensors = {"input": x, "lengths": np.array(lengths, dtype=np.int64),
+               "frame_mask": to_np(frame_mask).astype(np.uint8), "expected": pooled,
+               "expected.weights": alpha}
+    tensors.update({"weights." + k: v for k, v in state_dict_f32(pool).items()})
+    write("attention_pool", tensors)
+
+    M, B2 = 3, 4
+    att = ModalityAttention(d, hidden).double()
+    randomise(att, gen)
+    hs = [f32(B2, d, gen=gen) for _ in range(M)]
+    present = torch.ones(B2, M, dtype=torch.bool)
+    with torch.no_grad():
+        full = att(hs, present)
+        present[1, 2] = False
+        present[2, 0] = False
+        present[2, 1] = False
+        present[3, :] = False
+        masked = att(hs, present)
+    tensors = {"input.%d" % m: hs[m] for m in range(M)}
+    tensors.update({"present": to_np(present).astype(np.uint8), "expected": full,
+                    "expected.masked": masked})
+    tensors.update({"weights." + k: v for k, v in state_dict_f32(att).items()})
+    write("modality_attention", tensors)
+
+
+def connector_cases(gen):
+    B, T, d_in, hidden, d_model = 2, 4, 5, 9, 7
+    lin = nn.Linear(d_in, d_model).double()
+    mlp = nn.Sequential(nn.Linear(d_in, hidden), nn.GELU(), nn.Linear(hidden, d_model)).double()
+    randomise(lin, gen)
+    randomise(mlp, gen, scale=0.8)
+    x = f32(B, T, d_in, gen=gen)
+    with torch.no_grad():
+        tensors = {"input": x, "expected.linear": lin(x), "expected.mlp": mlp(x)}
+    tensors.update({"linear." + k: v for k, v in state_dict_f32(lin).items()})
+    tensors.update({"mlp." + k: v for k, v in state_dict_f32(mlp).items()})
+    write("projectors", tensors)
+
+    for case, d_in, lengths in (("resampler", 6, [10, 3, 0]), ("resampler_same_dim", 8, [4, 10, 7])):
+        res = Resampler(d_in, d=8, n_q=4, heads=2, ffn=16, layers=2).double().eval()
+        randomise(res, gen)
+        x = f32(3, 10, d_in, gen=gen)
+        for b, n in enumerate(lengths):
+            x[b, n:] = float("nan")
+        with torch.no_grad():
+            out = res(x, lengths)
+        tensors = {"input": x, "lengths": np.array(lengths, dtype=np.int64), "expected": out}
+        tensors.update({"weights." + k: v for k, v in state_dict_f32(res).items()})
+        write(case, tensors, {"heads": 2})
+
+
 def main():
     os.makedirs(DATA, exist_ok=True)
     gen = torch.Generator().manual_seed(20261125)
@@ -399,6 +544,9 @@ def main():
     mult_case("mult_padded", gen, B=3, times={"l": 6, "a": 9, "v": 7}, orig=orig, d=8,
               heads=4, layers=1, mem_layers=3, out_dim=1,
               lengths={"l": [6, 4, 1], "a": [9, 5, 3], "v": [7, 2, 7]}, future=True)
+
+    pooling_cases(gen)
+    connector_cases(gen)
 
 
 if __name__ == "__main__":

@@ -2,14 +2,18 @@
 // torch.nn.MultiheadAttention, MulT's MULTModel and emofuse's documented connector modules).
 #pragma once
 
+#include "emofuse/attention/connectors.hpp"
 #include "emofuse/attention/crossmodal.hpp"
 #include "emofuse/attention/dense.hpp"
 #include "emofuse/attention/mult.hpp"
 #include "emofuse/attention/multi_head.hpp"
+#include "emofuse/attention/pooling.hpp"
 #include "emofuse/core/dims.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/io/state_dict.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -152,6 +156,83 @@ load_mult(const io::state_dict& sd, std::size_t heads, encoder_options options =
     p.proj2 = load_dense<T>(sd, detail::join(prefix, "proj2."));
     p.out_layer = load_dense<T>(sd, detail::join(prefix, "out_layer."));
     return mult_model<T>(std::move(p), output);
+}
+
+namespace detail {
+
+template <class T>
+xt::xtensor<T, 1> score_vector(const io::state_dict& sd, std::string_view prefix,
+                               std::size_t hidden) {
+    const auto w = sd.tensor<T, 2>(join(prefix, "score.weight"), {1, hidden});
+    xt::xtensor<T, 1> out = xt::xtensor<T, 1>::from_shape({hidden});
+    std::copy(w.begin(), w.end(), out.begin());
+    return out;
+}
+
+} // namespace detail
+
+/// attention_pool from `<prefix>proj.weight` (h, d), `<prefix>proj.bias` (optional) and
+/// `<prefix>score.weight` (1, h) — nn.Linear(d, h) and nn.Linear(h, 1, bias=False).
+template <class T>
+[[nodiscard]] attention_pool<T> load_attention_pool(const io::state_dict& sd,
+                                                    std::string_view prefix) {
+    auto projection = load_dense<T>(sd, detail::join(prefix, "proj."));
+    auto score = detail::score_vector<T>(sd, prefix, projection.out_features());
+    return attention_pool<T>(std::move(projection), std::move(score));
+}
+
+/// modality_attention with the same names as load_attention_pool.
+template <class T>
+[[nodiscard]] modality_attention<T> load_modality_attention(const io::state_dict& sd,
+                                                            std::string_view prefix) {
+    auto projection = load_dense<T>(sd, detail::join(prefix, "proj."));
+    auto score = detail::score_vector<T>(sd, prefix, projection.out_features());
+    return modality_attention<T>(std::move(projection), std::move(score));
+}
+
+/// linear_projector from `<prefix>weight` (d_model, d_in) and `<prefix>bias`.
+template <class T>
+[[nodiscard]] linear_projector<T> load_linear_projector(const io::state_dict& sd,
+                                                        std::string_view prefix) {
+    return linear_projector<T>(load_dense<T>(sd, prefix));
+}
+
+/// mlp_projector from nn.Sequential(Linear, GELU, Linear): `<prefix>0.*` and `<prefix>2.*`
+/// (LLaVA's mm_projector layout).
+template <class T>
+[[nodiscard]] mlp_projector<T> load_mlp_projector(const io::state_dict& sd,
+                                                  std::string_view prefix) {
+    return mlp_projector<T>(load_dense<T>(sd, detail::join(prefix, "0.")),
+                            load_dense<T>(sd, detail::join(prefix, "2.")));
+}
+
+/// resampler from `<prefix>queries` (n_q, d_model), `<prefix>input_proj.*` (optional) and,
+/// for i = 0, 1, …: `<prefix>layers.<i>.cross_attn.*` (nn.MultiheadAttention),
+/// `layers.<i>.norm1.*`, `layers.<i>.ffn.0.*`, `layers.<i>.ffn.2.*`
+/// (nn.Sequential(Linear, GELU, Linear)), `layers.<i>.norm2.*`.
+template <class T>
+[[nodiscard]] resampler<T> load_resampler(const io::state_dict& sd, std::string_view prefix,
+                                          std::size_t heads) {
+    auto queries = sd.tensor<T, 2>(detail::join(prefix, "queries"));
+    dense<T> input;
+    if (sd.contains(detail::join(prefix, "input_proj.weight"))) {
+        input = load_dense<T>(sd, detail::join(prefix, "input_proj."));
+    }
+    const std::size_t count = detail::count_layers(sd, prefix, "cross_attn.in_proj_weight");
+    if (count == 0) {
+        throw io_error(emofuse::detail::concat_message(
+            "attention::load_resampler: no layers under '", prefix, "' in ", sd.source(),
+            " (expected ", prefix, "layers.0.cross_attn.in_proj_weight)"));
+    }
+    std::vector<resampler_layer<T>> layers;
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::string at = detail::join(prefix, "layers." + std::to_string(i) + ".");
+        layers.push_back(resampler_layer<T>{
+            load_multi_head_attention<T>(sd, at + "cross_attn.", heads),
+            load_layer_norm<T>(sd, at + "norm1."), load_dense<T>(sd, at + "ffn.0."),
+            load_dense<T>(sd, at + "ffn.2."), load_layer_norm<T>(sd, at + "norm2.")});
+    }
+    return resampler<T>(std::move(queries), std::move(input), std::move(layers));
 }
 
 } // namespace emofuse::attention

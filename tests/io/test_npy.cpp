@@ -91,7 +91,9 @@ void check_against_expected(const stored_tensor& tensor, const nlohmann::json& e
 TEST_CASE("load_npy_file reads every fixture numpy wrote, bit for bit") {
     const auto& fixtures = io_test::expected()["npy"];
     REQUIRE(fixtures.size() >= 20);
-    for (const auto& [name, entry] : fixtures.items()) {
+    for (const auto& item : fixtures.items()) {
+        const std::string& name = item.key(); // (clang 14: no bindings in INFO's lambda)
+        const auto& entry = item.value();
         INFO("fixture " << name << ".npy");
         const auto path = io_test::data_path(name + ".npy");
         const auto tensor = load_npy_file(path);

@@ -48,7 +48,9 @@ std::string parse_error(const std::string& header, std::size_t data_size = 0) {
 /// Checks every tensor of `tensors` against the fixture description.
 void check_against_expected(const state_dict& tensors, const nlohmann::json& expected) {
     CHECK(tensors.size() == expected.size());
-    for (const auto& [name, entry] : expected.items()) {
+    for (const auto& item : expected.items()) {
+        const std::string& name = item.key(); // (clang 14: no bindings in INFO's lambda)
+        const auto& entry = item.value();
         INFO("tensor " << name);
         REQUIRE(tensors.contains(name));
         const auto& stored = tensors.at(name);

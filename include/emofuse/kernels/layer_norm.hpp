@@ -4,6 +4,7 @@
 
 #include <emofuse/config.hpp>
 #include <emofuse/kernels/operand.hpp>
+#include <emofuse/kernels/reduce.hpp>
 #include <emofuse/kernels/simd.hpp>
 
 #include <cmath>
@@ -46,63 +47,89 @@ void layer_norm_reference(const T* x, std::size_t rows, std::size_t cols, std::s
 
 namespace detail {
 
-template <class T, class Arch>
-void layer_norm_row(const T* in, std::size_t cols, const T* gamma, const T* beta, T eps, T* out) {
+/// Pass 3: out = (in - mean)·inv_std·gamma + beta, specialised on which affine parts exist
+/// so the loop carries no branches. Prefetches a later input row (`upcoming`) for reading and
+/// a later output row (`upcoming_out`) for writing (both may be null), so the memory traffic
+/// of later rows overlaps this row's arithmetic.
+template <class T, class Arch, bool HasGamma, bool HasBeta>
+void layer_norm_affine(const T* in, std::size_t cols, T mean, T inv_std, const T* gamma,
+                       const T* beta, T* out, const T* upcoming, const T* upcoming_out) {
     using batch = xsimd::batch<T, Arch>;
     constexpr std::size_t lanes = batch::size;
-    const std::size_t vec_end = cols - cols % lanes;
-    const std::size_t tail = cols - vec_end;
-    // Pass 1: mean. Pass 2: centred sum of squares (exact-ish, no E[x²]-E[x]² cancellation).
-    batch s0(T(0)), s1(T(0));
-    std::size_t j = 0;
-    for (; j + 2 * lanes <= vec_end; j += 2 * lanes) {
-        s0 += batch::load_unaligned(in + j);
-        s1 += batch::load_unaligned(in + j + lanes);
-    }
-    for (; j < vec_end; j += lanes) {
-        s0 += batch::load_unaligned(in + j);
-    }
-    if (tail) {
-        s1 += load_partial<T, Arch>(in + vec_end, tail, T(0));
-    }
-    const T mean = horizontal_sum(s0 + s1) / static_cast<T>(cols);
-    const batch mean_v(mean);
-    batch q0(T(0)), q1(T(0));
-    for (j = 0; j + 2 * lanes <= vec_end; j += 2 * lanes) {
-        const batch d0 = batch::load_unaligned(in + j) - mean_v;
-        const batch d1 = batch::load_unaligned(in + j + lanes) - mean_v;
-        q0 = xsimd::fma(d0, d0, q0);
-        q1 = xsimd::fma(d1, d1, q1);
-    }
-    for (; j < vec_end; j += lanes) {
-        const batch d = batch::load_unaligned(in + j) - mean_v;
-        q0 = xsimd::fma(d, d, q0);
-    }
-    if (tail) {
-        const batch d = load_partial<T, Arch>(in + vec_end, tail, mean) - mean_v; // pad: d = 0
-        q1 = xsimd::fma(d, d, q1);
-    }
-    const T var = horizontal_sum(q0 + q1) / static_cast<T>(cols);
-    const T inv_std = T(1) / std::sqrt(var + eps);
-    const batch inv_v(inv_std);
-    auto normalise = [&](batch v, std::size_t at, std::size_t count) {
+    constexpr std::size_t line = 64 / sizeof(T);
+    const batch mean_v(mean), inv_v(inv_std);
+    auto normalise = [&](batch v, batch g, batch b) {
         v = (v - mean_v) * inv_v;
-        if (gamma) {
-            v *= count == lanes ? batch::load_unaligned(gamma + at)
-                                : load_partial<T, Arch>(gamma + at, count, T(1));
+        if constexpr (HasGamma && HasBeta) {
+            return xsimd::fma(v, g, b);
+        } else if constexpr (HasGamma) {
+            return v * g;
+        } else if constexpr (HasBeta) {
+            return v + b;
+        } else {
+            return v;
         }
-        if (beta) {
-            v += count == lanes ? batch::load_unaligned(beta + at)
-                                : load_partial<T, Arch>(beta + at, count, T(0));
-        }
-        return v;
     };
-    for (j = 0; j < vec_end; j += lanes) {
-        normalise(batch::load_unaligned(in + j), j, lanes).store_unaligned(out + j);
+    const batch one(T(1)), zero(T(0));
+    std::size_t j = 0;
+    std::size_t next_prefetch = 0;
+    for (; j + lanes <= cols; j += lanes) {
+        if (upcoming && next_prefetch <= j) {
+            prefetch_for_read(upcoming + next_prefetch);
+            prefetch_for_write(upcoming_out + next_prefetch);
+            next_prefetch += line;
+        }
+        const batch g = HasGamma ? batch::load_unaligned(gamma + j) : one;
+        const batch b = HasBeta ? batch::load_unaligned(beta + j) : zero;
+        normalise(batch::load_unaligned(in + j), g, b).store_unaligned(out + j);
     }
-    if (tail) {
-        store_partial(normalise(load_partial<T, Arch>(in + vec_end, tail, mean), vec_end, tail),
-                      out + vec_end, tail);
+    if (j < cols) {
+        const std::size_t tail = cols - j;
+        const batch g = HasGamma ? load_partial<T, Arch>(gamma + j, tail, T(1)) : one;
+        const batch b = HasBeta ? load_partial<T, Arch>(beta + j, tail, T(0)) : zero;
+        store_partial(normalise(load_partial<T, Arch>(in + j, tail, mean), g, b), out + j, tail);
+    }
+}
+
+template <class T, class Arch>
+void layer_norm_row(const T* in, std::size_t cols, const T* gamma, const T* beta, T eps, T* out,
+                    const T* upcoming, const T* upcoming_out) {
+    using batch = xsimd::batch<T, Arch>;
+    // Pass 1: mean. Pass 2: centred sum of squares (no E[x²] - E[x]² cancellation). Both run
+    // four accumulator chains so the add latency does not bound the loop.
+    const T mean =
+        horizontal_sum(accumulate4<T, Arch>(
+            cols, [&](batch acc, std::size_t j) { return acc + batch::load_unaligned(in + j); },
+            [&](batch acc, std::size_t j, std::size_t count) {
+                return acc + load_partial<T, Arch>(in + j, count, T(0));
+            })) /
+        static_cast<T>(cols);
+    const batch mean_v(mean);
+    const T var = horizontal_sum(accumulate4<T, Arch>(
+                      cols,
+                      [&](batch acc, std::size_t j) {
+                          const batch d = batch::load_unaligned(in + j) - mean_v;
+                          return xsimd::fma(d, d, acc);
+                      },
+                      [&](batch acc, std::size_t j, std::size_t count) {
+                          // Padding lanes hold the mean: their deviation is exactly 0.
+                          const batch d = load_partial<T, Arch>(in + j, count, mean) - mean_v;
+                          return xsimd::fma(d, d, acc);
+                      })) /
+                  static_cast<T>(cols);
+    const T inv_std = T(1) / std::sqrt(var + eps);
+    if (gamma && beta) {
+        layer_norm_affine<T, Arch, true, true>(in, cols, mean, inv_std, gamma, beta, out, upcoming,
+                                               upcoming_out);
+    } else if (gamma) {
+        layer_norm_affine<T, Arch, true, false>(in, cols, mean, inv_std, gamma, beta, out, upcoming,
+                                                upcoming_out);
+    } else if (beta) {
+        layer_norm_affine<T, Arch, false, true>(in, cols, mean, inv_std, gamma, beta, out, upcoming,
+                                                upcoming_out);
+    } else {
+        layer_norm_affine<T, Arch, false, false>(in, cols, mean, inv_std, gamma, beta, out,
+                                                 upcoming, upcoming_out);
     }
 }
 
@@ -125,7 +152,11 @@ void layer_norm(const T* x, std::size_t rows, std::size_t cols, std::size_t ldx,
     detail::check_leading_dimension("layer_norm", "x", ldx, cols);
     detail::check_leading_dimension("layer_norm", "y", ldy, cols);
     for (std::size_t r = 0; r < rows; ++r) {
-        detail::layer_norm_row<T, simd_arch>(x + r * ldx, cols, gamma, beta, eps, y + r * ldy);
+        // Two rows ahead: one row's work is shorter than a memory round trip.
+        const bool has_ahead = r + 2 < rows;
+        detail::layer_norm_row<T, simd_arch>(x + r * ldx, cols, gamma, beta, eps, y + r * ldy,
+                                             has_ahead ? x + (r + 2) * ldx : nullptr,
+                                             has_ahead ? y + (r + 2) * ldy : nullptr);
     }
 }
 

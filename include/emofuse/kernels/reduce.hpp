@@ -7,7 +7,9 @@
 #include <emofuse/kernels/simd.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <limits>
+#include <type_traits>
 
 namespace emofuse::kernels {
 
@@ -172,34 +174,50 @@ T sum_squares(const T* x, std::size_t n) {
 template <class T>
 T max(const T* x, std::size_t n) {
     using batch = xsimd::batch<T, simd_arch>;
-    using mask = typename batch::batch_bool_type;
+    using bits =
+        xsimd::batch<std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>, simd_arch>;
+    using bits_scalar = typename bits::value_type;
     constexpr std::size_t lanes = batch::size;
     detail::check_span("max", "x", x, n);
+    // Lane-wise maxima in the FP units, and beside them, in integer ops, the largest exponent
+    // field seen: only when it is all ones (a NaN or an infinity is present, rare) does the
+    // exact scalar scan decide, so NaN propagation costs no FP work in the fast loop.
+    constexpr bits_scalar exponent_mask =
+        sizeof(T) == 4 ? bits_scalar(0x7f800000u) : bits_scalar(0x7ff0000000000000ull);
+    const bits mask(exponent_mask);
     const batch lowest(-std::numeric_limits<T>::infinity());
     batch m0 = lowest, m1 = lowest, m2 = lowest, m3 = lowest;
-    // (v == v) is false exactly for NaN; (v != v) is not portable here (xsimd 8 compares
-    // AVX-512 "not equal" ordered, which is false for NaN).
-    mask all_ordered(true);
-    auto take = [&](batch m, batch v) {
-        all_ordered = all_ordered && (v == v);
-        return xsimd::select(v > m, v, m);
-    };
+    bits e0(bits_scalar(0)), e1(bits_scalar(0));
+    auto exponent = [&](const batch& v) { return xsimd::bitwise_cast<bits>(v) & mask; };
     std::size_t i = 0;
     for (; i + 4 * lanes <= n; i += 4 * lanes) {
-        m0 = take(m0, batch::load_unaligned(x + i));
-        m1 = take(m1, batch::load_unaligned(x + i + lanes));
-        m2 = take(m2, batch::load_unaligned(x + i + 2 * lanes));
-        m3 = take(m3, batch::load_unaligned(x + i + 3 * lanes));
+        const batch v0 = batch::load_unaligned(x + i), v1 = batch::load_unaligned(x + i + lanes);
+        const batch v2 = batch::load_unaligned(x + i + 2 * lanes),
+                    v3 = batch::load_unaligned(x + i + 3 * lanes);
+        m0 = xsimd::max(m0, v0);
+        m1 = xsimd::max(m1, v1);
+        m2 = xsimd::max(m2, v2);
+        m3 = xsimd::max(m3, v3);
+        e0 = xsimd::max(e0, xsimd::max(exponent(v0), exponent(v1)));
+        e1 = xsimd::max(e1, xsimd::max(exponent(v2), exponent(v3)));
     }
     for (; i + lanes <= n; i += lanes) {
-        m0 = take(m0, batch::load_unaligned(x + i));
+        const batch v = batch::load_unaligned(x + i);
+        m0 = xsimd::max(m0, v);
+        e0 = xsimd::max(e0, exponent(v));
     }
     if (i < n) {
-        m1 = take(m1, detail::load_partial<T, simd_arch>(x + i, n - i,
-                                                         -std::numeric_limits<T>::infinity()));
+        const batch v = detail::load_partial<T, simd_arch>(x + i, n - i, T(0));
+        m1 = xsimd::max(m1, detail::load_partial<T, simd_arch>(
+                                x + i, n - i, -std::numeric_limits<T>::infinity()));
+        e1 = xsimd::max(e1, exponent(v));
     }
-    if (!xsimd::all(all_ordered)) {
-        return std::numeric_limits<T>::quiet_NaN();
+    alignas(64) bits_scalar largest_exponent[bits::size];
+    xsimd::max(e0, e1).store_aligned(largest_exponent);
+    for (bits_scalar e : largest_exponent) {
+        if (e == exponent_mask) {
+            return max_reference(x, n); // a NaN or an infinity is present
+        }
     }
     return detail::horizontal_max(xsimd::max(xsimd::max(m0, m1), xsimd::max(m2, m3)));
 }
@@ -234,8 +252,9 @@ void scale(T alpha, const T* x, T* y, std::size_t n) {
     for (; i + lanes <= n; i += lanes) {
         (a * batch::load_unaligned(x + i)).store_unaligned(y + i);
     }
-    for (; i < n; ++i) {
-        y[i] = alpha * x[i];
+    if (i < n) {
+        detail::store_partial(a * detail::load_partial<T, simd_arch>(x + i, n - i, T(0)), y + i,
+                              n - i);
     }
 }
 

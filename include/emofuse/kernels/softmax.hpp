@@ -46,15 +46,29 @@ void softmax_rows_reference(const T* x, std::size_t rows, std::size_t cols, std:
 
 namespace detail {
 
-/// out[j] = exp(in[j] - shift) for j < n; returns Σ out[j]. out may be in.
+/// out[j] = exp(in[j] - shift) for j < n; returns Σ out[j]. out may be in. `upcoming` (may
+/// be null) is the next row to be processed, `upcoming_n` its length: it is prefetched while
+/// the exponentials keep the core busy, so the next row's loads overlap this row's compute.
 template <class T, class Arch>
-T exp_shifted_sum(const T* in, T shift, T* out, std::size_t n) {
+T exp_shifted_sum(const T* in, T shift, T* out, std::size_t n, const T* upcoming = nullptr,
+                  std::size_t upcoming_n = 0, const T* upcoming_out = nullptr) {
     using batch = xsimd::batch<T, Arch>;
     constexpr std::size_t lanes = batch::size;
+    constexpr std::size_t line = 64 / sizeof(T);
     const batch s(shift);
     batch acc0(T(0)), acc1(T(0));
     std::size_t j = 0;
+    std::size_t next_prefetch = 0;
     for (; j + 2 * lanes <= n; j += 2 * lanes) {
+        // One prefetch per cache line of the next row, spread over this row's iterations.
+        for (; upcoming && next_prefetch < upcoming_n &&
+               next_prefetch * n <= (j + 2 * lanes) * upcoming_n;
+             next_prefetch += line) {
+            prefetch_for_read(upcoming + next_prefetch);
+            if (upcoming_out) {
+                prefetch_for_write(upcoming_out + next_prefetch);
+            }
+        }
         const batch e0 = xsimd::exp(batch::load_unaligned(in + j) - s);
         const batch e1 = xsimd::exp(batch::load_unaligned(in + j + lanes) - s);
         e0.store_unaligned(out + j);
@@ -101,7 +115,10 @@ void softmax_rows(const T* x, std::size_t rows, std::size_t cols, std::size_t ld
             }
             continue;
         }
-        const T total = detail::exp_shifted_sum<T, simd_arch>(in, row_max, out, cols);
+        const bool has_next = r + 1 < rows;
+        const T total = detail::exp_shifted_sum<T, simd_arch>(
+            in, row_max, out, cols, has_next ? x + (r + 1) * ldx : nullptr, cols,
+            has_next ? y + (r + 1) * ldy : nullptr);
         scale(T(1) / total, out, out, cols);
     }
 }

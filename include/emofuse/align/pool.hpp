@@ -33,12 +33,26 @@ void for_each_valid_frame(const sequence<T>& seq, Start start, Frame frame, Fini
     }
 }
 
+// The stage interface shared by the poolers: sequences are pooled by Pooler::pool, and
+// utterance-level features have no time axis to pool, so they pass through.
+template <class Pooler>
+struct time_pool : modality_stage_base {
+    template <class T>
+    features<T> operator()(const sequence<T>& seq) const {
+        return static_cast<const Pooler&>(*this).pool(seq);
+    }
+    template <class T>
+    features<T> operator()(const features<T>& utterance) const {
+        return utterance;
+    }
+};
+
 } // namespace detail
 
 /// Mean of the valid frames.
-struct mean : modality_stage_base {
+struct mean : detail::time_pool<mean> {
     template <class T>
-    features<T> operator()(const sequence<T>& seq) const {
+    features<T> pool(const sequence<T>& seq) const {
         const std::size_t d = seq.feature_size();
         features<T> out = xt::zeros<T>({seq.batch_size(), d});
         detail::for_each_valid_frame(
@@ -60,16 +74,12 @@ struct mean : modality_stage_base {
             });
         return out;
     }
-    template <class T>
-    features<T> operator()(const features<T>& utterance) const {
-        return utterance;
-    }
 };
 
 /// Element-wise maximum of the valid frames (NaN wins, as in torch.max).
-struct max : modality_stage_base {
+struct max : detail::time_pool<max> {
     template <class T>
-    features<T> operator()(const sequence<T>& seq) const {
+    features<T> pool(const sequence<T>& seq) const {
         const std::size_t d = seq.feature_size();
         features<T> out = xt::zeros<T>({seq.batch_size(), d});
         bool first = true;
@@ -88,16 +98,12 @@ struct max : modality_stage_base {
             [](std::size_t, std::size_t) {});
         return out;
     }
-    template <class T>
-    features<T> operator()(const features<T>& utterance) const {
-        return utterance;
-    }
 };
 
 /// The last valid frame (the read-out MulT and LSTM encoders use).
-struct last : modality_stage_base {
+struct last : detail::time_pool<last> {
     template <class T>
-    features<T> operator()(const sequence<T>& seq) const {
+    features<T> pool(const sequence<T>& seq) const {
         const std::size_t d = seq.feature_size();
         features<T> out = xt::zeros<T>({seq.batch_size(), d});
         detail::for_each_valid_frame(
@@ -109,10 +115,6 @@ struct last : modality_stage_base {
             },
             [](std::size_t, std::size_t) {});
         return out;
-    }
-    template <class T>
-    features<T> operator()(const features<T>& utterance) const {
-        return utterance;
     }
 };
 

@@ -362,6 +362,321 @@ def gate_cases():
             save_case(case, module, xs, module(xs))
 
 
+
+# ---------------------------------------------------------------------------------------------
+# Bilinear family (block.bootstrap.pytorch) and MCB
+
+
+def activ(x, name):
+    return x if name is None else getattr(torch, name)(x)
+
+
+def power_l2(z):
+    z = torch.sqrt(F.relu(z)) - torch.sqrt(F.relu(-z))
+    return F.normalize(z, p=2)
+
+
+class MLB(nn.Module):
+    def __init__(self, dims, out, mm_dim, activ_input, activ_output, normalize):
+        super().__init__()
+        self.linear0 = nn.Linear(dims[0], mm_dim)
+        self.linear1 = nn.Linear(dims[1], mm_dim)
+        self.linear_out = nn.Linear(mm_dim, out)
+        self.activ_input, self.activ_output, self.normalize = activ_input, activ_output, normalize
+
+    def forward(self, x):
+        x0 = activ(self.linear0(x[0]), self.activ_input)
+        x1 = activ(self.linear1(x[1]), self.activ_input)
+        z = x0 * x1
+        if self.normalize:
+            z = power_l2(z)
+        return activ(self.linear_out(z), self.activ_output)
+
+
+class MFB(nn.Module):
+    def __init__(self, dims, out, mm_dim, factor, activ_input, activ_output, normalize):
+        super().__init__()
+        self.linear0 = nn.Linear(dims[0], mm_dim * factor)
+        self.linear1 = nn.Linear(dims[1], mm_dim * factor)
+        self.linear_out = nn.Linear(mm_dim, out) if out else None
+        self.mm_dim, self.factor = mm_dim, factor
+        self.activ_input, self.activ_output, self.normalize = activ_input, activ_output, normalize
+
+    def forward(self, x):
+        x0 = activ(self.linear0(x[0]), self.activ_input)
+        x1 = activ(self.linear1(x[1]), self.activ_input)
+        z = (x0 * x1).view(x0.size(0), self.mm_dim, self.factor).sum(2)
+        if self.normalize:
+            z = power_l2(z)
+        if self.linear_out is not None:
+            z = self.linear_out(z)
+        return activ(z, self.activ_output)
+
+
+class MFH(nn.Module):
+    def __init__(self, dims, out, mm_dim, factor, activ_input, activ_output, normalize):
+        super().__init__()
+        self.linear0_0 = nn.Linear(dims[0], mm_dim * factor)
+        self.linear1_0 = nn.Linear(dims[1], mm_dim * factor)
+        self.linear0_1 = nn.Linear(dims[0], mm_dim * factor)
+        self.linear1_1 = nn.Linear(dims[1], mm_dim * factor)
+        self.linear_out = nn.Linear(mm_dim * 2, out)
+        self.mm_dim, self.factor = mm_dim, factor
+        self.activ_input, self.activ_output, self.normalize = activ_input, activ_output, normalize
+
+    def forward(self, x):
+        x0 = activ(self.linear0_0(x[0]), self.activ_input)
+        x1 = activ(self.linear1_0(x[1]), self.activ_input)
+        z_0_skip = x0 * x1
+        z_0 = z_0_skip.view(z_0_skip.size(0), self.mm_dim, self.factor).sum(2)
+        if self.normalize:
+            z_0 = power_l2(z_0)
+        x0 = activ(self.linear0_1(x[0]), self.activ_input)
+        x1 = activ(self.linear1_1(x[1]), self.activ_input)
+        z_1 = x0 * x1 * z_0_skip
+        z_1 = z_1.view(z_1.size(0), self.mm_dim, self.factor).sum(2)
+        if self.normalize:
+            z_1 = power_l2(z_1)
+        z = torch.cat([z_0, z_1], 1)
+        return activ(self.linear_out(z), self.activ_output)
+
+
+class Mutan(nn.Module):
+    def __init__(self, dims, out, mm_dim, rank, activ_input, activ_output, normalize):
+        super().__init__()
+        self.linear0 = nn.Linear(dims[0], mm_dim)
+        self.merge_linear0 = nn.Linear(mm_dim, mm_dim * rank)
+        self.linear1 = nn.Linear(dims[1], mm_dim)
+        self.merge_linear1 = nn.Linear(mm_dim, mm_dim * rank)
+        self.linear_out = nn.Linear(mm_dim, out)
+        self.mm_dim, self.rank = mm_dim, rank
+        self.activ_input, self.activ_output, self.normalize = activ_input, activ_output, normalize
+
+    def forward(self, x):
+        x0 = activ(self.linear0(x[0]), self.activ_input)
+        x1 = activ(self.linear1(x[1]), self.activ_input)
+        m = self.merge_linear0(x0) * self.merge_linear1(x1)
+        z = torch.sum(m.view(-1, self.rank, self.mm_dim), 1)
+        if self.normalize:
+            z = power_l2(z)
+        return activ(self.linear_out(z), self.activ_output)
+
+
+class MCB(nn.Module):
+    """Count sketches as dense sketch matrices, FFT product, 1/D-scaled inverse (numpy's)."""
+
+    def __init__(self, dims, out, normalize):
+        super().__init__()
+        self.h = [torch.tensor(rng.integers(0, out, size=d)) for d in dims]
+        self.s = [torch.tensor(rng.choice([-1, 1], size=d)) for d in dims]
+        self.out, self.normalize = out, normalize
+
+    def sketch(self, x, m):
+        matrix = torch.zeros(x.shape[1], self.out, dtype=x.dtype)
+        matrix[torch.arange(x.shape[1]), self.h[m]] = self.s[m].to(x.dtype)
+        return x @ matrix
+
+    def forward(self, x):
+        f0 = torch.fft.rfft(self.sketch(x[0], 0), dim=1)
+        f1 = torch.fft.rfft(self.sketch(x[1], 1), dim=1)
+        z = torch.fft.irfft(f0 * f1, n=self.out, dim=1)
+        return power_l2(z) if self.normalize else z
+
+    def buffers_for_file(self):
+        return {"h0": self.h[0], "s0": self.s[0], "h1": self.h[1], "s1": self.s[1]}
+
+
+def bilinear_cases():
+    batch_sizes = {"": 5, "_b1": 1}
+    for suffix, batch in batch_sizes.items():
+        for case, cls, args in [
+            ("mlb", MLB, ((6, 5), 3, 7, "relu", None, False)),
+            ("mlb_norm", MLB, ((6, 5), 3, 7, "tanh", "relu", True)),
+            ("mfb", MFB, ((6, 5), 3, 4, 3, "relu", None, True)),
+            ("mfb_plain", MFB, ((6, 5), None, 4, 2, None, None, True)),  # the benchmark's form
+            ("mfh", MFH, ((6, 5), 3, 4, 3, "relu", "tanh", True)),
+            ("mfh_raw", MFH, ((6, 5), 3, 4, 2, None, None, False)),
+            ("mutan", Mutan, ((6, 5), 3, 4, 3, "relu", None, True)),
+            ("mutan_raw", Mutan, ((6, 5), 3, 5, 15, None, None, False)),
+        ]:
+            if suffix and case not in ("mlb", "mfb", "mfh", "mutan"):
+                continue
+            module = init_module(cls(*args), 0.5)
+            xs = [f32((batch, 6)), f32((batch, 5))]
+            with torch.no_grad():
+                save_case(case + suffix, module, xs, module(xs))
+    masked = init_module(MFB((6, 5), 3, 4, 3, "relu", None, True), 0.5)
+    xs = [f32((6, 6)), f32((6, 5))]
+    mask = random_mask(6, 2)
+    with torch.no_grad():
+        save_case("mfb_masked", masked, xs, masked(apply_mask(xs, mask)), mask=mask)
+
+    for case, dims, out, batch, normalize in [
+        ("mcb", (6, 5), 16, 4, False),
+        ("mcb_norm", (7, 6), 8, 3, True),  # every bin filled: sign·sqrt is ill-conditioned at 0
+        ("mcb_b1", (7, 9), 8, 1, False),
+        ("mcb_wide", (40, 50), 64, 3, False),  # d_0·d_1 > 5·D·log2 D: automatic picks the FFT
+    ]:
+        module = MCB(dims, out, normalize)
+        xs = [f32((batch, dims[0])), f32((batch, dims[1]))]
+        with torch.no_grad():
+            y = module(xs)
+        save_case(case, None, xs, y, extra=module.buffers_for_file())
+
+
+# ---------------------------------------------------------------------------------------------
+# Multiplicative interactions (MultiBench), product of experts (MVAE), attention sums
+
+
+class MultiplicativeInteractions2Modal(nn.Module):
+    def __init__(self, input_dims, output_dim, output):
+        super().__init__()
+        n, m = input_dims
+        if output == "matrix":
+            self.W = nn.Parameter(torch.empty(n, m, output_dim))
+            self.U = nn.Parameter(torch.empty(n, output_dim))
+            self.V = nn.Parameter(torch.empty(m, output_dim))
+            self.b = nn.Parameter(torch.empty(output_dim))
+        elif output == "matrix3D":
+            p, q = output_dim
+            self.W = nn.Parameter(torch.empty(n, m, p, q))
+            self.U = nn.Parameter(torch.empty(n, p, q))
+            self.V = nn.Parameter(torch.empty(m, p, q))
+            self.b = nn.Parameter(torch.empty(p, q))
+        elif output == "vector":
+            self.W = nn.Parameter(torch.empty(n, m))
+            self.U = nn.Parameter(torch.empty(n, m))
+            self.V = nn.Parameter(torch.empty(m))
+            self.b = nn.Parameter(torch.empty(m))
+        else:
+            self.W = nn.Parameter(torch.empty(n))
+            self.U = nn.Parameter(torch.empty(n))
+            self.V = nn.Parameter(torch.empty(1))
+            self.b = nn.Parameter(torch.empty(1))
+        self.output = output
+
+    def forward(self, modalities):
+        m1, m2 = modalities
+        if self.output == "matrix3D":
+            Wprime = torch.einsum("bn, nmpq -> bmpq", m1, self.W) + self.V
+            bprime = torch.einsum("bn, npq -> bpq", m1, self.U) + self.b
+            return torch.einsum("bm, bmpq -> bpq", m2, Wprime) + bprime
+        if self.output == "matrix":
+            Wprime = torch.einsum("bn, nmd -> bmd", m1, self.W) + self.V
+            bprime = torch.matmul(m1, self.U) + self.b
+            return torch.einsum("bm, bmd -> bd", m2, Wprime) + bprime
+        if self.output == "vector":
+            Wprime = torch.matmul(m1, self.W) + self.V
+            bprime = torch.matmul(m1, self.U) + self.b
+            return Wprime * m2 + bprime
+        Wprime = torch.matmul(m1, self.W.unsqueeze(1)).squeeze(1) + self.V
+        bprime = torch.matmul(m1, self.U.unsqueeze(1)).squeeze(1) + self.b
+        return Wprime.unsqueeze(1) * m2 + bprime.unsqueeze(1)
+
+
+class MultiplicativeInteractions3Modal(nn.Module):
+    def __init__(self, input_dims, output_dim):
+        super().__init__()
+        self.a = MultiplicativeInteractions2Modal(input_dims[:2], [input_dims[2], output_dim],
+                                                  "matrix3D")
+        self.b = MultiplicativeInteractions2Modal(input_dims[:2], output_dim, "matrix")
+
+    def forward(self, modalities):
+        # Per sample m_3ᵀ·A (MultiBench's torch.matmul would broadcast across the batch).
+        a = self.a(modalities[:2])
+        return torch.einsum("bp, bpq -> bq", modalities[2], a) + self.b(modalities[:2])
+
+
+class ProductOfExperts(nn.Module):
+    def forward(self, mus, logvars, eps=1e-8):
+        var = torch.exp(logvars) + eps
+        T = 1.0 / var
+        pd_mu = torch.sum(mus * T, dim=0) / torch.sum(T, dim=0)
+        pd_var = 1.0 / torch.sum(T, dim=0)
+        return pd_mu, torch.log(pd_var)
+
+
+class AttentionSum(nn.Module):
+    def __init__(self, n, d, hidden, softmax):
+        super().__init__()
+        self.attention_mlp = nn.Linear(n * d, hidden)
+        self.fc_att = nn.Linear(hidden, n)
+        self.softmax = softmax
+
+    def forward(self, xs):
+        a = self.fc_att(F.relu(self.attention_mlp(torch.cat(xs, dim=1))))
+        if self.softmax:
+            a = F.softmax(a, dim=1)
+        stacked = torch.stack(xs, dim=2)  # (B, d, N)
+        return torch.matmul(stacked, a.unsqueeze(2)).squeeze(2)
+
+
+def misc_cases():
+    for case, dims, out, kind, batch in [
+        ("mi_matrix", (4, 3), 5, "matrix", 5),
+        ("mi_vector", (4, 3), None, "vector", 5),
+        ("mi_scalar", (4, 3), None, "scalar", 5),
+        ("mi_matrix_b1", (4, 3), 5, "matrix", 1),
+    ]:
+        module = init_module(MultiplicativeInteractions2Modal(dims, out, kind), 0.5)
+        xs = [f32((batch, dims[0])), f32((batch, dims[1]))]
+        with torch.no_grad():
+            save_case(case, module, xs, module(xs))
+    module = init_module(MultiplicativeInteractions3Modal((4, 3, 2), 5), 0.5)
+    xs = [f32((5, 4)), f32((5, 3)), f32((5, 2))]
+    with torch.no_grad():
+        save_case("mi_3modal", module, xs, module(xs))
+
+    poe = ProductOfExperts()
+    for case, batch, prior, masked in [("poe", 5, True, False), ("poe_noprior", 4, False, False),
+                                       ("poe_masked", 6, True, True)]:
+        d, n = 4, 3
+        xs = [torch.cat([f32((batch, d)), f32((batch, d), 0.7)], dim=1) for _ in range(n)]
+        mask = random_mask(batch, n) if masked else None
+        ys = []
+        for b in range(batch):
+            mus = [x[b, :d] for m, x in enumerate(xs) if mask is None or mask[b, m]]
+            logvars = [x[b, d:] for m, x in enumerate(xs) if mask is None or mask[b, m]]
+            if prior:
+                mus.append(torch.zeros(d))
+                logvars.append(torch.zeros(d))
+            mu, logvar = poe(torch.stack(mus), torch.stack(logvars))
+            ys.append(torch.cat([mu, logvar]))
+        save_case(case, None, xs, torch.stack(ys), mask=mask)
+
+    for case, softmax, batch, masked in [("att_softmax", True, 5, False), ("att_raw", False, 5, False),
+                                         ("att_softmax_b1", True, 1, False),
+                                         ("att_raw_masked", False, 6, True)]:
+        module = init_module(AttentionSum(3, 4, 6, softmax), 0.5)
+        xs = [f32((batch, 4)) for _ in range(3)]
+        mask = random_mask(batch, 3) if masked else None
+        with torch.no_grad():
+            save_case(case, module, xs, module(apply_mask(xs, mask)), mask=mask)
+
+    # Masked late concat and early concat (per time step) with a frame mask from lengths.
+    xs = [f32((5, d)) for d in (3, 2, 4)]
+    mask = random_mask(5, 3)
+    save_case("concat_masked", None, xs, torch.cat(apply_mask(xs, mask), dim=1), mask=mask)
+    seqs = [f32((3, 4, d)) for d in (2, 3)]
+    save_case("early_concat", None, seqs, torch.cat(seqs, dim=2),
+              lengths=[[4, 2, 3], [4, 3, 1]])
+
+    # Late decision fusion: weighted mean (weights 0.5, 0.3, 0.2) and majority votes.
+    preds = [f32((6, 3)) for _ in range(3)]
+    w = torch.tensor([0.5, 0.3, 0.2])
+    save_case("decision_mean", None, preds, sum(wi * p for wi, p in zip(w, preds)) / w.sum())
+    mask = random_mask(6, 3)
+    mask[mask.sum(dim=1) == 0, 1] = 1  # every sample keeps at least one prediction
+    ys = []
+    for b in range(6):
+        present = [m for m in range(3) if mask[b, m]]
+        ys.append(sum(w[m] * preds[m][b] for m in present) / sum(w[m] for m in present))
+    save_case("decision_mean_masked", None, preds, torch.stack(ys), mask=mask)
+    votes = torch.stack([p.argmax(dim=1) for p in preds], dim=1)
+    winners = [int(np.argmax(np.bincount(v.numpy(), minlength=3))) for v in votes]
+    save_case("decision_vote", None, preds, torch.tensor(winners, dtype=torch.float64).unsqueeze(1))
+
+
 if __name__ == "__main__":
     DATA.mkdir(exist_ok=True)
     torch.set_default_dtype(torch.float64)
@@ -369,3 +684,5 @@ if __name__ == "__main__":
     lmf_cases()
     mlp_cases()
     gate_cases()
+    bilinear_cases()
+    misc_cases()

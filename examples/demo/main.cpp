@@ -1,6 +1,7 @@
 // emofuse-demo — the main job: builds pipelines with the composer on the embedded sample set
 // (or on real data, see --help), fits a ridge read-out per fusion method on the train split
 // and prints the test metrics of every method side by side.
+#include "attention_methods.hpp"
 #include "comparison.hpp"
 #include "sample_data.hpp"
 
@@ -95,6 +96,9 @@ int main(int argc, char** argv) try {
     std::printf("  label y = clip(1.2 s_text + 1.5 s_audio s_vision + noise, -3, 3)\n\n");
 
     std::vector<demo::method> methods = core_methods();
+    for (demo::method& m : demo::attention_methods()) {
+        methods.push_back(std::move(m));
+    }
 
     std::vector<demo::row_result> rows;
     for (const demo::method& m : methods) {

@@ -7,6 +7,7 @@
 #include "emofuse/core/concepts.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/core/sequence.hpp"
+#include "emofuse/kernels/elementwise.hpp"
 
 #include <boost/hana/for_each.hpp>
 #include <boost/hana/keys.hpp>
@@ -33,10 +34,11 @@ void additive_scores(const dense<T>& projection, const xt::xtensor<T, 1>& score_
     const std::size_t h = projection.out_features();
     hidden.resize(rows * h);
     projection.apply(x, ld, rows, hidden.data(), h);
+    kernels::tanh(hidden.data(), hidden.data(), rows * h);
     for (std::size_t r = 0; r < rows; ++r) {
         T s(0);
         for (std::size_t k = 0; k < h; ++k) {
-            s += score_weight(k) * std::tanh(hidden[r * h + k]);
+            s += score_weight(k) * hidden[r * h + k];
         }
         scores[r] = s;
     }
@@ -111,18 +113,26 @@ private:
         const std::size_t d = x.feature_size();
         check_size("attention::attention_pool", "input features (projection input features)",
                    input_features(), d);
+        const std::size_t h = projection_.out_features();
         out = features<T>({batch, d});
         weights.assign(batch * time, T(0));
-        std::vector<T> hidden;
+        // One projection for every frame; padding rows are computed but never read.
+        std::vector<T> hidden(batch * time * h);
+        projection_.apply(x.values().data(), d, batch * time, hidden.data(), h);
         std::vector<std::uint8_t> use(time);
         for (std::size_t b = 0; b < batch; ++b) {
             T* w = weights.data() + b * time;
             const std::size_t n = x.length(b);
-            for (std::size_t t = 0; t < time; ++t) {
+            T* hb = hidden.data() + b * time * h;
+            kernels::tanh(hb, hb, n * h);
+            for (std::size_t t = 0; t < n; ++t) {
                 use[t] = x.valid(b, t) ? 1 : 0;
+                T s(0);
+                for (std::size_t k = 0; k < h; ++k) {
+                    s += score_weight_(k) * hb[t * h + k];
+                }
+                w[t] = s;
             }
-            // Only the first length(b) frames are read (padding may hold anything).
-            detail::additive_scores(projection_, score_weight_, x.frame(b, 0), d, n, hidden, w);
             detail::masked_softmax(w, use.data(), n);
             T* o = out.data() + b * d;
             std::fill(o, o + d, T(0));

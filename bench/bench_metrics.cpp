@@ -64,7 +64,7 @@ BENCHMARK(metrics_mosi_suite)->Unit(benchmark::kMicrosecond);
 /// 16 bytes per sample (two int32 labels, two float scores).
 void metrics_stream_1e7(benchmark::State& state) {
     constexpr std::size_t n = 10'000'000;
-    constexpr std::size_t block = 4096;
+    constexpr std::size_t block = 16384;
     std::vector<std::int32_t> truth_label, pred_label;
     label_data(n, 7, truth_label, pred_label);
     std::vector<float> truth, pred;

@@ -55,8 +55,10 @@ void check_labels(std::string_view stage, std::string_view what, std::span<const
     }
 }
 
-/// Interleaved 32-bit sub-histograms break the store-to-load dependency when consecutive
-/// samples fall into the same cell; used while the K×K table is small enough for L1.
+/// Small tables (K*K <= 256) are counted in two steps: one byte-sized cell code per sample
+/// (a vectorised pass), then a histogram over the codes into interleaved 32-bit
+/// sub-histograms, which break the store-to-load dependency when consecutive samples fall
+/// into the same cell.
 inline constexpr std::size_t confusion_copies = 8;
 inline constexpr std::size_t confusion_small_cells = 256;
 /// Samples per flush of the 32-bit sub-histograms into the 64-bit counts.
@@ -96,16 +98,25 @@ public:
         for (std::size_t chunk = 0; chunk < truth.size(); chunk += detail::confusion_chunk) {
             const std::size_t end = std::min(truth.size(), chunk + detail::confusion_chunk);
             std::fill_n(local.begin(), copies * cells, std::uint32_t{0});
-            const std::size_t unrolled = chunk + (end - chunk) - (end - chunk) % copies;
-            for (std::size_t i = chunk; i < unrolled; i += copies) {
-                for (std::size_t c = 0; c < copies; ++c) {
-                    const auto cell = static_cast<std::size_t>(truth[i + c]) * k +
-                                      static_cast<std::size_t>(pred[i + c]);
-                    ++local[c * cells + cell];
+            // Cell codes first (vectorised), then a histogram over one byte per sample.
+            constexpr std::size_t code_block = 1024;
+            std::array<std::uint8_t, code_block> codes;
+            for (std::size_t b = chunk; b < end; b += code_block) {
+                const std::size_t m = std::min(code_block, end - b);
+                for (std::size_t i = 0; i < m; ++i) {
+                    codes[i] = static_cast<std::uint8_t>(static_cast<std::uint32_t>(truth[b + i]) *
+                                                             static_cast<std::uint32_t>(k) +
+                                                         static_cast<std::uint32_t>(pred[b + i]));
                 }
-            }
-            for (std::size_t i = unrolled; i < end; ++i) {
-                ++local[static_cast<std::size_t>(truth[i]) * k + static_cast<std::size_t>(pred[i])];
+                const std::size_t unrolled = m - m % copies;
+                for (std::size_t i = 0; i < unrolled; i += copies) {
+                    for (std::size_t c = 0; c < copies; ++c) {
+                        ++local[c * cells + codes[i + c]];
+                    }
+                }
+                for (std::size_t i = unrolled; i < m; ++i) {
+                    ++local[codes[i]];
+                }
             }
             for (std::size_t cell = 0; cell < cells; ++cell) {
                 std::uint64_t sum = 0;

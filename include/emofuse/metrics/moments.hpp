@@ -60,7 +60,7 @@ namespace detail {
 
 /// Samples per block: the block's moments are computed two-pass from L1 (accurate), then
 /// merged into the running state with Chan's update.
-inline constexpr std::size_t moments_block = 256;
+inline constexpr std::size_t moments_block = 1024;
 inline constexpr std::size_t moments_lanes = 32;
 
 struct unit_weight {

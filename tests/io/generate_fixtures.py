@@ -57,6 +57,38 @@ def write_safetensors(path, tensors, metadata=None):
             f.write(blob)
 
 
+def write_zip64_npz(path, arrays):
+    """A stored .npz whose central directory and end record use the ZIP64 forms (every size
+    and offset saturated and given in ZIP64 extra fields), which numpy writes only for
+    archives over 4 GiB. Checked below by reading it back with zipfile and numpy."""
+    import io as _io
+    import zlib
+    out, central = bytearray(), bytearray()
+    for name, array in arrays.items():
+        buffer = _io.BytesIO()
+        np.save(buffer, array)
+        data, member = buffer.getvalue(), (name + ".npy").encode()
+        crc, offset = zlib.crc32(data), len(out)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, 0, 0, 0x21, crc,
+                           0xFFFFFFFF, 0xFFFFFFFF, len(member), 20)
+        out += member + struct.pack("<HHQQ", 1, 16, len(data), len(data)) + data
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0, 0, 0, 0x21, crc,
+                               0xFFFFFFFF, 0xFFFFFFFF, len(member), 28, 0, 0, 0, 0, 0xFFFFFFFF)
+        central += member + struct.pack("<HHQQQ", 1, 24, len(data), len(data), offset)
+    directory_offset = len(out)
+    out += central
+    end64_offset = len(out)
+    out += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, len(arrays), len(arrays),
+                       len(central), directory_offset)
+    out += struct.pack("<IIQI", 0x07064B50, 0, end64_offset, 1)
+    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    with open(path, "wb") as f:
+        f.write(out)
+    with np.load(path) as loaded:
+        for name, array in arrays.items():
+            assert np.array_equal(loaded[name], array)
+
+
 def number(x):
     if isinstance(x, float):
         if math.isnan(x):
@@ -148,6 +180,35 @@ def main():
         with open(os.path.join(DATA, name + ".npy"), "wb") as f:
             np.lib.format.write_array(f, array, version=version)
         expected["npy"][name] = describe_numpy(array)
+
+    # ---- .npz archives written by numpy ----
+    archive = {"layer.0.weight": npy["f4_2x3"], "counts": npy["i8"], "halves": npy["f2_special"],
+               "fortran": npy["fortran_i2_3x2"], "flag": np.array(True)}
+    np.savez(os.path.join(DATA, "savez.npz"), **archive)
+    expected["npz"] = {"savez": {k: describe_numpy(v) for k, v in archive.items()}}
+    np.savez(os.path.join(DATA, "savez_empty.npz"))
+    np.savez_compressed(os.path.join(DATA, "savez_compressed.npz"), a=npy["f4_2x3"])
+    write_zip64_npz(os.path.join(DATA, "zip64.npz"), {"a": npy["f8_5"], "b": npy["b1"]})
+    expected["npz"]["zip64"] = {"a": describe_numpy(npy["f8_5"]), "b": describe_numpy(npy["b1"])}
+    # A stored archive with a non-.npy member (skipped by the reader) and a comment.
+    import io as _io
+    import zipfile
+    with zipfile.ZipFile(os.path.join(DATA, "mixed_members.npz"), "w", zipfile.ZIP_STORED) as z:
+        buffer = _io.BytesIO()
+        np.save(buffer, npy["u1"])
+        fixed_date = (1980, 1, 1, 0, 0, 0)  # reproducible bytes
+        z.writestr(zipfile.ZipInfo("bytes.npy", date_time=fixed_date), buffer.getvalue())
+        z.writestr(zipfile.ZipInfo("notes.txt", date_time=fixed_date), "not an array")
+        z.comment = b"archive comment"
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
+        with zipfile.ZipFile(os.path.join(DATA, "duplicate.npz"), "w", zipfile.ZIP_STORED) as z:
+            for value in (npy["i1"], npy["u1"]):
+                buffer = _io.BytesIO()
+                np.save(buffer, value)
+                z.writestr(zipfile.ZipInfo("x.npy", date_time=(1980, 1, 1, 0, 0, 0)),
+                           buffer.getvalue())
 
     # ---- .safetensors written from torch tensors ----
     torch.manual_seed(20261125)

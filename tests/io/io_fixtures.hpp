@@ -2,6 +2,8 @@
 // from expected.json, raw file bytes and scratch files.
 #pragma once
 
+#include <emofuse/io/convert.hpp>
+
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
@@ -91,6 +93,41 @@ inline double expected_number(const nlohmann::json& value) {
                              : -std::numeric_limits<double>::infinity();
     }
     return value.get<double>();
+}
+
+/// Checks dtype, shape and every value (float tensors bit for bit through float32, and
+/// float64 tensors also through double) against a fixture entry of expected.json.
+inline void check_tensor(const emofuse::io::stored_tensor& tensor, const nlohmann::json& entry) {
+    using namespace emofuse::io;
+    CHECK(dtype_name(tensor.type) == entry["dtype"].get<std::string>());
+    CHECK(tensor.shape == entry["shape"].get<std::vector<std::size_t>>());
+    const auto& values = entry["values"];
+    REQUIRE(tensor.size() == values.size());
+    const stored_tensor flat{tensor.type, {tensor.size()}, tensor.bytes};
+    if (is_floating(tensor.type)) {
+        const auto as_float = to_xtensor<float, 1>(flat, "flat", "<test>");
+        for (std::size_t i = 0; i < as_float.size(); ++i) {
+            CHECK(std::bit_cast<std::uint32_t>(as_float(i)) ==
+                  entry["f32_bits"][i].get<std::uint32_t>());
+        }
+        if (tensor.type == dtype::f64) {
+            const auto as_double = to_xtensor<double, 1>(flat, "flat", "<test>");
+            for (std::size_t i = 0; i < as_double.size(); ++i) {
+                CHECK(std::bit_cast<std::uint64_t>(as_double(i)) ==
+                      entry["f64_bits"][i].get<std::uint64_t>());
+            }
+        }
+    } else if (tensor.type == dtype::u64) {
+        const auto as_unsigned = to_xtensor<std::uint64_t, 1>(flat, "flat", "<test>");
+        for (std::size_t i = 0; i < as_unsigned.size(); ++i) {
+            CHECK(as_unsigned(i) == values[i].get<std::uint64_t>());
+        }
+    } else {
+        const auto as_integer = to_xtensor<std::int64_t, 1>(flat, "flat", "<test>");
+        for (std::size_t i = 0; i < as_integer.size(); ++i) {
+            CHECK(as_integer(i) == values[i].get<std::int64_t>());
+        }
+    }
 }
 
 } // namespace io_test

@@ -53,39 +53,6 @@ std::string dict(const std::string& descr, const std::string& shape,
     return "{'descr': '" + descr + "', 'fortran_order': " + order + ", 'shape': " + shape + ", }\n";
 }
 
-void check_against_expected(const stored_tensor& tensor, const nlohmann::json& entry) {
-    CHECK(dtype_name(tensor.type) == entry["dtype"].get<std::string>());
-    CHECK(tensor.shape == entry["shape"].get<std::vector<std::size_t>>());
-    const auto& values = entry["values"];
-    REQUIRE(tensor.size() == values.size());
-    stored_tensor flat = tensor;
-    flat.shape = {tensor.size()};
-    if (is_floating(tensor.type)) {
-        const auto as_float = to_xtensor<float, 1>(flat, "flat", "<test>");
-        for (std::size_t i = 0; i < as_float.size(); ++i) {
-            CHECK(std::bit_cast<std::uint32_t>(as_float(i)) ==
-                  entry["f32_bits"][i].get<std::uint32_t>());
-        }
-        if (tensor.type == dtype::f64) {
-            const auto as_double = to_xtensor<double, 1>(flat, "flat", "<test>");
-            for (std::size_t i = 0; i < as_double.size(); ++i) {
-                CHECK(std::bit_cast<std::uint64_t>(as_double(i)) ==
-                      entry["f64_bits"][i].get<std::uint64_t>());
-            }
-        }
-    } else if (tensor.type == dtype::u64) {
-        const auto as_unsigned = to_xtensor<std::uint64_t, 1>(flat, "flat", "<test>");
-        for (std::size_t i = 0; i < as_unsigned.size(); ++i) {
-            CHECK(as_unsigned(i) == values[i].get<std::uint64_t>());
-        }
-    } else {
-        const auto as_integer = to_xtensor<std::int64_t, 1>(flat, "flat", "<test>");
-        for (std::size_t i = 0; i < as_integer.size(); ++i) {
-            CHECK(as_integer(i) == values[i].get<std::int64_t>());
-        }
-    }
-}
-
 } // namespace
 
 TEST_CASE("load_npy_file reads every fixture numpy wrote, bit for bit") {
@@ -97,7 +64,7 @@ TEST_CASE("load_npy_file reads every fixture numpy wrote, bit for bit") {
         INFO("fixture " << name << ".npy");
         const auto path = io_test::data_path(name + ".npy");
         const auto tensor = load_npy_file(path);
-        check_against_expected(tensor, entry);
+        io_test::check_tensor(tensor, entry);
         CHECK(parse_npy(io_test::read_bytes(path)) == tensor);
     }
 }

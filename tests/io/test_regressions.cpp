@@ -1,5 +1,6 @@
 // Inputs that once crashed or misbehaved (found by the fuzzers); each must stay an io_error.
 #include <emofuse/io/npy.hpp>
+#include <emofuse/io/npz.hpp>
 #include <emofuse/io/safetensors.hpp>
 
 #include "io_fixtures.hpp"
@@ -19,6 +20,8 @@ TEST_CASE("regression inputs are rejected cleanly or parsed") {
         try {
             if (entry.path().extension() == ".npy") {
                 (void)parse_npy(bytes);
+            } else if (entry.path().extension() == ".npz") {
+                (void)parse_npz(bytes);
             } else {
                 (void)parse_safetensors(bytes);
             }

@@ -50,41 +50,9 @@ void check_against_expected(const state_dict& tensors, const nlohmann::json& exp
     CHECK(tensors.size() == expected.size());
     for (const auto& item : expected.items()) {
         const std::string& name = item.key(); // (clang 14: no bindings in INFO's lambda)
-        const auto& entry = item.value();
         INFO("tensor " << name);
         REQUIRE(tensors.contains(name));
-        const auto& stored = tensors.at(name);
-        CHECK(dtype_name(stored.type) == entry["dtype"].get<std::string>());
-        CHECK(stored.shape == entry["shape"].get<std::vector<std::size_t>>());
-        const auto& values = entry["values"];
-        REQUIRE(stored.size() == values.size());
-        // Compare flat: reshape through a rank-1 view of the stored tensor.
-        stored_tensor flat = stored;
-        flat.shape = {stored.size()};
-        if (is_floating(stored.type)) {
-            const auto as_float = to_xtensor<float, 1>(flat, name, tensors.source());
-            const auto& bits = entry["f32_bits"];
-            for (std::size_t i = 0; i < as_float.size(); ++i) {
-                CHECK(std::bit_cast<std::uint32_t>(as_float(i)) == bits[i].get<std::uint32_t>());
-            }
-            if (stored.type == dtype::f64) {
-                const auto as_double = to_xtensor<double, 1>(flat, name, tensors.source());
-                for (std::size_t i = 0; i < as_double.size(); ++i) {
-                    CHECK(std::bit_cast<std::uint64_t>(as_double(i)) ==
-                          entry["f64_bits"][i].get<std::uint64_t>());
-                }
-            }
-        } else if (stored.type == dtype::u64) {
-            const auto as_unsigned = to_xtensor<std::uint64_t, 1>(flat, name, tensors.source());
-            for (std::size_t i = 0; i < as_unsigned.size(); ++i) {
-                CHECK(as_unsigned(i) == values[i].get<std::uint64_t>());
-            }
-        } else {
-            const auto as_integer = to_xtensor<std::int64_t, 1>(flat, name, tensors.source());
-            for (std::size_t i = 0; i < as_integer.size(); ++i) {
-                CHECK(as_integer(i) == values[i].get<std::int64_t>());
-            }
-        }
+        io_test::check_tensor(tensors.at(name), item.value());
     }
 }
 

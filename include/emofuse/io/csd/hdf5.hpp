@@ -13,11 +13,14 @@
 
 namespace emofuse::io::csd::detail {
 
-// HDF5 prints its error stack to stderr by default; emofuse reports errors as exceptions.
+// Process-wide HDF5 settings, applied once: no error printing (emofuse reports errors as
+// exceptions), and bounded free lists (HDF5 otherwise keeps every freed object header for
+// reuse, so memory would grow with the number of segments written, not with one video).
 inline void silence_hdf5() {
     static const bool silenced = [] {
         H5open();
         H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+        H5set_free_list_limits(4 << 20, 1 << 20, 4 << 20, 1 << 20, 4 << 20, 1 << 20);
         return true;
     }();
     (void)silenced;

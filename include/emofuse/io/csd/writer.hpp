@@ -68,6 +68,9 @@ complete_metadata(std::map<std::string, std::string> metadata, const std::string
 struct writer_options {
     /// gzip level (the SDK's deploy uses 9); -1 stores datasets uncompressed.
     int gzip_level = 9;
+    /// Datasets smaller than this many bytes are stored uncompressed in compact layout
+    /// (readers see no difference); 0 compresses every dataset as the SDK does.
+    std::size_t compact_below = 4096;
 };
 
 /// Writes one .csd file. Data goes to `<path>.partial` and is renamed to `path` by
@@ -84,7 +87,25 @@ public:
                 "'");
         }
         const std::string p = partial_.string();
-        file_ = detail::checked(H5Fcreate(p.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
+        // HDF5 1.8+ object format: compact groups (no B-tree and heap per entry group), which
+        // makes the SDK's one-group-per-segment layout several times smaller and faster to
+        // write; h5py/HDF5 1.8 and later read it.
+        detail::handle fapl =
+            detail::checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, context(), "file access");
+        detail::check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST),
+                      context(), "format version");
+        detail::check(H5Pset_meta_block_size(fapl.get(), 1 << 20), context(), "metadata blocks");
+        // Keep HDF5's metadata cache small: it grows towards 32 MiB per open file otherwise,
+        // which would dominate the aligner's memory.
+        H5AC_cache_config_t cache;
+        cache.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+        detail::check(H5Pget_mdc_config(fapl.get(), &cache), context(), "metadata cache");
+        cache.set_initial_size = 1;
+        cache.initial_size = 1 << 20;
+        cache.min_size = 1 << 20;
+        cache.max_size = 4 << 20;
+        detail::check(H5Pset_mdc_config(fapl.get(), &cache), context(), "metadata cache");
+        file_ = detail::checked(H5Fcreate(p.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()),
                                 H5Fclose, context(), "creating");
         root_group_ = detail::checked(
             H5Gcreate2(file_.get(), root_.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
@@ -124,6 +145,14 @@ public:
                      sizeof(T) == 4 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE);
         write_matrix(group.get(), key, "intervals", intervals, rows, 2, H5T_IEEE_F64LE,
                      H5T_NATIVE_DOUBLE);
+    }
+
+    /// Writes buffered HDF5 metadata to the file so the cache can evict it (align_files calls
+    /// this after every video to keep memory bounded by one video).
+    void flush() {
+        if (file_.valid()) {
+            detail::check(H5Fflush(file_.get(), H5F_SCOPE_LOCAL), context(), "flushing");
+        }
     }
 
     /// Writes the metadata (completed with complete_metadata) and renames the file into
@@ -185,7 +214,12 @@ private:
             detail::checked(H5Screate_simple(2, dims, nullptr), H5Sclose, where, "space");
         detail::handle dcpl =
             detail::checked(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, where, "properties");
-        if (options_.gzip_level >= 0 && rows > 0 && cols > 0) {
+        const std::size_t bytes = rows * cols * H5Tget_size(file_type);
+        if (bytes > 0 && bytes < options_.compact_below) {
+            // Tiny datasets (a collapsed segment is one row) live in their object header:
+            // gzip would not shrink them and a chunk index would cost kilobytes each.
+            detail::check(H5Pset_layout(dcpl.get(), H5D_COMPACT), where, "compact layout");
+        } else if (options_.gzip_level >= 0 && rows > 0 && cols > 0) {
             // One chunk per dataset (the SDK's full chunk shape), split only past HDF5's
             // 4 GiB chunk limit.
             const std::size_t element = H5Tget_size(file_type);

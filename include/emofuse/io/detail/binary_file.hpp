@@ -57,11 +57,16 @@ public:
         }
     }
 
-    /// Reads the whole remaining file.
-    std::vector<std::byte> read_rest() {
-        const auto position = stream_.tellg();
-        const std::size_t done = position < 0 ? 0 : static_cast<std::size_t>(position);
-        std::vector<std::byte> bytes(size_ > done ? size_ - done : 0);
+    /// Reads `length` bytes starting at byte `offset` of the file (bounds-checked first).
+    std::vector<std::byte> read_at(std::size_t offset, std::size_t length) {
+        if (offset > size_ || length > size_ - offset) {
+            throw io_error(emofuse::detail::concat_message(
+                stage_, ": '", path_, "': ", length, " bytes at offset ", offset,
+                " lie outside the file of ", size_, " bytes"));
+        }
+        stream_.clear();
+        stream_.seekg(static_cast<std::streamoff>(offset));
+        std::vector<std::byte> bytes(length);
         read(bytes);
         return bytes;
     }

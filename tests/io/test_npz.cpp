@@ -1,0 +1,190 @@
+// .npz: archives written by numpy.savez (and a hand-built ZIP64 one numpy reads), and every
+// way a ZIP container can be broken.
+#include <emofuse/io/npz.hpp>
+
+#include "io_fixtures.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+using namespace emofuse::io;
+
+namespace {
+
+template <class Exception, class Function>
+std::string message_of(Function&& function) {
+    try {
+        function();
+    } catch (const Exception& error) {
+        return error.what();
+    }
+    FAIL("no exception thrown");
+    return {};
+}
+
+void check_archive(const state_dict& tensors, const nlohmann::json& expected) {
+    CHECK(tensors.size() == expected.size());
+    for (const auto& item : expected.items()) {
+        const std::string& name = item.key();
+        INFO("member " << name);
+        REQUIRE(tensors.contains(name));
+        io_test::check_tensor(tensors.at(name), item.value());
+    }
+}
+
+void put_u32(std::vector<std::byte>& bytes, std::size_t offset, std::uint32_t value) {
+    for (std::size_t i = 0; i < 4; ++i) {
+        bytes[offset + i] = static_cast<std::byte>((value >> (8 * i)) & 0xffu);
+    }
+}
+
+/// Offset of the last (or first) occurrence of a 4-byte record signature.
+std::size_t find_signature(const std::vector<std::byte>& bytes, std::uint32_t signature,
+                           bool last = true) {
+    for (std::size_t step = 0; step + 4 <= bytes.size(); ++step) {
+        const std::size_t i = last ? bytes.size() - 4 - step : step;
+        if (detail::read_little_endian<std::uint32_t>(bytes.data() + i) == signature) {
+            return i;
+        }
+    }
+    FAIL("signature not found");
+    return 0;
+}
+
+} // namespace
+
+TEST_CASE("load_npz reads numpy.savez archives member by member") {
+    const auto path = io_test::data_path("savez.npz");
+    const auto tensors = load_npz(path);
+    CHECK(tensors.source() == path.string());
+    CHECK(tensors.names() ==
+          std::vector<std::string>{"counts", "flag", "fortran", "halves", "layer.0.weight"});
+    check_archive(tensors, io_test::expected()["npz"]["savez"]);
+    CHECK(tensors.tensor<float, 2>("layer.0.weight", {2, 3}).size() == 6);
+    CHECK(tensors.tensor<int, 2>("fortran")(0, 1) == -2); // Fortran order transposed
+    CHECK(tensors.tensor<bool, 0>("flag")());
+
+    const auto from_memory = parse_npz(io_test::read_bytes(path));
+    CHECK(from_memory.names() == tensors.names());
+    for (const auto& name : tensors.names()) {
+        CHECK(from_memory.at(name) == tensors.at(name));
+    }
+    CHECK(load_npz(io_test::data_path("savez_empty.npz")).empty());
+}
+
+TEST_CASE("load_npz reads ZIP64 directories, skips non-.npy members, allows a comment") {
+    check_archive(load_npz(io_test::data_path("zip64.npz")), io_test::expected()["npz"]["zip64"]);
+    const auto mixed = load_npz(io_test::data_path("mixed_members.npz"));
+    CHECK(mixed.names() == std::vector<std::string>{"bytes"});
+    CHECK(mixed.tensor<int, 1>("bytes")(3) == 255);
+}
+
+TEST_CASE("npz: compressed, corrupt and truncated archives are io_errors naming the member") {
+    const auto compressed = message_of<emofuse::io_error>(
+        [] { (void)load_npz(io_test::data_path("savez_compressed.npz")); });
+    CHECK(compressed.find("'a.npy'") != std::string::npos);
+    CHECK(compressed.find("savez_compressed") != std::string::npos);
+
+    const auto original = io_test::read_bytes(io_test::data_path("savez.npz"));
+    auto corrupt = original;
+    corrupt[200] ^= std::byte{0x40}; // inside the first member's data
+    CHECK(message_of<emofuse::io_error>([&] {
+              (void)parse_npz(corrupt, "c.npz");
+          }).find("CRC-32 mismatch") != std::string::npos);
+
+    for (std::size_t length = 0; length < original.size(); ++length) {
+        INFO("truncated to " << length);
+        CHECK_THROWS_AS(parse_npz(std::span(original).first(length)), emofuse::io_error);
+    }
+    io_test::scratch_file file(".npz");
+    file.write(std::vector<std::byte>(original.begin(), original.begin() + 700));
+    CHECK(message_of<emofuse::io_error>([&] {
+              (void)load_npz(file.path());
+          }).find(file.path().string()) != std::string::npos);
+    CHECK_THROWS_AS(load_npz("/nonexistent/emofuse/a.npz"), emofuse::io_error);
+    CHECK(message_of<emofuse::io_error>([] {
+              (void)parse_npz(io_test::to_bytes("not a zip"));
+          }).find("not a ZIP archive") != std::string::npos);
+}
+
+TEST_CASE("npz: directory fields that point outside the file") {
+    const auto original = io_test::read_bytes(io_test::data_path("savez.npz"));
+    const std::size_t end = find_signature(original, detail::zip_end_signature);
+    const std::size_t central = find_signature(original, detail::zip_central_signature);
+
+    auto directory_outside = original;
+    put_u32(directory_outside, end + 16, 0x7fffffff);
+    CHECK(message_of<emofuse::io_error>([&] {
+              (void)parse_npz(directory_outside);
+          }).find("central directory") != std::string::npos);
+
+    auto too_many = original;
+    too_many[end + 8] = std::byte{0xfe};
+    too_many[end + 10] = std::byte{0xfe};
+    CHECK(message_of<emofuse::io_error>([&] { (void)parse_npz(too_many); }).find("cannot fit") !=
+          std::string::npos);
+
+    auto multi_disk = original;
+    multi_disk[end + 4] = std::byte{1};
+    CHECK(message_of<emofuse::io_error>([&] { (void)parse_npz(multi_disk); }).find("multi-disk") !=
+          std::string::npos);
+
+    // The last central entry is "flag.npy": move its local header or grow its size.
+    auto local_outside = original;
+    put_u32(local_outside, central + 42, 0x7fffffff);
+    CHECK(message_of<emofuse::io_error>([&] {
+              (void)parse_npz(local_outside);
+          }).find("local header offset") != std::string::npos);
+    auto size_outside = original;
+    put_u32(size_outside, central + 20, 0x7ffffff0);
+    put_u32(size_outside, central + 24, 0x7ffffff0);
+    CHECK(message_of<emofuse::io_error>([&] {
+              (void)parse_npz(size_outside);
+          }).find("outside the file") != std::string::npos);
+    auto size_mismatch = original;
+    put_u32(size_mismatch, central + 20, 3);
+    CHECK(message_of<emofuse::io_error>([&] {
+              (void)parse_npz(size_mismatch);
+          }).find("stored member has compressed size 3") != std::string::npos);
+    auto method = original;
+    method[central + 10] = std::byte{12}; // bzip2
+    CHECK(message_of<emofuse::io_error>([&] {
+              (void)parse_npz(method);
+          }).find("compression method 12") != std::string::npos);
+    auto encrypted = original;
+    encrypted[central + 8] |= std::byte{1};
+    CHECK(message_of<emofuse::io_error>([&] { (void)parse_npz(encrypted); }).find("encrypted") !=
+          std::string::npos);
+    auto bad_local = original;
+    bad_local[detail::read_little_endian<std::uint32_t>(original.data() + central + 42)] =
+        std::byte{0};
+    CHECK(message_of<emofuse::io_error>([&] {
+              (void)parse_npz(bad_local);
+          }).find("local header has a bad signature") != std::string::npos);
+}
+
+TEST_CASE("npz: duplicate member names") {
+    const auto message =
+        message_of<emofuse::io_error>([] { (void)load_npz(io_test::data_path("duplicate.npz")); });
+    CHECK(message.find("member 'x.npy' appears twice") != std::string::npos);
+}
+
+TEST_CASE("npz: a member that is not a valid .npy names the archive and the member") {
+    // Rewrite the first member's magic (CRC recomputed so only the .npy parser objects).
+    auto bytes = io_test::read_bytes(io_test::data_path("mixed_members.npz"));
+    const auto header_end = 30 + std::string_view("bytes.npy").size();
+    const std::size_t data_size = detail::read_little_endian<std::uint32_t>(bytes.data() + 18);
+    bytes[header_end + 1] = std::byte{'X'};
+    const auto crc = detail::crc32(std::span(bytes).subspan(header_end, data_size));
+    put_u32(bytes, 14, crc);
+    put_u32(bytes, find_signature(bytes, detail::zip_central_signature, false) + 16, crc);
+    const auto message = message_of<emofuse::io_error>([&] { (void)parse_npz(bytes, "m.npz"); });
+    CHECK(message.find("m.npz:bytes.npy") != std::string::npos);
+    CHECK(message.find("magic") != std::string::npos);
+}
+
+TEST_CASE("crc32 matches the standard check value") {
+    CHECK(detail::crc32(io_test::to_bytes("123456789")) == 0xcbf43926u);
+    CHECK(detail::crc32({}) == 0u);
+}

@@ -613,7 +613,7 @@ void write_confusion_svg(const std::string& path, const em::confusion_counts& co
     const auto share = counts.normalized(em::confusion_normalization::by_true);
     const int cell = k > 12 ? 32 : 56;
     const int left = 90, top = 70;
-    const int width = left + static_cast<int>(k) * cell + 30;
+    const int width = std::max(470, left + static_cast<int>(k) * cell + 30);
     const int height = top + static_cast<int>(k) * cell + 60;
     std::ostringstream svg;
     svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height

@@ -168,9 +168,10 @@ TEST_CASE("classification metrics and suites match scikit-learn") {
             {"true", em::confusion_normalization::by_true},
             {"pred", em::confusion_normalization::by_pred},
             {"all", em::confusion_normalization::by_all}};
-        for (const auto& [key, how] : norms) {
+        for (const auto& norm : norms) {
+            const char* key = norm.first;
             CAPTURE(key);
-            const auto matrix = counts.normalized(how);
+            const auto matrix = counts.normalized(norm.second);
             REQUIRE(matrix.size() == k * k);
             for (std::size_t cell = 0; cell < k * k; ++cell) {
                 CHECK(close(matrix[cell], c["confusion"][key][cell], tight));

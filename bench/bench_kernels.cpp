@@ -5,6 +5,7 @@
 #include <emofuse/kernels/gemm.hpp>
 #include <emofuse/kernels/layer_norm.hpp>
 #include <emofuse/kernels/linear.hpp>
+#include <emofuse/kernels/packed_operand.hpp>
 #include <emofuse/kernels/reduce.hpp>
 #include <emofuse/kernels/softmax.hpp>
 #include <emofuse/kernels/workspace.hpp>
@@ -90,6 +91,24 @@ void gemm_shapes(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(gemm_nn)->Apply(gemm_shapes);
 BENCHMARK(gemm_nt)->Apply(gemm_shapes);
+
+/// Args {M, K, N}: a linear layer y = x·Wᵀ with W (N, K) packed once beforehand
+/// (packed_operand), as a stage that owns its weights would run it.
+void linear_packed(benchmark::State& state) {
+    const auto m = std::size_t(state.range(0)), kdim = std::size_t(state.range(1)),
+               n = std::size_t(state.range(2));
+    const auto x = random_floats(m * kdim, 1);
+    const auto w = random_floats(n * kdim, 2);
+    const auto packed = k::packed_operand<float>::from_linear_weight(w.data(), n, kdim);
+    std::vector<float> y(m * n);
+    for (auto _ : state) {
+        k::linear(x.data(), m, packed, static_cast<const float*>(nullptr), y.data());
+        benchmark::DoNotOptimize(y.data());
+        benchmark::ClobberMemory();
+    }
+    set_flops(state, 2.0 * double(m) * double(n) * double(kdim));
+}
+BENCHMARK(linear_packed)->Apply(gemm_shapes);
 
 /// Batch-1 linear layer (GEMV): y = W·x + b, W (N, K). Memory-bound on W.
 void linear_gemv(benchmark::State& state) {

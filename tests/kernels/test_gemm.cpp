@@ -6,6 +6,7 @@
 #include <emofuse/kernels/gemm.hpp>
 #include <emofuse/kernels/gemv.hpp>
 #include <emofuse/kernels/linear.hpp>
+#include <emofuse/kernels/packed_operand.hpp>
 
 #include <doctest/doctest.h>
 
@@ -353,4 +354,62 @@ TEST_CASE_TEMPLATE("linear with row strides and an explicit workspace", T, float
             CHECK(y[r * ldy + o] == T(5));
         }
     }
+}
+
+TEST_CASE_TEMPLATE("gemm with a packed_operand matches the reference", T, float, double) {
+    struct shape {
+        std::size_t m, n, k;
+        transpose ta, tb;
+    };
+    for (const shape& s : {shape{1, 37, 19, transpose::no, transpose::yes},
+                           shape{13, 70, 300, transpose::no, transpose::yes},
+                           shape{29, 33, 513, transpose::yes, transpose::no},
+                           shape{40, 1100, 20, transpose::no, transpose::no},
+                           shape{3, 5, 1, transpose::yes, transpose::yes}}) {
+        const std::size_t lda = (s.ta == transpose::no ? s.k : s.m) + 1;
+        const std::size_t ldb = (s.tb == transpose::no ? s.n : s.k) + 2;
+        const auto a = kernel_testing::uniform_vector<T>((s.ta == transpose::no ? s.m : s.k) * lda);
+        const auto b = kernel_testing::uniform_vector<T>((s.tb == transpose::no ? s.k : s.n) * ldb);
+        const auto bias = kernel_testing::uniform_vector<T>(s.n);
+        auto c = kernel_testing::uniform_vector<T>(s.m * s.n);
+        auto expected = c;
+        const fused_epilogue<T> post{bias.data(), epilogue::relu};
+        gemm_reference(s.ta, s.tb, s.m, s.n, s.k, T(0.5), a.data(), lda, b.data(), ldb, T(-1),
+                       expected.data(), s.n, post);
+        packed_operand<T> packed(s.tb, s.k, s.n, b.data(), ldb);
+        CHECK(packed.depth() == s.k);
+        CHECK(packed.columns() == s.n);
+        packed_operand<T> moved = std::move(packed); // ownership moves with the panels
+        CHECK(packed.columns() == 0);
+        gemm(s.ta, s.m, T(0.5), a.data(), lda, moved, T(-1), c.data(), s.n, post);
+        for (std::size_t i = 0; i < c.size(); ++i) {
+            CHECK(agrees(c[i], expected[i],
+                         2.0 * double(s.k + 3) * kernel_testing::eps<T>() * double(s.k + 2)));
+        }
+    }
+}
+
+TEST_CASE_TEMPLATE("linear with a packed weight matches linear_reference", T, float, double) {
+    for (std::size_t rows : {1u, 5u, 64u}) {
+        const std::size_t in = 77, out = 40;
+        const auto x = kernel_testing::uniform_vector<T>(rows * in);
+        const auto w = kernel_testing::uniform_vector<T>(out * in);
+        const auto b = kernel_testing::uniform_vector<T>(out);
+        const auto packed = packed_operand<T>::from_linear_weight(w.data(), out, in);
+        std::vector<T> y(rows * out), expected(rows * out);
+        linear(x.data(), rows, packed, b.data(), y.data(), epilogue::relu);
+        linear_reference(x.data(), rows, in, w.data(), b.data(), out, expected.data(),
+                         epilogue::relu);
+        for (std::size_t i = 0; i < y.size(); ++i) {
+            CHECK(agrees(y[i], expected[i],
+                         2.0 * double(in + 3) * kernel_testing::eps<T>() * double(in + 1)));
+        }
+    }
+    CHECK_THROWS_AS(packed_operand<T>(transpose::no, 3, 4, nullptr, 4), emofuse::value_error);
+    std::vector<T> b(12);
+    CHECK_THROWS_AS(packed_operand<T>(transpose::no, 3, 4, b.data(), 3), emofuse::shape_error);
+    const packed_operand<T> empty(transpose::no, 0, 4, nullptr, 4);
+    std::vector<T> c(8, T(2));
+    gemm(transpose::no, 2, T(1), static_cast<const T*>(nullptr), 0, empty, T(0.5), c.data(), 4);
+    CHECK(c == std::vector<T>(8, T(1)));
 }

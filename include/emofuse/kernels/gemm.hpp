@@ -58,8 +58,8 @@ struct gemm_blocking {
     static constexpr std::size_t kc = 256;
     // mc·kc·sizeof(T) — the packed A block — fits in a quarter-to-half of L2.
     static constexpr std::size_t mc = mr * (has_32_vector_registers<Arch> ? 16 : 24);
-    // kc·nc·sizeof(T) — the packed B block — lives in L3.
-    static constexpr std::size_t nc = 4096;
+    // kc·nc·sizeof(T) — the packed B block — takes half of a 1 MiB L2 (512 KiB).
+    static constexpr std::size_t nc = (512 * 1024 / (kc * sizeof(T))) / nr * nr;
 };
 
 /// Copies op(A)[row0 : row0+rows, k0 : k0+depth] into panels of mr rows: panel r holds, for
@@ -250,14 +250,24 @@ void micro_kernel_rows(std::size_t rows, std::size_t kc, const T* a, std::size_t
            ...);
 }
 
-template <class T, class Arch>
-void gemm_packed(transpose trans_a, transpose trans_b, std::size_t m, std::size_t n, std::size_t k,
-                 T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
-                 std::size_t ldc, fused_epilogue<T> post, workspace& ws) {
+/// Where the packed micro-panels of op(B) are for one block of depth: the panel of columns
+/// jc + j·nr .. starts at `base + j·panel_stride`, and holds that block's rows contiguously.
+template <class T>
+struct b_panels {
+    const T* base;
+    std::size_t panel_stride;
+};
+
+/// The blocked loops around the micro-kernel (BLIS order jc → pc → ic → jr → ir).
+/// `panels_of(jc, nc, pc, kc)` supplies op(B)'s packed panels for each block: packed on the
+/// fly into the workspace, or taken from a packed_operand built once.
+template <class T, class Arch, class PanelsOf>
+void gemm_blocked(transpose trans_a, std::size_t m, std::size_t n, std::size_t k, T alpha,
+                  const T* a, std::size_t lda, T beta, T* c, std::size_t ldc,
+                  fused_epilogue<T> post, workspace& ws, PanelsOf panels_of) {
     using blocking = gemm_blocking<T, Arch>;
     constexpr std::size_t mr = blocking::mr;
     constexpr std::size_t nr = blocking::nr;
-    const std::size_t nc_max = std::min(blocking::nc, (n + nr - 1) / nr * nr);
     const std::size_t kc_max = std::min(blocking::kc, k);
     const std::size_t mc_max = std::min(blocking::mc, (m + mr - 1) / mr * mr);
     // A that is not transposed is read in place: its rows are contiguous in k, which is all
@@ -265,7 +275,6 @@ void gemm_packed(transpose trans_a, transpose trans_b, std::size_t m, std::size_
     // stay in L1/L2 as well as a packed panel does — while the pack, a transposing copy,
     // costs as much as the FMAs when C has few columns. A transposed A is packed.
     const bool direct_a = trans_a == transpose::no;
-    T* packed_b = ws.buffer<T>(0, kc_max * nc_max);
     T* packed_a = direct_a ? nullptr : ws.buffer<T>(1, kc_max * mc_max);
 
     for (std::size_t jc = 0; jc < n; jc += blocking::nc) {
@@ -273,7 +282,7 @@ void gemm_packed(transpose trans_a, transpose trans_b, std::size_t m, std::size_
         for (std::size_t pc = 0; pc < k; pc += blocking::kc) {
             const std::size_t kc = std::min(blocking::kc, k - pc);
             const bool last_k = pc + kc == k;
-            pack_b<T, nr>(trans_b, b, ldb, pc, jc, kc, nc, packed_b);
+            const b_panels<T> panels = panels_of(jc, nc, pc, kc);
             for (std::size_t ic = 0; ic < m; ic += blocking::mc) {
                 const std::size_t mc = std::min(blocking::mc, m - ic);
                 if (!direct_a) {
@@ -285,7 +294,7 @@ void gemm_packed(transpose trans_a, transpose trans_b, std::size_t m, std::size_
                                            (last_k && post.column_bias) ? post.column_bias + jc + jr
                                                                         : nullptr,
                                            last_k ? post.activation : epilogue::none};
-                    const T* b_panel = packed_b + jr * kc;
+                    const T* b_panel = panels.base + (jr / nr) * panels.panel_stride;
                     for (std::size_t ir = 0; ir < mc; ir += mr) {
                         const std::size_t rows = std::min(mr, mc - ir);
                         T* c_tile = c + (ic + ir) * ldc + jc + jr;
@@ -315,6 +324,22 @@ void gemm_packed(transpose trans_a, transpose trans_b, std::size_t m, std::size_
             }
         }
     }
+}
+
+template <class T, class Arch>
+void gemm_packed(transpose trans_a, transpose trans_b, std::size_t m, std::size_t n, std::size_t k,
+                 T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+                 std::size_t ldc, fused_epilogue<T> post, workspace& ws) {
+    using blocking = gemm_blocking<T, Arch>;
+    constexpr std::size_t nr = blocking::nr;
+    const std::size_t nc_max = std::min(blocking::nc, (n + nr - 1) / nr * nr);
+    const std::size_t kc_max = std::min(blocking::kc, k);
+    T* packed_b = ws.buffer<T>(0, kc_max * nc_max);
+    gemm_blocked<T, Arch>(trans_a, m, n, k, alpha, a, lda, beta, c, ldc, post, ws,
+                          [&](std::size_t jc, std::size_t nc, std::size_t pc, std::size_t kc) {
+                              pack_b<T, nr>(trans_b, b, ldb, pc, jc, kc, nc, packed_b);
+                              return b_panels<T>{packed_b, kc * nr};
+                          });
 }
 
 inline void check_gemm_arguments(const char* op, transpose trans_a, transpose trans_b,

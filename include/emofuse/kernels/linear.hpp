@@ -3,6 +3,7 @@
 
 #include <emofuse/kernels/epilogue.hpp>
 #include <emofuse/kernels/gemm.hpp>
+#include <emofuse/kernels/packed_operand.hpp>
 #include <emofuse/kernels/workspace.hpp>
 
 #include <cstddef>
@@ -41,6 +42,16 @@ template <class T>
 void linear(const T* x, std::size_t ldx, std::size_t rows, std::size_t in, const T* w,
             const T* bias, std::size_t out, T* y, std::size_t ldy, epilogue act, workspace& ws) {
     gemm(transpose::no, transpose::yes, rows, out, in, T(1), x, ldx, w, in, T(0), y, ldy,
+         fused_epilogue<T>{bias, act}, ws);
+}
+
+/// linear with a weight packed once (packed_operand::from_linear_weight(w, out, in)): the
+/// per-call transposing pack of W disappears. x is (rows, weight.depth()), y is
+/// (rows, weight.columns()).
+template <class T>
+void linear(const T* x, std::size_t rows, const packed_operand<T>& weight, const T* bias, T* y,
+            epilogue act = epilogue::none, workspace& ws = thread_workspace()) {
+    gemm(transpose::no, rows, T(1), x, weight.depth(), weight, T(0), y, weight.columns(),
          fused_epilogue<T>{bias, act}, ws);
 }
 

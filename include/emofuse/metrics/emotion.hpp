@@ -25,7 +25,7 @@ namespace emofuse::metrics {
 /// - classification / sklearn: accuracy, uar, macro_precision, macro_recall, macro_f1,
 ///   micro_precision, micro_recall, micro_f1, weighted_precision, weighted_recall,
 ///   weighted_f1, kappa (any K).
-/// - iemocap / default (K = 4 or 6): accuracy (= WA), ua, weighted_f1, macro_f1.
+/// - iemocap / default (K = 4 or 6): accuracy (= WA), UA, weighted_f1, macro_f1.
 /// - meld / default (K = 7 emotions or 3 sentiments): weighted_f1, accuracy.
 /// - mer2023 / mertools (MERTools): emofscore (weighted F1), emoacc, valmse, overall
 ///   (= emofscore - 0.25 valmse); also needs valence scores.
@@ -146,7 +146,7 @@ public:
         }
         case emotion_suite_kind::iemocap:
             out.add("accuracy", accuracy(counts_));
-            out.add("ua", unweighted_accuracy(counts_));
+            out.add("UA", unweighted_accuracy(counts_));
             out.add("weighted_f1", f1(counts_, average::weighted));
             out.add("macro_f1", f1(counts_, average::macro));
             break;

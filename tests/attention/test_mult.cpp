@@ -87,6 +87,13 @@ TEST_CASE_TEMPLATE("MulT forward matches the PyTorch math", T, float, double) {
             emofuse::make_batch(emofuse::text(l), emofuse::audio(a), emofuse::vision(v));
         const emofuse::features<T> fused = model(batch);
         check_close(fused, io.get<double, 2>("expected.prediction"), parity_tolerance<T>(), name);
+        // Restricted to the three modalities of a larger batch with the composer.
+        const auto wider = emofuse::make_batch(
+            emofuse::text(l), emofuse::audio(a), emofuse::vision(v),
+            emofuse::modality<"depth">(emofuse::features<T>({l.batch_size(), 2})));
+        const auto pipe = emofuse::only<emofuse::text, emofuse::audio, emofuse::vision>(model);
+        check_close(pipe(wider), io.get<double, 2>("expected.prediction"), parity_tolerance<T>(),
+                    name);
     }
 }
 

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <string>
 
 namespace ea = emofuse::attention;
@@ -137,4 +138,48 @@ TEST_CASE("multi_head_attention rejects bad parameters and inputs") {
     ea::attention_mask<float> bad_additive;
     bad_additive.additive = xt::zeros<float>({3, 4, 6}); // neither 1, B=2 nor B·H=4
     CHECK_THROWS_AS((void)mha(x, keys, keys, bad_additive), emofuse::shape_error);
+}
+
+TEST_CASE_TEMPLATE("a key frame mask equals the same mask given as -inf additive entries", T, float,
+                   double) {
+    const fixture f("mha_cross_sequence_first");
+    const auto mha = mha_of<T>(f);
+    const auto q = f.get<T, 3>("query"); // (T_q, B, d) sequence-first
+    const auto k = f.get<T, 3>("key");
+    const auto v = f.get<T, 3>("value");
+    const std::size_t batch = q.shape(1);
+    const std::size_t tq = q.shape(0);
+    const std::size_t tk = k.shape(0);
+    ea::attention_mask<T> frames;
+    frames.key_valid = xt::ones<std::uint8_t>({batch, tk});
+    ea::attention_mask<T> additive;
+    additive.additive = xt::zeros<T>({batch, tq, tk});
+    for (std::size_t b = 0; b < batch; ++b) {
+        for (std::size_t j = b; j < tk; j += 3) {
+            frames.key_valid(b, j) = 0;
+            for (std::size_t i = 0; i < tq; ++i) {
+                additive.additive(b, i, j) = -std::numeric_limits<T>::infinity();
+            }
+        }
+    }
+    const auto a = mha(q, k, v, frames, ea::layout::sequence_first);
+    const auto b = mha(q, k, v, additive, ea::layout::sequence_first);
+    check_close(a, b, std::is_same_v<T, float> ? 1e-6 : 1e-13);
+}
+
+TEST_CASE("empty queries and empty keys") {
+    const fixture f("mha_heads1_batch1");
+    const auto mha = mha_of<double>(f);
+    const xt::xtensor<double, 3> no_queries = xt::zeros<double>({1, 0, 8});
+    const xt::xtensor<double, 3> keys = xt::ones<double>({1, 3, 8});
+    CHECK(mha(no_queries, keys, keys).size() == 0);
+    // No keys at all: every row sees nothing, so the output is out_proj.bias.
+    const xt::xtensor<double, 3> queries = xt::ones<double>({1, 2, 8});
+    const xt::xtensor<double, 3> no_keys = xt::zeros<double>({1, 0, 8});
+    const auto out = mha(queries, no_keys, no_keys);
+    for (std::size_t i = 0; i < 2; ++i) {
+        for (std::size_t c = 0; c < 8; ++c) {
+            CHECK(out(0, i, c) == doctest::Approx(mha.out_proj_bias()(c)).epsilon(1e-12));
+        }
+    }
 }

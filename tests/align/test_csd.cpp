@@ -123,14 +123,26 @@ TEST_CASE_TEMPLATE("the writer round-trips entries and completes the SDK metadat
     CHECK(back.entries.size() == 2);
     CHECK(back.entries.at("b").features == seq.entries.at("b").features);
     CHECK(back.entries.at("a[0]").intervals == seq.entries.at("a[0]").intervals);
-    // Datasets are gzip-compressed like the SDK's deploy.
-    hid_t f = H5Fopen(path.string().c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    hid_t d = H5Dopen2(f, "/covarep/data/b/features", H5P_DEFAULT);
-    hid_t plist = H5Dget_create_plist(d);
-    CHECK(H5Pget_nfilters(plist) == 1);
-    H5Pclose(plist);
-    H5Dclose(d);
-    H5Fclose(f);
+    // Tiny datasets are compact; with compact_below = 0 every dataset is gzip-compressed
+    // like the SDK's deploy.
+    const auto layout_and_filters = [](const fs::path& csd_path) {
+        hid_t f = H5Fopen(csd_path.string().c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+        hid_t d = H5Dopen2(f, "/covarep/data/b/features", H5P_DEFAULT);
+        hid_t plist = H5Dget_create_plist(d);
+        const auto out = std::make_pair(H5Pget_layout(plist), H5Pget_nfilters(plist));
+        H5Pclose(plist);
+        H5Dclose(d);
+        H5Fclose(f);
+        return out;
+    };
+    CHECK(layout_and_filters(path) == std::make_pair(H5D_COMPACT, 0));
+    csd::writer_options sdk_like;
+    sdk_like.compact_below = 0;
+    const fs::path gz = dir.path / "covarep_gzip.csd";
+    csd::write_csd(gz, seq, sdk_like);
+    CHECK(layout_and_filters(gz) == std::make_pair(H5D_CHUNKED, 1));
+    CHECK(csd::read_sequence<T>(csd::file_source(gz)).entries.at("b").features ==
+          seq.entries.at("b").features);
     CHECK(csd::json_string("a\"b\\c\n") == "\"a\\\"b\\\\c\\n\"");
 }
 

@@ -2,6 +2,7 @@
 // segment to one feature row (the SDK's `collapse_functions`).
 #pragma once
 
+#include "emofuse/config.hpp"
 #include "emofuse/core/error.hpp"
 
 #include <algorithm>
@@ -64,9 +65,23 @@ inline std::vector<double>& collapse_scratch(std::size_t d) {
     return scratch;
 }
 
+// acc[j] += Σ_r features[r, j] in float64; four rows per pass so the accumulator row is
+// loaded and stored once per four input rows (the loop is load-bound otherwise).
 template <class T>
-void column_sums(const T* features, std::size_t k, std::size_t d, double* acc) {
-    for (std::size_t r = 0; r < k; ++r) {
+void column_sums(const T* EMOFUSE_RESTRICT features, std::size_t k, std::size_t d,
+                 double* EMOFUSE_RESTRICT acc) {
+    std::size_t r = 0;
+    for (; r + 4 <= k; r += 4) {
+        const T* a = features + r * d;
+        const T* b = a + d;
+        const T* c = b + d;
+        const T* e = c + d;
+        for (std::size_t j = 0; j < d; ++j) {
+            acc[j] += (static_cast<double>(a[j]) + static_cast<double>(b[j])) +
+                      (static_cast<double>(c[j]) + static_cast<double>(e[j]));
+        }
+    }
+    for (; r < k; ++r) {
         const T* row = features + r * d;
         for (std::size_t j = 0; j < d; ++j) {
             acc[j] += static_cast<double>(row[j]);

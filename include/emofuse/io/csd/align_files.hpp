@@ -190,7 +190,9 @@ inline align_files_result align_files(const std::vector<std::filesystem::path>& 
                         }
                     },
                     chunk[s]);
+                writers[s]->flush();
             }
+            H5garbage_collect(); // hand HDF5's free-list memory back after each video
             if (!options.tensors) {
                 return;
             }

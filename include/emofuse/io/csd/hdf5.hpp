@@ -109,6 +109,22 @@ inline std::vector<std::string> link_names(hid_t group, std::string_view context
     return names;
 }
 
+// File access properties with a small metadata cache: HDF5's adaptive cache grows towards
+// 32 MiB per open file, which would make memory grow with the part of a file visited
+// instead of staying bounded by one video.
+inline handle bounded_file_access(std::string_view context) {
+    handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, context, "file access");
+    H5AC_cache_config_t cache;
+    cache.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+    check(H5Pget_mdc_config(fapl.get(), &cache), context, "metadata cache");
+    cache.set_initial_size = 1;
+    cache.initial_size = 1 << 20;
+    cache.min_size = 1 << 20;
+    cache.max_size = 4 << 20;
+    check(H5Pset_mdc_config(fapl.get(), &cache), context, "metadata cache");
+    return fapl;
+}
+
 // A variable-length UTF-8 string type (h5py's special_dtype(vlen=str)).
 inline handle vlen_string_type() {
     handle type = checked(H5Tcopy(H5T_C_S1), H5Tclose, "csd", "string type");

@@ -62,8 +62,9 @@ public:
             H5Eclear2(H5E_DEFAULT);
             throw io_error("csd: file '" + p + "': not an HDF5 file (truncated or another format)");
         }
-        file_ = detail::checked(H5Fopen(p.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose,
-                                context(), "opening");
+        const detail::handle fapl = detail::bounded_file_access(context());
+        file_ = detail::checked(H5Fopen(p.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose, context(),
+                                "opening");
         scan();
     }
 

@@ -90,21 +90,10 @@ public:
         // HDF5 1.8+ object format: compact groups (no B-tree and heap per entry group), which
         // makes the SDK's one-group-per-segment layout several times smaller and faster to
         // write; h5py/HDF5 1.8 and later read it.
-        detail::handle fapl =
-            detail::checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, context(), "file access");
+        detail::handle fapl = detail::bounded_file_access(context());
         detail::check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST),
                       context(), "format version");
         detail::check(H5Pset_meta_block_size(fapl.get(), 1 << 20), context(), "metadata blocks");
-        // Keep HDF5's metadata cache small: it grows towards 32 MiB per open file otherwise,
-        // which would dominate the aligner's memory.
-        H5AC_cache_config_t cache;
-        cache.version = H5AC__CURR_CACHE_CONFIG_VERSION;
-        detail::check(H5Pget_mdc_config(fapl.get(), &cache), context(), "metadata cache");
-        cache.set_initial_size = 1;
-        cache.initial_size = 1 << 20;
-        cache.min_size = 1 << 20;
-        cache.max_size = 4 << 20;
-        detail::check(H5Pset_mdc_config(fapl.get(), &cache), context(), "metadata cache");
         file_ = detail::checked(H5Fcreate(p.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()),
                                 H5Fclose, context(), "creating");
         root_group_ = detail::checked(

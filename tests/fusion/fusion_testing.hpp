@@ -43,11 +43,12 @@ constexpr double tolerance() {
     return sizeof(T) == 4 ? 1e-5 : 1e-11;
 }
 
-/// Checks |a − b| ≤ rtol·(|b| + ‖b_row‖∞) element-wise, where b_row is the expected row (last
-/// axis) holding the element: relative to the element, with the row's scale as a floor so
-/// that entries near zero after cancellation are judged against the row they belong to.
+/// Checks |a − b| ≤ rtol·(|b| + ‖b_row‖∞) + atol element-wise, where b_row is the expected row
+/// (last axis) holding the element: relative to the element, with the row's scale as a floor
+/// so that entries near zero after cancellation are judged against the row they belong to.
+/// atol is 0 except where a test states why the reference itself is only absolutely accurate.
 template <class A, class B>
-void check_close(const A& actual, const B& expected, double rtol) {
+void check_close(const A& actual, const B& expected, double rtol, double atol = 0.0) {
     REQUIRE(actual.dimension() == expected.dimension());
     for (std::size_t d = 0; d < actual.dimension(); ++d) {
         REQUIRE(actual.shape()[d] == expected.shape()[d]);
@@ -62,7 +63,7 @@ void check_close(const A& actual, const B& expected, double rtol) {
         for (std::size_t j = 0; j < row; ++j) {
             const double a = static_cast<double>(actual.data()[start + j]);
             const double b = static_cast<double>(expected.data()[start + j]);
-            const bool ok = std::abs(a - b) <= rtol * (std::abs(b) + scale);
+            const bool ok = std::abs(a - b) <= rtol * (std::abs(b) + scale) + atol;
             if (!ok && failures++ < 5) {
                 CHECK_MESSAGE(ok, "element " << start + j << ": got " << a << ", expected " << b
                                              << " (rtol " << rtol << ")");

@@ -341,3 +341,95 @@ TEST_CASE("multiclass accuracy helper: clip then round half to even") {
                         std::span<const double>(bad), std::span<const double>(pred), 3.0)),
                     emofuse::value_error);
 }
+
+TEST_CASE("every suite: weight w equals repeating the sample w times") {
+    std::vector<double> truth, pred;
+    random_scores<double>(600, 21, truth, pred);
+    std::vector<std::uint32_t> weights(truth.size());
+    std::vector<std::size_t> repeated_index;
+    for (std::size_t i = 0; i < truth.size(); ++i) {
+        weights[i] = static_cast<std::uint32_t>((i * 5 + 1) % 4);
+        for (std::uint32_t r = 0; r < weights[i]; ++r) {
+            repeated_index.push_back(i);
+        }
+    }
+    const auto repeat = [&](const auto& values) {
+        std::decay_t<decltype(values)> out;
+        for (const auto i : repeated_index) {
+            out.push_back(values[i]);
+        }
+        return out;
+    };
+    const auto same = [](const em::suite_result& a, const em::suite_result& b) {
+        REQUIRE(a.metrics.size() == b.metrics.size());
+        CHECK(a.count == b.count);
+        for (std::size_t k = 0; k < a.metrics.size(); ++k) {
+            CAPTURE(a.metrics[k].key);
+            CHECK(near(a.metrics[k].value, b.metrics[k].value));
+        }
+    };
+    const auto rt = repeat(truth);
+    const auto rp = repeat(pred);
+    const std::span<const std::uint32_t> w(weights);
+
+    for (const auto dataset : {em::sentiment_dataset::mosei, em::sentiment_dataset::sims}) {
+        em::sentiment_suite weighted(dataset), repeated(dataset);
+        weighted.update(std::span<const double>(truth), std::span<const double>(pred), w);
+        repeated.update(std::span<const double>(rt), std::span<const double>(rp));
+        same(weighted.compute(), repeated.compute());
+    }
+    em::sentiment_suite weighted_mult(em::sentiment_dataset::mosi, em::sentiment_preset::mult);
+    em::sentiment_suite repeated_mult(em::sentiment_dataset::mosi, em::sentiment_preset::mult);
+    weighted_mult.update(std::span<const double>(truth), std::span<const double>(pred), w);
+    repeated_mult.update(std::span<const double>(rt), std::span<const double>(rp));
+    same(weighted_mult.compute(), repeated_mult.compute());
+
+    std::vector<int> labels_t(truth.size()), labels_p(truth.size());
+    for (std::size_t i = 0; i < truth.size(); ++i) {
+        labels_t[i] = static_cast<int>(i % 6);
+        labels_p[i] = static_cast<int>((i * 7) % 11 % 6);
+    }
+    const auto rlt = repeat(labels_t);
+    const auto rlp = repeat(labels_p);
+    em::emotion_suite mer_w(em::emotion_suite_kind::mer2023, 6),
+        mer_r(em::emotion_suite_kind::mer2023, 6);
+    mer_w.update(std::span<const int>(labels_t), std::span<const int>(labels_p), w);
+    mer_w.update_valence(std::span<const double>(truth), std::span<const double>(pred), w);
+    mer_r.update(std::span<const int>(rlt), std::span<const int>(rlp));
+    mer_r.update_valence(std::span<const double>(rt), std::span<const double>(rp));
+    same(mer_w.compute(), mer_r.compute());
+
+    // MulT IEMOCAP: 4 binary columns per sample, one weight per sample.
+    std::vector<int> bt, bp, rbt, rbp;
+    for (std::size_t i = 0; i < truth.size(); ++i) {
+        for (std::size_t e = 0; e < 4; ++e) {
+            bt.push_back(static_cast<int>((i >> e) & 1U));
+            bp.push_back(static_cast<int>(((i * 3) >> e) & 1U));
+        }
+    }
+    for (const auto i : repeated_index) {
+        for (std::size_t e = 0; e < 4; ++e) {
+            rbt.push_back(bt[i * 4 + e]);
+            rbp.push_back(bp[i * 4 + e]);
+        }
+    }
+    em::per_emotion_binary_suite bin_w, bin_r;
+    bin_w.update(std::span<const int>(bt), std::span<const int>(bp), w);
+    bin_r.update(std::span<const int>(rbt), std::span<const int>(rbp));
+    same(bin_w.compute(), bin_r.compute());
+
+    // Open vocabulary.
+    const std::vector<std::string> words{"happy", "sad", "angry", "calm", "glad"};
+    em::grouping_table table;
+    table.add("glad", "happy");
+    std::vector<std::vector<std::string>> ot, op;
+    for (std::size_t i = 0; i < truth.size(); ++i) {
+        ot.push_back({words[i % 5], words[(i / 5) % 5]});
+        op.push_back(i % 7 == 0 ? std::vector<std::string>{}
+                                : std::vector<std::string>{words[(i * 3) % 5]});
+    }
+    em::open_vocabulary_suite ov_w({table}), ov_r({table});
+    ov_w.update(ot, op, w);
+    ov_r.update(repeat(ot), repeat(op));
+    same(ov_w.compute(), ov_r.compute());
+}

@@ -4,6 +4,7 @@
 
 #include "emofuse/core/error.hpp"
 #include "emofuse/core/sequence.hpp"
+#include "emofuse/fusion/detail/namespace.hpp"
 #include "emofuse/kernels/linear.hpp"
 
 #include <cmath>

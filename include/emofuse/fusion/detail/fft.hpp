@@ -3,6 +3,7 @@
 #pragma once
 
 #include "emofuse/core/error.hpp"
+#include "emofuse/fusion/detail/namespace.hpp"
 
 #include <cmath>
 #include <cstddef>

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "emofuse/config.hpp"
+#include "emofuse/fusion/detail/namespace.hpp"
 #include "emofuse/kernels/epilogue.hpp"
 #include "emofuse/kernels/workspace.hpp"
 

@@ -2,6 +2,7 @@
 // PyTorch state-dict names, plus the element-wise activations the stages apply.
 #pragma once
 
+#include "emofuse/core/dims.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/core/sequence.hpp"
 #include "emofuse/fusion/detail/namespace.hpp"

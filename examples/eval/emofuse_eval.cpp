@@ -555,6 +555,10 @@ bound_suite bind_open_vocabulary(const options& o, const input_file& pred_file,
         std::vector<std::vector<std::string>> out;
         for (const auto& line : file.lines) {
             std::vector<std::string> words;
+            if (line.text == "-") { // the empty set (a blank line would be skipped)
+                out.push_back(std::move(words));
+                continue;
+            }
             std::stringstream stream(line.text);
             std::string word;
             while (std::getline(stream, word, ',')) {

@@ -187,7 +187,29 @@ def main():
     np.savez(os.path.join(DATA, "savez.npz"), **archive)
     expected["npz"] = {"savez": {k: describe_numpy(v) for k, v in archive.items()}}
     np.savez(os.path.join(DATA, "savez_empty.npz"))
-    np.savez_compressed(os.path.join(DATA, "savez_compressed.npz"), a=npy["f4_2x3"])
+    compressed = {"a": npy["f4_2x3"], "zeros": np.zeros((100, 50), dtype="<f4"),
+                  "ramp": np.arange(3000, dtype="<i4") % 97,
+                  "noise": rng.standard_normal(500).astype("<f8")}
+    np.savez_compressed(os.path.join(DATA, "savez_compressed.npz"), **compressed)
+    expected["npz"]["savez_compressed"] = {k: describe_numpy(v) for k, v in compressed.items()}
+
+    # ---- raw DEFLATE streams (zlib) over one input, one per block kind ----
+    import zlib
+    text = b"".join(b"fusion layer %d weight %d; " % (i % 7, i % 13) for i in range(800))
+    raw = (rng.integers(0, 256, size=8000, dtype=np.uint8).tobytes() + text +
+           bytes(5000) + bytes(range(256)) * 10)
+    with open(os.path.join(DATA, "deflate_input.bin"), "wb") as f:
+        f.write(raw)
+    for name, level, strategy in [("stored", 0, zlib.Z_DEFAULT_STRATEGY),
+                                  ("fixed", 6, zlib.Z_FIXED),
+                                  ("huffman_only", 6, zlib.Z_HUFFMAN_ONLY),
+                                  ("rle", 6, zlib.Z_RLE),
+                                  ("best", 9, zlib.Z_DEFAULT_STRATEGY)]:
+        packer = zlib.compressobj(level, zlib.DEFLATED, -15, 9, strategy)
+        stream = packer.compress(raw) + packer.flush()
+        assert zlib.decompress(stream, -15) == raw
+        with open(os.path.join(DATA, "deflate_%s.bin" % name), "wb") as f:
+            f.write(stream)
     write_zip64_npz(os.path.join(DATA, "zip64.npz"), {"a": npy["f8_5"], "b": npy["b1"]})
     expected["npz"]["zip64"] = {"a": describe_numpy(npy["f8_5"]), "b": describe_numpy(npy["b1"])}
     # A stored archive with a non-.npy member (skipped by the reader) and a comment.

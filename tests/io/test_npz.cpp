@@ -80,12 +80,63 @@ TEST_CASE("load_npz reads ZIP64 directories, skips non-.npy members, allows a co
     CHECK(mixed.tensor<int, 1>("bytes")(3) == 255);
 }
 
-TEST_CASE("npz: compressed, corrupt and truncated archives are io_errors naming the member") {
-    const auto compressed = message_of<emofuse::io_error>(
-        [] { (void)load_npz(io_test::data_path("savez_compressed.npz")); });
-    CHECK(compressed.find("'a.npy'") != std::string::npos);
-    CHECK(compressed.find("savez_compressed") != std::string::npos);
+TEST_CASE("load_npz reads numpy.savez_compressed archives (deflate)") {
+    const auto path = io_test::data_path("savez_compressed.npz");
+    const auto tensors = load_npz(path);
+    check_archive(tensors, io_test::expected()["npz"]["savez_compressed"]);
+    const auto from_memory = parse_npz(io_test::read_bytes(path));
+    for (const auto& name : tensors.names()) {
+        CHECK(from_memory.at(name) == tensors.at(name));
+    }
+}
 
+TEST_CASE("inflate decodes zlib's stored, fixed, dynamic, Huffman-only and RLE streams") {
+    const auto input = io_test::read_bytes(io_test::data_path("deflate_input.bin"));
+    for (const std::string kind : {"stored", "fixed", "huffman_only", "rle", "best"}) {
+        INFO("deflate_" << kind << ".bin");
+        const auto stream = io_test::read_bytes(io_test::data_path("deflate_" + kind + ".bin"));
+        CHECK(detail::inflate(stream, input.size(), "test") == input);
+        // Declared sizes that disagree with the stream, and every truncation, are io_errors.
+        CHECK(message_of<emofuse::io_error>([&] {
+                  (void)detail::inflate(stream, 100, "m");
+              }).find("exceeds the declared 100 bytes") != std::string::npos);
+        CHECK(message_of<emofuse::io_error>([&] {
+                  (void)detail::inflate(stream, input.size() + 1, "m");
+              }).find("the archive declares") != std::string::npos);
+        for (std::size_t length = 0; length < stream.size(); length += 97) {
+            CHECK_THROWS_AS(detail::inflate(std::span(stream).first(length), input.size(), "m"),
+                            emofuse::io_error);
+        }
+    }
+}
+
+TEST_CASE("inflate rejects invalid streams with a reason") {
+    const auto error = [](std::initializer_list<unsigned> bytes, std::size_t size = 16) {
+        std::vector<std::byte> stream;
+        for (unsigned byte : bytes) {
+            stream.push_back(static_cast<std::byte>(byte));
+        }
+        return message_of<emofuse::io_error>(
+            [&] { (void)detail::inflate(stream, size, "io::npz: a.npz: member 'x.npy'"); });
+    };
+    CHECK(error({0x07}).find("reserved block type 3") != std::string::npos);
+    CHECK(error({0x07}).find("member 'x.npy'") != std::string::npos);
+    CHECK(error({0x01, 0x02, 0x00, 0x00, 0x00}).find("does not match its complement") !=
+          std::string::npos);
+    CHECK(error({0x01, 0x05, 0x00, 0xfa, 0xff, 0x41}).find("cut short") != std::string::npos);
+    CHECK(error({}).find("ends early") != std::string::npos);
+    // Fixed block: a length/distance pair as the first code refers before the output start.
+    // Bits (LSB first): 1 (final), 10 (fixed), 0000001 (symbol 257), 00000 (distance 1).
+    CHECK(error({0x03, 0x02, 0x00}).find("before the start") != std::string::npos);
+    // Dynamic block whose code-length code is over-subscribed: HLIT=0 HDIST=0 HCLEN=0 (4
+    // lengths), all four code-length code lengths 1.
+    CHECK(error({0x05, 0x00, 0x92, 0x04}).find("over-subscribed") != std::string::npos);
+    // The same with lengths 1, 2, 0, 0: one two-bit code is unused, so the code is incomplete.
+    // Bits 17-28: 100 010 000 000.
+    CHECK(error({0x05, 0x00, 0x22, 0x00}).find("incomplete") != std::string::npos);
+}
+
+TEST_CASE("npz: corrupt and truncated archives are io_errors naming the member") {
     const auto original = io_test::read_bytes(io_test::data_path("savez.npz"));
     auto corrupt = original;
     corrupt[200] ^= std::byte{0x40}; // inside the first member's data
@@ -142,6 +193,13 @@ TEST_CASE("npz: directory fields that point outside the file") {
     CHECK(message_of<emofuse::io_error>([&] {
               (void)parse_npz(size_outside);
           }).find("outside the file") != std::string::npos);
+    auto absurd = original; // deflate cannot turn 10 bytes into 2 GB
+    absurd[central + 10] = std::byte{8};
+    put_u32(absurd, central + 20, 10);
+    put_u32(absurd, central + 24, 0x7fffffff);
+    CHECK(message_of<emofuse::io_error>([&] {
+              (void)parse_npz(absurd);
+          }).find("more than deflate can produce") != std::string::npos);
     auto size_mismatch = original;
     put_u32(size_mismatch, central + 20, 3);
     CHECK(message_of<emofuse::io_error>([&] {

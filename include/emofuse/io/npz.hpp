@@ -1,15 +1,17 @@
-// emofuse/io/npz.hpp — reads NumPy .npz archives written by numpy.savez: a ZIP file whose
-// uncompressed members are .npy files. Each member `<name>.npy` becomes tensor `<name>`.
+// emofuse/io/npz.hpp — reads NumPy .npz archives (numpy.savez, numpy.savez_compressed): a ZIP
+// file whose members are .npy files. Each member `<name>.npy` becomes tensor `<name>`.
 //
-// Supported: stored (uncompressed) members, ZIP64 sizes and offsets (numpy.savez always writes
-// ZIP64 local headers), archive comments. Every member's CRC-32 is verified. Rejected with an
-// io_error: deflate-compressed members (numpy.savez_compressed: decompress and re-save with
-// numpy.savez, or use safetensors), encrypted members, multi-disk archives, duplicate names,
-// and any size or offset that points outside the file. Members not ending in .npy are skipped.
+// Supported: stored members (numpy.savez) and deflate members (numpy.savez_compressed), ZIP64
+// sizes and offsets (numpy always writes ZIP64 local headers), archive comments. Every
+// member's CRC-32 is verified. Rejected with an io_error: other compression methods, encrypted
+// members, multi-disk archives, duplicate names, a declared size that deflate could not
+// produce from the compressed size, and any size or offset that points outside the file.
+// Members whose name does not end in .npy are skipped.
 #pragma once
 
 #include <emofuse/core/error.hpp>
 #include <emofuse/io/detail/binary_file.hpp>
+#include <emofuse/io/detail/inflate.hpp>
 #include <emofuse/io/npy.hpp>
 #include <emofuse/io/state_dict.hpp>
 
@@ -239,16 +241,19 @@ std::vector<std::byte> read_zip_member(ReadAt& read_at, const zip_member& member
     if ((member.flags & 0x1u) != 0) {
         fail("is encrypted");
     }
-    if (member.method == 8) {
-        fail("is deflate-compressed (numpy.savez_compressed); emofuse reads uncompressed "
-             ".npz archives (numpy.savez) only");
+    if (member.method != 0 && member.method != 8) {
+        fail("uses ZIP compression method ", member.method,
+             "; only stored (0) and deflate (8) are supported");
     }
-    if (member.method != 0) {
-        fail("uses ZIP compression method ", member.method, "; only stored (0) is supported");
-    }
-    if (member.compressed_size != member.uncompressed_size) {
+    if (member.method == 0 && member.compressed_size != member.uncompressed_size) {
         fail("stored member has compressed size ", member.compressed_size,
              " but uncompressed size ", member.uncompressed_size);
+    }
+    // Deflate expands at most 1032:1 (a 258-byte match in two bits), so a larger declared size
+    // is corrupt; checking it first keeps a hostile header from forcing a huge allocation.
+    if (member.method == 8 && member.uncompressed_size / 1032 > member.compressed_size + 1) {
+        fail("declares ", member.uncompressed_size, " bytes from ", member.compressed_size,
+             " compressed bytes, more than deflate can produce");
     }
     if (member.local_offset > total_size || zip_local_size > total_size - member.local_offset) {
         fail("local header offset ", member.local_offset, " lies outside the file");
@@ -266,6 +271,11 @@ std::vector<std::byte> read_zip_member(ReadAt& read_at, const zip_member& member
     }
     auto data = read_at(static_cast<std::size_t>(data_offset),
                         static_cast<std::size_t>(member.compressed_size));
+    if (member.method == 8) {
+        data = inflate(
+            data, static_cast<std::size_t>(member.uncompressed_size),
+            emofuse::detail::concat_message("io::npz: ", source, ": member '", member.name, "'"));
+    }
     if (crc32(data) != member.crc) {
         fail("CRC-32 mismatch: the data is corrupt");
     }
@@ -308,8 +318,9 @@ inline state_dict parse_npz(std::span<const std::byte> bytes, std::string source
     return detail::read_npz(read_at, bytes.size(), source);
 }
 
-/// Reads an .npz archive (numpy.savez) as a state_dict: member `<name>.npy` → tensor `<name>`.
-/// Only the directory and one member at a time are held in memory besides the result.
+/// Reads an .npz archive (numpy.savez or savez_compressed) as a state_dict: member `<name>.npy` →
+/// tensor `<name>`. Only the directory and one member at a time are held in memory besides the
+/// result.
 inline state_dict load_npz(const std::filesystem::path& file) {
     detail::input_file input(file, "io::load_npz");
     auto read_at = [&](std::size_t offset, std::size_t length) {

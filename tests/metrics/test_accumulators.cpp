@@ -3,6 +3,7 @@
 #include "fixtures.hpp"
 
 #include <emofuse/core/error.hpp>
+#include <emofuse/metrics/across_runs.hpp>
 #include <emofuse/metrics/classification.hpp>
 #include <emofuse/metrics/emotion.hpp>
 #include <emofuse/metrics/numeric.hpp>
@@ -432,4 +433,27 @@ TEST_CASE("every suite: weight w equals repeating the sample w times") {
     ov_w.update(ot, op, w);
     ov_r.update(repeat(ot), repeat(op));
     same(ov_w.compute(), ov_r.compute());
+}
+
+TEST_CASE("across runs: mean and ddof-0 std per key, as MMSA reports") {
+    std::vector<em::suite_result> runs(3);
+    const double acc[] = {0.8123, 0.8011, 0.8302}, f1[] = {0.7, 0.75, 0.71};
+    for (std::size_t r = 0; r < 3; ++r) {
+        runs[r].suite = "mosi";
+        runs[r].add("Has0_acc_2", acc[r]);
+        runs[r].add("Has0_F1_score", f1[r]);
+    }
+    const auto summary = em::summarize_runs(runs);
+    REQUIRE(summary.size() == 2);
+    CHECK(summary[0].key == "Has0_acc_2");
+    // numpy.mean / numpy.std (ddof = 0) on the same values.
+    CHECK(near(summary[0].mean, 0.8145333333333333));
+    CHECK(near(summary[0].std, 0.011984527061544358));
+    CHECK(near(summary[1].mean, 0.7200000000000001));
+    CHECK(near(summary[1].std, 0.021602468994692887));
+    CHECK(summary[1].runs == 3);
+    CHECK_THROWS_AS(static_cast<void>(em::summarize_runs({})), emofuse::value_error);
+    runs[1].metrics[1].key = "F1_score";
+    CHECK_THROWS_WITH_AS(static_cast<void>(em::summarize_runs(runs)),
+                         doctest::Contains("runs of different suites"), emofuse::value_error);
 }

@@ -141,25 +141,29 @@ TEST_CASE("scaled_dot_product_attention rejects bad shapes and masks") {
     const auto q = random_tensor<float>(2, 3, 4, rng);
     const auto k = random_tensor<float>(2, 5, 4, rng);
     const auto v = random_tensor<float>(2, 5, 6, rng);
-    CHECK_THROWS_AS(ea::scaled_dot_product_attention(q, random_tensor<float>(2, 5, 3, rng), v),
-                    emofuse::shape_error);
-    CHECK_THROWS_AS(ea::scaled_dot_product_attention(q, k, random_tensor<float>(2, 4, 6, rng)),
-                    emofuse::shape_error);
-    CHECK_THROWS_AS(ea::scaled_dot_product_attention(q, random_tensor<float>(3, 5, 4, rng), v),
-                    emofuse::shape_error);
+    CHECK_THROWS_AS(
+        (void)ea::scaled_dot_product_attention(q, random_tensor<float>(2, 5, 3, rng), v),
+        emofuse::shape_error);
+    CHECK_THROWS_AS(
+        (void)ea::scaled_dot_product_attention(q, k, random_tensor<float>(2, 4, 6, rng)),
+        emofuse::shape_error);
+    CHECK_THROWS_AS(
+        (void)ea::scaled_dot_product_attention(q, random_tensor<float>(3, 5, 4, rng), v),
+        emofuse::shape_error);
     ea::attention_mask<float> lengths_too_long;
     lengths_too_long.key_lengths = {5, 6};
-    CHECK_THROWS_WITH_AS(ea::scaled_dot_product_attention(q, k, v, lengths_too_long),
+    CHECK_THROWS_WITH_AS((void)ea::scaled_dot_product_attention(q, k, v, lengths_too_long),
                          doctest::Contains("key_lengths[1]"), emofuse::shape_error);
     ea::attention_mask<float> wrong_count;
     wrong_count.key_lengths = {5};
-    CHECK_THROWS_AS(ea::scaled_dot_product_attention(q, k, v, wrong_count), emofuse::shape_error);
+    CHECK_THROWS_AS((void)ea::scaled_dot_product_attention(q, k, v, wrong_count),
+                    emofuse::shape_error);
     ea::attention_mask<float> wrong_valid;
     wrong_valid.key_valid = xt::xtensor<std::uint8_t, 2>({2, 4});
-    CHECK_THROWS_WITH_AS(ea::scaled_dot_product_attention(q, k, v, wrong_valid),
+    CHECK_THROWS_WITH_AS((void)ea::scaled_dot_product_attention(q, k, v, wrong_valid),
                          doctest::Contains("key_valid shape"), emofuse::shape_error);
     ea::attention_mask<float> wrong_additive;
     wrong_additive.additive = xt::xtensor<float, 3>({1, 3, 4});
-    CHECK_THROWS_WITH_AS(ea::scaled_dot_product_attention(q, k, v, wrong_additive),
+    CHECK_THROWS_WITH_AS((void)ea::scaled_dot_product_attention(q, k, v, wrong_additive),
                          doctest::Contains("additive shape"), emofuse::shape_error);
 }

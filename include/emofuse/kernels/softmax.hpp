@@ -9,7 +9,9 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
+#include <type_traits>
 
 namespace emofuse::kernels {
 
@@ -46,6 +48,71 @@ void softmax_rows_reference(const T* x, std::size_t rows, std::size_t cols, std:
 
 namespace detail {
 
+/// e^x for x <= 0 or NaN (all softmax needs: scores minus their maximum). Float uses a
+/// Cephes-style reduction x = n·ln2 + r, |r| <= ln2/2, a degree-5 polynomial for e^r and the
+/// exponent bits for 2^n (≈1 ulp); it skips the overflow handling of a general exp, which
+/// softmax never needs. Below -87.34 (2^-126) the result is flushed to 0. Double uses xsimd.
+template <class T, class Arch>
+xsimd::batch<T, Arch> exp_nonpositive(const xsimd::batch<T, Arch>& x) {
+    using batch = xsimd::batch<T, Arch>;
+    if constexpr (std::is_same_v<T, float>) {
+        using int_batch = xsimd::batch<std::int32_t, Arch>;
+        const batch lowest(-87.3365478515625f);
+        const auto underflow = x < lowest; // false for NaN: NaN flows through
+        const batch v = xsimd::select(underflow, lowest, x);
+        const batch shifter(12582912.0f); // 1.5·2^23: adding it rounds to an integer
+        const batch t = xsimd::fma(v, batch(1.44269504088896341f), shifter);
+        const batch n = t - shifter;
+        batch r = xsimd::fma(n, batch(-0.693359375f), v);
+        r = xsimd::fma(n, batch(2.12194440e-4f), r);
+        batch p(1.9875691500e-4f);
+        p = xsimd::fma(p, r, batch(1.3981999507e-3f));
+        p = xsimd::fma(p, r, batch(8.3334519073e-3f));
+        p = xsimd::fma(p, r, batch(4.1665795894e-2f));
+        p = xsimd::fma(p, r, batch(1.6666665459e-1f));
+        p = xsimd::fma(p, r, batch(5.0000001201e-1f));
+        p = xsimd::fma(p, r * r, r + batch(1.0f));
+        const int_batch exponent = (xsimd::bitwise_cast<int_batch>(t) -
+                                    xsimd::bitwise_cast<int_batch>(shifter) + int_batch(127))
+                                   << 23;
+        return xsimd::select(underflow, batch(0.0f), p * xsimd::bitwise_cast<batch>(exponent));
+    } else {
+        return xsimd::exp(x);
+    }
+}
+
+/// Largest element where NaNs may or may not win (lane maxima only): enough for softmax,
+/// whose exp(x - max) turns any NaN x into a NaN row anyway. -inf for n == 0.
+template <class T, class Arch>
+T lane_max(const T* x, std::size_t n) {
+    using batch = xsimd::batch<T, Arch>;
+    constexpr std::size_t lanes = batch::size;
+    const T lowest = -std::numeric_limits<T>::infinity();
+    batch m0(lowest), m1(lowest), m2(lowest), m3(lowest);
+    std::size_t i = 0;
+    for (; i + 4 * lanes <= n; i += 4 * lanes) {
+        m0 = xsimd::max(m0, batch::load_unaligned(x + i));
+        m1 = xsimd::max(m1, batch::load_unaligned(x + i + lanes));
+        m2 = xsimd::max(m2, batch::load_unaligned(x + i + 2 * lanes));
+        m3 = xsimd::max(m3, batch::load_unaligned(x + i + 3 * lanes));
+    }
+    for (; i + lanes <= n; i += lanes) {
+        m0 = xsimd::max(m0, batch::load_unaligned(x + i));
+    }
+    if (i < n) {
+        m1 = xsimd::max(m1, load_partial<T, Arch>(x + i, n - i, lowest));
+    }
+    return horizontal_max(xsimd::max(xsimd::max(m0, m1), xsimd::max(m2, m3)));
+}
+
+/// The row maximum with softmax's NaN rule: exact (NaN if any NaN) where it matters — a row
+/// whose lane maximum is -inf is all -inf or holds a NaN, and only a scan tells which.
+template <class T, class Arch>
+T softmax_row_max(const T* x, std::size_t n) {
+    const T m = lane_max<T, Arch>(x, n);
+    return m == -std::numeric_limits<T>::infinity() ? max_reference(x, n) : m;
+}
+
 /// out[j] = exp(in[j] - shift) for j < n; returns Σ out[j]. out may be in. `upcoming` (may
 /// be null) is the next row to be processed, `upcoming_n` its length: it is prefetched while
 /// the exponentials keep the core busy, so the next row's loads overlap this row's compute.
@@ -69,21 +136,21 @@ T exp_shifted_sum(const T* in, T shift, T* out, std::size_t n, const T* upcoming
                 prefetch_for_write(upcoming_out + next_prefetch);
             }
         }
-        const batch e0 = xsimd::exp(batch::load_unaligned(in + j) - s);
-        const batch e1 = xsimd::exp(batch::load_unaligned(in + j + lanes) - s);
+        const batch e0 = exp_nonpositive<T, Arch>(batch::load_unaligned(in + j) - s);
+        const batch e1 = exp_nonpositive<T, Arch>(batch::load_unaligned(in + j + lanes) - s);
         e0.store_unaligned(out + j);
         e1.store_unaligned(out + j + lanes);
         acc0 += e0;
         acc1 += e1;
     }
     for (; j + lanes <= n; j += lanes) {
-        const batch e = xsimd::exp(batch::load_unaligned(in + j) - s);
+        const batch e = exp_nonpositive<T, Arch>(batch::load_unaligned(in + j) - s);
         e.store_unaligned(out + j);
         acc0 += e;
     }
     if (j < n) {
         // Padding lanes hold -inf, whose exp is exactly 0: they add nothing to the sum.
-        const batch e = xsimd::exp(
+        const batch e = exp_nonpositive<T, Arch>(
             load_partial<T, Arch>(in + j, n - j, -std::numeric_limits<T>::infinity()) - s);
         store_partial(e, out + j, n - j);
         acc1 += e;
@@ -108,7 +175,7 @@ void softmax_rows(const T* x, std::size_t rows, std::size_t cols, std::size_t ld
     for (std::size_t r = 0; r < rows; ++r) {
         const T* in = x + r * ldx;
         T* out = y + r * ldy;
-        const T row_max = max(in, cols);
+        const T row_max = detail::softmax_row_max<T, simd_arch>(in, cols);
         if (row_max == -std::numeric_limits<T>::infinity()) {
             for (std::size_t j = 0; j < cols; ++j) {
                 out[j] = T(0);
@@ -180,7 +247,7 @@ void online_softmax_update(online_softmax_state<T>& state, T* scores, std::size_
     if (dim > 0) {
         detail::check_pointer("online_softmax_update", "accumulator", accumulator);
     }
-    const T block_max = max(scores, n);
+    const T block_max = max(scores, n); // exact: a NaN score makes running_max NaN
     const T new_max =
         (block_max > state.running_max || block_max != block_max) ? block_max : state.running_max;
     if (new_max == -std::numeric_limits<T>::infinity()) {

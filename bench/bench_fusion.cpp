@@ -3,7 +3,10 @@
 #include <benchmark/benchmark.h>
 
 #include <emofuse/core/batch.hpp>
+#include <emofuse/fusion/bilinear.hpp>
+#include <emofuse/fusion/compact_bilinear.hpp>
 #include <emofuse/fusion/low_rank_fusion.hpp>
+#include <emofuse/fusion/mag.hpp>
 #include <emofuse/fusion/tensor_fusion.hpp>
 
 #include <cstddef>
@@ -81,8 +84,73 @@ void lmf_mmsa(benchmark::State& state) {
     set_flops(state, flops + 3.0 * double(batch * rank * out));
 }
 
+fusion::detail::dense<float> random_dense(std::size_t out, std::size_t in, unsigned seed) {
+    return {random_tensor<2>({out, in}, seed, 0.05f), random_tensor<1>({out}, seed + 1000, 0.05f)};
+}
+
+// MAG on every time step, LayerNorm included: B=32, T=50, d_t=768, d_a=74, d_v=47.
+void mag(benchmark::State& state) {
+    const std::size_t batch = 32, steps = 50, dt = 768, da = 74, dv = 47;
+    std::vector<fusion::mag_auxiliary<float>> aux;
+    aux.push_back({random_dense(dt, dv + dt, 30), random_dense(dt, dv, 31)});
+    aux.push_back({random_dense(dt, da + dt, 32), random_dense(dt, da, 33)});
+    fusion::mag<float> stage(std::move(aux), xt::ones<float>({dt}), xt::zeros<float>({dt}), 0.5f);
+    const auto input = make_batch(text(sequence<float>(random_tensor<3>({batch, steps, dt}, 34))),
+                                  vision(sequence<float>(random_tensor<3>({batch, steps, dv}, 35))),
+                                  audio(sequence<float>(random_tensor<3>({batch, steps, da}, 36))));
+    for (auto _ : state) {
+        auto y = stage(input);
+        benchmark::DoNotOptimize(y.values().data());
+        benchmark::ClobberMemory();
+    }
+    const double rows = double(batch * steps);
+    set_flops(state, 2.0 * rows * double(dt) * double((dv + dt) + dv + (da + dt) + da));
+}
+
+// MFB with power + L2 normalisation: B=64, d_0=d_1=128, o=1200, k=2.
+void mfb(benchmark::State& state) {
+    const std::size_t batch = 64, d = 128, o = 1200, k = 2;
+    fusion::mfb<float> stage(random_dense(o * k, d, 40), random_dense(o * k, d, 41), k,
+                             {fusion::activation::identity, fusion::activation::identity, true});
+    const auto input = make_batch(vision(random_tensor<2>({batch, d}, 42)),
+                                  text(random_tensor<2>({batch, d}, 43)));
+    for (auto _ : state) {
+        auto y = stage(input);
+        benchmark::DoNotOptimize(y.data());
+        benchmark::ClobberMemory();
+    }
+    set_flops(state, 2.0 * 2.0 * double(batch * d * o * k));
+}
+
+// Compact bilinear pooling: B=64, d_0=d_1=128, D=16384. The automatic method (the direct
+// sketch of the outer product, O(d_0·d_1) per sample) is the stable workload; mcb_fft forces
+// the O(D log D) FFT path for comparison.
+void run_mcb(benchmark::State& state, fusion::mcb_convolution method) {
+    const std::size_t batch = 64, d = 128, out = 16384;
+    fusion::compact_bilinear<float> stage(d, d, out, 7, false, method);
+    const auto input = make_batch(vision(random_tensor<2>({batch, d}, 50)),
+                                  text(random_tensor<2>({batch, d}, 51)));
+    for (auto _ : state) {
+        auto y = stage(input);
+        benchmark::DoNotOptimize(y.data());
+        benchmark::ClobberMemory();
+    }
+    state.counters["samples/s"] =
+        benchmark::Counter(double(batch), benchmark::Counter::kIsIterationInvariantRate);
+}
+void mcb(benchmark::State& state) {
+    run_mcb(state, fusion::mcb_convolution::automatic);
+}
+void mcb_fft(benchmark::State& state) {
+    run_mcb(state, fusion::mcb_convolution::fft);
+}
+
 } // namespace
 
 BENCHMARK(tfn_mmsa)->Unit(benchmark::kMillisecond);
 BENCHMARK(tfn_mmsa_b1)->Unit(benchmark::kMillisecond);
 BENCHMARK(lmf_mmsa)->Unit(benchmark::kMicrosecond);
+BENCHMARK(mag)->Unit(benchmark::kMillisecond);
+BENCHMARK(mfb)->Unit(benchmark::kMicrosecond);
+BENCHMARK(mcb)->Unit(benchmark::kMicrosecond);
+BENCHMARK(mcb_fft)->Unit(benchmark::kMillisecond);

@@ -4,6 +4,10 @@
 #include <emofuse/core/pipeline.hpp>
 #include <emofuse/fusion/tensor_fusion.hpp>
 #include <emofuse/heads/linear.hpp>
+#include <emofuse/kernels/linear.hpp>
+
+#include <cmath>
+#include <vector>
 
 #include <limits>
 
@@ -177,4 +181,56 @@ TEST_CASE("tensor fusion propagates NaN and handles an empty batch") {
                             text(xt::xtensor<float, 2>::from_shape({0, 5})));
     CHECK(stage(empty).shape(0) == 0);
     CHECK(fusion::tensor_fusion<>{}(empty).shape(1) == 5 * 7 * 6);
+}
+
+TEST_CASE_TEMPLATE("the blocked outer-product kernel matches a scalar linear over edge shapes", T,
+                   float, double) {
+    // Row counts across register tiles and row chunks (240), depths across the depth block,
+    // widths across SIMD vectors and 4-vector column tiles.
+    std::size_t seed = 1;
+    auto next = [&seed] {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        return T(double((seed >> 33) % 2001) / 1000.0 - 1.0);
+    };
+    for (std::size_t rows : {1u, 5u, 7u, 250u, 481u}) {
+        for (std::size_t in : {1u, 13u, 300u}) {
+            for (std::size_t out : {1u, 17u, 70u}) {
+                CAPTURE(rows);
+                CAPTURE(in);
+                CAPTURE(out);
+                std::vector<T> x(rows * in), w(out * in), b(out), y(rows * out), ref(rows * out);
+                for (auto* v : {&x, &w, &b}) {
+                    for (auto& e : *v) {
+                        e = next();
+                    }
+                }
+                const fusion::detail::packed_linear<T> layer(w.data(), b.data(), out, in);
+                layer.apply(x.data(), in, rows, y.data(), kernels::epilogue::relu);
+                kernels::linear_reference(x.data(), rows, in, w.data(), b.data(), out, ref.data(),
+                                          kernels::epilogue::relu);
+                for (std::size_t i = 0; i < y.size(); ++i) {
+                    REQUIRE(std::abs(double(y[i]) - double(ref[i])) <=
+                            10 * tolerance<T>() * (1.0 + std::abs(double(ref[i]))) *
+                                std::sqrt(double(in)));
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("tensor_fusion_linear over a batch larger than one row chunk") {
+    // 250 samples (two row chunks), Π = 5·41·14 (several depth blocks).
+    const auto sd = test::weights("tfn_linear_wide");
+    const auto fused =
+        fusion::tensor_fusion_linear<double>::from_state_dict(sd, "post_fusion_layer_1.");
+    const heads::linear<double> head(fused.weight(), fused.bias());
+    auto make = [](std::size_t d, double phase) {
+        auto x = xt::xtensor<double, 2>::from_shape({250, d});
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            x.data()[i] = std::sin(0.7 * double(i) + phase);
+        }
+        return x;
+    };
+    const auto batch = make_batch(audio(make(5, 0.1)), vision(make(40, 0.2)), text(make(13, 0.3)));
+    check_close(fused(batch), head(fusion::tensor_fusion<>{}(batch)), 1e-12);
 }

@@ -18,6 +18,7 @@
 #include "emofuse/core/error.hpp"
 #include "emofuse/fusion/detail/dense.hpp"
 #include "emofuse/fusion/detail/inputs.hpp"
+#include "emofuse/fusion/detail/outer_product_gemm.hpp"
 #include "emofuse/fusion/modality_mask.hpp"
 
 #include <algorithm>
@@ -102,6 +103,13 @@ features<T> bilinear_output(const dense<T>& linear_out, activation act, const T*
     }
     activate(act, out.data(), out.size());
     return out;
+}
+
+/// The layer with its weight packed for small-batch products (see packed_linear).
+template <class T>
+packed_linear<T> pack(const dense<T>& layer) {
+    return packed_linear<T>(layer.weight.data(), layer.bias.size() ? layer.bias.data() : nullptr,
+                            layer.outputs(), layer.inputs());
 }
 
 template <class T, class StateDict>
@@ -194,6 +202,8 @@ public:
         if (!out_.empty()) {
             out_.check(stage, "linear_out", l0_.outputs() / factor_);
         }
+        p0_ = detail::pack(l0_);
+        p1_ = detail::pack(l1_);
     }
 
     /// Loads `<prefix>linear0.`, `<prefix>linear1.` and, when present, `<prefix>linear_out.`.
@@ -223,8 +233,8 @@ public:
         T* b = ws.buffer<T>(1, rows * wide);
         T* z = ws.buffer<T>(2, rows * o);
         if (rows != 0) {
-            l0_.apply(x[0].data, rows, a);
-            l1_.apply(x[1].data, rows, b);
+            p0_.apply(x[0].data, x[0].cols, rows, a);
+            p1_.apply(x[1].data, x[1].cols, rows, b);
         }
         detail::activate(options_.input, a, rows * wide);
         detail::activate(options_.input, b, rows * wide);
@@ -248,6 +258,7 @@ private:
     detail::dense<T> l0_, l1_, out_;
     std::size_t factor_;
     bilinear_options options_;
+    detail::packed_linear<T> p0_, p1_;
 };
 
 /// Multimodal factorised high-order pooling (MFH, Yu et al. 2018): two cascaded MFB stages.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "emofuse/config.hpp"
+#include "emofuse/core/sequence.hpp"
 #include "emofuse/fusion/detail/namespace.hpp"
 #include "emofuse/kernels/epilogue.hpp"
 #include "emofuse/kernels/workspace.hpp"
@@ -103,9 +104,14 @@ void outer_tile_dispatch(std::size_t rows, std::size_t vectors, std::size_t dept
            ...);
 }
 
+/// Rows of z generated at once: the (rows × depth) block of z is reused by every column tile.
+inline constexpr std::size_t outer_chunk_rows = 240;
+
 /// y[r, h] = act(Σ_k z[r, k]·W[h, k] + bias[h]) where W is packed by pack_weight_transposed
 /// (ld = padded(out)) and `make_z(r0, rows, k0, depth, dst, ld)` writes z[r0 : r0+rows,
-/// k0 : k0+depth] into dst (row stride ld). Scratch: slots 2 and 3 of `ws`.
+/// k0 : k0+depth] into dst (row stride ld). Loop order: chunks of rows, blocks of depth (W's
+/// block stays in L2), then column tiles of 4 vectors (their slice of W's block stays in L1)
+/// and register tiles of rows. Scratch: slots 2 and 3 of `ws`.
 template <class T, class MakeZ>
 void outer_product_linear(std::size_t rows, std::size_t depth_total, std::size_t out,
                           const T* packed, const T* bias, kernels::epilogue act, T* y,
@@ -114,33 +120,86 @@ void outer_product_linear(std::size_t rows, std::size_t depth_total, std::size_t
     constexpr std::size_t mr = outer_tile_rows<T>;
     constexpr std::size_t nv = outer_tile_vectors;
     const std::size_t ld = padded_width<T>(out);
-    T* acc = ws.buffer<T>(2, rows * ld);
-    std::fill_n(acc, rows * ld, T(0));
-    const std::size_t zld = outer_block_depth;
-    T* z = ws.buffer<T>(3, mr * zld);
-    for (std::size_t k0 = 0; k0 < depth_total; k0 += outer_block_depth) {
-        const std::size_t depth = std::min(outer_block_depth, depth_total - k0);
-        const T* w_block = packed + k0 * ld;
+    const std::size_t chunk = std::min(outer_chunk_rows, rows);
+    // The z block (chunk × block) stays within ~256 KiB of L2 next to W's block.
+    const std::size_t block_limit =
+        std::max<std::size_t>(64, (std::size_t{1} << 16) / std::max<std::size_t>(1, chunk));
+    const std::size_t block =
+        std::min({outer_block_depth, block_limit, std::max<std::size_t>(1, depth_total)});
+    T* acc = ws.buffer<T>(2, chunk * ld);
+    T* z = ws.buffer<T>(3, chunk * block);
+    for (std::size_t c0 = 0; c0 < rows; c0 += chunk) {
+        const std::size_t chunk_rows = std::min(chunk, rows - c0);
+        std::fill_n(acc, chunk_rows * ld, T(0));
         // Row tiles of near-equal height (32 rows with mr = 6: 6,6,5,5,5,5 rather than
         // 6,6,6,6,6,2), so no tile runs with a mostly idle register block.
-        const std::size_t tiles = (rows + mr - 1) / mr;
-        for (std::size_t tile = 0, r0 = 0; tile < tiles; ++tile) {
-            const std::size_t tile_rows = rows / tiles + (tile < rows % tiles ? 1 : 0);
-            make_z(r0, tile_rows, k0, depth, z, zld);
+        const std::size_t tiles = (chunk_rows + mr - 1) / mr;
+        for (std::size_t k0 = 0; k0 < depth_total; k0 += block) {
+            const std::size_t depth = std::min(block, depth_total - k0);
+            make_z(c0, chunk_rows, k0, depth, z, depth);
+            const T* w_block = packed + k0 * ld;
             for (std::size_t j0 = 0; j0 < ld; j0 += nv * lanes) {
                 const std::size_t vectors = std::min(nv, (ld - j0) / lanes);
-                outer_tile_dispatch<T>(tile_rows, vectors, depth, z, zld, w_block + j0, ld,
-                                       acc + r0 * ld + j0, ld, std::make_index_sequence<nv>{});
+                for (std::size_t tile = 0, r0 = 0; tile < tiles; ++tile) {
+                    const std::size_t tile_rows =
+                        chunk_rows / tiles + (tile < chunk_rows % tiles ? 1 : 0);
+                    outer_tile_dispatch<T>(tile_rows, vectors, depth, z + r0 * depth, depth,
+                                           w_block + j0, ld, acc + r0 * ld + j0, ld,
+                                           std::make_index_sequence<nv>{});
+                    r0 += tile_rows;
+                }
             }
-            r0 += tile_rows;
         }
-    }
-    for (std::size_t r = 0; r < rows; ++r) {
-        for (std::size_t h = 0; h < out; ++h) {
-            T v = acc[r * ld + h] + (bias ? bias[h] : T(0));
-            y[r * out + h] = (act == kernels::epilogue::relu && v < T(0)) ? T(0) : v;
+        for (std::size_t r = 0; r < chunk_rows; ++r) {
+            T* dst = y + (c0 + r) * out;
+            const T* src = acc + r * ld;
+            for (std::size_t h = 0; h < out; ++h) {
+                const T v = src[h] + (bias ? bias[h] : T(0));
+                dst[h] = (act == kernels::epilogue::relu && v < T(0)) ? T(0) : v;
+            }
         }
     }
 }
+
+/// An nn.Linear whose weight is packed once as Wᵀ (in, padded(out)) for outer_product_linear:
+/// for layers applied to small batches, where re-packing the weight on every call (as a
+/// general GEMM must) costs as much as the product.
+template <class T>
+class packed_linear {
+public:
+    packed_linear() = default;
+    packed_linear(const T* weight, const T* bias, std::size_t out, std::size_t in)
+        : in_(in), out_(out), packed_(xt::xtensor<T, 2>::from_shape({in, padded_width<T>(out)})) {
+        pack_weight_transposed(weight, out, in, packed_.data());
+        if (bias != nullptr) {
+            bias_ = xt::xtensor<T, 1>::from_shape({out});
+            std::copy_n(bias, out, bias_.data());
+        }
+    }
+
+    [[nodiscard]] std::size_t inputs() const { return in_; }
+    [[nodiscard]] std::size_t outputs() const { return out_; }
+
+    /// y (rows, out) = act(x (rows, in, row stride ldx)·Wᵀ + b). Scratch: slots 2 and 3 of
+    /// `ws` (by default the kernels' per-thread workspace, free between kernel calls).
+    void apply(const T* x, std::size_t ldx, std::size_t rows, T* y,
+               kernels::epilogue act = kernels::epilogue::none,
+               kernels::workspace& ws = kernels::thread_workspace()) const {
+        outer_product_linear<T>(rows, in_, out_, packed_.data(),
+                                bias_.size() ? bias_.data() : nullptr, act, y, ws,
+                                [&](std::size_t r0, std::size_t count, std::size_t k0,
+                                    std::size_t depth, T* dst, std::size_t ld) {
+                                    for (std::size_t r = 0; r < count; ++r) {
+                                        std::copy_n(x + (r0 + r) * ldx + k0, depth, dst + r * ld);
+                                    }
+                                });
+    }
+
+private:
+    std::size_t in_ = 0;
+    std::size_t out_ = 0;
+    xt::xtensor<T, 2> packed_;
+    xt::xtensor<T, 1> bias_;
+};
 
 } // namespace emofuse::fusion::detail

@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""Times the fusion workloads of shared/design/WORKLOADS.md in PyTorch eager, written as the
+peers write them (MMSA TFN/LMF, MAG-BERT's MAG, block's MFB, compact bilinear pooling with a
+sparse sketch and torch.fft), next to emofuse-bench, in one run on one thread, and prints the
+medians and the ratio per workload.
+
+    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/compare_torch_fusion.py build/rel/bench/emofuse-bench
+
+The script sets OPENBLAS_NUM_THREADS=1 itself before importing torch and calls
+torch.set_num_threads(1). For each workload it runs emofuse-bench (filtered to that workload,
+JSON output, --benchmark_repetitions) and then the PyTorch version, alternating, so both see
+the same machine state. Reported: median wall time and median CPU time of one forward call;
+ratio = PyTorch / emofuse (> 1: emofuse is faster). On a shared machine the CPU-time ratio is
+the steadier one.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+torch.set_num_threads(1)
+torch.manual_seed(0)
+
+GOALS = {"tfn_mmsa": 1.6, "tfn_mmsa_b1": 2.0, "lmf_mmsa": 5.0, "mfb": 1.5, "mcb": 4.0, "mag": 1.0}
+
+
+def tfn_mmsa(batch):
+    # MMSA TFN: cat ones, two bmm outer products, then post_fusion_layer_1 + ReLU.
+    audio_h, video_h, text_h = torch.randn(batch, 32), torch.randn(batch, 128), torch.randn(batch, 32)
+    post_fusion_layer_1 = nn.Linear(33 * 129 * 33, 64)
+
+    def run():
+        n = audio_h.shape[0]
+        ones = torch.ones(n, 1)
+        _audio_h = torch.cat((ones, audio_h), dim=1)
+        _video_h = torch.cat((ones, video_h), dim=1)
+        _text_h = torch.cat((ones, text_h), dim=1)
+        fusion_tensor = torch.bmm(_audio_h.unsqueeze(2), _video_h.unsqueeze(1))
+        fusion_tensor = fusion_tensor.view(-1, 33 * 129, 1)
+        fusion_tensor = torch.bmm(fusion_tensor, _text_h.unsqueeze(1)).view(n, -1)
+        return F.relu(post_fusion_layer_1(fusion_tensor))
+
+    return run
+
+
+def lmf_mmsa():
+    batch, rank, out = 64, 4, 64
+    audio_h, video_h, text_h = torch.randn(batch, 128), torch.randn(batch, 16), torch.randn(batch, 128)
+    audio_factor = torch.randn(rank, 129, out) * 0.1
+    video_factor = torch.randn(rank, 17, out) * 0.1
+    text_factor = torch.randn(rank, 129, out) * 0.1
+    fusion_weights, fusion_bias = torch.randn(1, rank), torch.randn(1, out)
+
+    def run():
+        n = audio_h.shape[0]
+        ones = torch.ones(n, 1)
+        _audio_h = torch.cat((ones, audio_h), dim=1)
+        _video_h = torch.cat((ones, video_h), dim=1)
+        _text_h = torch.cat((ones, text_h), dim=1)
+        fusion_audio = torch.matmul(_audio_h, audio_factor)
+        fusion_video = torch.matmul(_video_h, video_factor)
+        fusion_text = torch.matmul(_text_h, text_factor)
+        fusion_zy = fusion_audio * fusion_video * fusion_text
+        output = torch.matmul(fusion_weights, fusion_zy.permute(1, 0, 2)).squeeze() + fusion_bias
+        return output.view(-1, out)
+
+    return run
+
+
+class MAG(nn.Module):
+    def __init__(self, d_t, d_v, d_a, beta_shift):
+        super().__init__()
+        self.W_hv = nn.Linear(d_v + d_t, d_t)
+        self.W_ha = nn.Linear(d_a + d_t, d_t)
+        self.W_v = nn.Linear(d_v, d_t)
+        self.W_a = nn.Linear(d_a, d_t)
+        self.beta_shift = beta_shift
+        self.LayerNorm = nn.LayerNorm(d_t)
+        self.dropout = nn.Dropout(0.5)
+
+    def forward(self, text_embedding, visual, acoustic):
+        eps = 1e-6
+        weight_v = F.relu(self.W_hv(torch.cat((visual, text_embedding), dim=-1)))
+        weight_a = F.relu(self.W_ha(torch.cat((acoustic, text_embedding), dim=-1)))
+        h_m = weight_v * self.W_v(visual) + weight_a * self.W_a(acoustic)
+        em_norm = text_embedding.norm(p=2, dim=-1)
+        hm_norm = h_m.norm(p=2, dim=-1)
+        hm_norm_ones = torch.ones(hm_norm.shape)
+        hm_norm = torch.where(hm_norm == 0, hm_norm_ones, hm_norm)
+        thresh_hold = (em_norm / (hm_norm + eps)) * self.beta_shift
+        ones = torch.ones(thresh_hold.shape)
+        alpha = torch.min(thresh_hold, ones).unsqueeze(dim=-1)
+        acoustic_vis_embedding = alpha * h_m
+        return self.dropout(self.LayerNorm(acoustic_vis_embedding + text_embedding))
+
+
+def mag():
+    module = MAG(768, 47, 74, 0.5).eval()
+    t, v, a = torch.randn(32, 50, 768), torch.randn(32, 50, 47), torch.randn(32, 50, 74)
+    return lambda: module(t, v, a)
+
+
+def mfb():
+    # block's MFB body with normalize=True, no input/output activation, no linear_out.
+    mm_dim, factor = 1200, 2
+    linear0, linear1 = nn.Linear(128, mm_dim * factor), nn.Linear(128, mm_dim * factor)
+    x0, x1 = torch.randn(64, 128), torch.randn(64, 128)
+
+    def run():
+        z = linear0(x0) * linear1(x1)
+        z = z.view(z.size(0), mm_dim, factor).sum(2)
+        z = torch.sqrt(F.relu(z)) - torch.sqrt(F.relu(-z))
+        return F.normalize(z, p=2)
+
+    return run
+
+
+def mcb():
+    # Compact bilinear pooling as the PyTorch ports write it: count sketch as a sparse (d, D)
+    # matrix product, rfft, element-wise product, irfft.
+    d, out, batch = 128, 16384, 64
+
+    def sketch_matrix():
+        h = torch.randint(out, (d,))
+        s = torch.randint(2, (d,)).float() * 2 - 1
+        indices = torch.stack([torch.arange(d), h])
+        return torch.sparse_coo_tensor(indices, s, (d, out)).coalesce()
+
+    s0, s1 = sketch_matrix(), sketch_matrix()
+    x0, x1 = torch.randn(batch, d), torch.randn(batch, d)
+
+    def run():
+        sketch_0 = torch.sparse.mm(s0.t(), x0.t()).t()
+        sketch_1 = torch.sparse.mm(s1.t(), x1.t()).t()
+        fft_0 = torch.fft.rfft(sketch_0, dim=1)
+        fft_1 = torch.fft.rfft(sketch_1, dim=1)
+        return torch.fft.irfft(fft_0 * fft_1, n=out, dim=1)
+
+    return run
+
+
+TORCH = {
+    "tfn_mmsa": lambda: tfn_mmsa(32),
+    "tfn_mmsa_b1": lambda: tfn_mmsa(1),
+    "lmf_mmsa": lmf_mmsa,
+    "mag": mag,
+    "mfb": mfb,
+    "mcb": mcb,
+}
+
+
+def time_torch(run, repetitions, min_seconds):
+    with torch.no_grad():
+        for _ in range(3):
+            run()
+        walls, cpus = [], []
+        for _ in range(repetitions):
+            calls, wall0, cpu0 = 0, time.perf_counter(), time.process_time()
+            while True:
+                run()
+                calls += 1
+                if time.perf_counter() - wall0 >= min_seconds:
+                    break
+            walls.append((time.perf_counter() - wall0) / calls)
+            cpus.append((time.process_time() - cpu0) / calls)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def time_emofuse(bench, name, repetitions, min_seconds):
+    result = subprocess.run(
+        [bench, f"--benchmark_filter=^{name}$", "--benchmark_format=json",
+         f"--benchmark_repetitions={repetitions}", f"--benchmark_min_time={min_seconds}",
+         "--benchmark_report_aggregates_only=true"],
+        check=True, capture_output=True, text=True)
+    report = json.loads(result.stdout)
+    scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+    for entry in report["benchmarks"]:
+        if entry.get("aggregate_name") == "median":
+            unit = scale[entry.get("time_unit", "ns")]
+            return entry["real_time"] * unit, entry["cpu_time"] * unit
+    raise RuntimeError(f"emofuse-bench reported no median for {name}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bench", help="path to the emofuse-bench executable")
+    parser.add_argument("--repetitions", type=int, default=7)
+    parser.add_argument("--min-time", type=float, default=0.3, help="seconds per repetition")
+    parser.add_argument("--only", nargs="*", default=list(TORCH), help="workload names")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
+          f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
+    header = (f"{'workload':<13} {'emofuse wall':>13} {'torch wall':>12} {'ratio':>6}   "
+              f"{'emofuse cpu':>12} {'torch cpu':>11} {'ratio':>6}   {'goal':>5}")
+    print(header)
+    print("-" * len(header))
+    results = {}
+    for name in args.only:
+        e_wall, e_cpu = time_emofuse(args.bench, name, args.repetitions, args.min_time)
+        t_wall, t_cpu = time_torch(TORCH[name](), args.repetitions, args.min_time)
+        results[name] = {"emofuse_wall_s": e_wall, "emofuse_cpu_s": e_cpu, "torch_wall_s": t_wall,
+                         "torch_cpu_s": t_cpu, "ratio_wall": t_wall / e_wall,
+                         "ratio_cpu": t_cpu / e_cpu, "goal": GOALS.get(name)}
+        print(f"{name:<13} {e_wall * 1e3:>10.3f} ms {t_wall * 1e3:>9.3f} ms {t_wall / e_wall:>6.2f}   "
+              f"{e_cpu * 1e3:>9.3f} ms {t_cpu * 1e3:>8.3f} ms {t_cpu / e_cpu:>6.2f}   "
+              f"{GOALS.get(name, float('nan')):>5.1f}", flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -143,6 +143,31 @@ TEST_CASE("save_safetensors writes xtensor values that load back exactly") {
     CHECK_THROWS_AS(serialize_safetensors(reserved), emofuse::value_error);
 }
 
+TEST_CASE("save_safetensors is atomic: a failed save leaves nothing, a save replaces") {
+    io_test::scratch_file file(".safetensors");
+    const auto leftovers = [&] {
+        std::size_t count = 0;
+        for (const auto& entry : std::filesystem::directory_iterator(file.path().parent_path())) {
+            count += entry.path().filename().string().starts_with(file.path().filename().string())
+                         ? 1
+                         : 0;
+        }
+        return count;
+    };
+    state_dict reserved;
+    reserved.insert("__metadata__", xt::xtensor<float, 1>({1.0f}));
+    CHECK_THROWS_AS(save_safetensors(file.path(), reserved), emofuse::value_error);
+    CHECK_FALSE(std::filesystem::exists(file.path()));
+    CHECK(leftovers() == 0);
+
+    file.write(io_test::to_bytes("an older, different file"));
+    state_dict tensors;
+    tensors.insert("w", xt::xtensor<float, 1>({1.0f, 2.0f}));
+    save_safetensors(file.path(), tensors);
+    CHECK(load_safetensors(file.path()).tensor<float, 1>("w")(1) == 2.0f);
+    CHECK(leftovers() == 1);
+}
+
 TEST_CASE("safetensors: zero-size tensors may share an offset") {
     const auto tensors =
         parse_safetensors(image(R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},)"

@@ -97,6 +97,18 @@ TEST_CASE("state_dict::insert rejects duplicates and inconsistent tensors") {
     CHECK_FALSE(tensors.contains("broken"));
 }
 
+TEST_CASE("state_dict::without_prefix selects a sub-module and renames its tensors") {
+    auto tensors = small_model();
+    tensors.set_metadata({{"format", "pt"}});
+    const auto encoder = tensors.without_prefix("encoder.");
+    CHECK(encoder.names() == std::vector<std::string>{"fc.bias", "fc.weight"});
+    CHECK(encoder.source() == "head.safetensors");
+    CHECK(encoder.metadata().at("format") == "pt");
+    CHECK(encoder.at("fc.weight") == tensors.at("encoder.fc.weight"));
+    CHECK(tensors.without_prefix("").names() == tensors.names());
+    CHECK(tensors.without_prefix("module.").empty());
+}
+
 TEST_CASE("state_dict keeps metadata and iterates in name order") {
     auto tensors = small_model();
     tensors.set_metadata({{"format", "pt"}});

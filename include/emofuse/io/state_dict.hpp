@@ -67,6 +67,18 @@ public:
         return result;
     }
 
+    /// The tensors whose names start with `prefix`, renamed without it (same source and
+    /// metadata): strips the "module." that nn.DataParallel adds, or selects one sub-module.
+    state_dict without_prefix(std::string_view prefix) const {
+        state_dict result(source_);
+        result.metadata_ = metadata_;
+        for (auto it = tensors_.lower_bound(prefix);
+             it != tensors_.end() && std::string_view(it->first).starts_with(prefix); ++it) {
+            result.tensors_.emplace(it->first.substr(prefix.size()), it->second);
+        }
+        return result;
+    }
+
     /// The stored tensor; io_error naming the tensor, the source and some available names
     /// (those sharing the requested name's last component first) when absent.
     const stored_tensor& at(std::string_view name) const {

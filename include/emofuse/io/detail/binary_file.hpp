@@ -4,13 +4,17 @@
 
 #include <emofuse/core/error.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <span>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 namespace emofuse::io::detail {
@@ -78,14 +82,27 @@ private:
     std::ifstream stream_;
 };
 
-/// A binary output file; `finish()` flushes and reports any write error.
+/// A binary output file written atomically: the bytes go to a temporary file next to the
+/// target, which `finish()` renames over it, so a failed or interrupted save never leaves a
+/// truncated file under the target name. Without `finish()` the temporary file is removed.
 class output_file {
 public:
     output_file(const std::filesystem::path& path, std::string_view stage)
-        : path_(path.string()), stage_(stage), stream_(path, std::ios::binary | std::ios::trunc) {
+        : target_(path), temporary_(temporary_name(path)), stage_(stage),
+          stream_(temporary_, std::ios::binary | std::ios::trunc) {
         if (!stream_) {
-            throw io_error(
-                emofuse::detail::concat_message(stage_, ": cannot open '", path_, "' for writing"));
+            throw io_error(emofuse::detail::concat_message(stage_, ": cannot open '",
+                                                           target_.string(), "' for writing"));
+        }
+    }
+    output_file(const output_file&) = delete;
+    output_file& operator=(const output_file&) = delete;
+
+    ~output_file() {
+        if (!finished_) {
+            stream_.close();
+            std::error_code ignored;
+            std::filesystem::remove(temporary_, ignored);
         }
     }
 
@@ -103,19 +120,39 @@ public:
         check();
         stream_.close();
         check();
+        std::error_code code;
+        std::filesystem::rename(temporary_, target_, code);
+        if (code) {
+            throw io_error(
+                emofuse::detail::concat_message(stage_, ": cannot move the written file onto '",
+                                                target_.string(), "': ", code.message()));
+        }
+        finished_ = true;
     }
 
 private:
+    static std::filesystem::path temporary_name(const std::filesystem::path& path) {
+        static std::atomic<unsigned> counter{0};
+        const auto unique =
+            std::hash<std::thread::id>{}(std::this_thread::get_id()) ^
+            static_cast<std::size_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+        auto name = path;
+        name += ".tmp-" + std::to_string(unique % 1000000007u) + "-" + std::to_string(counter++);
+        return name;
+    }
+
     void check() {
         if (!stream_) {
-            throw io_error(emofuse::detail::concat_message(stage_, ": writing '", path_,
+            throw io_error(emofuse::detail::concat_message(stage_, ": writing '", target_.string(),
                                                            "' failed (disk full?)"));
         }
     }
 
-    std::string path_;
+    std::filesystem::path target_;
+    std::filesystem::path temporary_;
     std::string stage_;
     std::ofstream stream_;
+    bool finished_ = false;
 };
 
 /// Little-endian unsigned integer of `Size` bytes.

@@ -3,6 +3,7 @@
 // and prints the test metrics of every method side by side.
 #include "attention_methods.hpp"
 #include "comparison.hpp"
+#include "fusion_methods.hpp"
 #include "sample_data.hpp"
 
 #include <emofuse/align/pool.hpp>
@@ -97,6 +98,9 @@ int main(int argc, char** argv) try {
 
     std::vector<demo::method> methods = core_methods();
     for (demo::method& m : demo::attention_methods()) {
+        methods.push_back(std::move(m));
+    }
+    for (demo::method& m : demo::fusion_methods()) {
         methods.push_back(std::move(m));
     }
 

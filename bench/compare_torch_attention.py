@@ -7,6 +7,9 @@ Workloads (shared/design/WORKLOADS.md), fp32, one thread:
   mult_cross  one pre-LN MulT crossmodal layer, B=16, T_q=50, T_k=500, d=50, 10 heads, FFN 4d
   mha_self    multi-head self-attention with in/out projections, B=16, T=50, d=50, 10 heads
 
+The two sides run alternately for several rounds (--rounds) so that both see the same load
+on a shared machine; medians over rounds and medians of per-round ratios are printed.
+
 The PyTorch side is written the way MulT (yaohungt/Multimodal-Transformer) writes these ops in
 eager mode: sequence-first tensors, one F.linear per projection, q scaled after its bias,
 bmm → softmax → bmm, out_proj, and the head-averaged attention weights MulT's attention
@@ -146,10 +149,10 @@ def torch_times():
     return times, anchors
 
 
-def emofuse_times(bench):
+def emofuse_times(bench, repetitions=5):
     names = ["mult_cross", "mha_self", "fma_peak"]
     cmd = [bench, "--benchmark_filter=^(%s)$" % "|".join(names),
-           "--benchmark_repetitions=7", "--benchmark_report_aggregates_only=true",
+           "--benchmark_repetitions=%d" % repetitions, "--benchmark_report_aggregates_only=true",
            "--benchmark_format=json"]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
@@ -165,41 +168,59 @@ def emofuse_times(bench):
     return result
 
 
+def median_of(rounds, pick):
+    return statistics.median(pick(r) for r in rounds)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bench", default="build/release/bench/emofuse-bench",
                         help="path to the emofuse-bench executable (Release, -march=native)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="alternating rounds of PyTorch and emofuse timings (default 5)")
     args = parser.parse_args()
     if not os.path.exists(args.bench):
         sys.exit("emofuse-bench not found at %s (build it with -DEMOFUSE_BUILD_BENCH=ON)"
                  % args.bench)
-    torch_t, anchors = torch_times()
-    ours = emofuse_times(args.bench)
-    peak = ours.get("fma_peak", {}).get("flops")
-    print("torch %s, threads %d, OpenBLAS threads %s" %
-          (torch.__version__, torch.get_num_threads(), os.environ["OPENBLAS_NUM_THREADS"]))
+    # Alternate the two sides so that both see the same machine load; every figure below is
+    # the median over rounds, and each ratio is the median of the per-round ratios.
+    rounds = []
+    for _ in range(args.rounds):
+        torch_t, anchors = torch_times()
+        rounds.append((torch_t, anchors, emofuse_times(args.bench, repetitions=3)))
+    ours_last = rounds[-1][2]
+    peak = median_of(rounds, lambda r: r[2]["fma_peak"]["flops"]) if "fma_peak" in ours_last \
+        else None
+    print("torch %s, threads %d, OpenBLAS threads %s, %d alternating rounds" %
+          (torch.__version__, torch.get_num_threads(), os.environ["OPENBLAS_NUM_THREADS"],
+           args.rounds))
     print("medians; CPU time (wall time in brackets); GFLOP/s from emofuse-bench (CPU time)")
     print("%-12s %26s %26s %9s %8s %9s %8s" % ("workload", "emofuse", "torch (MulT-style)",
                                                 "speed-up", "[wall]", "GFLOP/s", "of peak"))
     for name in ["mult_cross", "mha_self"]:
-        if name not in ours:
+        if name not in ours_last:
             print("%-12s missing from emofuse-bench" % name)
             continue
-        e = ours[name]
-        t_wall, t_cpu = torch_t[name]
-        flops = e["flops"] or 0.0
+        e_cpu = median_of(rounds, lambda r: r[2][name]["cpu"])
+        e_wall = median_of(rounds, lambda r: r[2][name]["wall"])
+        t_cpu = median_of(rounds, lambda r: r[0][name][1])
+        t_wall = median_of(rounds, lambda r: r[0][name][0])
+        ratio_cpu = median_of(rounds, lambda r: r[0][name][1] / r[2][name]["cpu"])
+        ratio_wall = median_of(rounds, lambda r: r[0][name][0] / r[2][name]["wall"])
+        flops = median_of(rounds, lambda r: r[2][name]["flops"] or 0.0)
         frac = ("%.1f%%" % (100.0 * flops / peak)) if peak else "n/a"
         print("%-12s %10.3f ms [%8.3f ms] %10.3f ms [%8.3f ms] %8.2fx %7.2fx %9.1f %8s" %
-              (name, e["cpu"] * 1e3, e["wall"] * 1e3, t_cpu * 1e3, t_wall * 1e3,
-               t_cpu / e["cpu"], t_wall / e["wall"], flops / 1e9, frac))
+              (name, e_cpu * 1e3, e_wall * 1e3, t_cpu * 1e3, t_wall * 1e3, ratio_cpu,
+               ratio_wall, flops / 1e9, frac))
     print("anchors:")
-    for name, value in anchors.items():
+    for name in rounds[-1][1]:
         if "FLOP/s" in name:
-            print("  %-45s %.1f GFLOP/s" % (name, value / 1e9))
+            print("  %-45s %.1f GFLOP/s" % (name, median_of(rounds, lambda r: r[1][name]) / 1e9))
         else:
             base = name.split(" ")[0]
-            ratio = value[1] / ours[base]["cpu"] if base in ours else float("nan")
-            print("  %-45s %8.3f ms CPU  (emofuse %.2fx faster)" % (name, value[1] * 1e3, ratio))
+            t_cpu = median_of(rounds, lambda r: r[1][name][1])
+            ratio = median_of(rounds, lambda r: r[1][name][1] / r[2][base]["cpu"])
+            print("  %-45s %8.3f ms CPU  (emofuse %.2fx faster)" % (name, t_cpu * 1e3, ratio))
     if peak:
         print("  %-45s %.1f GFLOP/s" % ("fma_peak (emofuse-bench)", peak / 1e9))
 

@@ -95,7 +95,7 @@ TEST_CASE_TEMPLATE("streaming kernel equals its scalar reference over awkward sh
     // Key counts around SIMD widths and the key block (256); queries around the query block.
     for (std::size_t tk : {1u, 2u, 7u, 15u, 16u, 17u, 31u, 33u, 255u, 256u, 257u, 530u}) {
         for (std::size_t tq : {1u, 5u, 33u}) {
-            for (std::size_t d : {1u, 5u, 8u, 9u}) {
+            for (std::size_t d : {1u, 5u, 8u, 9u, 12u, 16u}) {
                 CAPTURE(tk);
                 CAPTURE(tq);
                 CAPTURE(d);

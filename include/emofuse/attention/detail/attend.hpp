@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 namespace emofuse::attention::detail {
@@ -90,6 +91,10 @@ void attend_head_reference(const head_problem<T>& p, const key_rule<T>& rule) {
         }
     }
 }
+
+/// AVX-512 has 32 vector registers: head sizes up to 16 keep queries and accumulators in them.
+template <class Arch>
+inline constexpr bool has_32_vector_registers = std::is_base_of_v<xsimd::avx512f, Arch>;
 
 /// Scores of one key for the query block: Σ_c q_t[c]·k[c] (lanes = query rows). DK > 0 keeps
 /// the query columns in registers; DK == 0 is the generic loop.
@@ -193,7 +198,7 @@ void accumulate_values_any(const T* p, std::size_t count, const T* v, std::size_
 }
 
 /// Σ_j p_j and acc[c] += Σ_j p_j·v[j, c] with p_j = exp(score_j − shift), for D = value_dim
-/// ≤ 8 columns held in registers (one pass, p never stored). Keys flagged invalid are skipped.
+/// columns held in registers (one pass, p never stored). Keys flagged invalid are skipped.
 template <class T, class Arch, std::size_t D>
 xsimd::batch<T, Arch> exp_accumulate_fused(const T* score, std::size_t count,
                                            const xsimd::batch<T, Arch>& shift, const T* v,
@@ -223,7 +228,8 @@ xsimd::batch<T, Arch> exp_accumulate_fused(const T* score, std::size_t count,
 }
 
 /// The streaming softmax over the query rows of one block (one row per SIMD lane). DK = D > 0
-/// when key_dim = value_dim = D ≤ 8 (registers hold the queries and the accumulator); 0 is the
+/// when key_dim = value_dim = D ∈ {1..8, 12, 16} (registers hold the queries and the
+/// accumulator; 12 and 16 with AVX-512 only); 0 is the
 /// generic path.
 template <class T, class Arch, std::size_t DK>
 void attend_query_block(const head_problem<T>& p, const key_rule<T>& rule, std::size_t i0,
@@ -381,6 +387,20 @@ void attend_head(const head_problem<T>& p, const key_rule<T>& rule, T* scratch) 
         break;
     case 8:
         attend_blocks<T, Arch, 8>(p, rule, scratch);
+        break;
+    case 12: // MulT's memory layers: 2·30 features over 5 heads
+        if constexpr (has_32_vector_registers<Arch>) {
+            attend_blocks<T, Arch, 12>(p, rule, scratch);
+        } else {
+            attend_blocks<T, Arch, 0>(p, rule, scratch);
+        }
+        break;
+    case 16:
+        if constexpr (has_32_vector_registers<Arch>) {
+            attend_blocks<T, Arch, 16>(p, rule, scratch);
+        } else {
+            attend_blocks<T, Arch, 0>(p, rule, scratch);
+        }
         break;
     default:
         attend_blocks<T, Arch, 0>(p, rule, scratch);

@@ -227,10 +227,9 @@ xsimd::batch<T, Arch> exp_accumulate_fused(const T* score, std::size_t count,
     return total;
 }
 
-/// The streaming softmax over the query rows of one block (one row per SIMD lane). DK = D > 0
-/// when key_dim = value_dim = D ∈ {1..8, 12, 16} (registers hold the queries and the
-/// accumulator; 12 and 16 with AVX-512 only); 0 is the
-/// generic path.
+/// The streaming softmax over the query rows of one block (one row per SIMD lane).
+/// DK = D > 0 when key_dim = value_dim = D ∈ {1..8, 12, 16}: registers hold the queries and
+/// the accumulator (12 and 16 with AVX-512 only). DK = 0 is the generic path.
 template <class T, class Arch, std::size_t DK>
 void attend_query_block(const head_problem<T>& p, const key_rule<T>& rule, std::size_t i0,
                         std::size_t rows, T* scratch) {

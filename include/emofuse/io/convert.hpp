@@ -119,7 +119,10 @@ template <class T, std::size_t N>
 xt::xtensor<T, N> to_xtensor(const stored_tensor& tensor, std::string_view name,
                              std::string_view source,
                              const std::array<std::size_t, N>& expected_shape) {
-    static_assert(std::is_arithmetic_v<T>, "to_xtensor<T, N>: T must be an arithmetic type");
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double> ||
+                      std::is_same_v<T, bool> ||
+                      (std::is_integral_v<T> && !std::is_same_v<T, char> && sizeof(T) <= 8),
+                  "to_xtensor<T, N>: T must be float, double, bool or a fixed-width integer type");
     check_consistent(tensor, name, source);
     detail::check_boolean_bytes(tensor, name, source);
     bool shape_matches = tensor.shape.size() == N;

@@ -151,12 +151,13 @@ void layer_norm(const T* x, std::size_t rows, std::size_t cols, std::size_t ldx,
     detail::check_pointer("layer_norm", "y", y);
     detail::check_leading_dimension("layer_norm", "x", ldx, cols);
     detail::check_leading_dimension("layer_norm", "y", ldy, cols);
+    // At least two rows ahead: one row's work is shorter than a memory round trip.
+    const std::size_t ahead = detail::prefetch_rows_ahead(cols * sizeof(T), 2);
     for (std::size_t r = 0; r < rows; ++r) {
-        // Two rows ahead: one row's work is shorter than a memory round trip.
-        const bool has_ahead = r + 2 < rows;
+        const bool has_ahead = r + ahead < rows;
         detail::layer_norm_row<T, simd_arch>(x + r * ldx, cols, gamma, beta, eps, y + r * ldy,
-                                             has_ahead ? x + (r + 2) * ldx : nullptr,
-                                             has_ahead ? y + (r + 2) * ldy : nullptr);
+                                             has_ahead ? x + (r + ahead) * ldx : nullptr,
+                                             has_ahead ? y + (r + ahead) * ldy : nullptr);
     }
 }
 

@@ -28,6 +28,15 @@ inline void prefetch_for_write(const void* p) {
 #endif
 }
 
+/// How many rows ahead a row-wise kernel prefetches: far enough that at least `bytes` of rows
+/// (default 8 KiB, more than one memory round trip of work) lie between the row being
+/// computed and the row being fetched, and never fewer than `minimum` rows.
+inline std::size_t prefetch_rows_ahead(std::size_t row_bytes, std::size_t minimum = 1,
+                                       std::size_t bytes = 8192) {
+    const std::size_t rows = row_bytes == 0 ? minimum : (bytes + row_bytes - 1) / row_bytes;
+    return rows < minimum ? minimum : rows;
+}
+
 /// Sum of the lanes, reduced in registers. (With -Wall at -O1, GCC 12 reports a false
 /// "may be used uninitialized" inside its own AVX-512 intrinsics header for xsimd's hadd.)
 template <class T, class Arch>

@@ -172,6 +172,7 @@ void softmax_rows(const T* x, std::size_t rows, std::size_t cols, std::size_t ld
     detail::check_pointer("softmax_rows", "y", y);
     detail::check_leading_dimension("softmax_rows", "x", ldx, cols);
     detail::check_leading_dimension("softmax_rows", "y", ldy, cols);
+    const std::size_t ahead = detail::prefetch_rows_ahead(cols * sizeof(T));
     for (std::size_t r = 0; r < rows; ++r) {
         const T* in = x + r * ldx;
         T* out = y + r * ldy;
@@ -182,10 +183,10 @@ void softmax_rows(const T* x, std::size_t rows, std::size_t cols, std::size_t ld
             }
             continue;
         }
-        const bool has_next = r + 1 < rows;
+        const bool has_ahead = r + ahead < rows;
         const T total = detail::exp_shifted_sum<T, simd_arch>(
-            in, row_max, out, cols, has_next ? x + (r + 1) * ldx : nullptr, cols,
-            has_next ? y + (r + 1) * ldy : nullptr);
+            in, row_max, out, cols, has_ahead ? x + (r + ahead) * ldx : nullptr, cols,
+            has_ahead ? y + (r + ahead) * ldy : nullptr);
         scale(T(1) / total, out, out, cols);
     }
 }

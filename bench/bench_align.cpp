@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -85,8 +86,11 @@ std::vector<ea::computational_sequence<float>> make_dataset(std::size_t videos) 
 }
 
 void align_words(benchmark::State& state) {
-    static const auto dataset = make_dataset(100);
-    const std::vector<ea::any_sequence> sequences(dataset.begin(), dataset.end());
+    static const std::vector<ea::any_sequence> sequences = [] {
+        auto dataset = make_dataset(100);
+        return std::vector<ea::any_sequence>(std::make_move_iterator(dataset.begin()),
+                                             std::make_move_iterator(dataset.end()));
+    }();
     ea::align_options options;
     options.reference = "words";
     options.collapse = {ea::collapse::mean()};

@@ -140,12 +140,14 @@ def end_to_end_numpy(indir, outdir):
 
 # ------------------------------------------------------------------ timing helpers
 def timed_child(cmd):
-    """Runs cmd; returns (seconds, peak RSS in MiB of that child)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Runs cmd; returns (wall seconds, CPU seconds of the child: user + system)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     seconds = time.perf_counter() - t0
-    return seconds, None
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu
 
 
 def peak_rss_mib(cmd):
@@ -176,17 +178,19 @@ def main():
     seqs = make_dataset(args.videos)
 
     # 1. in memory
-    numpy_times = []
+    numpy_times, numpy_cpu = [], []
     for _ in range(args.repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         ref_out = align_numpy(seqs, "words")
         numpy_times.append(time.perf_counter() - t0)
-    np_med = statistics.median(numpy_times)
+        numpy_cpu.append(time.process_time() - c0)
+    np_med, np_cpu = statistics.median(numpy_times), statistics.median(numpy_cpu)
     bench_json = subprocess.run([args.bench, "--benchmark_filter=^align_words$",
                                  "--benchmark_repetitions=%d" % max(3, args.repeats),
                                  "--benchmark_format=json"], check=True, capture_output=True, text=True).stdout
     runs = [b for b in json.loads(bench_json)["benchmarks"] if b.get("run_type") == "iteration"]
     cpp_med = statistics.median(b["real_time"] for b in runs) / 1e3  # ms -> s
+    cpp_cpu = statistics.median(b["cpu_time"] for b in runs) / 1e3
     if args.videos != 100:
         print("note: emofuse-bench always uses 100 videos; in-memory ratio is per 100 videos")
 
@@ -202,10 +206,10 @@ def main():
         cli = [args.cli, "--reference", "words", "--collapse", "mean", "--quiet", "--out", out_cpp] + files
         py = [sys.executable, os.path.abspath(__file__), "--bench", args.bench, "--cli", args.cli,
               "--end-to-end-only", "--indir", indir, "--outdir", out_np]
-        cli_times, py_times = [], []
+        cli_runs, py_runs = [], []
         for _ in range(args.repeats):
-            cli_times.append(timed_child(cli)[0])
-            py_times.append(timed_child(py)[0])
+            cli_runs.append(timed_child(cli))
+            py_runs.append(timed_child(py))
         cli_rss, py_rss = peak_rss_mib(cli), peak_rss_mib(py)
         largest_video_mib = max(
             sum(s[k][0].nbytes + s[k][1].nbytes for s in seqs.values()) for k in seqs["words"]) / 2 ** 20
@@ -221,12 +225,17 @@ def main():
                 worst = max(worst, float(np.abs(got[k][0] - want[k][0]).max()),
                             float(np.abs(got[k][1].astype(np.float64) - want[k][1].astype(np.float64)).max()))
 
-    cli_med, py_med = statistics.median(cli_times), statistics.median(py_times)
+    cli_med = statistics.median(r[0] for r in cli_runs)
+    cli_cpu = statistics.median(r[1] for r in cli_runs)
+    py_med = statistics.median(r[0] for r in py_runs)
+    py_cpu = statistics.median(r[1] for r in py_runs)
     print()
-    print("align_words (%d videos, %d segments), medians of %d, one thread" % (
+    print("align_words (%d videos, %d segments), medians of %d, one thread; wall (CPU) seconds" % (
         args.videos, len(ref_out["words"]), args.repeats))
-    print("  in memory   numpy %8.3f s   emofuse %8.4f s   ratio %7.1fx" % (np_med, cpp_med, np_med / cpp_med))
-    print("  end to end  numpy %8.3f s   emofuse-align %8.4f s   ratio %7.1fx" % (py_med, cli_med, py_med / cli_med))
+    print("  in memory   numpy %7.3f (%7.3f)  emofuse       %7.4f (%7.4f)  ratio %6.1fx wall, %6.1fx CPU" % (
+        np_med, np_cpu, cpp_med, cpp_cpu, np_med / cpp_med, np_cpu / cpp_cpu))
+    print("  end to end  numpy %7.3f (%7.3f)  emofuse-align %7.4f (%7.4f)  ratio %6.1fx wall, %6.1fx CPU" % (
+        py_med, py_cpu, cli_med, cli_cpu, py_med / cli_med, py_cpu / cli_cpu))
     print("  peak RSS    numpy %8.1f MiB emofuse-align %8.1f MiB" % (py_rss, cli_rss))
     print("  data: %.1f MiB in memory (%.1f MiB largest video), %.1f MiB of .csd input" % (
         dataset_mib, largest_video_mib, in_mib))

@@ -60,3 +60,16 @@ TEST_CASE("load_state_dict: unknown content, missing files") {
     CHECK_THROWS_WITH_AS(load_state_dict(text.path()), doctest::Contains("io::safetensors"),
                          emofuse::io_error);
 }
+
+TEST_CASE("input_file reads ranges and refuses ranges outside the file") {
+    emofuse::io::detail::input_file file(io_test::data_path("empty.safetensors"), "io::test");
+    CHECK(file.size() == 16);
+    const auto bytes = file.read_at(8, 2);
+    CHECK(bytes == io_test::to_bytes("{}"));
+    CHECK(file.read_at(16, 0).empty());
+    CHECK_THROWS_WITH_AS(file.read_at(10, 7), doctest::Contains("outside the file of 16 bytes"),
+                         emofuse::io_error);
+    CHECK_THROWS_AS(file.read_at(SIZE_MAX, 2), emofuse::io_error);
+    std::byte too_many[32];
+    CHECK_THROWS_WITH_AS(file.read(too_many), doctest::Contains("ended early"), emofuse::io_error);
+}

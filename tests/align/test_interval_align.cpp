@@ -292,3 +292,17 @@ TEST_CASE("bad input is rejected with a message naming sequence, video and inter
     const auto aligned = align(std::vector{ref, other}, options);
     CHECK_THROWS_AS(to_tensor(aligned[0], {"missing[0]"}, o), emofuse::value_error);
 }
+
+TEST_CASE_TEMPLATE("to_sequence gives right-padded values with per-sample lengths", T, float,
+                   double) {
+    computational_sequence<T> seq{"audio", {}, 1, {}};
+    seq.entries["v[0]"].intervals = {{0.0, 1.0}, {1.0, 2.0}, {2.0, 3.0}};
+    seq.entries["v[0]"].features = {{1}, {2}, {3}};
+    seq.entries["v[1]"].intervals = {{0.0, 1.0}};
+    seq.entries["v[1]"].features = {{4}};
+    const auto out = to_sequence(seq, {"v[0]", "v[1]"}, 2);
+    CHECK(out.lengths() == std::vector<std::size_t>{2, 1});
+    CHECK(out.values() == xt::xtensor<T, 3>{{{2}, {3}}, {{4}, {0}}});
+    const auto first = to_sequence(seq, {"v[0]"}, 2, false);
+    CHECK(first.values() == xt::xtensor<T, 3>{{{1}, {2}}});
+}

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "emofuse/align/computational_sequence.hpp"
+#include "emofuse/core/sequence.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -123,6 +124,24 @@ xt::xtensor<T, 3> to_tensor(const computational_sequence<T>& seq,
         pad_truncate(f.data(), f.shape(0), d, options, out.data() + n * len * d);
     }
     return out;
+}
+
+/// The entries `keys` of `seq` as an emofuse::sequence<T> (samples, seq_len, d): rows at the
+/// front (right padding, which is what per-sample lengths describe), lengths = rows kept.
+/// `keep_last` keeps the last seq_len rows of longer entries (the SDK's default side).
+template <class T>
+sequence<T> to_sequence(const computational_sequence<T>& seq, const std::vector<std::string>& keys,
+                        std::size_t seq_len, bool keep_last = true) {
+    tensor_options options;
+    options.seq_len = seq_len;
+    options.pad = pad_side::right;
+    options.truncate = keep_last ? truncate_side::keep_last : truncate_side::keep_first;
+    auto values = to_tensor(seq, keys, options);
+    std::vector<std::size_t> lengths(keys.size());
+    for (std::size_t n = 0; n < keys.size(); ++n) {
+        lengths[n] = std::min(seq.entries.at(keys[n]).rows(), seq_len);
+    }
+    return sequence<T>(std::move(values), std::move(lengths));
 }
 
 } // namespace emofuse::align

@@ -2,14 +2,17 @@
 // layer (MHA with Q from the target, K = V from the source, FFN 4d) — and mha_self — multi-head
 // self-attention with its in/out projections. fp32, one thread, seeded random parameters.
 #include <emofuse/attention/crossmodal.hpp>
+#include <emofuse/attention/mult.hpp>
 #include <emofuse/attention/multi_head.hpp>
 
 #include <benchmark/benchmark.h>
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
 #include <random>
+#include <vector>
 
 namespace {
 
@@ -93,7 +96,60 @@ void mha_self(benchmark::State& state) {
                                                   benchmark::Counter::kIsIterationInvariantRate);
 }
 
+ea::crossmodal_encoder<float> random_encoder(std::size_t d, std::size_t heads, std::size_t layers,
+                                             std::mt19937& rng) {
+    const float s = 1.0f / std::sqrt(static_cast<float>(d));
+    std::vector<ea::crossmodal_layer<float>> stack;
+    for (std::size_t i = 0; i < layers; ++i) {
+        stack.emplace_back(random_mha(d, heads, rng), random_norm(d, rng),
+                           ea::dense<float>(random_tensor<2>({4 * d, d}, s, rng),
+                                            random_tensor<1>({4 * d}, 0.1f, rng)),
+                           ea::dense<float>(random_tensor<2>({d, 4 * d}, 0.5f * s, rng),
+                                            random_tensor<1>({d}, 0.1f, rng)),
+                           random_norm(d, rng));
+    }
+    return ea::crossmodal_encoder<float>(std::move(stack), random_norm(d, rng));
+}
+
+// The full MulT forward with MulT's CMU-MOSEI configuration (unaligned: text 50 × 300, audio
+// 500 × 74, vision 500 × 35; d = 30, 5 heads, 5 layers per block and memory), batch 8.
+// Not a WORKLOADS.md row: an end-to-end figure next to the layer-level ones.
+void mult_forward_mosei(benchmark::State& state) {
+    constexpr std::size_t batch = 8, d = 30, heads = 5, layers = 5;
+    constexpr std::array<std::size_t, 3> time{50, 500, 500};
+    constexpr std::array<std::size_t, 3> orig{300, 74, 35};
+    std::mt19937 rng(3);
+    ea::mult_parameters<float> p;
+    for (std::size_t m = 0; m < 3; ++m) {
+        p.projections[m] = ea::dense<float>(
+            random_tensor<2>({d, orig[m]}, 1.0f / std::sqrt(float(orig[m])), rng), {});
+    }
+    for (auto& e : p.crossmodal) {
+        e = random_encoder(d, heads, layers, rng);
+    }
+    for (auto& e : p.memory) {
+        e = random_encoder(2 * d, heads, layers, rng);
+    }
+    const float s = 1.0f / std::sqrt(float(6 * d));
+    p.proj1 = ea::dense<float>(random_tensor<2>({6 * d, 6 * d}, s, rng),
+                               random_tensor<1>({6 * d}, 0.1f, rng));
+    p.proj2 = ea::dense<float>(random_tensor<2>({6 * d, 6 * d}, s, rng),
+                               random_tensor<1>({6 * d}, 0.1f, rng));
+    p.out_layer =
+        ea::dense<float>(random_tensor<2>({1, 6 * d}, s, rng), random_tensor<1>({1}, 0.1f, rng));
+    const ea::mult_model<float> model(std::move(p));
+    const emofuse::sequence<float> l(random_tensor<3>({batch, time[0], orig[0]}, 1.0f, rng));
+    const emofuse::sequence<float> a(random_tensor<3>({batch, time[1], orig[1]}, 1.0f, rng));
+    const emofuse::sequence<float> v(random_tensor<3>({batch, time[2], orig[2]}, 1.0f, rng));
+    for (auto _ : state) {
+        auto r = model.forward(l, a, v);
+        benchmark::DoNotOptimize(r.prediction.data());
+        benchmark::ClobberMemory();
+    }
+}
+
 } // namespace
 
 BENCHMARK(mult_cross)->Unit(benchmark::kMillisecond);
 BENCHMARK(mha_self)->Unit(benchmark::kMicrosecond);
+BENCHMARK(mult_forward_mosei)->Unit(benchmark::kMillisecond);

@@ -6,6 +6,9 @@
 Workloads (shared/design/WORKLOADS.md), fp32, one thread:
   mult_cross  one pre-LN MulT crossmodal layer, B=16, T_q=50, T_k=500, d=50, 10 heads, FFN 4d
   mha_self    multi-head self-attention with in/out projections, B=16, T=50, d=50, 10 heads
+and, end to end (not a WORKLOADS.md row):
+  mult_forward_mosei  the full MulT forward, CMU-MOSEI configuration (text 50×300, audio
+                      500×74, vision 500×35, d=30, 5 heads, 5 layers), batch 8
 
 The two sides run alternately for several rounds (--rounds) so that both see the same load
 on a shared machine; medians over rounds and medians of per-round ratios are printed.
@@ -99,6 +102,62 @@ class MulTStyleCrossmodalLayer(nn.Module):
         return residual + x
 
 
+class MulTStyleEncoder(nn.Module):
+    """MulT's TransformerEncoder (eval): √d scaling, sinusoidal positions (fairseq layout,
+    positions from 1), the layers, a final LayerNorm. Sequence-first tensors."""
+
+    def __init__(self, d, heads, layers):
+        super().__init__()
+        self.d = d
+        self.layers = nn.ModuleList([MulTStyleCrossmodalLayer(d, heads) for _ in range(layers)])
+        self.layer_norm = nn.LayerNorm(d)
+
+    def positions(self, x):
+        t, b, d = x.shape
+        half = d // 2
+        freq = torch.exp(torch.arange(half, dtype=torch.float) * -(math.log(10000.0) / (half - 1)))
+        angle = torch.arange(1, t + 1, dtype=torch.float)[:, None] * freq[None]
+        table = torch.cat([torch.sin(angle), torch.cos(angle)], dim=1)
+        if d % 2:
+            table = torch.cat([table, torch.zeros(t, 1)], dim=1)
+        return table[:, None, :]
+
+    def forward(self, x_in, x_in_k=None, x_in_v=None):
+        x = math.sqrt(self.d) * x_in + self.positions(x_in)
+        if x_in_k is not None:
+            x_k = math.sqrt(self.d) * x_in_k + self.positions(x_in_k)
+            x_v = math.sqrt(self.d) * x_in_v + self.positions(x_in_v)
+        for layer in self.layers:
+            x = layer(x, x_k, x_v) if x_in_k is not None else layer(x, x, x)
+        return self.layer_norm(x)
+
+
+class MulTStyleModel(nn.Module):
+    """MULTModel's forward (eval, all three modalities)."""
+
+    def __init__(self, orig, d, heads, layers, out_dim=1):
+        super().__init__()
+        self.proj = nn.ModuleList([nn.Conv1d(o, d, kernel_size=1, bias=False) for o in orig])
+        self.cross = nn.ModuleList([MulTStyleEncoder(d, heads, layers) for _ in range(6)])
+        self.mem = nn.ModuleList([MulTStyleEncoder(2 * d, heads, layers) for _ in range(3)])
+        self.proj1 = nn.Linear(6 * d, 6 * d)
+        self.proj2 = nn.Linear(6 * d, 6 * d)
+        self.out_layer = nn.Linear(6 * d, out_dim)
+
+    def forward(self, xl, xa, xv):
+        xs = [p(x.transpose(1, 2)).permute(2, 0, 1) for p, x in zip(self.proj, (xl, xa, xv))]
+        last, block = [], 0
+        for m in range(3):
+            hs = []
+            for n in range(3):
+                if n != m:
+                    hs.append(self.cross[block](xs[m], xs[n], xs[n]))
+                    block += 1
+            last.append(self.mem[m](torch.cat(hs, dim=2))[-1])
+        h = torch.cat(last, dim=1)
+        return self.out_layer(self.proj2(F.relu(self.proj1(h))) + h)
+
+
 def time_call(fn, min_time=0.5, repetitions=7):
     """Median (wall, CPU) seconds per call over `repetitions` batches of calls. CPU time is
     the fairer figure on a shared machine; wall time is printed next to it."""
@@ -142,6 +201,11 @@ def torch_times():
         return h + fc2(F.relu(fc1(ln1(h))))
 
     anchors["mult_cross [nn.MultiheadAttention]"] = time_call(torch_layer)
+    # End to end: MulT's CMU-MOSEI configuration, batch 8 (emofuse-bench mult_forward_mosei).
+    model = MulTStyleModel((300, 74, 35), 30, 5, 5).eval()
+    xl, xa, xv = torch.randn(8, 50, 300), torch.randn(8, 500, 74), torch.randn(8, 500, 35)
+    times["mult_forward_mosei"] = time_call(lambda: model(xl, xa, xv), min_time=0.1,
+                                            repetitions=3)
     # The machine's single-core limit as OpenBLAS reaches it: a large sgemm.
     n = 1024
     a, bm = torch.randn(n, n), torch.randn(n, n)
@@ -150,7 +214,7 @@ def torch_times():
 
 
 def emofuse_times(bench, repetitions=5):
-    names = ["mult_cross", "mha_self", "fma_peak"]
+    names = ["mult_cross", "mha_self", "mult_forward_mosei", "fma_peak"]
     cmd = [bench, "--benchmark_filter=^(%s)$" % "|".join(names),
            "--benchmark_repetitions=%d" % repetitions, "--benchmark_report_aggregates_only=true",
            "--benchmark_format=json"]
@@ -197,7 +261,7 @@ def main():
     print("medians; CPU time (wall time in brackets); GFLOP/s from emofuse-bench (CPU time)")
     print("%-12s %26s %26s %9s %8s %9s %8s" % ("workload", "emofuse", "torch (MulT-style)",
                                                 "speed-up", "[wall]", "GFLOP/s", "of peak"))
-    for name in ["mult_cross", "mha_self"]:
+    for name in ["mult_cross", "mha_self", "mult_forward_mosei"]:
         if name not in ours_last:
             print("%-12s missing from emofuse-bench" % name)
             continue
@@ -208,10 +272,11 @@ def main():
         ratio_cpu = median_of(rounds, lambda r: r[0][name][1] / r[2][name]["cpu"])
         ratio_wall = median_of(rounds, lambda r: r[0][name][0] / r[2][name]["wall"])
         flops = median_of(rounds, lambda r: r[2][name]["flops"] or 0.0)
-        frac = ("%.1f%%" % (100.0 * flops / peak)) if peak else "n/a"
-        print("%-12s %10.3f ms [%8.3f ms] %10.3f ms [%8.3f ms] %8.2fx %7.2fx %9.1f %8s" %
+        frac = ("%.1f%%" % (100.0 * flops / peak)) if peak and flops else "n/a"
+        gflops = ("%.1f" % (flops / 1e9)) if flops else "-"
+        print("%-12s %10.3f ms [%8.3f ms] %10.3f ms [%8.3f ms] %8.2fx %7.2fx %9s %8s" %
               (name, e_cpu * 1e3, e_wall * 1e3, t_cpu * 1e3, t_wall * 1e3, ratio_cpu,
-               ratio_wall, flops / 1e9, frac))
+               ratio_wall, gflops, frac))
     print("anchors:")
     for name in rounds[-1][1]:
         if "FLOP/s" in name:

@@ -60,6 +60,17 @@ T horizontal_max(const xsimd::batch<T, Arch>& v) {
     return best;
 }
 
+/// The batch {0, 1, 2, ...}: lane numbers, for masks over the lanes of a window.
+template <class T, class Arch>
+xsimd::batch<T, Arch> lane_index() {
+    constexpr std::size_t lanes = xsimd::batch<T, Arch>::size;
+    alignas(64) T index[lanes];
+    for (std::size_t i = 0; i < lanes; ++i) {
+        index[i] = static_cast<T>(i);
+    }
+    return xsimd::batch<T, Arch>::load_aligned(index);
+}
+
 /// Loads the first `count` (< lanes) elements of `src`, filling the other lanes with `fill`.
 template <class T, class Arch>
 xsimd::batch<T, Arch> load_partial(const T* src, std::size_t count, T fill) {

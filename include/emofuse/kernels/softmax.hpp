@@ -100,7 +100,9 @@ T lane_max(const T* x, std::size_t n) {
         m0 = xsimd::max(m0, batch::load_unaligned(x + i));
     }
     if (i < n) {
-        m1 = xsimd::max(m1, load_partial<T, Arch>(x + i, n - i, lowest));
+        // The last full window overlaps elements already seen, which max does not mind.
+        m1 = xsimd::max(m1, n >= lanes ? batch::load_unaligned(x + n - lanes)
+                                       : load_partial<T, Arch>(x + i, n - i, lowest));
     }
     return horizontal_max(xsimd::max(xsimd::max(m0, m1), xsimd::max(m2, m3)));
 }
@@ -124,6 +126,12 @@ T exp_shifted_sum(const T* in, T shift, T* out, std::size_t n, const T* upcoming
     constexpr std::size_t line = 64 / sizeof(T);
     const batch s(shift);
     batch acc0(T(0)), acc1(T(0));
+    // A ragged end (n >= lanes) runs as the last full window, loaded before any store so
+    // in-place rows still see their inputs; its lanes the loop already covered are masked
+    // out of the sum (their stored values are recomputed identically).
+    const std::size_t body_end = n - n % lanes;
+    const bool overlap_tail = n >= lanes && body_end < n;
+    const batch tail_in = overlap_tail ? batch::load_unaligned(in + n - lanes) : batch(T(0));
     std::size_t j = 0;
     std::size_t next_prefetch = 0;
     for (; j + 2 * lanes <= n; j += 2 * lanes) {
@@ -148,7 +156,12 @@ T exp_shifted_sum(const T* in, T shift, T* out, std::size_t n, const T* upcoming
         e.store_unaligned(out + j);
         acc0 += e;
     }
-    if (j < n) {
+    if (overlap_tail) {
+        const batch e = exp_nonpositive<T, Arch>(tail_in - s);
+        const batch first_new(static_cast<T>(lanes - (n - body_end)));
+        acc1 += xsimd::select(lane_index<T, Arch>() >= first_new, e, batch(T(0)));
+        e.store_unaligned(out + n - lanes);
+    } else if (j < n) {
         // Padding lanes hold -inf, whose exp is exactly 0: they add nothing to the sum.
         const batch e = exp_nonpositive<T, Arch>(
             load_partial<T, Arch>(in + j, n - j, -std::numeric_limits<T>::infinity()) - s);
@@ -156,6 +169,27 @@ T exp_shifted_sum(const T* in, T shift, T* out, std::size_t n, const T* upcoming
         acc1 += e;
     }
     return horizontal_sum(acc0 + acc1);
+}
+
+/// row[j] *= factor for j < n, with a ragged end handled as an overlapping last window that
+/// is loaded before the body stores (so no element is scaled twice).
+template <class T, class Arch>
+void scale_row(T factor, T* row, std::size_t n) {
+    using batch = xsimd::batch<T, Arch>;
+    constexpr std::size_t lanes = batch::size;
+    if (n < lanes) {
+        scale(factor, row, row, n);
+        return;
+    }
+    const batch f(factor);
+    const batch tail = batch::load_unaligned(row + n - lanes);
+    std::size_t j = 0;
+    for (; j + lanes <= n; j += lanes) {
+        (f * batch::load_unaligned(row + j)).store_unaligned(row + j);
+    }
+    if (j < n) {
+        (f * tail).store_unaligned(row + n - lanes);
+    }
 }
 
 } // namespace detail
@@ -187,7 +221,7 @@ void softmax_rows(const T* x, std::size_t rows, std::size_t cols, std::size_t ld
         const T total = detail::exp_shifted_sum<T, simd_arch>(
             in, row_max, out, cols, has_ahead ? x + (r + ahead) * ldx : nullptr, cols,
             has_ahead ? y + (r + ahead) * ldy : nullptr);
-        scale(T(1) / total, out, out, cols);
+        detail::scale_row<T, simd_arch>(T(1) / total, out, cols);
     }
 }
 

@@ -9,6 +9,7 @@
 #include "emofuse/core/error.hpp"
 #include "emofuse/io/csd/hdf5.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
@@ -46,8 +47,9 @@ inline const std::vector<std::string>& required_metadata_keys() {
 /// as a malformed file rather than an allocation request.
 inline constexpr hsize_t max_dataset_elements = hsize_t{1} << 32;
 
-/// A .csd file opened for reading. Opening checks the layout of every entry (ranks,
-/// sizes, numeric types) without reading data; `read` loads one entry.
+/// A .csd file opened for reading. Opening lists the entries and looks at the first one
+/// (feature size and type); `read` checks one entry's layout (ranks, sizes, numeric types)
+/// and times, and loads it.
 class file_source final : public align::sequence_source {
 public:
     /// Opens a file on disk.
@@ -81,15 +83,11 @@ public:
     }
     [[nodiscard]] align::feature_type type() const override { return type_; }
     [[nodiscard]] std::size_t feature_size() const override { return dim_; }
-    [[nodiscard]] std::vector<std::string> keys() const override {
-        std::vector<std::string> out;
-        out.reserve(entries_.size());
-        for (const auto& kv : entries_) {
-            out.push_back(kv.first);
-        }
-        return out;
+    [[nodiscard]] std::vector<std::string> keys() const override { return keys_; }
+    /// Rows of entry `key` (checks the entry's layout).
+    [[nodiscard]] std::size_t rows(const std::string& key) const {
+        return static_cast<std::size_t>(open_checked(key).rows);
     }
-    [[nodiscard]] std::size_t rows(const std::string& key) const { return entry(key).rows; }
 
     /// Stored metadata strings (JSON-encoded values in SDK files), by name.
     [[nodiscard]] const std::map<std::string, std::string>& metadata() const { return metadata_; }
@@ -105,7 +103,9 @@ public:
     }
 
 private:
-    struct entry_info {
+    // An entry's open datasets after its layout was checked.
+    struct checked_entry {
+        detail::handle group, intervals, features;
         hsize_t rows = 0;
     };
 
@@ -127,12 +127,37 @@ private:
         return context() + ", video '" + key + "'";
     }
 
-    const entry_info& entry(const std::string& key) const {
-        const auto it = entries_.find(key);
-        if (it == entries_.end()) {
+    // Opens entry `key` and checks its layout: rank-2 datasets, intervals (n, 2), features
+    // (n, d) with the file's d, numeric types.
+    checked_entry open_checked(const std::string& key) const {
+        if (!std::binary_search(keys_.begin(), keys_.end(), key)) {
             throw io_error(context(key) + ": no such entry");
         }
-        return it->second;
+        const std::string where = context(key);
+        checked_entry e;
+        e.group = open_entry(key);
+        e.intervals = open_dataset(e.group.get(), key, "intervals");
+        e.features = open_dataset(e.group.get(), key, "features");
+        hsize_t idims[2];
+        hsize_t fdims[2];
+        dims2(e.intervals.get(), where, "intervals", idims);
+        dims2(e.features.get(), where, "features", fdims);
+        if (idims[1] != 2) {
+            throw io_error(where + ": intervals: expected shape (n, 2), got (" +
+                           std::to_string(idims[0]) + ", " + std::to_string(idims[1]) + ")");
+        }
+        if (fdims[0] != idims[0]) {
+            throw io_error(where + ": features: expected " + std::to_string(idims[0]) +
+                           " rows (one per interval), got " + std::to_string(fdims[0]));
+        }
+        if (fdims[1] != dim_) {
+            throw io_error(where + ": features: expected " + std::to_string(dim_) +
+                           " columns (as the first entry), got " + std::to_string(fdims[1]));
+        }
+        numeric_size(e.intervals.get(), where, "intervals");
+        numeric_size(e.features.get(), where, "features");
+        e.rows = idims[0];
+        return e;
     }
 
     // Rank-2 dims of a dataset, with a readable error otherwise.
@@ -177,40 +202,24 @@ private:
         }
         data_ = detail::checked(H5Gopen2(root.get(), "data", H5P_DEFAULT), H5Gclose, context(),
                                 "'/" + root_ + "/data' is not a group");
-        bool any_double = false;
-        bool first = true;
-        for (const auto& key : detail::link_names(data_.get(), context())) {
+        // Entries are checked when read, so opening costs O(entries) link names, not two
+        // dataset opens per entry (aligned files have one entry per word). The feature
+        // type and size come from the first entry; HDF5 converts other stored types.
+        keys_ = detail::link_names(data_.get(), context());
+        if (!keys_.empty()) {
+            const std::string& key = keys_.front();
             const std::string where = context(key);
             detail::handle group = open_entry(key);
-            detail::handle iv = open_dataset(group.get(), key, "intervals");
             detail::handle ft = open_dataset(group.get(), key, "features");
-            hsize_t idims[2];
             hsize_t fdims[2];
-            dims2(iv.get(), where, "intervals", idims);
             dims2(ft.get(), where, "features", fdims);
-            if (idims[1] != 2) {
-                throw io_error(where + ": intervals: expected shape (n, 2), got (" +
-                               std::to_string(idims[0]) + ", " + std::to_string(idims[1]) + ")");
-            }
-            if (fdims[0] != idims[0]) {
-                throw io_error(where + ": features: expected " + std::to_string(idims[0]) +
-                               " rows (one per interval), got " + std::to_string(fdims[0]));
-            }
-            if (first) {
-                dim_ = static_cast<std::size_t>(fdims[1]);
-                first = false;
-            } else if (fdims[1] != dim_) {
-                throw io_error(where + ": features: expected " + std::to_string(dim_) +
-                               " columns (as the first entry), got " + std::to_string(fdims[1]));
-            }
-            numeric_size(iv.get(), where, "intervals");
+            dim_ = static_cast<std::size_t>(fdims[1]);
             const std::size_t size = numeric_size(ft.get(), where, "features");
             detail::handle type = detail::checked(H5Dget_type(ft.get()), H5Tclose, where, "type");
-            any_double = any_double || size > 4 || H5Tget_class(type.get()) == H5T_INTEGER;
-            entries_.emplace(key, entry_info{idims[0]});
+            type_ = (size > 4 || H5Tget_class(type.get()) == H5T_INTEGER)
+                        ? align::feature_type::float64
+                        : align::feature_type::float32;
         }
-        type_ = (any_double || entries_.empty()) ? align::feature_type::float64
-                                                 : align::feature_type::float32;
         read_metadata(root.get());
     }
 
@@ -280,12 +289,11 @@ private:
     template <class T>
     void read_entry(const std::string& key, std::vector<double>& intervals,
                     std::vector<T>& features, hid_t memory_type) const {
-        const entry_info& info = entry(key);
         const std::string where = context(key);
-        detail::handle group = open_entry(key);
-        detail::handle iv = open_dataset(group.get(), key, "intervals");
-        detail::handle ft = open_dataset(group.get(), key, "features");
-        const std::size_t n = static_cast<std::size_t>(info.rows);
+        const checked_entry entry = open_checked(key);
+        const hid_t iv = entry.intervals.get();
+        const hid_t ft = entry.features.get();
+        const std::size_t n = static_cast<std::size_t>(entry.rows);
         const std::size_t old_rows = intervals.size();
         const std::size_t old_features = features.size();
         try {
@@ -297,7 +305,7 @@ private:
         if (n == 0) {
             return;
         }
-        detail::check(H5Dread(iv.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+        detail::check(H5Dread(iv, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
                               intervals.data() + old_rows),
                       where, "reading intervals (truncated or corrupt file?)");
         try {
@@ -306,7 +314,7 @@ private:
             throw io_error(bad.what()); // a bad time in a file is a malformed file
         }
         if (dim_ != 0) {
-            detail::check(H5Dread(ft.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+            detail::check(H5Dread(ft, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT,
                                   features.data() + old_features),
                           where, "reading features (truncated or corrupt file?)");
         }
@@ -316,7 +324,7 @@ private:
     detail::handle file_;
     detail::handle data_;
     std::string root_;
-    std::map<std::string, entry_info> entries_;
+    std::vector<std::string> keys_;
     std::map<std::string, std::string> metadata_;
     align::feature_type type_ = align::feature_type::float64;
     std::size_t dim_ = 0;

@@ -50,11 +50,29 @@ void pack_weight_transposed(const T* weight, std::size_t out, std::size_t in, T*
     }
 }
 
+/// Cache lines of the next W block that one tile call asks the memory system for, spread over
+/// its k steps (`lines_per_step` per step, `lines` in all), so the DRAM stream of W overlaps
+/// the arithmetic instead of stalling the first row tile of every block.
+struct prefetch_share {
+    const char* start = nullptr;
+    std::size_t lines = 0;
+    std::size_t lines_per_step = 0;
+};
+
+EMOFUSE_ALWAYS_INLINE void prefetch_line(const char* address) {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(address, 0, 2);
+#else
+    (void)address;
+#endif
+}
+
 /// acc[r, 0 : NV·lanes] += Σ_k z[r, k]·w[k, 0 : NV·lanes] for r < Rows.
 template <class T, std::size_t Rows, std::size_t NV>
 EMOFUSE_ALWAYS_INLINE void outer_tile(std::size_t depth, const T* EMOFUSE_RESTRICT z,
                                       std::size_t ldz, const T* EMOFUSE_RESTRICT w, std::size_t ldw,
-                                      T* EMOFUSE_RESTRICT acc, std::size_t ldacc) {
+                                      T* EMOFUSE_RESTRICT acc, std::size_t ldacc,
+                                      prefetch_share next = {}) {
     using batch = simd_batch<T>;
     constexpr std::size_t lanes = batch::size;
     batch c[Rows][NV];
@@ -63,7 +81,11 @@ EMOFUSE_ALWAYS_INLINE void outer_tile(std::size_t depth, const T* EMOFUSE_RESTRI
             c[r][v] = batch::load_aligned(acc + r * ldacc + v * lanes);
         }
     }
+    std::size_t prefetched = 0;
     for (std::size_t k = 0; k < depth; ++k) {
+        for (std::size_t l = 0; l < next.lines_per_step && prefetched < next.lines; ++l) {
+            prefetch_line(next.start + 64 * prefetched++);
+        }
         batch b[NV];
         for (std::size_t v = 0; v < NV; ++v) {
             b[v] = batch::load_unaligned(w + k * ldw + v * lanes);
@@ -85,9 +107,9 @@ EMOFUSE_ALWAYS_INLINE void outer_tile(std::size_t depth, const T* EMOFUSE_RESTRI
 template <class T, std::size_t NV, std::size_t... Rows>
 void outer_tile_rows_dispatch(std::size_t rows, std::size_t depth, const T* z, std::size_t ldz,
                               const T* w, std::size_t ldw, T* acc, std::size_t ldacc,
-                              std::index_sequence<Rows...>) {
+                              prefetch_share next, std::index_sequence<Rows...>) {
     (void)((rows == Rows + 1
-                ? (outer_tile<T, Rows + 1, NV>(depth, z, ldz, w, ldw, acc, ldacc), true)
+                ? (outer_tile<T, Rows + 1, NV>(depth, z, ldz, w, ldw, acc, ldacc, next), true)
                 : false) ||
            ...);
 }
@@ -95,9 +117,9 @@ void outer_tile_rows_dispatch(std::size_t rows, std::size_t depth, const T* z, s
 template <class T, std::size_t... NV>
 void outer_tile_dispatch(std::size_t rows, std::size_t vectors, std::size_t depth, const T* z,
                          std::size_t ldz, const T* w, std::size_t ldw, T* acc, std::size_t ldacc,
-                         std::index_sequence<NV...>) {
+                         prefetch_share next, std::index_sequence<NV...>) {
     (void)((vectors == NV + 1 ? (outer_tile_rows_dispatch<T, NV + 1>(
-                                     rows, depth, z, ldz, w, ldw, acc, ldacc,
+                                     rows, depth, z, ldz, w, ldw, acc, ldacc, next,
                                      std::make_index_sequence<outer_tile_rows<T>>{}),
                                  true)
                               : false) ||
@@ -138,13 +160,28 @@ void outer_product_linear(std::size_t rows, std::size_t depth_total, std::size_t
             const std::size_t depth = std::min(block, depth_total - k0);
             make_z(c0, chunk_rows, k0, depth, z, depth);
             const T* w_block = packed + k0 * ld;
+            // The next block of W (contiguous: rows k0+block … of the packed Wᵀ) is fetched
+            // in equal shares by this block's tile calls.
+            // With a single row tile W is streamed once and the hardware prefetcher keeps up.
+            const std::size_t next_depth = (tiles > 1 && k0 + depth < depth_total)
+                                               ? std::min(block, depth_total - k0 - depth)
+                                               : 0;
+            const std::size_t next_lines = (next_depth * ld * sizeof(T) + 63) / 64;
+            const std::size_t calls = tiles * ((ld + nv * lanes - 1) / (nv * lanes));
+            const std::size_t share = (next_lines + calls - 1) / calls;
+            const char* next_start = reinterpret_cast<const char*>(w_block + depth * ld);
+            std::size_t call = 0;
             for (std::size_t j0 = 0; j0 < ld; j0 += nv * lanes) {
                 const std::size_t vectors = std::min(nv, (ld - j0) / lanes);
-                for (std::size_t tile = 0, r0 = 0; tile < tiles; ++tile) {
+                for (std::size_t tile = 0, r0 = 0; tile < tiles; ++tile, ++call) {
                     const std::size_t tile_rows =
                         chunk_rows / tiles + (tile < chunk_rows % tiles ? 1 : 0);
+                    const std::size_t first = std::min(next_lines, call * share);
+                    const prefetch_share next{next_start + 64 * first,
+                                              std::min(share, next_lines - first),
+                                              (share + depth - 1) / depth};
                     outer_tile_dispatch<T>(tile_rows, vectors, depth, z + r0 * depth, depth,
-                                           w_block + j0, ld, acc + r0 * ld + j0, ld,
+                                           w_block + j0, ld, acc + r0 * ld + j0, ld, next,
                                            std::make_index_sequence<nv>{});
                     r0 += tile_rows;
                 }

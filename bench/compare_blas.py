@@ -124,6 +124,8 @@ def main():
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--min-time", type=float, default=0.2, help="seconds per repetition")
     parser.add_argument("--filter", default="", help="only GEMM shapes whose name contains this")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="skip the GEMM comparison, run only the memory-bound kernels")
     args = parser.parse_args()
 
     peak = run_bench(args.bench, "fma_peak", args.repetitions, args.min_time)["FLOP/s"]
@@ -134,7 +136,7 @@ def main():
     rows = []
     core = None
     for shape in GEMM_SHAPES:
-        if args.filter and args.filter not in shape[0]:
+        if args.memory_only or (args.filter and args.filter not in shape[0]):
             continue
         ours = run_bench(args.bench, shape[0], args.repetitions, args.min_time)["FLOP/s"]
         theirs = time_numpy([shape], args.repetitions, args.min_time)
@@ -142,6 +144,14 @@ def main():
         flops = 2.0 * shape[1] * shape[2] * shape[3]
         blas = flops / theirs["seconds"][shape[0]]
         rows.append((shape[0], ours, blas))
+    if rows:
+        print_gemm_table(rows, core, peak)
+    if args.filter:
+        return
+    print_memory_table(args)
+
+
+def print_gemm_table(rows, core, peak):
     print(f"OpenBLAS via numpy, single thread; core type: {core}")
     header = f"{'shape':<36} {'emofuse GFLOP/s':>16} {'OpenBLAS GFLOP/s':>17} {'ratio':>7} {'emofuse/peak':>13} {'OpenBLAS/peak':>14}"
     print(header)
@@ -150,8 +160,8 @@ def main():
         print(f"{name:<36} {ours / 1e9:>16.1f} {blas / 1e9:>17.1f} {ours / blas:>7.2f} "
               f"{ours / peak:>13.0%} {blas / peak:>14.0%}")
 
-    if args.filter:
-        return
+
+def print_memory_table(args):
     print()
     print("memory-bound kernels: each run right after its own triad measurement (one "
           "emofuse-bench call), so both see the same machine load")

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <type_traits>
+#include <utility>
 
 namespace emofuse::kernels {
 

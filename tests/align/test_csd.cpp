@@ -200,7 +200,22 @@ TEST_CASE("align_files writes aligned .csd files and get_tensors-style .npy tens
             }
         }
     }
-    // The reference may be given by file stem too; outputs never overwrite inputs.
+    // The reference may be given by file stem too; an unknown one fails before any output.
+    temp_dir stem_in, stem_out;
+    fs::copy_file(data_file("words.csd"), stem_in.path / "glove_vectors.csd");
+    fs::copy_file(data_file("audio.csd"), stem_in.path / "covarep.csd");
+    options.align.reference = "glove_vectors";
+    options.tensors.reset();
+    const auto by_stem = csd::align_files(
+        {stem_in.path / "glove_vectors.csd", stem_in.path / "covarep.csd"}, stem_out.path, options);
+    CHECK(by_stem.written.size() == 2);
+    CHECK(csd::file_source(stem_out.path / "glove_vectors.csd").name() == "words");
+    const fs::path never = stem_out.path / "never";
+    options.align.reference = "glove";
+    CHECK_THROWS_WITH_AS(csd::align_files({stem_in.path / "glove_vectors.csd"}, never, options),
+                         doctest::Contains("got 'glove'"), emofuse::value_error);
+    CHECK(!fs::exists(never));
+    // Outputs never overwrite inputs.
     options.align.reference = "words";
     CHECK_THROWS_WITH_AS(csd::align_files(inputs, fs::path(EMOFUSE_TEST_DATA_DIR), options),
                          doctest::Contains("is the input file itself"), emofuse::value_error);

@@ -12,6 +12,14 @@
 #include <type_traits>
 #include <vector>
 
+// GCC 12 reports -Wmaybe-uninitialized inside its own AVX-512 intrinsics (the
+// _mm512_undefined_* pass-through operands of xsimd's exp) once they are inlined here; the
+// values are fully defined, so the false positive is silenced for this kernel only.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 namespace emofuse::attention::detail {
 
 /// One (sample, head) problem, every operand row-major with its own row stride: queries
@@ -408,3 +416,7 @@ void attend_head(const head_problem<T>& p, const key_rule<T>& rule, T* scratch) 
 }
 
 } // namespace emofuse::attention::detail
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

@@ -677,6 +677,16 @@ def misc_cases():
     save_case("decision_vote", None, preds, torch.tensor(winners, dtype=torch.float64).unsqueeze(1))
 
 
+
+def wide_cases():
+    """Sizes past one SIMD register (16 floats / 8 doubles) plus a tail, for the vectorised
+    row passes (MAG's norms and LayerNorm)."""
+    module = init_module(MAG(37, 5, 4, 0.7), 0.3)
+    xs = [f32((2, 3, d)) for d in (37, 5, 4)]
+    with torch.no_grad():
+        save_case("mag_wide", module, xs, module(xs), lengths=[[3, 2], [3, 3], [3, 3]])
+
+
 if __name__ == "__main__":
     DATA.mkdir(exist_ok=True)
     torch.set_default_dtype(torch.float64)
@@ -686,3 +696,4 @@ if __name__ == "__main__":
     gate_cases()
     bilinear_cases()
     misc_cases()
+    wide_cases()

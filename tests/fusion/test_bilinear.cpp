@@ -5,9 +5,11 @@
 #include <emofuse/fusion/bilinear.hpp>
 #include <emofuse/fusion/compact_bilinear.hpp>
 
+#include <cmath>
 #include <complex>
 #include <limits>
 #include <numbers>
+#include <vector>
 
 using namespace emofuse;
 using emofuse::fusion::activation;
@@ -174,4 +176,39 @@ TEST_CASE("MCB seeded sketches are deterministic; bad sketches and sizes are rej
     CHECK_THROWS_AS(fusion::compact_bilinear<float>(iv({0, 1}), iv({1}), iv({0}), iv({1}), 16),
                     shape_error);
     CHECK_THROWS_AS(fusion::compact_bilinear<float>(6, 5, 0), value_error);
+}
+
+TEST_CASE_TEMPLATE("power + L2 normalisation: SIMD body and tail match the formula", T, float,
+                   double) {
+    for (std::size_t n : {1u, 7u, 16u, 37u, 64u}) {
+        CAPTURE(n);
+        std::vector<T> z(2 * n);
+        for (std::size_t i = 0; i < z.size(); ++i) {
+            z[i] = T(std::sin(1.7 * double(i)) * 3.0);
+        }
+        z[0] = T(0);
+        std::vector<double> expected(z.size());
+        for (std::size_t r = 0; r < 2; ++r) {
+            double sum = 0;
+            for (std::size_t j = 0; j < n; ++j) {
+                const double v = double(z[r * n + j]);
+                expected[r * n + j] = v < 0 ? -std::sqrt(-v) : std::sqrt(v);
+                sum += std::abs(v);
+            }
+            for (std::size_t j = 0; j < n; ++j) {
+                expected[r * n + j] /= std::max(std::sqrt(sum), 1e-12);
+            }
+        }
+        fusion::detail::power_l2_normalize(z.data(), 2, n, n);
+        for (std::size_t i = 0; i < z.size(); ++i) {
+            CHECK(std::abs(double(z[i]) - expected[i]) <= tolerance<T>());
+        }
+    }
+    std::vector<T> zeros(20, T(0));
+    fusion::detail::power_l2_normalize(zeros.data(), 1, 20, 20);
+    CHECK(zeros[19] == T(0)); // ‖z‖ = 0: divided by 1e-12, stays 0 (no NaN)
+    std::vector<T> with_nan(20, T(1));
+    with_nan[3] = std::numeric_limits<T>::quiet_NaN();
+    fusion::detail::power_l2_normalize(with_nan.data(), 1, 20, 20);
+    CHECK(std::isnan(with_nan[0]));
 }

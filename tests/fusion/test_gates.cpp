@@ -34,9 +34,9 @@ auto mag_batch(const std::string& c) {
 
 TEST_CASE_TEMPLATE("MAG matches MAG-BERT per time step, on utterances and with masks", T, float,
                    double) {
-    for (const std::string c : {"mag", "mag_b1"}) {
+    for (const std::string c : {"mag", "mag_b1", "mag_wide"}) {
         CAPTURE(c);
-        const T beta = c == "mag" ? T(1) : T(0.5);
+        const T beta = c == "mag" ? T(1) : c == "mag_b1" ? T(0.5) : T(0.7);
         const auto stage = fusion::mag<T>::from_state_dict(test::weights(c), "", beta);
         const auto batch = mag_batch<T>(c);
         const sequence<T> out = stage(batch);

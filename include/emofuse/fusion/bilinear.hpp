@@ -38,21 +38,56 @@ struct bilinear_options {
 
 namespace detail {
 
-/// z ← sign(z)·sqrt|z|, then z ← z / max(‖z‖₂, 1e-12) per row (torch's F.normalize).
+/// z ← sign(z)·sqrt|z|, then z ← z / max(‖z‖₂, 1e-12) per row (torch's F.normalize). The
+/// squared norm of sign(z)·sqrt|z| is Σ|z|, so one SIMD pass takes the roots and the norm.
 template <class T>
 void power_l2_normalize(T* z, std::size_t rows, std::size_t n, std::size_t ld) {
+    using batch = simd_batch<T>;
+    constexpr std::size_t lanes = batch::size;
     for (std::size_t r = 0; r < rows; ++r) {
         T* row = z + r * ld;
-        T sum = 0;
-        for (std::size_t j = 0; j < n; ++j) {
+        batch total(T(0));
+        std::size_t j = 0;
+        for (; j + lanes <= n; j += lanes) {
+            const batch v = batch::load_unaligned(row + j);
+            const batch magnitude = xsimd::abs(v);
+            const batch root = xsimd::sqrt(magnitude);
+            xsimd::select(v < batch(T(0)), -root, root).store_unaligned(row + j);
+            total += magnitude;
+        }
+#if XSIMD_VERSION_MAJOR >= 9
+        T sum = xsimd::reduce_add(total);
+#else
+        T sum = xsimd::hadd(total);
+#endif
+        for (; j < n; ++j) {
             const T v = row[j];
-            const T s = v > T(0) ? std::sqrt(v) : (v < T(0) ? -std::sqrt(-v) : v);
-            row[j] = s;
-            sum += s * s;
+            const T root = std::sqrt(std::abs(v));
+            row[j] = v < T(0) ? -root : root;
+            sum += std::abs(v);
         }
         const T scale = T(1) / std::max(std::sqrt(sum), T(1e-12));
-        for (std::size_t j = 0; j < n; ++j) {
-            row[j] *= scale;
+        for (std::size_t i = 0; i < n; ++i) {
+            row[i] *= scale;
+        }
+    }
+}
+
+/// dst[r, g] = Σ_{j<k} a[r, g·k + j]·b[r, g·k + j]: the element-wise product and block's
+/// view(B, o, k).sum(2) in one pass; dst rows `ld` apart.
+template <class T>
+void multiply_sum_groups(const T* a, const T* b, std::size_t rows, std::size_t groups,
+                         std::size_t k, T* dst, std::size_t ld) {
+    for (std::size_t r = 0; r < rows; ++r) {
+        const T* ar = a + r * groups * k;
+        const T* br = b + r * groups * k;
+        T* d = dst + r * ld;
+        for (std::size_t g = 0; g < groups; ++g) {
+            T sum = ar[g * k] * br[g * k];
+            for (std::size_t j = 1; j < k; ++j) {
+                sum += ar[g * k + j] * br[g * k + j];
+            }
+            d[g] = sum;
         }
     }
 }
@@ -238,10 +273,7 @@ public:
         }
         detail::activate(options_.input, a, rows * wide);
         detail::activate(options_.input, b, rows * wide);
-        for (std::size_t i = 0; i < rows * wide; ++i) {
-            a[i] *= b[i];
-        }
-        detail::sum_groups(a, rows, o, factor_, z, o);
+        detail::multiply_sum_groups(a, b, rows, o, factor_, z, o);
         if (options_.normalize) {
             detail::power_l2_normalize(z, rows, o, o);
         }

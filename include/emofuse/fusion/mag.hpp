@@ -232,11 +232,23 @@ private:
         }
     }
 
+    // α from the norms, then LayerNorm(t + α·H): three SIMD passes over the row (norms; the
+    // sum; centred squares and the affine output).
     void finish_row(const T* t, const T* h, T* out) const {
+        using batch = xsimd::batch<T, simd_arch>;
+        constexpr std::size_t lanes = batch::size;
         const std::size_t d = main_;
-        T t_sq = 0;
-        T h_sq = 0;
-        for (std::size_t j = 0; j < d; ++j) {
+        const std::size_t body = d - d % lanes;
+        batch t_acc(T(0)), h_acc(T(0));
+        for (std::size_t j = 0; j < body; j += lanes) {
+            const batch tv = batch::load_unaligned(t + j);
+            const batch hv = batch::load_unaligned(h + j);
+            t_acc = xsimd::fma(tv, tv, t_acc);
+            h_acc = xsimd::fma(hv, hv, h_acc);
+        }
+        T t_sq = horizontal_sum(t_acc);
+        T h_sq = horizontal_sum(h_acc);
+        for (std::size_t j = body; j < d; ++j) {
             t_sq += t[j] * t[j];
             h_sq += h[j] * h[j];
         }
@@ -245,22 +257,52 @@ private:
             h_norm = T(1);
         }
         const T alpha = std::min(std::sqrt(t_sq) / (h_norm + eps_) * beta_, T(1));
-        T mean = 0;
-        for (std::size_t j = 0; j < d; ++j) {
-            out[j] = t[j] + alpha * h[j];
-            mean += out[j];
+        const batch alpha_v(alpha);
+        batch sum_v(T(0));
+        for (std::size_t j = 0; j < body; j += lanes) {
+            const batch v =
+                xsimd::fma(alpha_v, batch::load_unaligned(h + j), batch::load_unaligned(t + j));
+            v.store_unaligned(out + j);
+            sum_v += v;
         }
-        mean /= static_cast<T>(d);
-        T var = 0;
-        for (std::size_t j = 0; j < d; ++j) {
+        T sum = horizontal_sum(sum_v);
+        for (std::size_t j = body; j < d; ++j) {
+            out[j] = t[j] + alpha * h[j];
+            sum += out[j];
+        }
+        const T mean = sum / static_cast<T>(d);
+        const batch mean_v(mean);
+        batch var_v(T(0));
+        for (std::size_t j = 0; j < body; j += lanes) {
+            const batch c = batch::load_unaligned(out + j) - mean_v;
+            var_v = xsimd::fma(c, c, var_v);
+        }
+        T var = horizontal_sum(var_v);
+        for (std::size_t j = body; j < d; ++j) {
             const T c = out[j] - mean;
             var += c * c;
         }
         var /= static_cast<T>(d);
         const T inv = T(1) / std::sqrt(var + norm_eps_);
-        for (std::size_t j = 0; j < d; ++j) {
+        const batch inv_v(inv);
+        for (std::size_t j = 0; j < body; j += lanes) {
+            const batch c = (batch::load_unaligned(out + j) - mean_v) * inv_v;
+            xsimd::fma(c, batch::load_unaligned(norm_weight_.data() + j),
+                       batch::load_unaligned(norm_bias_.data() + j))
+                .store_unaligned(out + j);
+        }
+        for (std::size_t j = body; j < d; ++j) {
             out[j] = (out[j] - mean) * inv * norm_weight_(j) + norm_bias_(j);
         }
+    }
+
+    template <class Batch>
+    static T horizontal_sum(const Batch& b) {
+#if XSIMD_VERSION_MAJOR >= 9
+        return xsimd::reduce_add(b);
+#else
+        return xsimd::hadd(b);
+#endif
     }
 
     std::vector<mag_auxiliary<T>> aux_;

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace emofuse::attention {
 
@@ -24,11 +25,6 @@ namespace detail {
 [[nodiscard]] inline kernels::workspace& attention_workspace() {
     thread_local kernels::workspace ws;
     return ws;
-}
-
-template <class T>
-constexpr std::size_t simd_lanes() {
-    return xsimd::batch<T, simd_arch>::size;
 }
 
 } // namespace detail

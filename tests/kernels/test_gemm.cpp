@@ -413,3 +413,25 @@ TEST_CASE_TEMPLATE("linear with a packed weight matches linear_reference", T, fl
     gemm(transpose::no, 2, T(1), static_cast<const T*>(nullptr), 0, empty, T(0.5), c.data(), 4);
     CHECK(c == std::vector<T>(8, T(1)));
 }
+
+TEST_CASE("gemm leaves workspace slots 2 and 3 to the caller") {
+    workspace ws;
+    float* mine = ws.buffer<float>(2, 64);
+    float* more = ws.buffer<float>(3, 64);
+    for (std::size_t i = 0; i < 64; ++i) {
+        mine[i] = float(i);
+        more[i] = -float(i);
+    }
+    const auto a = kernel_testing::uniform_vector<float>(300 * 40);
+    const auto b = kernel_testing::uniform_vector<float>(300 * 70);
+    std::vector<float> c(40 * 70);
+    // Packed A and B, then the single-row path with a strided (transposed) A row.
+    gemm(transpose::yes, transpose::no, 40, 70, 300, 1.0f, a.data(), 40, b.data(), 70, 0.0f,
+         c.data(), 70, {}, ws);
+    gemm(transpose::yes, transpose::yes, 1, 70, 300, 1.0f, a.data(), 40, b.data(), 300, 0.0f,
+         c.data(), 70, {}, ws);
+    for (std::size_t i = 0; i < 64; ++i) {
+        CHECK(mine[i] == float(i));
+        CHECK(more[i] == -float(i));
+    }
+}

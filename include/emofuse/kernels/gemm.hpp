@@ -390,7 +390,7 @@ void gemm_unchecked(transpose trans_a, transpose trans_b, std::size_t m, std::si
         // One row of C is a matrix-vector product with op(B)ᵀ; a transposed A row is strided.
         const T* x = a;
         if (trans_a == transpose::yes && lda != 1) {
-            T* row = ws.buffer<T>(2, k);
+            T* row = ws.buffer<T>(1, k); // slot 1: A is not packed on this path
             for (std::size_t p = 0; p < k; ++p) {
                 row[p] = a[p * lda];
             }

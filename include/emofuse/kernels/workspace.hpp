@@ -17,7 +17,9 @@ class workspace {
 public:
     /// Alignment of every buffer: a cache line, enough for any SIMD register width.
     static constexpr std::size_t alignment = 64;
-    /// Independent buffers a single call may hold at once (e.g. GEMM's packed A and B).
+    /// Independent buffers a single call may hold at once. gemm, gemm_strided_batched and
+    /// linear use slots 0 (packed B) and 1 (packed A); a stage that passes its workspace to
+    /// them keeps its own data in slots 2 and 3.
     static constexpr std::size_t slot_count = 4;
 
     workspace() = default;

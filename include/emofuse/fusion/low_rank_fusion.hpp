@@ -11,8 +11,9 @@
 #include "emofuse/core/concepts.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/fusion/detail/inputs.hpp"
+#include "emofuse/fusion/detail/outer_product_gemm.hpp"
 #include "emofuse/fusion/modality_mask.hpp"
-#include "emofuse/kernels/linear.hpp"
+#include "emofuse/kernels/workspace.hpp"
 
 #include <cstddef>
 #include <string>
@@ -125,10 +126,9 @@ public:
 
 private:
     void pack() {
-        // packed_[m] is (rank·H, d_m) with row (r, h) = W_m[r, 1:, h] and bias W_m[r, 0, h]:
-        // f_m = kernels::linear(h_m). Rank weights scale the first modality's rows.
-        packed_.clear();
-        packed_bias_.clear();
+        // kernels_[m] holds (rank·H, d_m) with row (r, h) = W_m[r, 1:, h] and bias W_m[r, 0, h]:
+        // f_m = h_m·Wᵀ + b. Rank weights scale the first modality's rows.
+        kernels_.clear();
         for (std::size_t m = 0; m < factors_.size(); ++m) {
             const auto& f = factors_[m];
             const std::size_t d = f.shape(1) - 1;
@@ -143,8 +143,7 @@ private:
                     }
                 }
             }
-            packed_.push_back(std::move(w));
-            packed_bias_.push_back(std::move(b));
+            kernels_.emplace_back(w.data(), b.data(), rank_ * out_, d);
         }
     }
 
@@ -156,11 +155,9 @@ private:
         kernels::workspace& ws = detail::fusion_scratch();
         T* product = ws.buffer<T>(0, rows * width);
         T* factor = ws.buffer<T>(1, rows * width);
-        for (std::size_t m = 0; m < packed_.size(); ++m) {
-            const std::size_t d = packed_[m].shape(1);
+        for (std::size_t m = 0; m < kernels_.size(); ++m) {
             T* target = m == 0 ? product : factor;
-            kernels::linear(views[m].data, rows, d, packed_[m].data(), packed_bias_[m].data(),
-                            width, target);
+            kernels_[m].apply(views[m].data, views[m].cols, rows, target);
             if (m != 0) {
                 for (std::size_t i = 0; i < rows * width; ++i) {
                     product[i] *= factor[i];
@@ -186,8 +183,9 @@ private:
     xt::xtensor<T, 2> bias_;
     std::size_t rank_ = 0;
     std::size_t out_ = 0;
-    std::vector<xt::xtensor<T, 2>> packed_;
-    std::vector<xt::xtensor<T, 1>> packed_bias_;
+    // Per modality: (rank·H, d_m) with row (r, h) = W_m[r, 1:, h], bias W_m[r, 0, h], packed
+    // once for the small-batch kernel.
+    std::vector<detail::packed_linear<T>> kernels_;
 };
 
 } // namespace emofuse::fusion

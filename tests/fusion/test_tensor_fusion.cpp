@@ -7,6 +7,7 @@
 #include <emofuse/kernels/linear.hpp>
 
 #include <cmath>
+#include <thread>
 #include <vector>
 
 #include <limits>
@@ -233,4 +234,26 @@ TEST_CASE("tensor_fusion_linear over a batch larger than one row chunk") {
     };
     const auto batch = make_batch(audio(make(5, 0.1)), vision(make(40, 0.2)), text(make(13, 0.3)));
     check_close(fused(batch), head(fusion::tensor_fusion<>{}(batch)), 1e-12);
+}
+
+TEST_CASE("one stage object serves several threads at once (per-thread scratch)") {
+    const auto stage = fusion::tensor_fusion_linear<float>::from_state_dict(
+        test::weights("tfn_linear_wide"), "post_fusion_layer_1.");
+    const auto batch = batch3<float>("tfn_linear_wide");
+    const auto expected = stage(batch);
+    std::vector<features<float>> results(4);
+    std::vector<std::thread> workers;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        workers.emplace_back([&, i] {
+            for (int repeat = 0; repeat < 20; ++repeat) {
+                results[i] = stage(batch);
+            }
+        });
+    }
+    for (auto& w : workers) {
+        w.join();
+    }
+    for (const auto& r : results) {
+        check_close(r, expected, 0.0);
+    }
 }

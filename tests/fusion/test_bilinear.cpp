@@ -212,3 +212,24 @@ TEST_CASE_TEMPLATE("power + L2 normalisation: SIMD body and tail match the formu
     fusion::detail::power_l2_normalize(with_nan.data(), 1, 20, 20);
     CHECK(std::isnan(with_nan[0]));
 }
+
+TEST_CASE_TEMPLATE("FFT circular convolution matches the direct O(n²) sum", T, float, double) {
+    for (std::size_t n : {1u, 2u, 4u, 8u, 64u, 256u}) {
+        CAPTURE(n);
+        fusion::detail::fft_plan<T> plan(n);
+        std::vector<T> a(n), b(n), out(n), re(n), im(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            a[i] = T(std::sin(0.9 * double(i) + 0.3));
+            b[i] = T(std::cos(0.4 * double(i * i) + 0.1));
+        }
+        plan.circular_convolution(a.data(), b.data(), out.data(), re.data(), im.data());
+        for (std::size_t k = 0; k < n; ++k) {
+            double sum = 0;
+            for (std::size_t i = 0; i < n; ++i) {
+                sum += double(a[i]) * double(b[(k + n - i) % n]);
+            }
+            CHECK(std::abs(double(out[k]) - sum) <=
+                  20 * tolerance<T>() * (1.0 + std::sqrt(double(n))));
+        }
+    }
+}

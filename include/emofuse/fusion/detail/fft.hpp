@@ -2,9 +2,11 @@
 // the circular convolution of two real sequences built on it (for compact bilinear pooling).
 #pragma once
 
+#include "emofuse/config.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/fusion/detail/namespace.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <numbers>
@@ -64,6 +66,8 @@ public:
             }
         }
         const T sign = inverse ? T(-1) : T(1);
+        using batch = xsimd::batch<T, simd_arch>;
+        constexpr std::size_t lanes = batch::size;
         std::size_t offset = 0;
         for (std::size_t half = 1; half < n_; half *= 2) {
             const T* wc = cos_.data() + offset;
@@ -73,11 +77,28 @@ public:
                 T* aim = im + start;
                 T* bre = re + start + half;
                 T* bim = im + start + half;
-                for (std::size_t j = 0; j < half; ++j) {
+                std::size_t j = 0;
+                // Split real/imaginary arrays make every butterfly span of ≥ one register a
+                // plain SIMD loop (twiddles contiguous per stage).
+                for (; j + lanes <= half; j += lanes) {
+                    const batch c = batch::load_unaligned(wc + j);
+                    const batch sn = batch(sign) * batch::load_unaligned(ws + j);
+                    const batch br = batch::load_unaligned(bre + j);
+                    const batch bi = batch::load_unaligned(bim + j);
+                    const batch tre = br * c - bi * sn;
+                    const batch tim = br * sn + bi * c;
+                    const batch ar = batch::load_unaligned(are + j);
+                    const batch ai = batch::load_unaligned(aim + j);
+                    (ar - tre).store_unaligned(bre + j);
+                    (ai - tim).store_unaligned(bim + j);
+                    (ar + tre).store_unaligned(are + j);
+                    (ai + tim).store_unaligned(aim + j);
+                }
+                for (; j < half; ++j) {
                     const T c = wc[j];
-                    const T s = sign * ws[j];
-                    const T tre = bre[j] * c - bim[j] * s;
-                    const T tim = bre[j] * s + bim[j] * c;
+                    const T sn = sign * ws[j];
+                    const T tre = bre[j] * c - bim[j] * sn;
+                    const T tim = bre[j] * sn + bim[j] * c;
                     bre[j] = are[j] - tre;
                     bim[j] = aim[j] - tim;
                     are[j] += tre;
@@ -88,30 +109,35 @@ public:
         }
     }
 
-    /// out = a ⊛ b (circular, length n) for real a, b, with two complex transforms: one
-    /// forward FFT of a + i·b gives both spectra, their product is Hermitian, and one inverse
-    /// FFT scaled by 1/n gives the real result. `re`, `im` are n-value scratch arrays.
+    /// out = a ⊛ b (circular, length n) for real a, b. One forward transform of a + i·b gives
+    /// both spectra; their product is Hermitian; one inverse transform scaled by 1/n gives the
+    /// real result. The forward pass is decimation-in-frequency (natural order in,
+    /// bit-reversed out) and the inverse decimation-in-time from bit-reversed order, so no
+    /// bit-reversal permutation is ever done; the product pairs frequencies k and n − k through
+    /// the reversal table. `re`, `im` are n-value scratch arrays.
     void circular_convolution(const T* a, const T* b, T* out, T* re, T* im) const {
-        for (std::size_t i = 0; i < n_; ++i) {
-            re[i] = a[i];
-            im[i] = b[i];
-        }
-        transform(re, im, false);
-        // A_k = (C_k + conj C_{n−k}) / 2, B_k = (C_k − conj C_{n−k}) / (2i), P_k = A_k·B_k;
-        // k and n−k are handled together so the spectrum can be overwritten in place.
-        for (std::size_t k = 0; k <= n_ / 2; ++k) {
+        std::copy_n(a, n_, re);
+        std::copy_n(b, n_, im);
+        forward_bit_reversed(re, im);
+        // Position p holds frequency k = rev(p). A_k = (C_k + conj C_{n−k}) / 2,
+        // B_k = (C_k − conj C_{n−k}) / (2i), P_k = A_k·B_k and P_{n−k} = conj P_k.
+        for (std::size_t p = 0; p < n_; ++p) {
+            const std::size_t k = reversed_[p];
             const std::size_t m = (n_ - k) & (n_ - 1);
-            const T cr = re[k], ci = im[k], dr = re[m], di = im[m];
-            const T ar = (cr + dr) / 2, ai = (ci - di) / 2; // A_k
-            const T br = (ci + di) / 2, bi = (dr - cr) / 2; // B_k
+            if (m < k) {
+                continue; // handled with its partner
+            }
+            const std::size_t q = reversed_[m];
+            const T cr = re[p], ci = im[p], dr = re[q], di = im[q];
+            const T ar = (cr + dr) / 2, ai = (ci - di) / 2;
+            const T br = (ci + di) / 2, bi = (dr - cr) / 2;
             const T pr = ar * br - ai * bi, pi = ar * bi + ai * br;
-            // P_{n−k} = conj(P_k) because a ⊛ b is real.
-            re[k] = pr;
-            im[k] = pi;
-            re[m] = pr;
-            im[m] = -pi;
+            re[p] = pr;
+            im[p] = pi;
+            re[q] = pr;
+            im[q] = m == k ? pi : -pi;
         }
-        transform(re, im, true);
+        inverse_from_bit_reversed(re, im);
         const T scale = T(1) / static_cast<T>(n_);
         for (std::size_t i = 0; i < n_; ++i) {
             out[i] = re[i] * scale;
@@ -119,6 +145,88 @@ public:
     }
 
 private:
+    using batch = xsimd::batch<T, simd_arch>;
+
+    // Decimation in frequency: natural-order input, bit-reversed-order spectrum.
+    void forward_bit_reversed(T* re, T* im) const {
+        constexpr std::size_t lanes = batch::size;
+        for (std::size_t half = n_ / 2; half >= 1; half /= 2) {
+            const T* wc = cos_.data() + (half - 1);
+            const T* ws = sin_.data() + (half - 1);
+            for (std::size_t start = 0; start < n_; start += 2 * half) {
+                T* are = re + start;
+                T* aim = im + start;
+                T* bre = re + start + half;
+                T* bim = im + start + half;
+                std::size_t j = 0;
+                for (; j + lanes <= half; j += lanes) {
+                    const batch ar = batch::load_unaligned(are + j);
+                    const batch ai = batch::load_unaligned(aim + j);
+                    const batch br = batch::load_unaligned(bre + j);
+                    const batch bi = batch::load_unaligned(bim + j);
+                    const batch c = batch::load_unaligned(wc + j);
+                    const batch sn = batch::load_unaligned(ws + j);
+                    const batch dr = ar - br, di = ai - bi;
+                    (ar + br).store_unaligned(are + j);
+                    (ai + bi).store_unaligned(aim + j);
+                    (dr * c - di * sn).store_unaligned(bre + j);
+                    (dr * sn + di * c).store_unaligned(bim + j);
+                }
+                for (; j < half; ++j) {
+                    const T dr = are[j] - bre[j], di = aim[j] - bim[j];
+                    are[j] += bre[j];
+                    aim[j] += bim[j];
+                    bre[j] = dr * wc[j] - di * ws[j];
+                    bim[j] = dr * ws[j] + di * wc[j];
+                }
+            }
+            if (half == 1) {
+                break;
+            }
+        }
+    }
+
+    // Decimation in time with conjugate twiddles from bit-reversed order: natural-order
+    // output of the unscaled inverse transform.
+    void inverse_from_bit_reversed(T* re, T* im) const {
+        constexpr std::size_t lanes = batch::size;
+        for (std::size_t half = 1; half < n_; half *= 2) {
+            const T* wc = cos_.data() + (half - 1);
+            const T* ws = sin_.data() + (half - 1);
+            for (std::size_t start = 0; start < n_; start += 2 * half) {
+                T* are = re + start;
+                T* aim = im + start;
+                T* bre = re + start + half;
+                T* bim = im + start + half;
+                std::size_t j = 0;
+                for (; j + lanes <= half; j += lanes) {
+                    const batch c = batch::load_unaligned(wc + j);
+                    const batch sn = -batch::load_unaligned(ws + j);
+                    const batch br = batch::load_unaligned(bre + j);
+                    const batch bi = batch::load_unaligned(bim + j);
+                    const batch tre = br * c - bi * sn;
+                    const batch tim = br * sn + bi * c;
+                    const batch ar = batch::load_unaligned(are + j);
+                    const batch ai = batch::load_unaligned(aim + j);
+                    (ar - tre).store_unaligned(bre + j);
+                    (ai - tim).store_unaligned(bim + j);
+                    (ar + tre).store_unaligned(are + j);
+                    (ai + tim).store_unaligned(aim + j);
+                }
+                for (; j < half; ++j) {
+                    const T c = wc[j];
+                    const T sn = -ws[j];
+                    const T tre = bre[j] * c - bim[j] * sn;
+                    const T tim = bre[j] * sn + bim[j] * c;
+                    bre[j] = are[j] - tre;
+                    bim[j] = aim[j] - tim;
+                    are[j] += tre;
+                    aim[j] += tim;
+                }
+            }
+        }
+    }
+
     std::size_t n_;
     std::vector<std::size_t> reversed_;
     std::vector<T> cos_;

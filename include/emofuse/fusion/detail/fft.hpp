@@ -20,6 +20,8 @@ namespace emofuse::fusion::detail {
 /// one plan may be used from several threads.
 template <class T>
 class fft_plan {
+    using batch = xsimd::batch<T, simd_arch>;
+
 public:
     explicit fft_plan(std::size_t n) : n_(n) {
         if (n == 0 || (n & (n - 1)) != 0) {
@@ -66,7 +68,6 @@ public:
             }
         }
         const T sign = inverse ? T(-1) : T(1);
-        using batch = xsimd::batch<T, simd_arch>;
         constexpr std::size_t lanes = batch::size;
         std::size_t offset = 0;
         for (std::size_t half = 1; half < n_; half *= 2) {
@@ -145,8 +146,6 @@ public:
     }
 
 private:
-    using batch = xsimd::batch<T, simd_arch>;
-
     // Decimation in frequency: natural-order input, bit-reversed-order spectrum.
     void forward_bit_reversed(T* re, T* im) const {
         constexpr std::size_t lanes = batch::size;

@@ -68,10 +68,14 @@ inline row_result evaluate(const method& m, const sample_set& data) {
 }
 
 inline void print_table(const std::vector<row_result>& rows) {
-    std::printf("%-38s %10s %7s %7s %10s %13s %10s %9s\n", "method", "parameters", "MAE",
+    int width = 6;
+    for (const row_result& r : rows) {
+        width = std::max(width, static_cast<int>(r.name.size()));
+    }
+    std::printf("%-*s %10s %7s %7s %10s %13s %10s %9s\n", width, "method", "parameters", "MAE",
                 "Corr", "Has0_acc_2", "Non0_F1_score", "Mult_acc_7", "us/sample");
     for (const row_result& r : rows) {
-        std::printf("%-38s %10zu %7.3f %7.3f %10.3f %13.3f %10.3f %9.2f\n", r.name.c_str(),
+        std::printf("%-*s %10zu %7.3f %7.3f %10.3f %13.3f %10.3f %9.2f\n", width, r.name.c_str(),
                     r.parameters, r.metrics.at("MAE"), r.metrics.at("Corr"),
                     r.metrics.at("Has0_acc_2"), r.metrics.at("Non0_F1_score"),
                     r.metrics.at("Mult_acc_7"), r.microseconds_per_sample);

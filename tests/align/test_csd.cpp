@@ -299,4 +299,23 @@ TEST_CASE("the reader opens in-memory images; damaged images give io_error") {
     CHECK_THROWS_AS(csd::file_source::from_image(half, "half"), emofuse::io_error);
     CHECK_THROWS_AS(csd::file_source::from_image(std::vector<unsigned char>{}, "empty"),
                     emofuse::io_error);
+    // A corrupted global-heap object size (what made libhdf5's H5HG_read copy out of bounds
+    // under fuzzing) is caught before HDF5 converts the metadata strings.
+    const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    const std::size_t heap = text.find("GCOL");
+    REQUIRE(heap != std::string_view::npos);
+    auto corrupt = bytes;
+    for (std::size_t b = 0; b < 8; ++b) {
+        corrupt[heap + 16 + 8 + b] = 0x7f; // first object's size
+    }
+    CHECK_THROWS_WITH_AS(csd::file_source::from_image(corrupt, "corrupt"),
+                         doctest::Contains("corrupt variable-length string"), emofuse::io_error);
+    temp_dir dir;
+    {
+        std::ofstream out(dir.path / "corrupt.csd", std::ios::binary);
+        out.write(reinterpret_cast<const char*>(corrupt.data()),
+                  static_cast<std::streamsize>(corrupt.size()));
+    }
+    CHECK_THROWS_WITH_AS(csd::file_source(dir.path / "corrupt.csd"), doctest::Contains("metadata"),
+                         emofuse::io_error);
 }

@@ -11,8 +11,10 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <new>
@@ -109,7 +111,8 @@ private:
         hsize_t rows = 0;
     };
 
-    file_source(std::span<const unsigned char> image, std::string label) : path_(label) {
+    file_source(std::span<const unsigned char> image, std::string label)
+        : path_(label), image_(image.begin(), image.end()), in_memory_(true) {
         detail::silence_hdf5();
         detail::handle fapl =
             detail::checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, context(), "file access");
@@ -154,8 +157,10 @@ private:
             throw io_error(where + ": features: expected " + std::to_string(dim_) +
                            " columns (as the first entry), got " + std::to_string(fdims[1]));
         }
-        numeric_size(e.intervals.get(), where, "intervals");
-        numeric_size(e.features.get(), where, "features");
+        check_storage(e.intervals.get(), numeric_size(e.intervals.get(), where, "intervals"), idims,
+                      where, "intervals");
+        check_storage(e.features.get(), numeric_size(e.features.get(), where, "features"), fdims,
+                      where, "features");
         e.rows = idims[0];
         return e;
     }
@@ -172,6 +177,31 @@ private:
         if (dims[1] != 0 && dims[0] > max_dataset_elements / dims[1]) {
             throw io_error(where + ": " + what + ": implausible size " + std::to_string(dims[0]) +
                            " x " + std::to_string(dims[1]));
+        }
+    }
+
+    // libhdf5 1.10 copies compact data by the dataspace's size without comparing it with the
+    // stored size (an out-of-bounds read found by fuzzing); contiguous data must also lie
+    // inside the file. Chunked data is checked by HDF5's chunk index.
+    void check_storage(hid_t dataset, std::size_t element, const hsize_t dims[2],
+                       const std::string& where, const char* what) const {
+        detail::handle dcpl = detail::checked(H5Dget_create_plist(dataset), H5Pclose, where, what);
+        const H5D_layout_t layout = H5Pget_layout(dcpl.get());
+        const hsize_t expected = dims[0] * dims[1] * element;
+        const hsize_t stored = H5Dget_storage_size(dataset);
+        if (layout == H5D_COMPACT && stored != expected) {
+            throw io_error(where + ": " + what + ": compact data of " + std::to_string(stored) +
+                           " bytes, expected " + std::to_string(expected));
+        }
+        if (layout == H5D_CONTIGUOUS && expected > 0) {
+            hsize_t file_size = 0;
+            const haddr_t offset = H5Dget_offset(dataset);
+            H5Fget_filesize(file_.get(), &file_size);
+            if (offset == HADDR_UNDEF || offset > file_size || expected > file_size - offset) {
+                H5Eclear2(H5E_DEFAULT);
+                throw io_error(where + ": " + what + ": data lies outside the file (" +
+                               std::to_string(expected) + " bytes)");
+            }
         }
     }
 
@@ -260,6 +290,7 @@ private:
                 continue;
             }
             if (H5Tis_variable_str(type.get()) > 0) {
+                check_string_heap(ds.get(), count, where);
                 detail::handle mem = detail::vlen_string_type();
                 std::vector<char*> values(static_cast<std::size_t>(count), nullptr);
                 detail::check(
@@ -320,7 +351,104 @@ private:
         }
     }
 
+    // Reads n bytes at absolute file address `addr` (from the image or the file on disk).
+    bool raw_bytes(std::uint64_t addr, std::size_t n, unsigned char* out) const {
+        if (in_memory_) {
+            if (addr > image_.size() || n > image_.size() - addr) {
+                return false;
+            }
+            std::memcpy(out, image_.data() + addr, n);
+            return true;
+        }
+        std::ifstream in(path_, std::ios::binary);
+        in.seekg(static_cast<std::streamoff>(addr));
+        in.read(reinterpret_cast<char*>(out), static_cast<std::streamsize>(n));
+        return static_cast<std::size_t>(in.gcount()) == n;
+    }
+
+    static std::uint64_t little_endian(const unsigned char* p, std::size_t bytes) {
+        std::uint64_t v = 0;
+        for (std::size_t i = bytes; i-- > 0;) {
+            v = (v << 8) | p[i];
+        }
+        return v;
+    }
+
+    // libhdf5 1.10 trusts the global heap when it converts variable-length strings: a
+    // corrupted object size makes H5Dread copy out of bounds (found by fuzzing). So before
+    // reading, each string's heap object is located and bounds-checked here, for the
+    // common case (contiguous layout, 8-byte addresses and sizes); other layouts are read
+    // as they are.
+    void check_string_heap(hid_t dataset, hssize_t count, const std::string& where) const {
+        const haddr_t offset = H5Dget_offset(dataset);
+        detail::handle fcpl =
+            detail::checked(H5Fget_create_plist(file_.get()), H5Pclose, where, "file properties");
+        std::size_t sizeof_addr = 0, sizeof_size = 0;
+        hsize_t userblock = 0;
+        H5Pget_sizes(fcpl.get(), &sizeof_addr, &sizeof_size);
+        H5Pget_userblock(fcpl.get(), &userblock);
+        if (offset == HADDR_UNDEF || sizeof_addr != 8 || sizeof_size != 8 || count > 4096) {
+            H5Eclear2(H5E_DEFAULT);
+            return;
+        }
+        hsize_t file_size = 0;
+        detail::check(H5Fget_filesize(file_.get(), &file_size), where, "file size");
+        const std::string bad = where + ": corrupt variable-length string (global heap)";
+        std::vector<unsigned char> refs(static_cast<std::size_t>(count) * 16);
+        if (!raw_bytes(offset, refs.size(), refs.data())) {
+            throw io_error(bad);
+        }
+        for (std::size_t e = 0; e < static_cast<std::size_t>(count); ++e) {
+            const unsigned char* ref = refs.data() + 16 * e;
+            const std::uint64_t length = little_endian(ref, 4);
+            const std::uint64_t heap = little_endian(ref + 4, 8);
+            const std::uint64_t index = little_endian(ref + 12, 4);
+            if (length == 0) {
+                continue;
+            }
+            unsigned char header[16];
+            const std::uint64_t at = heap + userblock;
+            if (heap > file_size || !raw_bytes(at, 16, header) ||
+                std::memcmp(header, "GCOL", 4) != 0) {
+                throw io_error(bad);
+            }
+            const std::uint64_t size = little_endian(header + 8, 8);
+            if (size < 32 || size > file_size || at > file_size - size || size > (1u << 28)) {
+                throw io_error(bad);
+            }
+            std::vector<unsigned char> collection(static_cast<std::size_t>(size));
+            if (!raw_bytes(at, collection.size(), collection.data())) {
+                throw io_error(bad);
+            }
+            // Walk the whole collection as HDF5's loader does, rejecting what would make it
+            // loop forever (a free-space object of size < 16) or read past the end.
+            bool found = false;
+            for (std::uint64_t pos = 16; pos + 16 <= size;) {
+                const unsigned char* obj = collection.data() + pos;
+                const std::uint64_t id = little_endian(obj, 2);
+                const std::uint64_t bytes = little_endian(obj + 8, 8);
+                if (id == 0) {
+                    if (bytes < 16 || bytes > size - pos) {
+                        throw io_error(bad);
+                    }
+                    pos += bytes;
+                    continue;
+                }
+                if (bytes > size - pos - 16 || ((bytes + 7) / 8) * 8 > size - pos - 16) {
+                    throw io_error(bad);
+                }
+                found = found || (id == index && bytes >= length);
+                pos += 16 + ((bytes + 7) / 8) * 8;
+            }
+            if (!found) {
+                throw io_error(bad);
+            }
+        }
+    }
+
     std::filesystem::path path_;
+    std::vector<unsigned char> image_; // a copy of an in-memory image, for check_string_heap
+    bool in_memory_ = false;
     detail::handle file_;
     detail::handle data_;
     std::string root_;

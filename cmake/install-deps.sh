@@ -13,7 +13,9 @@ packages=(
     clang libclang-rt-14-dev
 )
 if [[ "${1:-}" == "--python" ]]; then
-    packages+=(python3-numpy python3-torch python3-sklearn python3-h5py python3-matplotlib)
+    # OpenBLAS: without it numpy falls back to the reference BLAS and the GEMM comparison is moot.
+    packages+=(python3-numpy python3-torch python3-sklearn python3-scipy python3-h5py
+               python3-matplotlib libopenblas0-pthread)
 fi
 
 missing=()

@@ -44,9 +44,9 @@ struct concat : fusion_stage_base {
             const std::size_t d = entry_of(batch[key]).shape(1);
             if constexpr (Dims::count != 0) {
                 if (index >= Dims::count) {
-                    throw shape_error(
-                        detail::concat_message("fusion::concat: number of modalities: expected ",
-                                               Dims::count, " (from dims<...>), got more"));
+                    throw shape_error(emofuse::detail::concat_message(
+                        "fusion::concat: number of modalities: expected ", Dims::count,
+                        " (from dims<...>), got more"));
                 }
                 if (Dims::values[index] != dynamic && Dims::values[index] != d) {
                     throw shape_error(

@@ -5,7 +5,6 @@
 #include "emofuse/core/dims.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/core/sequence.hpp"
-#include "emofuse/fusion/detail/namespace.hpp"
 #include "emofuse/kernels/linear.hpp"
 
 #include <cmath>

@@ -4,7 +4,6 @@
 
 #include "emofuse/config.hpp"
 #include "emofuse/core/error.hpp"
-#include "emofuse/fusion/detail/namespace.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -5,7 +5,6 @@
 #include "emofuse/core/batch.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/core/sequence.hpp"
-#include "emofuse/fusion/detail/namespace.hpp"
 #include "emofuse/kernels/workspace.hpp"
 
 #include <boost/hana/for_each.hpp>

@@ -5,7 +5,6 @@
 
 #include "emofuse/config.hpp"
 #include "emofuse/core/sequence.hpp"
-#include "emofuse/fusion/detail/namespace.hpp"
 #include "emofuse/kernels/epilogue.hpp"
 #include "emofuse/kernels/workspace.hpp"
 

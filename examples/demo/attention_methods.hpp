@@ -86,15 +86,14 @@ inline std::size_t encoder_parameters(const ea::crossmodal_encoder<float>& e) {
 
 } // namespace attention_detail
 
-/// Rows for the attention stages (emofuse::attention).
-inline std::vector<method> attention_methods() {
+/// Rows for the attention stages (emofuse::attention), built for `sizes`.
+inline std::vector<method> attention_methods(const feature_sizes& sizes = sample_feature_sizes) {
     namespace ea = emofuse::attention;
     using attention_detail::weight_source;
     std::vector<method> methods;
     constexpr std::size_t d = 16;
     constexpr std::size_t heads = 2;
-    const std::array<std::size_t, 3> input_sizes{text_spec.features, audio_spec.features,
-                                                 vision_spec.features};
+    const std::array<std::size_t, 3> input_sizes{sizes.text, sizes.audio, sizes.vision};
 
     // Crossmodal attention: each modality projected to d (Conv1d k=1), then the six MulT
     // directional blocks (one pre-LN layer each) over the unaligned sequences, each block's

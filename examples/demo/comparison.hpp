@@ -58,7 +58,8 @@ inline row_result evaluate(const method& m, const sample_set& data) {
     readout.fit(m.featurize(data.train), data.train.labels);
 
     emofuse::features<float> predictions;
-    const double seconds = median_seconds(5, [&] { predictions = readout(m.featurize(data.test)); });
+    const double seconds =
+        median_seconds(5, [&] { predictions = readout(m.featurize(data.test)); });
 
     emofuse::metrics::sentiment_suite suite(emofuse::metrics::sentiment_dataset::mosi);
     suite.update(std::span<const float>(data.test.labels.data(), data.test.size()),

@@ -54,9 +54,9 @@ private:
     splitmix64 rng_;
 };
 
-inline constexpr std::size_t dt = text_spec.features;
-inline constexpr std::size_t da = audio_spec.features;
-inline constexpr std::size_t dv = vision_spec.features;
+/// TFN rows are left out when Π(d_m + 1) exceeds this (real word vectors: 301·75·36 ≈ 8e5
+/// features per sample would not fit a ridge read-out).
+inline constexpr std::size_t max_tensor_fusion_width = 8192;
 
 /// Mean-pooled utterance features of a split.
 inline auto pooled(const split& s) {
@@ -75,23 +75,27 @@ emofuse::features<float> text_and_pair(const split& s, const Stage& stage) {
 
 } // namespace fusion_detail
 
-/// Rows for the tensor, bilinear and gated fusion operators.
-inline std::vector<method> fusion_methods() {
+/// Rows for the tensor, bilinear and gated fusion operators, built for `sizes`.
+inline std::vector<method> fusion_methods(const feature_sizes& sizes = sample_feature_sizes) {
     using namespace emofuse;
     namespace fd = fusion_detail;
+    const std::size_t dt = sizes.text;
+    const std::size_t da = sizes.audio;
+    const std::size_t dv = sizes.vision;
     fd::weights w(77);
     std::vector<method> rows;
 
-    // TFN's z itself: [1; t] ⊗ [1; a] ⊗ [1; v] holds s_a·s_v directly (13·9·9 = 1053 features).
-    rows.push_back({"TFN z (tensor_fusion)", 0,
-                    [](const split& s) {
-                        return fusion::tensor_fusion<dims<fd::dt, fd::da, fd::dv>>{}(fd::pooled(s));
-                    },
-                    10.0});
+    // TFN's z itself: [1; t] ⊗ [1; a] ⊗ [1; v] holds s_a·s_v directly (13·9·9 = 1053 features
+    // on the sample set).
+    const std::size_t width = (dt + 1) * (da + 1) * (dv + 1);
+    if (width <= fd::max_tensor_fusion_width) {
+        rows.push_back({"TFN z (tensor_fusion)", 0,
+                        [](const split& s) { return fusion::tensor_fusion<>{}(fd::pooled(s)); },
+                        10.0});
+    }
 
     // TFN followed by its linear layer + ReLU, fused (random projection to 128).
-    {
-        const std::size_t width = (fd::dt + 1) * (fd::da + 1) * (fd::dv + 1);
+    if (width <= fd::max_tensor_fusion_width) {
         auto stage = std::make_shared<fusion::tensor_fusion_linear<float>>(
             w.normal<2>({128, width}, 1.0f / std::sqrt(float(width))), w.normal<1>({128}, 0.1f),
             kernels::epilogue::relu);
@@ -102,7 +106,7 @@ inline std::vector<method> fusion_methods() {
     // LMF, rank 4, 64 outputs, MMSA layout.
     {
         std::vector<xt::xtensor<float, 3>> factors;
-        for (std::size_t d : {fd::dt, fd::da, fd::dv}) {
+        for (std::size_t d : {dt, da, dv}) {
             factors.push_back(w.normal<3>({4, d + 1, 64}, 1.0f / std::sqrt(float(d + 1))));
         }
         auto stage = std::make_shared<fusion::low_rank_fusion<float>>(
@@ -115,62 +119,61 @@ inline std::vector<method> fusion_methods() {
     const fusion::bilinear_options relu_in{fusion::activation::relu, fusion::activation::identity,
                                            false};
     {
-        auto stage = std::make_shared<fusion::mlb<float>>(w.dense(64, fd::da), w.dense(64, fd::dv),
+        auto stage = std::make_shared<fusion::mlb<float>>(w.dense(64, da), w.dense(64, dv),
                                                           fusion::bilinear_options{});
         rows.push_back({"MLB(audio, vision) 64 + text", stage->parameter_count(),
                         [stage](const split& s) { return fd::text_and_pair(s, *stage); }});
     }
     {
-        auto stage = std::make_shared<fusion::mfb<float>>(
-            w.dense(128, fd::da), w.dense(128, fd::dv), 2, fusion::bilinear_options{});
+        auto stage = std::make_shared<fusion::mfb<float>>(w.dense(128, da), w.dense(128, dv), 2,
+                                                          fusion::bilinear_options{});
         rows.push_back({"MFB(audio, vision) o=64 k=2 + text", stage->parameter_count(),
                         [stage](const split& s) { return fd::text_and_pair(s, *stage); }});
     }
     {
-        auto stage = std::make_shared<fusion::mfh<float>>(
-            w.dense(128, fd::da), w.dense(128, fd::dv), w.dense(128, fd::da), w.dense(128, fd::dv),
-            2, fusion::bilinear_options{});
+        auto stage = std::make_shared<fusion::mfh<float>>(w.dense(128, da), w.dense(128, dv),
+                                                          w.dense(128, da), w.dense(128, dv), 2,
+                                                          fusion::bilinear_options{});
         rows.push_back({"MFH(audio, vision) 2x64 + text", stage->parameter_count(),
                         [stage](const split& s) { return fd::text_and_pair(s, *stage); }});
     }
     {
-        auto stage = std::make_shared<fusion::mutan<float>>(
-            w.dense(32, fd::da), w.dense(32, fd::dv), w.dense(15 * 32, 32), w.dense(15 * 32, 32),
-            15, relu_in);
+        auto stage = std::make_shared<fusion::mutan<float>>(w.dense(32, da), w.dense(32, dv),
+                                                            w.dense(15 * 32, 32),
+                                                            w.dense(15 * 32, 32), 15, relu_in);
         rows.push_back({"MUTAN(audio, vision) R=15 P=32 + text", stage->parameter_count(),
                         [stage](const split& s) { return fd::text_and_pair(s, *stage); }});
     }
     {
-        auto stage = std::make_shared<fusion::compact_bilinear<float>>(fd::da, fd::dv, 256, 5);
+        auto stage = std::make_shared<fusion::compact_bilinear<float>>(da, dv, 256, 5);
         rows.push_back({"MCB(audio, vision) D=256 + text", 0,
                         [stage](const split& s) { return fd::text_and_pair(s, *stage); }});
     }
     {
         const std::size_t out = 16;
         auto stage = std::make_shared<fusion::multiplicative_interaction<float>>(
-            fusion::interaction::matrix, fd::da, fd::dv, out,
-            w.normal<1>({fd::da * fd::dv * out}, 0.3f), w.normal<1>({fd::da * out}, 0.3f),
-            w.normal<1>({fd::dv * out}, 0.3f), w.normal<1>({out}, 0.1f));
+            fusion::interaction::matrix, da, dv, out, w.normal<1>({da * dv * out}, 0.3f),
+            w.normal<1>({da * out}, 0.3f), w.normal<1>({dv * out}, 0.3f), w.normal<1>({out}, 0.1f));
         rows.push_back({"multiplicative matrix(audio, vision) + text",
-                        (fd::da * fd::dv + fd::da + fd::dv + 1) * out,
+                        (da * dv + da + dv + 1) * out,
                         [stage](const split& s) { return fd::text_and_pair(s, *stage); }});
     }
 
     // Gates over pooled features: GMU (N-modal) and MAG (text main, vision and audio gated).
     {
-        std::vector<fusion::detail::dense<float>> projections{
-            w.dense(32, fd::dt), w.dense(32, fd::da), w.dense(32, fd::dv)};
-        auto stage = std::make_shared<fusion::gmu<float>>(
-            std::move(projections), w.dense(3 * 32, fd::dt + fd::da + fd::dv));
+        std::vector<fusion::detail::dense<float>> projections{w.dense(32, dt), w.dense(32, da),
+                                                              w.dense(32, dv)};
+        auto stage = std::make_shared<fusion::gmu<float>>(std::move(projections),
+                                                          w.dense(3 * 32, dt + da + dv));
         rows.push_back({"GMU (3 modalities) 32", stage->parameter_count(),
                         [stage](const split& s) { return (*stage)(fd::pooled(s)); }});
     }
     {
         std::vector<fusion::mag_auxiliary<float>> aux;
-        aux.push_back({w.dense(fd::dt, fd::dv + fd::dt), w.dense(fd::dt, fd::dv)});
-        aux.push_back({w.dense(fd::dt, fd::da + fd::dt), w.dense(fd::dt, fd::da)});
-        auto stage = std::make_shared<fusion::mag<float>>(std::move(aux), xt::ones<float>({fd::dt}),
-                                                          xt::zeros<float>({fd::dt}), 0.5f);
+        aux.push_back({w.dense(dt, dv + dt), w.dense(dt, dv)});
+        aux.push_back({w.dense(dt, da + dt), w.dense(dt, da)});
+        auto stage = std::make_shared<fusion::mag<float>>(std::move(aux), xt::ones<float>({dt}),
+                                                          xt::zeros<float>({dt}), 0.5f);
         rows.push_back({"MAG (text gated by vision, audio)", stage->parameter_count(),
                         [stage](const split& s) {
                             const auto p = fd::pooled(s);

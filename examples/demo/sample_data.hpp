@@ -60,12 +60,23 @@ inline constexpr modality_spec text_spec{12, 8, 30};
 inline constexpr modality_spec audio_spec{8, 40, 150};
 inline constexpr modality_spec vision_spec{8, 15, 60};
 
+/// Feature sizes of the three modalities: the operators of the table are built for them.
+struct feature_sizes {
+    std::size_t text, audio, vision;
+};
+
+inline constexpr feature_sizes sample_feature_sizes{text_spec.features, audio_spec.features,
+                                                    vision_spec.features};
+
 /// One split of the sample set.
 struct split {
     emofuse::sequence<float> text, audio, vision;
     emofuse::features<float> labels; // (samples, 1), in [−3, 3]
 
     [[nodiscard]] std::size_t size() const { return labels.shape(0); }
+    [[nodiscard]] feature_sizes sizes() const {
+        return {text.feature_size(), audio.feature_size(), vision.feature_size()};
+    }
     [[nodiscard]] auto batch() const {
         return emofuse::make_batch(emofuse::text(text), emofuse::audio(audio),
                                    emofuse::vision(vision));
@@ -75,6 +86,24 @@ struct split {
 struct sample_set {
     split train, test;
 };
+
+/// The latent scores of one sample (utterance) and its label
+/// y = clip(1.2·s_text + 1.5·s_audio·s_vision + 0.3·ε, −3, 3).
+struct latent_scores {
+    double text, audio, vision;
+    float label;
+};
+
+/// Draws one sample's scores and label (four normals, in this order).
+inline latent_scores draw_latent(splitmix64& rng) {
+    latent_scores z{};
+    z.text = rng.normal();
+    z.audio = rng.normal();
+    z.vision = rng.normal();
+    const double y = 1.2 * z.text + 1.5 * z.audio * z.vision + 0.3 * rng.normal();
+    z.label = static_cast<float>(std::clamp(y, -3.0, 3.0));
+    return z;
+}
 
 namespace detail {
 
@@ -91,6 +120,23 @@ inline std::vector<float> unit_direction(splitmix64& rng, std::size_t size) {
     return u;
 }
 
+/// One frame of a modality carrying latent score `score`: score·2·u + N(0, 1) per feature.
+inline void planted_frame(splitmix64& rng, const std::vector<float>& direction, double score,
+                          float* out) {
+    for (std::size_t j = 0; j < direction.size(); ++j) {
+        out[j] = static_cast<float>(score * 2.0 * direction[j] + rng.normal());
+    }
+}
+
+/// The fixed unit directions u_text, u_audio, u_vision (drawn first from the seed).
+inline std::vector<std::vector<float>> planted_directions(splitmix64& rng) {
+    std::vector<std::vector<float>> directions;
+    directions.push_back(unit_direction(rng, text_spec.features));
+    directions.push_back(unit_direction(rng, audio_spec.features));
+    directions.push_back(unit_direction(rng, vision_spec.features));
+    return directions;
+}
+
 inline emofuse::sequence<float> make_sequence(splitmix64& rng, const modality_spec& spec,
                                               const std::vector<float>& direction,
                                               const std::vector<double>& latent) {
@@ -102,10 +148,7 @@ inline emofuse::sequence<float> make_sequence(splitmix64& rng, const modality_sp
     xt::xtensor<float, 3> values = xt::zeros<float>({n, spec.max_frames, spec.features});
     for (std::size_t b = 0; b < n; ++b) {
         for (std::size_t t = 0; t < lengths[b]; ++t) {
-            for (std::size_t j = 0; j < spec.features; ++j) {
-                values(b, t, j) =
-                    static_cast<float>(latent[b] * 2.0 * direction[j] + rng.normal());
-            }
+            planted_frame(rng, direction, latent[b], &values(b, t, 0));
         }
     }
     return emofuse::sequence<float>(std::move(values), std::move(lengths));
@@ -116,11 +159,11 @@ inline split make_split(splitmix64& rng, std::size_t samples,
     std::vector<double> s_text(samples), s_audio(samples), s_vision(samples);
     emofuse::features<float> labels = emofuse::features<float>::from_shape({samples, 1});
     for (std::size_t i = 0; i < samples; ++i) {
-        s_text[i] = rng.normal();
-        s_audio[i] = rng.normal();
-        s_vision[i] = rng.normal();
-        const double y = 1.2 * s_text[i] + 1.5 * s_audio[i] * s_vision[i] + 0.3 * rng.normal();
-        labels(i, 0) = static_cast<float>(std::clamp(y, -3.0, 3.0));
+        const latent_scores z = draw_latent(rng);
+        s_text[i] = z.text;
+        s_audio[i] = z.audio;
+        s_vision[i] = z.vision;
+        labels(i, 0) = z.label;
     }
     return split{make_sequence(rng, text_spec, directions[0], s_text),
                  make_sequence(rng, audio_spec, directions[1], s_audio),
@@ -133,10 +176,7 @@ inline split make_split(splitmix64& rng, std::size_t samples,
 inline sample_set make_sample_set(std::size_t train_size, std::size_t test_size,
                                   std::uint64_t seed = 2026) {
     splitmix64 rng(seed);
-    const std::vector<std::vector<float>> directions = {
-        detail::unit_direction(rng, text_spec.features),
-        detail::unit_direction(rng, audio_spec.features),
-        detail::unit_direction(rng, vision_spec.features)};
+    const std::vector<std::vector<float>> directions = detail::planted_directions(rng);
     split train = detail::make_split(rng, train_size, directions);
     split test = detail::make_split(rng, test_size, directions);
     return {std::move(train), std::move(test)};

@@ -3,7 +3,8 @@
 //
 // Which file plays which role is read from the file names (case-insensitive), first pattern
 // with a match wins, two files matching the same pattern is an error:
-//   text   *wordvector*, *word_vector*, *glove*, *bert*  (raw string words are rejected)
+//   text   *wordvector*, *word_vector*, *glove*, *bert*, *words* (so a MOSI directory's
+//          TimestampedWordVectors wins over TimestampedWords; string features are rejected)
 //   audio  *covarep*, *opensmile*, *audio*, *acoustic*
 //   vision *facet*, *openface*, *visual*, *vision*
 //   labels *label*
@@ -95,7 +96,7 @@ inline std::array<std::filesystem::path, 4> find_data_files(const std::filesyste
     }
     std::sort(files.begin(), files.end());
     const std::array<data_detail::role, 4> roles{{
-        {"text (word vectors)", {"wordvector", "word_vector", "glove", "bert"}},
+        {"text (word vectors)", {"wordvector", "word_vector", "glove", "bert", "words"}},
         {"audio", {"covarep", "opensmile", "audio", "acoustic"}},
         {"vision", {"facet", "openface", "visual", "vision"}},
         {"labels", {"label"}},

@@ -63,6 +63,25 @@ inline constexpr std::size_t confusion_copies = 8;
 inline constexpr std::size_t confusion_small_cells = 256;
 /// Samples per flush of the 32-bit sub-histograms into the 64-bit counts.
 inline constexpr std::size_t confusion_chunk = std::size_t(1) << 30;
+/// Tables of up to 64 cells (K <= 8) are counted two samples at a time: the pair of cell
+/// codes indexes a cells² table of 16-bit counts (two interleaved copies, at most 16 KiB),
+/// which halves the read-modify-write increments; rows and columns of that table are then
+/// the counts of the first and the second sample of each pair.
+inline constexpr std::size_t confusion_pair_cells = 64;
+inline constexpr std::size_t confusion_pair_copies = 2;
+/// Samples per flush of the 16-bit pair tables: each copy sees at most a quarter of them.
+inline constexpr std::size_t confusion_pair_chunk = std::size_t(1) << 17;
+static_assert(confusion_pair_chunk / (2 * confusion_pair_copies) <= 0xFFFF);
+
+inline constexpr std::size_t label_line_bytes = 64;
+
+inline void prefetch_labels(const void* address) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(address);
+#else
+    (void)address;
+#endif
+}
 
 } // namespace detail
 
@@ -83,6 +102,12 @@ public:
     /// Counts every pair (truth[i], pred[i]); labels must be class ids in [0, K).
     template <std::integral L>
     void update(std::span<const L> truth, std::span<const L> pred) {
+        if (counts_.size() <= detail::confusion_pair_cells) {
+            check_size("metrics::confusion_counts::update", "prediction count", truth.size(),
+                       pred.size());
+            count_pairs(truth, pred); // checks the labels as it goes
+            return;
+        }
         check_inputs(truth, pred);
         const std::size_t k = num_classes_;
         if (counts_.size() > detail::confusion_small_cells) {
@@ -241,6 +266,104 @@ public:
     [[nodiscard]] std::span<const std::uint64_t> state() const noexcept { return counts_; }
 
 private:
+    /// Counting for K*K <= confusion_pair_cells (see there). The labels are range-checked in
+    /// the same pass as the codes are made, block by block before any code is used; counts_
+    /// changes only at the end, so a bad label leaves the state as it was.
+    template <std::integral L>
+    void count_pairs(std::span<const L> truth, std::span<const L> pred) {
+        using unsigned_label = std::make_unsigned_t<L>;
+        constexpr std::size_t copies = detail::confusion_pair_copies;
+        constexpr std::size_t max_pairs =
+            detail::confusion_pair_cells * detail::confusion_pair_cells;
+        const auto k = static_cast<std::uint32_t>(num_classes_);
+        const auto cells = static_cast<std::uint32_t>(counts_.size());
+        const std::size_t pair_cells = std::size_t(cells) * cells;
+        std::array<std::uint16_t, copies * max_pairs> table;
+        constexpr std::size_t code_block = 1024; // pairs per block of codes
+        std::array<std::uint16_t, code_block> codes;
+        std::array<std::uint64_t, detail::confusion_pair_cells> added{};
+        const auto in_range = [&](unsigned_label largest) {
+            return static_cast<std::uint64_t>(largest) < num_classes_;
+        };
+        const std::size_t paired = truth.size() - truth.size() % 2;
+        for (std::size_t chunk = 0; chunk < paired; chunk += detail::confusion_pair_chunk) {
+            const std::size_t end = std::min(paired, chunk + detail::confusion_pair_chunk);
+            std::fill_n(table.begin(), copies * pair_cells, std::uint16_t{0});
+            for (std::size_t b = chunk; b < end; b += 2 * code_block) {
+                const std::size_t pairs = std::min(2 * code_block, end - b) / 2;
+                const L* t = truth.data() + b;
+                const L* p = pred.data() + b;
+                unsigned_label largest = 0;
+                for (std::size_t j = 0; j < 2 * pairs; ++j) {
+                    largest = std::max(largest, std::max(static_cast<unsigned_label>(t[j]),
+                                                         static_cast<unsigned_label>(p[j])));
+                }
+                if (!in_range(largest)) {
+                    check_inputs(truth, pred); // throws, naming the first bad label
+                }
+                for (std::size_t j = 0; j < pairs; ++j) {
+                    const std::uint32_t first = static_cast<std::uint32_t>(t[2 * j]) * k +
+                                                static_cast<std::uint32_t>(p[2 * j]);
+                    const std::uint32_t second = static_cast<std::uint32_t>(t[2 * j + 1]) * k +
+                                                 static_cast<std::uint32_t>(p[2 * j + 1]);
+                    codes[j] = static_cast<std::uint16_t>(first * cells + second);
+                }
+                // The increments touch no label memory: fetch the next block's labels
+                // meanwhile, one cache line of each array per group of pairs.
+                const std::size_t next = b + 2 * code_block;
+                const std::size_t ahead_bytes =
+                    next < truth.size() ? std::min(2 * code_block, truth.size() - next) * sizeof(L)
+                                        : 0;
+                const auto* next_t = reinterpret_cast<const char*>(truth.data() + next);
+                const auto* next_p = reinterpret_cast<const char*>(pred.data() + next);
+                constexpr std::size_t group = 8; // pairs per prefetched line pair
+                const std::size_t unrolled = pairs - pairs % group;
+                for (std::size_t j = 0; j < unrolled; j += group) {
+                    const std::size_t line = j / group * detail::label_line_bytes;
+                    if (line < ahead_bytes) {
+                        detail::prefetch_labels(next_t + line);
+                        detail::prefetch_labels(next_p + line);
+                    }
+                    for (std::size_t i = 0; i < group; i += copies) {
+                        for (std::size_t c = 0; c < copies; ++c) {
+                            ++table[c * pair_cells + codes[j + i + c]];
+                        }
+                    }
+                }
+                for (std::size_t j = unrolled; j < pairs; ++j) {
+                    ++table[codes[j]];
+                }
+            }
+            // Row sums count the first sample of each pair, column sums the second.
+            std::array<std::uint32_t, detail::confusion_pair_cells> columns{};
+            for (std::size_t first = 0; first < cells; ++first) {
+                std::uint32_t row = 0;
+                for (std::size_t c = 0; c < copies; ++c) {
+                    const std::uint16_t* line = table.data() + c * pair_cells + first * cells;
+                    for (std::size_t second = 0; second < cells; ++second) {
+                        row += line[second];
+                        columns[second] += line[second];
+                    }
+                }
+                added[first] += row;
+            }
+            for (std::size_t second = 0; second < cells; ++second) {
+                added[second] += columns[second];
+            }
+        }
+        if (paired != truth.size()) {
+            const auto t = static_cast<unsigned_label>(truth[paired]);
+            const auto p = static_cast<unsigned_label>(pred[paired]);
+            if (!in_range(std::max(t, p))) {
+                check_inputs(truth, pred);
+            }
+            ++added[static_cast<std::size_t>(t) * num_classes_ + static_cast<std::size_t>(p)];
+        }
+        for (std::size_t cell = 0; cell < cells; ++cell) {
+            counts_[cell] += added[cell];
+        }
+    }
+
     template <std::integral L>
     void check_inputs(std::span<const L> truth, std::span<const L> pred) const {
         check_size("metrics::confusion_counts::update", "prediction count", truth.size(),

@@ -62,6 +62,9 @@ namespace detail {
 /// merged into the running state with Chan's update.
 inline constexpr std::size_t moments_block = 1024;
 inline constexpr std::size_t moments_lanes = 32;
+/// Lanes of the single-pass kernel: 8 accumulators x 16 doubles fill half of AVX-512's
+/// registers.
+inline constexpr std::size_t shifted_lanes = 16;
 
 struct unit_weight {
     constexpr double operator()(std::size_t) const noexcept { return 1.0; }
@@ -163,20 +166,113 @@ comoments block_comoments(const T* x, const T* y, std::size_t count, WeightOf we
     return centred_block(x, y, count, weight, sum_block(x, y, count, weight));
 }
 
+/// Co-moments of one block in a single pass around a shift (sx, sy), normally the running
+/// mean: with dx = x - sx and dy = y - sy, m2_x = sum w·dx² - (sum w·dx)²/W and likewise for
+/// m2_y and c_xy. The rounding this adds is about eps·W·(block mean - shift)², and with the
+/// running mean as shift that is eps times the between-block term Chan's merge adds for this
+/// block (times 1 + W / n so far), so the merged state keeps relative accuracy ~eps. It
+/// replaces the two passes of `block_comoments`. Non-finite inputs make a sum non-finite
+/// (see `finite`).
+template <class T, class WeightOf>
+comoments shifted_block(const T* x, const T* y, std::size_t count, WeightOf weight, double sx,
+                        double sy) {
+    constexpr std::size_t L = shifted_lanes;
+    constexpr bool unit = std::is_same_v<WeightOf, unit_weight>; // count instead of summing 1s
+    std::array<double, L> w{}, sdx{}, sdy{}, sxx{}, syy{}, sxy{}, sae{}, sse{};
+    const auto accumulate = [&](std::size_t i, std::size_t l) {
+        const double wi = weight(i);
+        const double xi = static_cast<double>(x[i]);
+        const double yi = static_cast<double>(y[i]);
+        const double dx = xi - sx;
+        const double dy = yi - sy;
+        const double e = xi - yi;
+        const double wdx = wi * dx;
+        const double wdy = wi * dy;
+        if constexpr (!unit) {
+            w[l] += wi;
+        }
+        sdx[l] += wdx;
+        sdy[l] += wdy;
+        sxx[l] += wdx * dx;
+        syy[l] += wdy * dy;
+        sxy[l] += wdx * dy;
+        sae[l] += wi * std::fabs(e);
+        sse[l] += wi * e * e;
+    };
+    const std::size_t unrolled = count - count % L;
+    for (std::size_t i = 0; i < unrolled; i += L) {
+        for (std::size_t l = 0; l < L; ++l) {
+            accumulate(i + l, l);
+        }
+    }
+    for (std::size_t i = unrolled; i < count; ++i) {
+        accumulate(i, i - unrolled);
+    }
+    double total_w = unit ? static_cast<double>(count) : 0.0, sum_dx = 0, sum_dy = 0;
+    comoments out;
+    for (std::size_t l = 0; l < L; ++l) {
+        total_w += w[l];
+        sum_dx += sdx[l];
+        sum_dy += sdy[l];
+        out.m2_x += sxx[l];
+        out.m2_y += syy[l];
+        out.c_xy += sxy[l];
+        out.sum_abs_err += sae[l];
+        out.sum_sq_err += sse[l];
+    }
+    if (total_w == 0) {
+        return comoments{};
+    }
+    const double mean_dx = sum_dx / total_w;
+    const double mean_dy = sum_dy / total_w;
+    out.n = total_w;
+    out.mean_x = sx + mean_dx;
+    out.mean_y = sy + mean_dy;
+    out.m2_x = std::max(0.0, out.m2_x - sum_dx * mean_dx);
+    out.m2_y = std::max(0.0, out.m2_y - sum_dy * mean_dy);
+    out.c_xy -= sum_dx * mean_dy;
+    return out;
+}
+
+/// False when a block's sums met a NaN or an infinity (then the block takes the slow path).
+[[nodiscard]] inline bool finite(const comoments& m) noexcept {
+    return std::isfinite(m.mean_x) && std::isfinite(m.mean_y) && std::isfinite(m.m2_x) &&
+           std::isfinite(m.m2_y) && std::isfinite(m.c_xy) && std::isfinite(m.sum_sq_err);
+}
+
 /// Co-moments of a whole span, block by block, applying the NaN policy.
+/// `prior` is the state the result will be merged into: its mean is the first shift.
 template <class T, class WeightOf>
 comoments span_comoments(std::span<const T> truth, std::span<const T> pred, WeightOf weight,
-                         nan_policy policy, std::string_view stage) {
+                         nan_policy policy, std::string_view stage,
+                         const comoments& prior = comoments{}) {
     comoments total;
     for (std::size_t start = 0; start < truth.size(); start += moments_block) {
         const std::size_t count = std::min(moments_block, truth.size() - start);
         const T* x = pred.data() + start;
         const T* y = truth.data() + start;
-        const auto shifted = [&](std::size_t i) { return weight(start + i); };
-        const block_sums sums = sum_block(x, y, count, shifted);
-        if (sums.finite()) {
-            total = merge(total, centred_block(x, y, count, shifted, sums));
-            continue;
+        // Weights of this block's samples (unit weights stay a type the kernels recognise).
+        const auto shifted = [&] {
+            if constexpr (std::is_same_v<WeightOf, unit_weight>) {
+                return unit_weight{};
+            } else {
+                return [&weight, start](std::size_t i) { return weight(start + i); };
+            }
+        }();
+        // Once a mean is known, one pass around it; the very first block is two-pass.
+        const comoments known = merge(prior, total);
+        if (known.n > 0) {
+            const comoments block = shifted_block(x, y, count, shifted, known.mean_x, known.mean_y);
+            if (finite(block)) {
+                total = merge(total, block);
+                continue;
+            }
+        } else {
+            const block_sums sums = sum_block(x, y, count, shifted);
+            if (sums.finite()) {
+                total = merge(total, centred_block(x, y, count, shifted, sums));
+                continue;
+            }
         }
         // Slow path: find the non-finite samples; error, or give them weight 0 (their
         // values replaced by 0 so the NaN cannot reach the sums).

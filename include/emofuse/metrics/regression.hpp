@@ -105,9 +105,9 @@ public:
     void update(std::span<const T> truth, std::span<const T> pred) {
         check_size("metrics::regression_accumulator::update", "prediction count", truth.size(),
                    pred.size());
-        state_ = metrics::merge(state_,
-                                detail::span_comoments(truth, pred, detail::unit_weight{}, policy_,
-                                                       "metrics::regression_accumulator::update"));
+        state_ = metrics::merge(
+            state_, detail::span_comoments(truth, pred, detail::unit_weight{}, policy_,
+                                           "metrics::regression_accumulator::update", state_));
     }
 
     /// Adds pair i with integer weight weights[i] (a bootstrap resample's counts).
@@ -119,9 +119,9 @@ public:
         check_size("metrics::regression_accumulator::update", "weight count", truth.size(),
                    weights.size());
         state_ = metrics::merge(
-            state_, detail::span_comoments(truth, pred,
-                                           detail::pointer_weight<std::uint32_t>{weights.data()},
-                                           policy_, "metrics::regression_accumulator::update"));
+            state_, detail::span_comoments(
+                        truth, pred, detail::pointer_weight<std::uint32_t>{weights.data()}, policy_,
+                        "metrics::regression_accumulator::update", state_));
     }
 
     void merge(const regression_accumulator& other) {

@@ -21,6 +21,7 @@
 #include <array>
 #include <cctype>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -113,14 +114,36 @@ inline bool is_test_video(std::string_view video, double test_fraction) {
     return static_cast<double>(data_detail::fnv1a64(video) % 10000) < test_fraction * 10000.0;
 }
 
-/// Writes raw streams as CMU-MOSI-named .csd files into `dir` (created if needed).
+/// Writes raw streams as CMU-MOSI-named .csd files into `dir` (created if needed), shaped to
+/// exercise what real files hold: the audio is stored as float64 and one feature of the
+/// frame at 0.50 s of the first video (inside its first word) is −inf, as in MOSI's COVAREP.
 inline void write_sample_csd(const std::filesystem::path& dir, const raw_streams& streams) {
     std::filesystem::create_directories(dir);
     const std::array<const char*, 4> names{"CMU_MOSI_TimestampedWordVectors.csd",
                                            "CMU_MOSI_COVAREP.csd", "CMU_MOSI_Visual_Facet_42.csd",
                                            "CMU_MOSI_Opinion_Labels.csd"};
+    const auto& audio = std::get<ea::computational_sequence<float>>(streams.sequences[1]);
+    ea::computational_sequence<double> wide_audio;
+    wide_audio.name = audio.name;
+    wide_audio.metadata = audio.metadata;
+    wide_audio.feature_size = audio.feature_size;
+    for (const auto& [key, entry] : audio.entries) {
+        wide_audio.entries.emplace(
+            key, ea::segment<double>{entry.intervals, xt::cast<double>(entry.features)});
+    }
+    if (!wide_audio.entries.empty() && wide_audio.entries.begin()->second.rows() > 50) {
+        wide_audio.entries.begin()->second.features(50, 0) =
+            -std::numeric_limits<double>::infinity();
+    }
+    // gzip level 1: level 9 (the SDK's) spends seconds on noise that barely compresses.
+    emofuse::io::csd::writer_options options;
+    options.gzip_level = 1;
     for (std::size_t i = 0; i < names.size(); ++i) {
-        emofuse::io::csd::write_csd(dir / names[i], streams.sequences[i]);
+        if (i == 1) {
+            emofuse::io::csd::write_csd(dir / names[i], wide_audio, options);
+        } else {
+            emofuse::io::csd::write_csd(dir / names[i], streams.sequences[i], options);
+        }
     }
 }
 

@@ -73,8 +73,8 @@ inline fs::path find_role(const std::vector<fs::path>& files, const role& r, con
 
 inline std::uint64_t fnv1a64(std::string_view text) {
     std::uint64_t h = 0xcbf29ce484222325ULL;
-    for (unsigned char c : text) {
-        h = (h ^ c) * 0x100000001b3ULL;
+    for (const char c : text) {
+        h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
     }
     return h;
 }

@@ -67,7 +67,7 @@ public:
 
     template <batch_type Batch>
     auto operator()(const Batch& batch) const {
-        return hana::unpack(batch, [this](const auto&... entries) {
+        return hana::unpack(batch, [&](const auto&... entries) {
             return hana::make_map(
                 hana::make_pair(hana::first(entries), stage_(hana::second(entries)))...);
         });
@@ -94,7 +94,7 @@ public:
     auto operator()(const Batch& batch) const {
         detail::require_modalities<Batch, std::remove_const_t<decltype(required_modalities)>>();
         if constexpr (modality_stage<Stage>) {
-            return hana::unpack(batch, [this](const auto&... entries) {
+            return hana::unpack(batch, [&](const auto&... entries) {
                 return hana::make_map(hana::make_pair(
                     hana::first(entries),
                     apply_if_selected(hana::first(entries), hana::second(entries)))...);

@@ -457,3 +457,102 @@ TEST_CASE("across runs: mean and ddof-0 std per key, as MMSA reports") {
     CHECK_THROWS_WITH_AS(static_cast<void>(em::summarize_runs(runs)),
                          doctest::Contains("runs of different suites"), emofuse::value_error);
 }
+
+// The streaming fast paths: pairs of samples through a 16-bit table for K <= 8 (flushed
+// every 131072 samples), and one-pass co-moment blocks around the running mean.
+
+TEST_CASE("confusion counts: the paired small-table path equals direct counting") {
+    for (std::size_t classes : {std::size_t{1}, std::size_t{2}, std::size_t{7}, std::size_t{8}}) {
+        CAPTURE(classes);
+        const std::size_t n = 300'001; // odd, and more than two table flushes
+        std::mt19937 gen(static_cast<unsigned>(classes));
+        std::uniform_int_distribution<int> label(0, static_cast<int>(classes) - 1);
+        std::vector<int> truth(n), pred(n);
+        std::vector<std::uint64_t> expected(classes * classes, 0);
+        for (std::size_t i = 0; i < n; ++i) {
+            truth[i] = label(gen);
+            pred[i] = (i % 5 == 0) ? truth[i] : label(gen);
+            ++expected[static_cast<std::size_t>(truth[i]) * classes +
+                       static_cast<std::size_t>(pred[i])];
+        }
+        em::confusion_counts whole(classes), pieces(classes);
+        whole.update(std::span<const int>(truth), std::span<const int>(pred));
+        for (std::size_t begin = 0; begin < n; begin += 77'777) {
+            const std::size_t end = std::min(n, begin + 77'777);
+            pieces.update(slice(truth, begin, end), slice(pred, begin, end));
+        }
+        CHECK(std::equal(expected.begin(), expected.end(), whole.state().begin()));
+        CHECK(std::equal(expected.begin(), expected.end(), pieces.state().begin()));
+    }
+}
+
+TEST_CASE("confusion counts: a bad label in a later block leaves the counts unchanged") {
+    const std::size_t n = 250'000;
+    std::vector<int> truth(n), pred(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        truth[i] = static_cast<int>(i % 7);
+        pred[i] = static_cast<int>((i / 3) % 7);
+    }
+    em::confusion_counts counts(7);
+    counts.update(slice(truth, 0, 1000), slice(pred, 0, 1000));
+    const std::vector<std::uint64_t> before(counts.state().begin(), counts.state().end());
+    pred[200'000] = 7;
+    CHECK_THROWS_AS(counts.update(std::span<const int>(truth), std::span<const int>(pred)),
+                    emofuse::value_error);
+    CHECK(std::equal(before.begin(), before.end(), counts.state().begin()));
+}
+
+TEST_CASE("co-moments: offset, sorted and trending data across updates match long double") {
+    const std::size_t n = 200'003;
+    for (int shape = 0; shape < 3; ++shape) {
+        CAPTURE(shape);
+        std::mt19937_64 gen(11 + static_cast<unsigned>(shape));
+        std::normal_distribution<double> noise(0.0, 1e-3);
+        std::vector<double> truth(n), pred(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const double t = static_cast<double>(i) / static_cast<double>(n);
+            if (shape == 0) { // offset 1e4, spread 1: (offset / spread)² = 1e8
+                truth[i] = 1e4 + 1e3 * noise(gen);
+                pred[i] = 1e4 + 0.5 * (truth[i] - 1e4) + 1e3 * noise(gen);
+            } else if (shape == 1) { // sorted: block means drift monotonically
+                truth[i] = t * 10.0;
+                pred[i] = t * 10.0 + noise(gen) * 100.0;
+            } else { // a step of 1e3 half-way
+                truth[i] = (i < n / 2 ? 0.0 : 1e3) + noise(gen);
+                pred[i] = truth[i] + noise(gen);
+            }
+        }
+        long double mx = 0, my = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            mx += pred[i];
+            my += truth[i];
+        }
+        mx /= n;
+        my /= n;
+        long double sxx = 0, syy = 0, sxy = 0, abs_err = 0, sq_err = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const long double dx = pred[i] - mx, dy = truth[i] - my;
+            sxx += dx * dx;
+            syy += dy * dy;
+            sxy += dx * dy;
+            const long double e = static_cast<long double>(pred[i]) - truth[i];
+            abs_err += e < 0 ? -e : e;
+            sq_err += e * e;
+        }
+        em::regression_accumulator acc;
+        for (std::size_t begin = 0; begin < n; begin += 65'536) {
+            const std::size_t end = std::min(n, begin + 65'536);
+            acc.update(slice(truth, begin, end), slice(pred, begin, end));
+        }
+        const em::comoments& m = acc.state();
+        CHECK(m.n == static_cast<double>(n));
+        CHECK(near(m.mean_x, static_cast<double>(mx)));
+        CHECK(near(m.mean_y, static_cast<double>(my)));
+        CHECK(near(m.m2_x, static_cast<double>(sxx)));
+        CHECK(near(m.m2_y, static_cast<double>(syy)));
+        CHECK(near(m.c_xy, static_cast<double>(sxy)));
+        CHECK(near(em::mae(m), static_cast<double>(abs_err / n)));
+        CHECK(near(em::mse(m), static_cast<double>(sq_err / n)));
+        CHECK(near(em::pearson(m), static_cast<double>(sxy / std::sqrt(sxx * syy))));
+    }
+}

@@ -10,6 +10,7 @@
 
 using namespace emofuse::io;
 using emofuse::dynamic;
+using io_test::message_of;
 
 namespace {
 
@@ -21,17 +22,6 @@ stored_tensor make(dtype type, std::vector<std::size_t> shape, const std::vector
         std::memcpy(tensor.bytes.data(), values.data(), tensor.bytes.size());
     }
     return tensor;
-}
-
-template <class Exception, class Function>
-std::string message_of(Function&& function) {
-    try {
-        function();
-    } catch (const Exception& error) {
-        return error.what();
-    }
-    FAIL("no exception thrown");
-    return {};
 }
 
 } // namespace

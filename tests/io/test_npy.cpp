@@ -11,19 +11,9 @@
 
 using namespace emofuse::io;
 using emofuse::dynamic;
+using io_test::message_of;
 
 namespace {
-
-template <class Exception, class Function>
-std::string message_of(Function&& function) {
-    try {
-        function();
-    } catch (const Exception& error) {
-        return error.what();
-    }
-    FAIL("no exception thrown");
-    return {};
-}
 
 /// A version 1.0 .npy image with the given header text and data bytes.
 std::vector<std::byte> npy_image(const std::string& header, std::size_t data_size = 0,

@@ -9,19 +9,9 @@
 #include <vector>
 
 using namespace emofuse::io;
+using io_test::message_of;
 
 namespace {
-
-template <class Exception, class Function>
-std::string message_of(Function&& function) {
-    try {
-        function();
-    } catch (const Exception& error) {
-        return error.what();
-    }
-    FAIL("no exception thrown");
-    return {};
-}
 
 void check_archive(const state_dict& tensors, const nlohmann::json& expected) {
     CHECK(tensors.size() == expected.size());

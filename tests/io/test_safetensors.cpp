@@ -9,19 +9,9 @@
 #include <vector>
 
 using namespace emofuse::io;
+using io_test::message_of;
 
 namespace {
-
-template <class Exception, class Function>
-std::string message_of(Function&& function) {
-    try {
-        function();
-    } catch (const Exception& error) {
-        return error.what();
-    }
-    FAIL("no exception thrown");
-    return {};
-}
 
 /// A safetensors image: length prefix (the true length unless overridden), header, data.
 std::vector<std::byte> image(const std::string& header, std::size_t data_size = 0,

@@ -7,19 +7,9 @@
 
 using namespace emofuse::io;
 using emofuse::dynamic;
+using io_test::message_of;
 
 namespace {
-
-template <class Exception, class Function>
-std::string message_of(Function&& function) {
-    try {
-        function();
-    } catch (const Exception& error) {
-        return error.what();
-    }
-    FAIL("no exception thrown");
-    return {};
-}
 
 state_dict small_model() {
     state_dict tensors("head.safetensors");

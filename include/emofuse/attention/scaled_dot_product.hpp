@@ -27,6 +27,25 @@ namespace detail {
     return ws;
 }
 
+// The sizes of one attention call, after checking that query, key, value and mask agree.
+struct attention_sizes {
+    std::size_t batch, tq, dk, tk, dv;
+};
+
+template <class T>
+attention_sizes check_inputs(std::string_view stage, const xt::xtensor<T, 3>& query,
+                             const xt::xtensor<T, 3>& key, const xt::xtensor<T, 3>& value,
+                             const attention_mask<T>& mask) {
+    const attention_sizes sizes{query.shape(0), query.shape(1), query.shape(2), key.shape(1),
+                                value.shape(2)};
+    check_size(stage, "key batch", sizes.batch, key.shape(0));
+    check_size(stage, "value batch", sizes.batch, value.shape(0));
+    check_size(stage, "key features (= query features)", sizes.dk, key.shape(2));
+    check_size(stage, "value time steps (= key time steps)", sizes.tk, value.shape(1));
+    check_mask(stage, mask, sizes.batch, 1, sizes.tq, sizes.tk);
+    return sizes;
+}
+
 } // namespace detail
 
 /// softmax(Q·Kᵀ·scale + mask)·V for query (batch, T_q, d_k), key (batch, T_k, d_k) and
@@ -38,16 +57,7 @@ scaled_dot_product_attention(const xt::xtensor<T, 3>& query, const xt::xtensor<T
                              const xt::xtensor<T, 3>& value, const attention_mask<T>& mask = {},
                              std::optional<T> scale = std::nullopt) {
     constexpr std::string_view stage = "attention::scaled_dot_product_attention";
-    const std::size_t batch = query.shape(0);
-    const std::size_t tq = query.shape(1);
-    const std::size_t dk = query.shape(2);
-    const std::size_t tk = key.shape(1);
-    const std::size_t dv = value.shape(2);
-    check_size(stage, "key batch", batch, key.shape(0));
-    check_size(stage, "value batch", batch, value.shape(0));
-    check_size(stage, "key features (= query features)", dk, key.shape(2));
-    check_size(stage, "value time steps (= key time steps)", tk, value.shape(1));
-    detail::check_mask(stage, mask, batch, 1, tq, tk);
+    const auto [batch, tq, dk, tk, dv] = detail::check_inputs(stage, query, key, value, mask);
     const T factor = scale ? *scale : T(1) / std::sqrt(static_cast<T>(dk == 0 ? 1 : dk));
 
     xt::xtensor<T, 3> out({batch, tq, dv});
@@ -78,16 +88,7 @@ template <class T>
     const xt::xtensor<T, 3>& query, const xt::xtensor<T, 3>& key, const xt::xtensor<T, 3>& value,
     const attention_mask<T>& mask = {}, std::optional<T> scale = std::nullopt) {
     constexpr std::string_view stage = "attention::scaled_dot_product_attention_reference";
-    const std::size_t batch = query.shape(0);
-    const std::size_t tq = query.shape(1);
-    const std::size_t dk = query.shape(2);
-    const std::size_t tk = key.shape(1);
-    const std::size_t dv = value.shape(2);
-    check_size(stage, "key batch", batch, key.shape(0));
-    check_size(stage, "value batch", batch, value.shape(0));
-    check_size(stage, "key features (= query features)", dk, key.shape(2));
-    check_size(stage, "value time steps (= key time steps)", tk, value.shape(1));
-    detail::check_mask(stage, mask, batch, 1, tq, tk);
+    const auto [batch, tq, dk, tk, dv] = detail::check_inputs(stage, query, key, value, mask);
     const T factor = scale ? *scale : T(1) / std::sqrt(static_cast<T>(dk == 0 ? 1 : dk));
     xt::xtensor<T, 3> out({batch, tq, dv});
     std::vector<T> q(tq * dk);

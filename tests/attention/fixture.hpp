@@ -21,6 +21,11 @@
 
 namespace attention_testing {
 
+/// tests/attention/data/<name>.safetensors
+inline std::string data_path(const std::string& name) {
+    return std::string(EMOFUSE_TEST_DATA_DIR) + "/" + name + ".safetensors";
+}
+
 struct stored {
     std::string dtype;
     std::vector<std::size_t> shape;
@@ -30,7 +35,7 @@ struct stored {
 class fixture {
 public:
     explicit fixture(const std::string& name) {
-        const std::string path = std::string(EMOFUSE_TEST_DATA_DIR) + "/" + name + ".safetensors";
+        const std::string path = data_path(name);
         std::ifstream in(path, std::ios::binary);
         if (!in) {
             throw std::runtime_error("missing fixture " + path);

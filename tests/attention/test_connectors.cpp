@@ -15,16 +15,9 @@
 
 namespace ea = emofuse::attention;
 using attention_testing::check_close;
+using attention_testing::data_path;
 using attention_testing::fixture;
 using attention_testing::parity_tolerance;
-
-namespace {
-
-std::string data_path(const std::string& name) {
-    return std::string(EMOFUSE_TEST_DATA_DIR) + "/" + name + ".safetensors";
-}
-
-} // namespace
 
 TEST_CASE_TEMPLATE("linear and MLP projectors match nn.Linear / nn.Sequential", T, float, double) {
     const fixture f("projectors");

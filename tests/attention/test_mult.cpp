@@ -15,14 +15,11 @@
 
 namespace ea = emofuse::attention;
 using attention_testing::check_close;
+using attention_testing::data_path;
 using attention_testing::fixture;
 using attention_testing::parity_tolerance;
 
 namespace {
-
-std::string data_path(const std::string& name) {
-    return std::string(EMOFUSE_TEST_DATA_DIR) + "/" + name + ".safetensors";
-}
 
 template <class T>
 emofuse::sequence<T> sequence_of(const fixture& f, const std::string& m) {

@@ -66,47 +66,7 @@ public:
                 std::swap(im[i], im[r]);
             }
         }
-        const T sign = inverse ? T(-1) : T(1);
-        constexpr std::size_t lanes = batch::size;
-        std::size_t offset = 0;
-        for (std::size_t half = 1; half < n_; half *= 2) {
-            const T* wc = cos_.data() + offset;
-            const T* ws = sin_.data() + offset;
-            for (std::size_t start = 0; start < n_; start += 2 * half) {
-                T* are = re + start;
-                T* aim = im + start;
-                T* bre = re + start + half;
-                T* bim = im + start + half;
-                std::size_t j = 0;
-                // Split real/imaginary arrays make every butterfly span of ≥ one register a
-                // plain SIMD loop (twiddles contiguous per stage).
-                for (; j + lanes <= half; j += lanes) {
-                    const batch c = batch::load_unaligned(wc + j);
-                    const batch sn = batch(sign) * batch::load_unaligned(ws + j);
-                    const batch br = batch::load_unaligned(bre + j);
-                    const batch bi = batch::load_unaligned(bim + j);
-                    const batch tre = br * c - bi * sn;
-                    const batch tim = br * sn + bi * c;
-                    const batch ar = batch::load_unaligned(are + j);
-                    const batch ai = batch::load_unaligned(aim + j);
-                    (ar - tre).store_unaligned(bre + j);
-                    (ai - tim).store_unaligned(bim + j);
-                    (ar + tre).store_unaligned(are + j);
-                    (ai + tim).store_unaligned(aim + j);
-                }
-                for (; j < half; ++j) {
-                    const T c = wc[j];
-                    const T sn = sign * ws[j];
-                    const T tre = bre[j] * c - bim[j] * sn;
-                    const T tim = bre[j] * sn + bim[j] * c;
-                    bre[j] = are[j] - tre;
-                    bim[j] = aim[j] - tim;
-                    are[j] += tre;
-                    aim[j] += tim;
-                }
-            }
-            offset += half;
-        }
+        decimation_in_time(re, im, inverse ? T(-1) : T(1));
     }
 
     /// out = a ⊛ b (circular, length n) for real a, b. One forward transform of a + i·b gives
@@ -186,20 +146,27 @@ private:
 
     // Decimation in time with conjugate twiddles from bit-reversed order: natural-order
     // output of the unscaled inverse transform.
-    void inverse_from_bit_reversed(T* re, T* im) const {
+    void inverse_from_bit_reversed(T* re, T* im) const { decimation_in_time(re, im, T(-1)); }
+
+    // Radix-2 decimation-in-time passes over bit-reversed input; sign −1 conjugates the
+    // twiddles (inverse transform).
+    void decimation_in_time(T* re, T* im, T sign) const {
         constexpr std::size_t lanes = batch::size;
+        std::size_t offset = 0;
         for (std::size_t half = 1; half < n_; half *= 2) {
-            const T* wc = cos_.data() + (half - 1);
-            const T* ws = sin_.data() + (half - 1);
+            const T* wc = cos_.data() + offset;
+            const T* ws = sin_.data() + offset;
             for (std::size_t start = 0; start < n_; start += 2 * half) {
                 T* are = re + start;
                 T* aim = im + start;
                 T* bre = re + start + half;
                 T* bim = im + start + half;
                 std::size_t j = 0;
+                // Split real/imaginary arrays make every butterfly span of ≥ one register a
+                // plain SIMD loop (twiddles contiguous per stage).
                 for (; j + lanes <= half; j += lanes) {
                     const batch c = batch::load_unaligned(wc + j);
-                    const batch sn = -batch::load_unaligned(ws + j);
+                    const batch sn = batch(sign) * batch::load_unaligned(ws + j);
                     const batch br = batch::load_unaligned(bre + j);
                     const batch bi = batch::load_unaligned(bim + j);
                     const batch tre = br * c - bi * sn;
@@ -213,7 +180,7 @@ private:
                 }
                 for (; j < half; ++j) {
                     const T c = wc[j];
-                    const T sn = -ws[j];
+                    const T sn = sign * ws[j];
                     const T tre = bre[j] * c - bim[j] * sn;
                     const T tim = bre[j] * sn + bim[j] * c;
                     bre[j] = are[j] - tre;
@@ -222,6 +189,7 @@ private:
                     aim[j] += tim;
                 }
             }
+            offset += half;
         }
     }
 

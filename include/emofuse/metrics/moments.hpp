@@ -58,6 +58,21 @@ static_assert(std::is_trivially_copyable_v<comoments> && sizeof(comoments) == 8 
 
 namespace detail {
 
+/// Calls visit(i, lane) for every i < count, with lane = i mod Lanes, in blocks of Lanes so
+/// that each lane's accumulators form an independent dependency chain.
+template <std::size_t Lanes, class Visit>
+inline void for_each_in_lanes(std::size_t count, Visit&& visit) {
+    const std::size_t unrolled = count - count % Lanes;
+    for (std::size_t i = 0; i < unrolled; i += Lanes) {
+        for (std::size_t l = 0; l < Lanes; ++l) {
+            visit(i + l, l);
+        }
+    }
+    for (std::size_t i = unrolled; i < count; ++i) {
+        visit(i, i - unrolled);
+    }
+}
+
 /// Samples per block: the block's moments are computed two-pass from L1 (accurate), then
 /// merged into the running state with Chan's update.
 inline constexpr std::size_t moments_block = 1024;
@@ -89,21 +104,12 @@ template <class T, class WeightOf>
 block_sums sum_block(const T* x, const T* y, std::size_t count, WeightOf weight) {
     constexpr std::size_t L = moments_lanes;
     std::array<double, L> w{}, wx{}, wy{};
-    const std::size_t unrolled = count - count % L;
-    for (std::size_t i = 0; i < unrolled; i += L) {
-        for (std::size_t l = 0; l < L; ++l) {
-            const double wi = weight(i + l);
-            w[l] += wi;
-            wx[l] += wi * static_cast<double>(x[i + l]);
-            wy[l] += wi * static_cast<double>(y[i + l]);
-        }
-    }
-    for (std::size_t i = unrolled; i < count; ++i) {
+    for_each_in_lanes<L>(count, [&](std::size_t i, std::size_t l) {
         const double wi = weight(i);
-        w[i - unrolled] += wi;
-        wx[i - unrolled] += wi * static_cast<double>(x[i]);
-        wy[i - unrolled] += wi * static_cast<double>(y[i]);
-    }
+        w[l] += wi;
+        wx[l] += wi * static_cast<double>(x[i]);
+        wy[l] += wi * static_cast<double>(y[i]);
+    });
     block_sums out;
     for (std::size_t l = 0; l < L; ++l) {
         out.w += w[l];
@@ -138,15 +144,7 @@ comoments centred_block(const T* x, const T* y, std::size_t count, WeightOf weig
         sae[l] += wi * std::fabs(e);
         sse[l] += wi * e * e;
     };
-    const std::size_t unrolled = count - count % L;
-    for (std::size_t i = 0; i < unrolled; i += L) {
-        for (std::size_t l = 0; l < L; ++l) {
-            accumulate(i + l, l);
-        }
-    }
-    for (std::size_t i = unrolled; i < count; ++i) {
-        accumulate(i, i - unrolled);
-    }
+    for_each_in_lanes<L>(count, accumulate);
     out.n = sums.w;
     out.mean_x = mx;
     out.mean_y = my;
@@ -199,15 +197,7 @@ comoments shifted_block(const T* x, const T* y, std::size_t count, WeightOf weig
         sae[l] += wi * std::fabs(e);
         sse[l] += wi * e * e;
     };
-    const std::size_t unrolled = count - count % L;
-    for (std::size_t i = 0; i < unrolled; i += L) {
-        for (std::size_t l = 0; l < L; ++l) {
-            accumulate(i + l, l);
-        }
-    }
-    for (std::size_t i = unrolled; i < count; ++i) {
-        accumulate(i, i - unrolled);
-    }
+    for_each_in_lanes<L>(count, accumulate);
     double total_w = unit ? static_cast<double>(count) : 0.0, sum_dx = 0, sum_dy = 0;
     comoments out;
     for (std::size_t l = 0; l < L; ++l) {

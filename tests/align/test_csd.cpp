@@ -84,14 +84,20 @@ TEST_CASE("aligning from files streams the same result as in memory") {
     std::vector<any_sequence> merged;
     align_stream(sources, options, [&](std::string_view, aligned_chunk& chunk) {
         if (merged.empty()) {
-            merged = chunk;
+            for (const auto& rows : chunk) {
+                merged.push_back(std::visit(
+                    [](const auto& r) { return any_sequence(to_computational_sequence(r)); },
+                    rows));
+            }
             return;
         }
         for (std::size_t s = 0; s < chunk.size(); ++s) {
             std::visit(
-                [](auto& dst, auto& src) {
-                    if constexpr (std::is_same_v<decltype(dst), decltype(src)>) {
-                        dst.entries.merge(src.entries);
+                [](auto& dst, const auto& src) {
+                    if constexpr (std::is_same_v<
+                                      typename std::decay_t<decltype(dst)>::value_type,
+                                      typename std::decay_t<decltype(src)>::value_type>) {
+                        append_entries(src, dst);
                     }
                 },
                 merged[s], chunk[s]);

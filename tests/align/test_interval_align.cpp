@@ -6,6 +6,15 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
 using namespace emofuse::align;
 
 namespace {
@@ -78,6 +87,167 @@ TEST_CASE("interval alignment matches the numpy reference on every edge-case fix
         if (c.contains("tensors_left")) {
             check_tensors(aligned, c.at("tensors_left"), pad_side::left);
             check_tensors(aligned, c.at("tensors_right"), pad_side::right);
+        }
+
+        // The contiguous form holds the same entries, in segment_key_less order, and its
+        // common entries are the tensor keys.
+        align_report rows_report;
+        const auto rows = align_rows(seqs, options, &rows_report);
+        CHECK(rows_report.segments == report.segments);
+        CHECK(rows_report.imputed == report.imputed);
+        REQUIRE(rows.size() == aligned.size());
+        for (std::size_t s = 0; s < rows.size(); ++s) {
+            std::visit(
+                [&](const auto& r) {
+                    CHECK(std::is_sorted(
+                        r.keys.begin(), r.keys.end(),
+                        [](const auto& a, const auto& b) { return segment_key_less(a, b); }));
+                    CHECK(r.metadata ==
+                          std::visit([](const auto& q) { return q.metadata; }, seqs[s]));
+                    align_test::check_entries(any_sequence(to_computational_sequence(r)),
+                                              c.at("expected")[s], tolerance);
+                },
+                rows[s]);
+        }
+        std::vector<std::string> common;
+        const auto key_of = [&](std::size_t s, std::size_t e) {
+            return std::visit([&](const auto& r) { return r.keys.at(e); }, rows[s]);
+        };
+        for (const auto& entry : common_entries(rows)) {
+            for (std::size_t s = 1; s < rows.size(); ++s) {
+                CHECK(key_of(s, entry[s]) == key_of(0, entry[0]));
+            }
+            common.push_back(key_of(0, entry[0]));
+        }
+        CHECK(common == common_keys(aligned));
+    }
+}
+
+namespace {
+
+// The SDK's rule written directly: every frame (in start order) is tested against every
+// reference row; used to check the searched, streamed implementation on random data.
+struct brute_entry {
+    double start = 0;
+    double end = 0;
+    std::vector<double> mean;
+    std::vector<std::size_t> frames;
+};
+
+std::map<std::string, brute_entry> brute_align(const segment<double>& ref,
+                                               const segment<double>& frames) {
+    constexpr double eps = interval_epsilon;
+    std::vector<std::size_t> order(frames.rows());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return frames.intervals(a, 0) < frames.intervals(b, 0);
+    });
+    std::map<std::string, brute_entry> out;
+    for (std::size_t i = 0; i < ref.rows(); ++i) {
+        const double r0 = ref.intervals(i, 0);
+        const double r1 = ref.intervals(i, 1);
+        if (std::abs(r0 - r1) < eps) {
+            continue;
+        }
+        brute_entry e;
+        e.start = std::numeric_limits<double>::infinity();
+        e.end = -std::numeric_limits<double>::infinity();
+        e.mean.assign(frames.features.shape(1), 0.0);
+        for (const std::size_t j : order) {
+            const double s0 = frames.intervals(j, 0);
+            const double s1 = frames.intervals(j, 1);
+            if (!(r1 - s0 > -eps && s1 - r0 > -eps)) {
+                continue;
+            }
+            const double c0 = std::max(s0, r0);
+            const double c1 = std::min(s1, r1);
+            if (std::abs(c0 - c1) <= eps) {
+                continue;
+            }
+            e.start = std::min(e.start, c0);
+            e.end = std::max(e.end, c1);
+            e.frames.push_back(j);
+            for (std::size_t d = 0; d < e.mean.size(); ++d) {
+                e.mean[d] += frames.features(j, d);
+            }
+        }
+        if (!e.frames.empty()) {
+            for (double& m : e.mean) {
+                m /= static_cast<double>(e.frames.size());
+            }
+            out.emplace("v[" + std::to_string(i) + "]", std::move(e));
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("random overlapping, unsorted and touching frames match the all-pairs rule") {
+    // Frames on a coarse time grid (so ends touch starts and tiny overlaps occur), some
+    // long ones spanning many rows, in shuffled order; reference rows in shuffled order too
+    // (searches must restart when a query goes back in time).
+    std::mt19937_64 rng(20261125);
+    for (int trial = 0; trial < 200; ++trial) {
+        INFO("trial " << trial);
+        const std::size_t n_frames = 1 + rng() % 60;
+        const std::size_t n_ref = 1 + rng() % 12;
+        const std::size_t dim = 1 + rng() % 5;
+        const auto time = [&](std::size_t ticks) {
+            return 0.25 * static_cast<double>(rng() % ticks);
+        };
+        computational_sequence<double> ref{"ref", {}, 1, {}};
+        computational_sequence<double> other{"other", {}, dim, {}};
+        auto& r = ref.entries["v"];
+        r.intervals = xt::xtensor<double, 2>::from_shape({n_ref, 2});
+        r.features = xt::zeros<double>({n_ref, std::size_t{1}});
+        for (std::size_t i = 0; i < n_ref; ++i) {
+            const double start = time(40);
+            r.intervals(i, 0) = start;
+            r.intervals(i, 1) = start + (rng() % 4 == 0 ? 0.0 : time(12) + 0.25 * (rng() % 2));
+        }
+        auto& f = other.entries["v"];
+        f.intervals = xt::xtensor<double, 2>::from_shape({n_frames, 2});
+        f.features = xt::xtensor<double, 2>::from_shape({n_frames, dim});
+        for (std::size_t j = 0; j < n_frames; ++j) {
+            const double start = time(44);
+            const double length = rng() % 8 == 0 ? time(40) : (rng() % 6 == 0 ? 1e-6 : 0.25);
+            f.intervals(j, 0) = start;
+            f.intervals(j, 1) = start + length;
+            for (std::size_t d = 0; d < dim; ++d) {
+                f.features(j, d) = static_cast<double>(rng() % 1000) / 7.0;
+            }
+        }
+        const auto want = brute_align(r, f);
+
+        align_options options;
+        options.reference = "ref";
+        options.collapse = {collapse::mean()};
+        const auto got = align_rows(std::vector<any_sequence>{ref, other}, options);
+        const auto& rows = std::get<aligned_rows<double>>(got[1]);
+        REQUIRE(rows.entries() == want.size());
+        for (std::size_t e = 0; e < rows.entries(); ++e) {
+            INFO("entry " << rows.keys[e]);
+            const auto it = want.find(rows.keys[e]);
+            REQUIRE(it != want.end());
+            CHECK(rows.intervals_of(e)[0] == it->second.start);
+            CHECK(rows.intervals_of(e)[1] == it->second.end);
+            for (std::size_t d = 0; d < dim; ++d) {
+                CHECK(std::abs(rows.features_of(e)[d] - it->second.mean[d]) <= 1e-12);
+            }
+        }
+        options.collapse.clear(); // raw rows: exactly the kept frames, in start order
+        const auto raw = align_rows(std::vector<any_sequence>{ref, other}, options);
+        const auto& raw_rows = std::get<aligned_rows<double>>(raw[1]);
+        REQUIRE(raw_rows.entries() == want.size());
+        for (std::size_t e = 0; e < raw_rows.entries(); ++e) {
+            const auto& frames = want.at(raw_rows.keys[e]).frames;
+            REQUIRE(raw_rows.rows(e) == frames.size());
+            for (std::size_t k = 0; k < frames.size(); ++k) {
+                for (std::size_t d = 0; d < dim; ++d) {
+                    CHECK(raw_rows.features_of(e)[k * dim + d] == f.features(frames[k], d));
+                }
+            }
         }
     }
 }
@@ -217,8 +387,8 @@ TEST_CASE("streaming hands over one video at a time and reports progress") {
             for (const auto& seq : chunk) {
                 std::visit(
                     [&](const auto& q) {
-                        for (const auto& kv : q.entries) {
-                            CHECK(video_id(kv.first) == video);
+                        for (const auto& key : q.keys) {
+                            CHECK(video_id(key) == video);
                         }
                     },
                     seq);

@@ -73,10 +73,11 @@ void column_sums(const T* EMOFUSE_RESTRICT features, std::size_t k, std::size_t 
     std::size_t r = 0;
     for (; r + 4 <= k; r += 4) {
 #if defined(__GNUC__) || defined(__clang__)
-        // The rows of one segment are contiguous: fetch the block 8 rows ahead so the loads
-        // below do not wait on memory (the loop is otherwise bound by cache misses).
-        if (r + 12 <= k) {
-            const char* ahead = reinterpret_cast<const char*>(features + (r + 8) * d);
+        // The rows of one segment are contiguous: fetch the block 16 rows ahead so the loads
+        // below do not wait on memory (the aligner fetches the first rows of the next
+        // segment itself).
+        if (r + 20 <= k) {
+            const char* ahead = reinterpret_cast<const char*>(features + (r + 16) * d);
             for (std::size_t byte = 0; byte < 4 * d * sizeof(T); byte += 64) {
                 __builtin_prefetch(ahead + byte);
             }
@@ -102,6 +103,10 @@ void column_sums(const T* EMOFUSE_RESTRICT features, std::size_t k, std::size_t 
 struct mean_kernel {
     template <class T>
     void operator()(const double*, const T* features, std::size_t k, std::size_t d, T* out) const {
+        if (k == 1) { // exact: the float64 mean of one value is that value
+            std::copy(features, features + d, out);
+            return;
+        }
         auto& acc = collapse_scratch(d);
         column_sums(features, k, d, acc.data());
         const double inv = 1.0 / static_cast<double>(k);

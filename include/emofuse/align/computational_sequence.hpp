@@ -60,6 +60,17 @@ namespace detail {
 // Checks n intervals: finite times and end >= start. `where` names the sequence (or file).
 inline void check_intervals(std::string_view stage, std::string_view where, std::string_view key,
                             const double* intervals, std::size_t rows) {
+    // One branch-free pass (x - x is 0 only for finite x; comparisons with NaN are false),
+    // then the slow loop below only to name the first bad interval.
+    bool all_good = true;
+    for (std::size_t r = 0; r < rows; ++r) {
+        const double start = intervals[2 * r];
+        const double end = intervals[2 * r + 1];
+        all_good &= (start - start == 0.0) & (end - end == 0.0) & (end >= start);
+    }
+    if (all_good) {
+        return;
+    }
     for (std::size_t r = 0; r < rows; ++r) {
         const double start = intervals[2 * r];
         const double end = intervals[2 * r + 1];

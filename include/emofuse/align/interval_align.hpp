@@ -6,6 +6,7 @@
 // ends, so a video costs O(F log F + W log F + kept frames) instead of the SDK's O(W × F).
 #pragma once
 
+#include "emofuse/align/aligned_rows.hpp"
 #include "emofuse/align/collapse.hpp"
 #include "emofuse/align/computational_sequence.hpp"
 #include "emofuse/align/sequence_source.hpp"
@@ -22,7 +23,9 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace emofuse::align {
@@ -54,8 +57,8 @@ struct align_report {
     std::vector<std::size_t> imputed;
 };
 
-/// The aligned entries of one video: one sequence per input, in input order.
-using aligned_chunk = std::vector<any_sequence>;
+/// The aligned entries of one video: one aligned_rows per input, in input order.
+using aligned_chunk = std::vector<any_aligned_rows>;
 
 /// Receives each video's aligned entries as soon as they are ready.
 using align_sink = std::function<void(std::string_view video, aligned_chunk& chunk)>;
@@ -63,6 +66,44 @@ using align_sink = std::function<void(std::string_view video, aligned_chunk& chu
 namespace detail {
 
 inline constexpr std::string_view align_stage = "align";
+
+// The frames kept for one reference row: indices into the sorted rows, their clipped
+// [start, end] (row-major), and the segment's extent (min clipped start, max clipped end).
+struct kept_frames {
+    std::vector<std::size_t> rows;
+    std::vector<double> clipped;
+    double first_start = 0.0;
+    double last_end = 0.0;
+
+    [[nodiscard]] bool contiguous() const {
+        return !rows.empty() && rows.back() - rows.front() + 1 == rows.size();
+    }
+};
+
+// The first index in [from, n) where `pred` is false, for a `pred` that is true on a prefix
+// of [0, n) covering [0, from): doubling steps from `from`, then bisection, so a query near
+// the previous one costs O(log distance).
+template <class Pred>
+std::size_t gallop(std::size_t from, std::size_t n, Pred pred) {
+    std::size_t lo = from;
+    std::size_t hi = from;
+    std::size_t step = 1;
+    while (hi < n && pred(hi)) {
+        lo = hi + 1;
+        hi = from + step;
+        step *= 2;
+    }
+    // Bisection of [lo, min(hi, n)) written with selects, not branches: its outcome is
+    // unpredictable, so branches would mispredict about every other step.
+    std::size_t len = std::min(hi, n) - lo;
+    while (len > 0) {
+        const std::size_t half = len / 2;
+        const bool below = pred(lo + half);
+        lo = below ? lo + half + 1 : lo;
+        len = below ? len - half - 1 : half;
+    }
+    return lo;
+}
 
 // One sequence's rows for the current video, sorted by start, with a running max of ends.
 template <class T>
@@ -75,6 +116,8 @@ public:
         own_intervals_.clear();
         own_features_.clear();
         rows_ = {};
+        lo_ = stop_ = 0;
+        end_bound_ = start_bound_ = std::numeric_limits<double>::infinity();
         if (keys.size() != 1 || !source.view(keys.front(), rows_)) {
             for (const auto& key : keys) {
                 source.read(key, own_intervals_, own_features_);
@@ -86,14 +129,35 @@ public:
             throw io_error(emofuse::detail::concat_message(
                 align_stage, ": ", source.label(), ", video '", video, "': features missing"));
         }
-        check_intervals(align_stage, source.label(), video, rows_.intervals, rows_.count);
-        if (sort) {
+        if (!sort) {
+            check_intervals(align_stage, source.label(), video, rows_.intervals, rows_.count);
+            return;
+        }
+        // One pass over the times: valid, already in start order, running max of the ends.
+        const double* iv = rows_.intervals;
+        max_end_.resize(rows_.count);
+        bool valid = true;
+        bool sorted = true;
+        double previous_start = -std::numeric_limits<double>::infinity();
+        double running_end = -std::numeric_limits<double>::infinity();
+        for (std::size_t j = 0; j < rows_.count; ++j) {
+            const double start = iv[2 * j];
+            const double end = iv[2 * j + 1];
+            valid &= (start - start == 0.0) & (end - end == 0.0) & (end >= start);
+            sorted &= !(start < previous_start);
+            previous_start = start;
+            running_end = std::max(running_end, end);
+            max_end_[j] = running_end;
+        }
+        if (!valid) { // names the first bad interval
+            check_intervals(align_stage, source.label(), video, rows_.intervals, rows_.count);
+        }
+        if (!sorted) {
             sort_by_start();
-            max_end_.resize(rows_.count);
-            double running = -std::numeric_limits<double>::infinity();
+            running_end = -std::numeric_limits<double>::infinity();
             for (std::size_t j = 0; j < rows_.count; ++j) {
-                running = std::max(running, rows_.intervals[2 * j + 1]);
-                max_end_[j] = running;
+                running_end = std::max(running_end, rows_.intervals[2 * j + 1]);
+                max_end_[j] = running_end;
             }
         }
     }
@@ -101,42 +165,76 @@ public:
     [[nodiscard]] const rows_view<T>& rows() const { return rows_; }
     [[nodiscard]] std::size_t dim() const { return dim_; }
 
-    // Indices (sorted order) of the frames that meet [r0, r1] and whose clipped length
-    // exceeds ε, with their clipped intervals — the SDK's __intersect_and_copy.
-    void intersect(double r0, double r1, std::vector<std::size_t>& kept,
-                   std::vector<double>& clipped) const {
-        kept.clear();
-        clipped.clear();
+    // The frames that meet [r0, r1] and whose clipped length exceeds ε, with their clipped
+    // intervals: the SDK's __intersect_and_copy. Queries in increasing time (the usual
+    // case) continue the search where the previous one ended.
+    void intersect(double r0, double r1, kept_frames& out) {
         const double eps = interval_epsilon;
         const double* iv = rows_.intervals;
         // Conservative bounds (2ε): the exact SDK test below decides.
-        const auto lo_it = std::partition_point(max_end_.begin(), max_end_.end(),
-                                                [&](double e) { return e <= r0 - 2 * eps; });
-        const std::size_t lo = static_cast<std::size_t>(lo_it - max_end_.begin());
-        std::size_t first = lo;
-        std::size_t count = rows_.count - lo;
-        while (count > 0) { // first index with start >= r1 + 2ε
-            const std::size_t half = count / 2;
-            if (iv[2 * (first + half)] < r1 + 2 * eps) {
-                first += half + 1;
-                count -= half + 1;
-            } else {
-                count = half;
-            }
+        const double end_bound = r0 - 2 * eps;
+        const std::size_t lo = gallop(end_bound >= end_bound_ ? lo_ : 0, rows_.count,
+                                      [&](std::size_t j) { return max_end_[j] <= end_bound; });
+        const double start_bound = r1 + 2 * eps;
+        const std::size_t from = start_bound >= start_bound_ && stop_ > lo ? stop_ : lo;
+        const std::size_t stop =
+            gallop(from, rows_.count, [&](std::size_t j) { return iv[2 * j] < start_bound; });
+        lo_ = lo;
+        end_bound_ = end_bound;
+        stop_ = stop;
+        start_bound_ = start_bound;
+
+        // One branch-free pass over the candidates (it vectorises), then the kept ones are
+        // moved to the front; usually they are one run of consecutive rows already.
+        const std::size_t m = stop - lo;
+        out.rows.resize(m);
+        out.clipped.resize(2 * m);
+        keep_.resize(m);
+        double* clipped = out.clipped.data();
+        unsigned char* keep = keep_.data();
+        std::size_t kept = 0;
+        double first = std::numeric_limits<double>::infinity();
+        double last = -std::numeric_limits<double>::infinity();
+        for (std::size_t t = 0; t < m; ++t) {
+            const double s0 = iv[2 * (lo + t)];
+            const double s1 = iv[2 * (lo + t) + 1];
+            const double c0 = std::max(s0, r0);
+            const double c1 = std::min(s1, r1);
+            const bool k = (r1 - s0 > -eps) & (s1 - r0 > -eps) & (std::abs(c0 - c1) > eps);
+            clipped[2 * t] = c0;
+            clipped[2 * t + 1] = c1;
+            keep[t] = k ? 1 : 0;
+            kept += k ? 1 : 0;
+            first = std::min(first, k ? c0 : std::numeric_limits<double>::infinity());
+            last = std::max(last, k ? c1 : -std::numeric_limits<double>::infinity());
         }
-        for (std::size_t j = lo; j < first; ++j) {
-            const double s0 = iv[2 * j];
-            const double s1 = iv[2 * j + 1];
-            if (r1 - s0 > -eps && s1 - r0 > -eps) {
-                const double c0 = std::max(s0, r0);
-                const double c1 = std::min(s1, r1);
-                if (std::abs(c0 - c1) > eps) {
-                    kept.push_back(j);
-                    clipped.push_back(c0);
-                    clipped.push_back(c1);
+        std::size_t begin = 0;
+        while (begin < m && keep[begin] == 0) {
+            ++begin;
+        }
+        std::size_t end = m;
+        while (end > begin && keep[end - 1] == 0) {
+            --end;
+        }
+        if (kept == end - begin) {
+            std::iota(out.rows.begin(), out.rows.begin() + static_cast<std::ptrdiff_t>(kept),
+                      lo + begin);
+            std::copy(clipped + 2 * begin, clipped + 2 * end, clipped);
+        } else {
+            std::size_t n = 0;
+            for (std::size_t t = begin; t < end; ++t) {
+                if (keep[t] != 0) {
+                    out.rows[n] = lo + t;
+                    clipped[2 * n] = clipped[2 * t];
+                    clipped[2 * n + 1] = clipped[2 * t + 1];
+                    ++n;
                 }
             }
         }
+        out.rows.resize(kept);
+        out.clipped.resize(2 * kept);
+        out.first_start = first;
+        out.last_end = last;
     }
 
 private:
@@ -153,13 +251,6 @@ private:
 
     void sort_by_start() {
         const double* iv = rows_.intervals;
-        bool sorted = true;
-        for (std::size_t j = 1; j < rows_.count && sorted; ++j) {
-            sorted = !(iv[2 * j] < iv[2 * (j - 1)]);
-        }
-        if (sorted) {
-            return;
-        }
         std::vector<std::size_t> order(rows_.count);
         std::iota(order.begin(), order.end(), std::size_t{0});
         std::stable_sort(order.begin(), order.end(),
@@ -183,6 +274,12 @@ private:
     rows_view<T> rows_;
     std::vector<double> max_end_;
     std::size_t dim_ = 0;
+    std::vector<unsigned char> keep_;
+    // Where the previous intersect's searches ended, and for which bounds.
+    std::size_t lo_ = 0;
+    std::size_t stop_ = 0;
+    double end_bound_ = std::numeric_limits<double>::infinity();
+    double start_bound_ = std::numeric_limits<double>::infinity();
 };
 
 // Output width of a sequence of feature size d.
@@ -197,53 +294,74 @@ inline std::size_t output_size(const std::vector<collapse_function>& collapse, s
     return width;
 }
 
-// Builds one aligned entry from k kept frames (sorted-order indices into `rows`).
+// Appends the entry `key` built from the kept frames: the collapsed row over their extent,
+// or the raw rows with their clipped intervals when `collapse` is empty.
 template <class T>
-segment<T> make_entry(const rows_view<T>& rows, std::size_t dim,
-                      const std::vector<std::size_t>& kept, const std::vector<double>& clipped,
-                      const std::vector<collapse_function>& collapse, std::vector<T>& gather) {
-    const std::size_t k = kept.size();
-    segment<T> out;
+void append_entry(const rows_view<T>& rows, std::size_t dim, const kept_frames& kept,
+                  const std::vector<collapse_function>& collapse, std::vector<T>& gather,
+                  const std::string& key, aligned_rows<T>& out) {
+    const std::size_t k = kept.rows.size();
+    double* interval = nullptr;
     if (collapse.empty()) {
-        out.intervals = xt::xtensor<double, 2>::from_shape({k, 2});
-        std::copy(clipped.begin(), clipped.end(), out.intervals.begin());
-        out.features = xt::xtensor<T, 2>::from_shape({k, dim});
+        T* dst = out.append(key, k, &interval);
+        std::copy(kept.clipped.begin(), kept.clipped.end(), interval);
         for (std::size_t r = 0; r < k; ++r) {
-            std::copy_n(rows.features + kept[r] * dim, dim, out.features.data() + r * dim);
+            std::copy_n(rows.features + kept.rows[r] * dim, dim, dst + r * dim);
         }
-        return out;
+        return;
     }
-    const auto [lo, hi] = std::minmax_element(clipped.begin(), clipped.end());
-    out.intervals = xt::xtensor<double, 2>::from_shape({1, 2});
-    out.intervals(0, 0) = *lo;
-    out.intervals(0, 1) = *hi;
+    T* dst = out.append(key, 1, &interval);
+    interval[0] = kept.first_start;
+    interval[1] = kept.last_end;
     // Kept frames are usually consecutive rows: collapse in place, gather otherwise.
-    const T* features = rows.features + kept.front() * dim;
-    if (kept.back() - kept.front() + 1 != k) {
+    const T* features = rows.features + kept.rows.front() * dim;
+    if (!kept.contiguous()) {
         gather.resize(k * dim);
         for (std::size_t r = 0; r < k; ++r) {
-            std::copy_n(rows.features + kept[r] * dim, dim, gather.data() + r * dim);
+            std::copy_n(rows.features + kept.rows[r] * dim, dim, gather.data() + r * dim);
         }
         features = gather.data();
     }
-    out.features = xt::xtensor<T, 2>::from_shape({1, output_size(collapse, dim)});
-    T* dst = out.features.data();
     for (const auto& fn : collapse) {
-        fn(clipped.data(), features, k, dim, dst);
+        fn(kept.clipped.data(), features, k, dim, dst);
         dst += fn.output_size(dim);
     }
-    return out;
 }
+
+// Asks for the first `bytes` of `p` to be fetched into cache (a hint; no effect elsewhere).
+inline void prefetch_bytes(const void* p, std::size_t bytes) {
+#if defined(__GNUC__) || defined(__clang__)
+    const char* c = static_cast<const char*>(p);
+    for (std::size_t b = 0; b < bytes; b += 64) {
+        __builtin_prefetch(c + b);
+    }
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
+// A reference row to align to: its times and its index among the loaded reference rows.
+struct reference_row {
+    double start;
+    double end;
+    std::size_t row;
+};
 
 // The per-sequence state of one alignment run (typed by the sequence's precision).
 struct sequence_state {
     virtual ~sequence_state() = default;
     virtual void load(const std::vector<std::string>& keys, std::string_view video, bool sort) = 0;
-    virtual any_sequence empty_chunk() const = 0;
-    // Aligns to reference row [r0, r1]; adds `key` to `chunk` when a frame is kept.
-    virtual bool align_row(double r0, double r1, const std::string& key, any_sequence& chunk) = 0;
-    // The reference's own row `row` (of the loaded reference rows).
-    virtual void own_row(std::size_t row, const std::string& key, any_sequence& chunk) = 0;
+    // An empty output with the sequence's name and output width.
+    virtual any_aligned_rows empty_output() const = 0;
+    // The reference's own rows: entry keys[i] is loaded row refs[i].row, unclipped.
+    virtual void append_own(const std::vector<reference_row>& refs,
+                            const std::vector<std::string>& keys, any_aligned_rows& out) = 0;
+    // Entry keys[i] from the frames meeting refs[i]; a reference row no frame meets gets
+    // no entry, or with `impute` its interval and zero features. Returns entries imputed.
+    virtual std::size_t append_aligned(const std::vector<reference_row>& refs,
+                                       const std::vector<std::string>& keys, bool impute,
+                                       any_aligned_rows& out) = 0;
     virtual std::size_t rows() const = 0;
     virtual const double* intervals() const = 0;
 };
@@ -258,33 +376,63 @@ public:
         rows_.load(source_, keys, video, sort);
     }
 
-    any_sequence empty_chunk() const override {
-        computational_sequence<T> seq;
-        seq.name = source_.name();
-        seq.feature_size = output_size(collapse_, source_.feature_size());
-        return seq;
+    any_aligned_rows empty_output() const override {
+        aligned_rows<T> out;
+        out.name = source_.name();
+        out.feature_size = output_size(collapse_, source_.feature_size());
+        return out;
     }
 
-    bool align_row(double r0, double r1, const std::string& key, any_sequence& chunk) override {
-        rows_.intersect(r0, r1, kept_, clipped_);
-        if (kept_.empty()) {
-            return false;
+    void append_own(const std::vector<reference_row>& refs, const std::vector<std::string>& keys,
+                    any_aligned_rows& out) override {
+        auto& dst = std::get<aligned_rows<T>>(out);
+        const std::size_t row_bytes = rows_.dim() * sizeof(T);
+        for (std::size_t i = 0; i < refs.size(); ++i) {
+            if (i + 1 < refs.size()) { // the next row is read after this one is written
+                prefetch_bytes(rows_.rows().features + refs[i + 1].row * rows_.dim(), row_bytes);
+            }
+            const double* iv = rows_.rows().intervals + 2 * refs[i].row;
+            current_.rows.assign(1, refs[i].row);
+            current_.clipped.assign(iv, iv + 2); // the reference row itself, not clipped
+            current_.first_start = iv[0];
+            current_.last_end = iv[1];
+            append_entry(rows_.rows(), rows_.dim(), current_, collapse_, gather_, keys[i], dst);
         }
-        auto& entries = std::get<computational_sequence<T>>(chunk).entries;
-        entries.insert_or_assign(
-            entries.end(), key,
-            make_entry(rows_.rows(), rows_.dim(), kept_, clipped_, collapse_, gather_));
-        return true;
     }
 
-    void own_row(std::size_t row, const std::string& key, any_sequence& chunk) override {
-        const double* iv = rows_.rows().intervals + 2 * row;
-        clipped_.assign(iv, iv + 2); // the reference row itself, not clipped
-        kept_.assign(1, row);
-        auto& entries = std::get<computational_sequence<T>>(chunk).entries;
-        entries.insert_or_assign(
-            entries.end(), key,
-            make_entry(rows_.rows(), rows_.dim(), kept_, clipped_, collapse_, gather_));
+    std::size_t append_aligned(const std::vector<reference_row>& refs,
+                               const std::vector<std::string>& keys, bool impute,
+                               any_aligned_rows& out) override {
+        auto& dst = std::get<aligned_rows<T>>(out);
+        const rows_view<T>& rows = rows_.rows();
+        const std::size_t row_bytes = rows_.dim() * sizeof(T);
+        std::size_t imputed = 0;
+        if (!refs.empty()) {
+            rows_.intersect(refs[0].start, refs[0].end, next_);
+        }
+        for (std::size_t i = 0; i < refs.size(); ++i) {
+            std::swap(current_, next_);
+            // Look one segment ahead and start fetching its first frames while this one is
+            // reduced: each segment starts past a gap the hardware prefetcher cannot see.
+            if (i + 1 < refs.size()) {
+                rows_.intersect(refs[i + 1].start, refs[i + 1].end, next_);
+                if (!next_.rows.empty()) {
+                    prefetch_bytes(rows.features + next_.rows.front() * rows_.dim(),
+                                   std::min<std::size_t>(next_.rows.size(), 16) * row_bytes);
+                }
+            }
+            if (!current_.rows.empty()) {
+                append_entry(rows, rows_.dim(), current_, collapse_, gather_, keys[i], dst);
+            } else if (impute) {
+                double* interval = nullptr;
+                T* features = dst.append(keys[i], 1, &interval);
+                interval[0] = refs[i].start;
+                interval[1] = refs[i].end;
+                std::fill_n(features, dst.feature_size, T(0));
+                ++imputed;
+            }
+        }
+        return imputed;
     }
 
     std::size_t rows() const override { return rows_.rows().count; }
@@ -294,8 +442,8 @@ private:
     const sequence_source& source_;
     const std::vector<collapse_function>& collapse_;
     video_rows<T> rows_;
-    std::vector<std::size_t> kept_;
-    std::vector<double> clipped_;
+    kept_frames current_;
+    kept_frames next_;
     std::vector<T> gather_;
 };
 
@@ -307,51 +455,57 @@ inline std::unique_ptr<sequence_state> make_state(const sequence_source& source,
     return std::make_unique<typed_state<double>>(source, collapse);
 }
 
-// Adds zero entries for the reference keys a sequence lacks (the SDK's impute).
-inline std::size_t impute_zeros(const any_sequence& reference, any_sequence& other) {
-    return std::visit(
-        [&](const auto& ref, auto& out) {
-            using T = typename std::decay_t<decltype(out)>::value_type;
-            std::size_t added = 0;
-            for (const auto& [key, entry] : ref.entries) {
-                if (out.entries.count(key) != 0) {
-                    continue;
-                }
-                segment<T> zero;
-                zero.intervals = entry.intervals;
-                zero.features = xt::zeros<T>({entry.rows(), out.feature_size});
-                out.entries.emplace(key, std::move(zero));
-                ++added;
-            }
-            return added;
-        },
-        reference, other);
+// Sequence entries per video id, and the ids present in every sequence.
+struct video_index {
+    std::vector<std::map<std::string, std::vector<std::string>>> keys_by_video;
+    std::vector<std::string> videos;
+};
+
+inline video_index index_videos(std::span<const sequence_source* const> sources,
+                                align_report& report) {
+    video_index index;
+    index.keys_by_video.resize(sources.size());
+    for (std::size_t s = 0; s < sources.size(); ++s) {
+        for (auto& key : sources[s]->keys()) {
+            index.keys_by_video[s][std::string(video_id(key))].push_back(std::move(key));
+        }
+    }
+    std::set<std::string> all_ids;
+    for (const auto& groups : index.keys_by_video) {
+        for (const auto& kv : groups) {
+            all_ids.insert(kv.first);
+        }
+    }
+    for (const auto& id : all_ids) {
+        const bool everywhere =
+            std::all_of(index.keys_by_video.begin(), index.keys_by_video.end(),
+                        [&](const auto& groups) { return groups.count(id) != 0; });
+        (everywhere ? index.videos : report.removed_ids).push_back(id);
+    }
+    return index;
 }
 
-} // namespace detail
-
-/// Aligns every source to the reference, one video at a time, handing each video's entries
-/// to `sink`. Memory is bounded by the largest video. Entry keys are `key[i]` with `key` the
-/// reference entry key and i the reference row's stored index.
-inline align_report align_stream(std::span<const sequence_source* const> sources,
-                                 const align_options& options, const align_sink& sink) {
+// Checks the sources and returns the reference's index.
+inline std::size_t find_reference(std::span<const sequence_source* const> sources,
+                                  const std::string& reference) {
     using emofuse::detail::concat_message;
-    const std::string_view stage = detail::align_stage;
     if (sources.empty()) {
-        throw value_error(concat_message(stage, ": sequences: expected at least one, got none"));
+        throw value_error(
+            concat_message(align_stage, ": sequences: expected at least one, got none"));
     }
     std::size_t ref_index = sources.size();
     for (std::size_t s = 0; s < sources.size(); ++s) {
         if (sources[s] == nullptr) {
-            throw value_error(concat_message(stage, ": sequence ", s, " is null"));
+            throw value_error(concat_message(align_stage, ": sequence ", s, " is null"));
         }
         for (std::size_t t = 0; t < s; ++t) {
             if (sources[t]->name() == sources[s]->name()) {
-                throw value_error(concat_message(stage, ": sequence names must be unique, got '",
+                throw value_error(concat_message(align_stage,
+                                                 ": sequence names must be unique, got '",
                                                  sources[s]->name(), "' twice"));
             }
         }
-        if (sources[s]->name() == options.reference) {
+        if (sources[s]->name() == reference) {
             ref_index = s;
         }
     }
@@ -360,103 +514,166 @@ inline align_report align_stream(std::span<const sequence_source* const> sources
         for (const auto* src : sources) {
             names += (names.empty() ? "'" : ", '") + src->name() + "'";
         }
-        throw value_error(concat_message(stage, ": reference sequence: expected one of ", names,
-                                         ", got '", options.reference, "'"));
+        throw value_error(concat_message(align_stage, ": reference sequence: expected one of ",
+                                         names, ", got '", reference, "'"));
     }
+    return ref_index;
+}
 
-    // Unify: keys grouped by video id; ids missing from any sequence are removed.
-    std::vector<std::map<std::string, std::vector<std::string>>> by_video(sources.size());
-    for (std::size_t s = 0; s < sources.size(); ++s) {
-        for (auto& key : sources[s]->keys()) {
-            by_video[s][std::string(video_id(key))].push_back(std::move(key));
-        }
-    }
+// Aligns video by video, appending each video's entries to `out` (one per source, input
+// order, created here) and then calling `video_done(video, out)`, which may consume and
+// clear them. `expected_entries` (0: unknown) sizes the outputs up front.
+template <class VideoDone>
+align_report align_videos(std::span<const sequence_source* const> sources,
+                          const align_options& options, std::vector<any_aligned_rows>& out,
+                          VideoDone&& video_done, std::size_t expected_entries = 0) {
+    const std::size_t ref_index = find_reference(sources, options.reference);
     align_report report;
     report.segments.assign(sources.size(), 0);
     report.imputed.assign(sources.size(), 0);
-    std::set<std::string> all_ids;
-    for (const auto& groups : by_video) {
-        for (const auto& kv : groups) {
-            all_ids.insert(kv.first);
-        }
-    }
-    std::vector<std::string> videos;
-    for (const auto& id : all_ids) {
-        const bool everywhere = std::all_of(by_video.begin(), by_video.end(),
-                                            [&](const auto& groups) { return groups.count(id); });
-        (everywhere ? videos : report.removed_ids).push_back(id);
-    }
+    const video_index index = index_videos(sources, report);
 
-    std::vector<std::unique_ptr<detail::sequence_state>> states;
+    std::vector<std::unique_ptr<sequence_state>> states;
+    out.clear();
     for (const auto* src : sources) {
-        states.push_back(detail::make_state(*src, options.collapse));
+        states.push_back(make_state(*src, options.collapse));
+        out.push_back(states.back()->empty_output());
+        std::visit([&](auto& rows) { rows.reserve(expected_entries, !options.collapse.empty()); },
+                   out.back());
     }
-    detail::sequence_state& ref = *states[ref_index];
-    const double eps = interval_epsilon;
-
-    for (const auto& video : videos) {
-        aligned_chunk chunk;
-        for (const auto& state : states) {
-            chunk.push_back(state->empty_chunk());
-        }
+    sequence_state& ref = *states[ref_index];
+    const auto entries = [&](std::size_t s) {
+        return std::visit([](const auto& rows) { return rows.entries(); }, out[s]);
+    };
+    std::vector<reference_row> refs;
+    std::vector<std::string> keys;
+    std::vector<std::size_t> entries_before(sources.size());
+    for (const auto& video : index.videos) {
         for (std::size_t s = 0; s < sources.size(); ++s) {
+            entries_before[s] = entries(s);
             if (s != ref_index) {
-                states[s]->load(by_video[s].at(video), video, true);
+                states[s]->load(index.keys_by_video[s].at(video), video, true);
             }
         }
-        for (const auto& ref_key : by_video[ref_index].at(video)) {
+        for (const auto& ref_key : index.keys_by_video[ref_index].at(video)) {
             ref.load({ref_key}, ref_key, false);
+            refs.clear();
+            keys.clear();
             const double* riv = ref.intervals();
             for (std::size_t i = 0; i < ref.rows(); ++i) {
                 const double r0 = riv[2 * i];
                 const double r1 = riv[2 * i + 1];
-                if (std::abs(r0 - r1) < eps) {
+                if (std::abs(r0 - r1) < interval_epsilon) {
                     ++report.skipped_reference_rows;
                     continue;
                 }
-                const std::string key = ref_key + "[" + std::to_string(i) + "]";
-                for (std::size_t s = 0; s < sources.size(); ++s) {
-                    if (s == ref_index) {
-                        ref.own_row(i, key, chunk[s]);
-                    } else {
-                        states[s]->align_row(r0, r1, key, chunk[s]);
-                    }
-                }
+                refs.push_back({r0, r1, i});
+                keys.push_back(ref_key + "[" + std::to_string(i) + "]");
             }
-        }
-        if (options.impute_zeros) {
+            // Sequence by sequence, so each one's frames stream through memory in order.
             for (std::size_t s = 0; s < sources.size(); ++s) {
-                if (s != ref_index) {
-                    report.imputed[s] += detail::impute_zeros(chunk[ref_index], chunk[s]);
+                if (s == ref_index) {
+                    ref.append_own(refs, keys, out[s]);
+                } else {
+                    report.imputed[s] +=
+                        states[s]->append_aligned(refs, keys, options.impute_zeros, out[s]);
                 }
             }
         }
         for (std::size_t s = 0; s < sources.size(); ++s) {
-            report.segments[s] +=
-                std::visit([](const auto& seq) { return seq.entries.size(); }, chunk[s]);
+            report.segments[s] += entries(s) - entries_before[s];
         }
         ++report.videos;
-        sink(video, chunk);
+        video_done(std::string_view(video), out);
         if (options.progress) {
-            options.progress(report.videos, videos.size(), video);
+            options.progress(report.videos, index.videos.size(), video);
         }
     }
     return report;
 }
 
+} // namespace detail
+
+/// Aligns every source to the reference, one video at a time, handing each video's entries
+/// to `sink` (cleared after the sink returns). Memory is bounded by the largest video. Entry
+/// keys are `key[i]` with `key` the reference entry key and i the reference row's stored
+/// index.
+inline align_report align_stream(std::span<const sequence_source* const> sources,
+                                 const align_options& options, const align_sink& sink) {
+    aligned_chunk chunk;
+    return detail::align_videos(sources, options, chunk,
+                                [&](std::string_view video, aligned_chunk& rows) {
+                                    sink(video, rows);
+                                    for (auto& seq : rows) {
+                                        std::visit([](auto& r) { r.clear(); }, seq);
+                                    }
+                                });
+}
+
+namespace detail {
+
+// Sources over in-memory sequences (which must outlive them).
+struct memory_sources {
+    explicit memory_sources(const std::vector<any_sequence>& sequences) {
+        for (const auto& seq : sequences) {
+            std::visit(
+                [&](const auto& s) {
+                    using T = typename std::decay_t<decltype(s)>::value_type;
+                    owned.push_back(std::make_unique<memory_source<T>>(s));
+                },
+                seq);
+            pointers.push_back(owned.back().get());
+        }
+    }
+    std::vector<std::unique_ptr<sequence_source>> owned;
+    std::vector<const sequence_source*> pointers;
+};
+
+} // namespace detail
+
+/// Aligns sequences held in memory into contiguous rows (the fast form: a few allocations
+/// per video); returns one aligned_rows per input, in input order, with its name and metadata.
+inline std::vector<any_aligned_rows> align_rows(const std::vector<any_sequence>& sequences,
+                                                const align_options& options,
+                                                align_report* report = nullptr) {
+    const detail::memory_sources sources(sequences);
+    // Each output has at most one entry per reference row.
+    std::size_t reference_rows = 0;
+    for (const auto& seq : sequences) {
+        std::visit(
+            [&](const auto& s) {
+                if (s.name == options.reference) {
+                    for (const auto& kv : s.entries) {
+                        reference_rows += kv.second.rows();
+                    }
+                }
+            },
+            seq);
+    }
+    std::vector<any_aligned_rows> out;
+    const align_report done = detail::align_videos(
+        sources.pointers, options, out, [](std::string_view, auto&) {}, reference_rows);
+    for (std::size_t s = 0; s < out.size(); ++s) {
+        std::visit([](auto& rows, const auto& in) { rows.metadata = in.metadata; }, out[s],
+                   sequences[s]);
+    }
+    if (report != nullptr) {
+        *report = done;
+    }
+    return out;
+}
+
 /// Aligns sequences held in memory; returns the aligned sequences in input order, each
-/// with its input's name and metadata.
+/// with its input's name and metadata (one allocation per entry: see align_rows).
 inline std::vector<any_sequence> align(const std::vector<any_sequence>& sequences,
                                        const align_options& options,
                                        align_report* report = nullptr) {
-    std::vector<std::unique_ptr<sequence_source>> sources;
-    std::vector<const sequence_source*> pointers;
+    const detail::memory_sources sources(sequences);
     std::vector<any_sequence> out;
     for (const auto& seq : sequences) {
         std::visit(
             [&](const auto& s) {
                 using T = typename std::decay_t<decltype(s)>::value_type;
-                sources.push_back(std::make_unique<memory_source<T>>(s));
                 computational_sequence<T> aligned;
                 aligned.name = s.name;
                 aligned.metadata = s.metadata;
@@ -464,24 +681,21 @@ inline std::vector<any_sequence> align(const std::vector<any_sequence>& sequence
                 out.emplace_back(std::move(aligned));
             },
             seq);
-        pointers.push_back(sources.back().get());
     }
-    const align_report done =
-        align_stream(pointers, options, [&](std::string_view, aligned_chunk& chunk) {
-            for (std::size_t s = 0; s < chunk.size(); ++s) {
+    aligned_chunk chunk;
+    const align_report done = detail::align_videos(
+        sources.pointers, options, chunk, [&](std::string_view, aligned_chunk& rows) {
+            for (std::size_t s = 0; s < rows.size(); ++s) {
                 std::visit(
-                    [](auto& dst, auto& src) {
-                        if constexpr (std::is_same_v<std::decay_t<decltype(dst)>,
-                                                     std::decay_t<decltype(src)>>) {
-                            // Videos arrive in key order: appending with an end hint is
-                            // O(1) per entry (a wrong hint only costs a normal insert).
-                            while (!src.entries.empty()) {
-                                dst.entries.insert(dst.entries.end(),
-                                                   src.entries.extract(src.entries.begin()));
-                            }
+                    [](auto& src, auto& dst) {
+                        if constexpr (std::is_same_v<
+                                          typename std::decay_t<decltype(src)>::value_type,
+                                          typename std::decay_t<decltype(dst)>::value_type>) {
+                            append_entries(src, dst);
+                            src.clear();
                         }
                     },
-                    out[s], chunk[s]);
+                    rows[s], out[s]);
             }
         });
     if (report != nullptr) {

@@ -2,6 +2,7 @@
 // SDK's `get_tensors` padding and truncation.
 #pragma once
 
+#include "emofuse/align/aligned_rows.hpp"
 #include "emofuse/align/computational_sequence.hpp"
 #include "emofuse/core/sequence.hpp"
 
@@ -12,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace emofuse::align {
@@ -103,6 +105,38 @@ inline std::pair<std::string_view, long long> split_segment_key(std::string_view
     std::stable_sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
         return segment_key_less(a, b);
     });
+    return out;
+}
+
+/// The entries present in every sequence (the SDK's `hard_unify`) of aligned rows: for each,
+/// its entry index in every sequence, in alignment order. Each sequence's keys must be in
+/// segment_key_less order, as the aligner writes them.
+[[nodiscard]] inline std::vector<std::vector<std::size_t>>
+common_entries(const std::vector<any_aligned_rows>& seqs) {
+    std::vector<std::vector<std::size_t>> out;
+    if (seqs.empty()) {
+        return out;
+    }
+    const auto keys_of = [](const any_aligned_rows& s) -> const std::vector<std::string>& {
+        return std::visit([](const auto& r) -> const std::vector<std::string>& { return r.keys; },
+                          s);
+    };
+    const auto& first = keys_of(seqs.front());
+    std::vector<std::size_t> cursor(seqs.size(), 0);
+    for (std::size_t e = 0; e < first.size(); ++e) {
+        cursor[0] = e;
+        bool everywhere = true;
+        for (std::size_t s = 1; s < seqs.size(); ++s) {
+            const auto& keys = keys_of(seqs[s]);
+            while (cursor[s] < keys.size() && segment_key_less(keys[cursor[s]], first[e])) {
+                ++cursor[s];
+            }
+            everywhere = everywhere && cursor[s] < keys.size() && keys[cursor[s]] == first[e];
+        }
+        if (everywhere) {
+            out.push_back(cursor);
+        }
+    }
     return out;
 }
 

@@ -184,9 +184,10 @@ inline align_files_result align_files(const std::vector<std::filesystem::path>& 
         sources, align_options, [&](std::string_view, align::aligned_chunk& chunk) {
             for (std::size_t s = 0; s < chunk.size(); ++s) {
                 std::visit(
-                    [&](const auto& seq) {
-                        for (const auto& [key, entry] : seq.entries) {
-                            writers[s]->write(key, entry);
+                    [&](const auto& rows) {
+                        for (std::size_t e = 0; e < rows.entries(); ++e) {
+                            writers[s]->write(rows.keys[e], rows.intervals_of(e),
+                                              rows.features_of(e), rows.rows(e), rows.feature_size);
                         }
                     },
                     chunk[s]);
@@ -196,19 +197,19 @@ inline align_files_result align_files(const std::vector<std::filesystem::path>& 
             if (!options.tensors) {
                 return;
             }
-            for (const auto& key : align::common_keys(chunk)) {
-                key_list += key + "\n";
+            for (const auto& entry : align::common_entries(chunk)) {
+                std::visit([&](const auto& rows) { key_list += rows.keys[entry[0]] + "\n"; },
+                           chunk[0]);
                 ++result.tensor_samples;
                 for (std::size_t s = 0; s < chunk.size(); ++s) {
                     std::visit(
-                        [&](const auto& seq) {
-                            using T = typename std::decay_t<decltype(seq)>::value_type;
-                            const auto& f = seq.entries.at(key).features;
-                            buffer.resize(options.tensors->seq_len * seq.feature_size * sizeof(T));
-                            T* row = reinterpret_cast<T*>(buffer.data());
-                            align::pad_truncate(f.data(), f.shape(0), seq.feature_size,
-                                                *options.tensors, row);
-                            tensors[s]->append(row);
+                        [&](const auto& rows) {
+                            using T = typename std::decay_t<decltype(rows)>::value_type;
+                            buffer.resize(options.tensors->seq_len * rows.feature_size * sizeof(T));
+                            T* sample = reinterpret_cast<T*>(buffer.data());
+                            align::pad_truncate(rows.features_of(entry[s]), rows.rows(entry[s]),
+                                                rows.feature_size, *options.tensors, sample);
+                            tensors[s]->append(sample);
                         },
                         chunk[s]);
                 }

@@ -325,3 +325,318 @@ TEST_CASE("the reader opens in-memory images; damaged images give io_error") {
     CHECK_THROWS_WITH_AS(csd::file_source(dir.path / "corrupt.csd"), doctest::Contains("metadata"),
                          emofuse::io_error);
 }
+
+// ---- regressions for what the structure-aware fuzzer (fuzz/fuzz_csd_structure.cpp) found:
+// files that are valid HDF5 but whose content made the reader misbehave. Each builds a small
+// file image in memory with the HDF5 C API: /seq/data/v/{intervals, features} where one of
+// the two datasets is made by the test.
+
+namespace {
+
+using csd::detail::handle;
+
+// Writes a (rows, cols) float64 dataset with values row + col (so intervals are [r, r + 1]).
+void write_f64(hid_t group, const char* name, hsize_t rows, hsize_t cols,
+               hid_t dcpl = H5P_DEFAULT) {
+    const hsize_t dims[2] = {rows, cols};
+    handle space(H5Screate_simple(2, dims, nullptr), H5Sclose);
+    handle ds(
+        H5Dcreate2(group, name, H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT, dcpl, H5P_DEFAULT),
+        H5Dclose);
+    REQUIRE(ds.valid());
+    std::vector<double> values;
+    for (hsize_t r = 0; r < rows; ++r) {
+        for (hsize_t c = 0; c < cols; ++c) {
+            values.push_back(static_cast<double>(r + c));
+        }
+    }
+    REQUIRE(H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) >=
+            0);
+}
+
+// The image of a one-entry file; `make(entry_group, name)` creates the dataset called `odd`
+// ("intervals" or "features", or both for "*"), the other one is a plain (2, 2) / (2, 1)
+// dataset. HDF5 paths have no "..": callbacks reach other groups by absolute path.
+template <class Make>
+std::vector<unsigned char> entry_image(const std::string& odd, Make make) {
+    csd::detail::silence_hdf5();
+    handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+    H5Pset_fapl_core(fapl.get(), 1 << 14, 0);
+    handle file(H5Fcreate("regression-image", H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
+    REQUIRE(file.valid());
+    {
+        handle root(H5Gcreate2(file.get(), "seq", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+        handle data(H5Gcreate2(root.get(), "data", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                    H5Gclose);
+        handle entry(H5Gcreate2(data.get(), "v", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+        for (const std::string name : {"intervals", "features"}) {
+            if (odd == "*" || name == odd) {
+                make(entry.get(), name.c_str());
+            } else {
+                write_f64(entry.get(), name.c_str(), 2, name == "intervals" ? 2 : 1);
+            }
+        }
+    }
+    H5Fflush(file.get(), H5F_SCOPE_GLOBAL);
+    const ssize_t size = H5Fget_file_image(file.get(), nullptr, 0);
+    REQUIRE(size > 0);
+    std::vector<unsigned char> image(static_cast<std::size_t>(size));
+    REQUIRE(H5Fget_file_image(file.get(), image.data(), image.size()) == size);
+    return image;
+}
+
+// Opens the image and reads every entry: the message of the io_error, or "no error".
+std::string read_image(const std::vector<unsigned char>& image) {
+    try {
+        const auto file = csd::file_source::from_image(image, "image");
+        std::vector<double> intervals;
+        std::vector<double> features;
+        for (const auto& key : file->keys()) {
+            file->read(key, intervals, features);
+        }
+        return "no error";
+    } catch (const emofuse::io_error& e) {
+        return e.what();
+    }
+}
+
+// A chunked (2, 1) float64 dataset whose single chunk is stored as the given raw bytes,
+// optionally through the gzip filter (H5Dwrite_chunk stores bytes as they are).
+void raw_chunk(hid_t group, const char* name, const std::vector<unsigned char>& bytes, bool gzip) {
+    const hsize_t dims[2] = {2, 1};
+    handle space(H5Screate_simple(2, dims, nullptr), H5Sclose);
+    handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    H5Pset_chunk(dcpl.get(), 2, dims);
+    if (gzip) {
+        H5Pset_deflate(dcpl.get(), 6);
+    }
+    handle ds(H5Dcreate2(group, name, H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT, dcpl.get(),
+                         H5P_DEFAULT),
+              H5Dclose);
+    const hsize_t origin[2] = {0, 0};
+    REQUIRE(H5Dwrite_chunk(ds.get(), H5P_DEFAULT, 0, origin, bytes.size(), bytes.data()) >= 0);
+}
+
+// A zlib stream holding `n` bytes in one stored block (what gzip level 0 writes); the
+// Adler-32 trailer is left zero (emofuse checks sizes before HDF5 reads, HDF5 checks sums).
+std::vector<unsigned char> zlib_stored(std::size_t n) {
+    std::vector<unsigned char> z{0x78,
+                                 0x01,
+                                 0x01,
+                                 static_cast<unsigned char>(n & 0xff),
+                                 static_cast<unsigned char>(n >> 8),
+                                 static_cast<unsigned char>(~n & 0xff),
+                                 static_cast<unsigned char>((~n >> 8) & 0xff)};
+    z.insert(z.end(), n, 0);
+    z.insert(z.end(), 4, 0);
+    return z;
+}
+
+} // namespace
+
+TEST_CASE("fuzz regression: a chunk stored shorter or longer than its size gives io_error") {
+    // libhdf5 copied the full 16-byte chunk out of a 5-byte buffer (heap-buffer-overflow
+    // in H5VM_memcpyvv during H5Dread).
+    for (const std::size_t stored : {std::size_t{5}, std::size_t{24}}) {
+        CAPTURE(stored);
+        const auto image = entry_image("features", [&](hid_t g, const char* name) {
+            raw_chunk(g, name, std::vector<unsigned char>(stored, 0), false);
+        });
+        CHECK(read_image(image) == "csd: file 'image', video 'v': features: corrupt chunk (" +
+                                       std::to_string(stored) + " bytes stored, expected 16)");
+    }
+    // The same chunk stored at its size reads.
+    const auto exact = entry_image("features", [](hid_t g, const char* name) {
+        raw_chunk(g, name, std::vector<unsigned char>(16, 0), false);
+    });
+    CHECK(read_image(exact) == "no error");
+}
+
+TEST_CASE("fuzz regression: a gzip chunk inflating to another size gives io_error") {
+    // Inflating to 5 of 16 bytes made libhdf5 read past its inflate buffer; more than the
+    // chunk would be a decompression bomb.
+    for (const std::size_t inflated : {std::size_t{5}, std::size_t{40}}) {
+        CAPTURE(inflated);
+        const auto image = entry_image("intervals", [&](hid_t g, const char* name) {
+            const hsize_t dims[2] = {2, 2};
+            handle space(H5Screate_simple(2, dims, nullptr), H5Sclose);
+            handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+            H5Pset_chunk(dcpl.get(), 2, dims);
+            H5Pset_deflate(dcpl.get(), 6);
+            handle ds(H5Dcreate2(g, name, H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT, dcpl.get(),
+                                 H5P_DEFAULT),
+                      H5Dclose);
+            const hsize_t origin[2] = {0, 0};
+            const auto z = zlib_stored(inflated);
+            REQUIRE(H5Dwrite_chunk(ds.get(), H5P_DEFAULT, 0, origin, z.size(), z.data()) >= 0);
+        });
+        const std::string message = read_image(image);
+        CHECK(message.find("video 'v': intervals: corrupt chunk") != std::string::npos);
+    }
+    const auto garbage = entry_image("features", [](hid_t g, const char* name) {
+        raw_chunk(g, name, {1, 2, 3, 4, 5, 6, 7, 8}, true);
+    });
+    CHECK(read_image(garbage) == "csd: file 'image', video 'v': features: corrupt chunk (not "
+                                 "zlib data)");
+    // gzip level 0 data of exactly one chunk reads (and HDF5 then checks the checksum).
+    const auto exact = entry_image("features", [](hid_t g, const char* name) {
+        handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+        const hsize_t chunk[2] = {2, 1};
+        H5Pset_chunk(dcpl.get(), 2, chunk);
+        H5Pset_shuffle(dcpl.get());
+        H5Pset_deflate(dcpl.get(), 0);
+        H5Pset_fletcher32(dcpl.get());
+        write_f64(g, name, 2, 1, dcpl.get());
+    });
+    CHECK(read_image(exact) == "no error");
+}
+
+TEST_CASE("fuzz regression: huge declared extents never written are rejected, not allocated") {
+    // A chunked (1e12, 2) dataset costs a few hundred bytes of file; reading it would have
+    // allocated 16 TB.
+    const auto image = entry_image("intervals", [](hid_t g, const char* name) {
+        const hsize_t dims[2] = {1000000000000ull, 2};
+        const hsize_t chunk[2] = {4, 2};
+        handle space(H5Screate_simple(2, dims, nullptr), H5Sclose);
+        handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+        H5Pset_chunk(dcpl.get(), 2, chunk);
+        handle ds(H5Dcreate2(g, name, H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT, dcpl.get(),
+                             H5P_DEFAULT),
+                  H5Dclose);
+    });
+    CHECK(read_image(image).find("video 'v': intervals: expected 2 rows") == std::string::npos);
+    const std::string message = read_image(image);
+    CHECK(message.find("video 'v': ") != std::string::npos);
+    CHECK((message.find("implausible size") != std::string::npos ||
+           message.find("declares") != std::string::npos));
+    // Smaller, plausible-looking extents (2^21 rows) with nothing stored: the storage check
+    // (with gzip the file may hold up to 1100 times less than it declares, not 0 bytes).
+    for (const bool gzip : {false, true}) {
+        CAPTURE(gzip);
+        const auto unwritten = entry_image("*", [&](hid_t g, const char* name) {
+            const hsize_t columns = std::string(name) == "intervals" ? 2 : 1;
+            const hsize_t dims[2] = {hsize_t{1} << 21, columns};
+            const hsize_t chunk[2] = {1024, columns};
+            handle space(H5Screate_simple(2, dims, nullptr), H5Sclose);
+            handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+            H5Pset_chunk(dcpl.get(), 2, chunk);
+            if (gzip) {
+                H5Pset_deflate(dcpl.get(), 6);
+            }
+            handle ds(H5Dcreate2(g, name, H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT, dcpl.get(),
+                                 H5P_DEFAULT),
+                      H5Dclose);
+        });
+        CHECK(read_image(unwritten) ==
+              "csd: file 'image', video 'v': intervals: declares 33554432 bytes of data but the "
+              "file stores 0 (unwritten, truncated or hostile file)");
+    }
+    // A chunk far larger than the data it holds (possible with unlimited extents).
+    const auto big_chunk = entry_image("features", [](hid_t g, const char* name) {
+        const hsize_t dims[2] = {2, 1};
+        const hsize_t unlimited[2] = {H5S_UNLIMITED, 1};
+        const hsize_t chunk[2] = {hsize_t{1} << 24, 1};
+        handle space(H5Screate_simple(2, dims, unlimited), H5Sclose);
+        handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+        H5Pset_chunk(dcpl.get(), 2, chunk);
+        handle ds(H5Dcreate2(g, name, H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT, dcpl.get(),
+                             H5P_DEFAULT),
+                  H5Dclose);
+    });
+    CHECK(read_image(big_chunk) ==
+          "csd: file 'image', video 'v': features: chunks of 134217728 bytes for 16 bytes of data");
+}
+
+TEST_CASE("fuzz regression: metadata strings are read one, whatever extent is declared") {
+    // A fixed 16 MiB string type over 2^20 declared (unwritten) elements made the reader
+    // allocate 16 TiB for the metadata; a plausible array of strings reads its first one.
+    csd::detail::silence_hdf5();
+    const auto image_with = [](hsize_t count, std::size_t size, bool chunked) {
+        return entry_image("features", [&](hid_t g, const char* name) {
+            write_f64(g, name, 2, 1);
+            handle root(H5Gopen2(g, "/seq", H5P_DEFAULT), H5Gclose);
+            handle meta(H5Gcreate2(root.get(), "metadata", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                        H5Gclose);
+            handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+            H5Tset_size(type.get(), size);
+            handle space(H5Screate_simple(1, &count, nullptr), H5Sclose);
+            handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+            if (chunked) {
+                const hsize_t chunk = 1;
+                H5Pset_chunk(dcpl.get(), 1, &chunk);
+            }
+            handle ds(H5Dcreate2(meta.get(), "creator", type.get(), space.get(), H5P_DEFAULT,
+                                 dcpl.get(), H5P_DEFAULT),
+                      H5Dclose);
+            REQUIRE(ds.valid());
+            if (!chunked) {
+                std::vector<char> text(size * count, 0);
+                std::memcpy(text.data(), "first", 5);
+                std::memcpy(text.data() + size, "second", 6);
+                H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, text.data());
+            }
+        });
+    };
+    CHECK(read_image(image_with(hsize_t{1} << 20, std::size_t{1} << 24, true)) ==
+          "csd: file 'image', metadata 'creator': strings: implausible size ((1048576,) elements "
+          "of 16777216 bytes)");
+    CHECK(read_image(image_with(hsize_t{1} << 20, std::size_t{1} << 16, true)) ==
+          "csd: file 'image', metadata 'creator': strings: declares 68719476736 bytes of data "
+          "but the file stores 0 (unwritten, truncated or hostile file)");
+    const auto two = csd::file_source::from_image(image_with(2, 8, false), "two");
+    CHECK(two->metadata().at("creator") == "first");
+}
+
+TEST_CASE("fuzz regression: the reader never follows data into other files") {
+    // External links (also behind a soft link), external raw storage and virtual datasets
+    // would make a hostile .csd read other files on disk.
+    const auto external_entry = entry_image("features", [](hid_t g, const char* name) {
+        write_f64(g, name, 2, 1);
+        handle data(H5Gopen2(g, "/seq/data", H5P_DEFAULT), H5Gclose);
+        H5Lcreate_external("/etc/elsewhere.h5", "/x", data.get(), "w", H5P_DEFAULT, H5P_DEFAULT);
+    });
+    CHECK(read_image(external_entry) ==
+          "csd: file 'image', video 'w': 'w' is a link to another file (not followed)");
+    const auto through_soft = entry_image("features", [](hid_t g, const char* name) {
+        H5Lcreate_external("/etc/elsewhere.h5", "/x", g, "elsewhere", H5P_DEFAULT, H5P_DEFAULT);
+        H5Lcreate_soft("/seq/data/v/elsewhere/features", g, name, H5P_DEFAULT, H5P_DEFAULT);
+    });
+    CHECK(read_image(through_soft).find("video 'v': 'features' is not a dataset") !=
+          std::string::npos);
+    const auto external_storage = entry_image("features", [](hid_t g, const char* name) {
+        const hsize_t dims[2] = {2, 1};
+        handle space(H5Screate_simple(2, dims, nullptr), H5Sclose);
+        handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+        H5Pset_external(dcpl.get(), "/etc/elsewhere.bin", 0, H5F_UNLIMITED);
+        handle ds(H5Dcreate2(g, name, H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT, dcpl.get(),
+                             H5P_DEFAULT),
+                  H5Dclose);
+    });
+    CHECK(read_image(external_storage) ==
+          "csd: file 'image', video 'v': features: data stored in other files (virtual or "
+          "external dataset) is not read");
+    const auto virtual_dataset = entry_image("features", [](hid_t g, const char* name) {
+        const hsize_t dims[2] = {2, 1};
+        handle space(H5Screate_simple(2, dims, nullptr), H5Sclose);
+        handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+        H5Pset_virtual(dcpl.get(), space.get(), "/etc/elsewhere.h5", "/x", space.get());
+        handle ds(H5Dcreate2(g, name, H5T_NATIVE_DOUBLE, space.get(), H5P_DEFAULT, dcpl.get(),
+                             H5P_DEFAULT),
+                  H5Dclose);
+    });
+    CHECK(read_image(virtual_dataset) ==
+          "csd: file 'image', video 'v': features: data stored in other files (virtual or "
+          "external dataset) is not read");
+}
+
+TEST_CASE("fuzz regression: filters emofuse cannot check are refused by name") {
+    const auto image = entry_image("features", [](hid_t g, const char* name) {
+        handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+        const hsize_t chunk[2] = {2, 1};
+        H5Pset_chunk(dcpl.get(), 2, chunk);
+        H5Pset_scaleoffset(dcpl.get(), H5Z_SO_FLOAT_DSCALE, 2);
+        write_f64(g, name, 2, 1, dcpl.get());
+    });
+    CHECK(read_image(image) == "csd: file 'image', video 'v': features: HDF5 filter 6 is not "
+                               "supported (gzip, shuffle and fletcher32 are)");
+}

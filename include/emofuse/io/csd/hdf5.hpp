@@ -125,6 +125,33 @@ inline handle bounded_file_access(std::string_view context) {
     return fapl;
 }
 
+// Access properties (for H5Gopen2 and H5Dopen2) that refuse to follow external links, even
+// through a soft link: a hostile file must not make the reader open other files on disk.
+inline handle local_links_only(hid_t list_class, std::string_view context) {
+    handle access = checked(H5Pcreate(list_class), H5Pclose, context, "access properties");
+    check(H5Pset_elink_cb(
+              access.get(),
+              [](const char*, const char*, const char*, const char*, unsigned*, hid_t,
+                 void*) -> herr_t { return -1; },
+              nullptr),
+          context, "access properties");
+    return access;
+}
+
+// Throws io_error when `name` in `group` is an external or user-defined link (the reader
+// only follows links inside the file).
+inline void require_local_link(hid_t group, const char* name, std::string_view context) {
+    H5L_info_t info;
+    if (H5Lget_info(group, name, &info, H5P_DEFAULT) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return; // a missing link is reported by the open that follows
+    }
+    if (info.type != H5L_TYPE_HARD && info.type != H5L_TYPE_SOFT) {
+        throw io_error(emofuse::detail::concat_message(
+            context, ": '", name, "' is a link to another file (not followed)"));
+    }
+}
+
 // A variable-length UTF-8 string type (h5py's special_dtype(vlen=str)).
 inline handle vlen_string_type() {
     handle type = checked(H5Tcopy(H5T_C_S1), H5Tclose, "csd", "string type");

@@ -8,6 +8,7 @@
 #include "emofuse/align/sequence_source.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/io/csd/hdf5.hpp"
+#include "emofuse/io/detail/inflate.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -48,6 +49,15 @@ inline const std::vector<std::string>& required_metadata_keys() {
 /// Largest dataset emofuse agrees to read (elements); larger sizes in a header are treated
 /// as a malformed file rather than an allocation request.
 inline constexpr hsize_t max_dataset_elements = hsize_t{1} << 32;
+
+/// A chunked dataset may declare at most this many bytes more than the file stores for it
+/// (unwritten chunks read as fill values)...
+inline constexpr hsize_t max_unstored_bytes = hsize_t{1} << 20;
+/// ...or, when compressed, this many times what is stored (deflate cannot exceed 1032:1).
+/// Larger declared extents are a malformed file, not an allocation request.
+inline constexpr hsize_t max_compression_ratio = 1100;
+/// Largest chunk read when the chunk is larger than its dataset's whole data.
+inline constexpr hsize_t max_chunk_bytes = hsize_t{64} << 20;
 
 /// A .csd file opened for reading. Opening lists the entries and looks at the first one
 /// (feature size and type); `read` checks one entry's layout (ranks, sizes, numeric types)
@@ -157,10 +167,10 @@ private:
             throw io_error(where + ": features: expected " + std::to_string(dim_) +
                            " columns (as the first entry), got " + std::to_string(fdims[1]));
         }
-        check_storage(e.intervals.get(), numeric_size(e.intervals.get(), where, "intervals"), idims,
-                      where, "intervals");
-        check_storage(e.features.get(), numeric_size(e.features.get(), where, "features"), fdims,
-                      where, "features");
+        check_storage(e.intervals.get(), numeric_size(e.intervals.get(), where, "intervals"), where,
+                      "intervals");
+        check_storage(e.features.get(), numeric_size(e.features.get(), where, "features"), where,
+                      "features");
         e.rows = idims[0];
         return e;
     }
@@ -180,14 +190,39 @@ private:
         }
     }
 
-    // libhdf5 1.10 copies compact data by the dataspace's size without comparing it with the
-    // stored size (an out-of-bounds read found by fuzzing); contiguous data must also lie
-    // inside the file. Chunked data is checked by HDF5's chunk index.
-    void check_storage(hid_t dataset, std::size_t element, const hsize_t dims[2],
-                       const std::string& where, const char* what) const {
+    // Checks that a dataset's data is stored in this file and as large as its dataspace says,
+    // before HDF5 reads it. libhdf5 1.10 trusts the stored sizes: it copies compact data and
+    // chunks by the dataspace's size without comparing it with what is stored or what a chunk
+    // inflates to (out-of-bounds reads found by fuzzing). Declared extents far beyond what is
+    // stored would make the reader allocate them; external and virtual storage would make it
+    // read other files.
+    void check_storage(hid_t dataset, std::size_t element, const std::string& where,
+                       const char* what) const {
         detail::handle dcpl = detail::checked(H5Dget_create_plist(dataset), H5Pclose, where, what);
+        detail::handle space = detail::checked(H5Dget_space(dataset), H5Sclose, where, what);
+        // The element count from the extent, checked: H5Sget_simple_extent_npoints wraps
+        // around for extents beyond 2^64 elements.
+        const int rank = H5Sget_simple_extent_ndims(space.get());
+        std::vector<hsize_t> dims(static_cast<std::size_t>(std::max(rank, 0)));
+        H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+        const hsize_t limit = element == 0 ? 0 : max_dataset_elements * 16 / element;
+        hsize_t points = H5Sget_simple_extent_type(space.get()) == H5S_NULL ? 0 : 1;
+        bool implausible = rank < 0 || element == 0;
+        for (const hsize_t d : dims) {
+            implausible = implausible || (d != 0 && points > limit / d);
+            points *= d;
+        }
+        if (implausible || points > limit) {
+            throw io_error(where + ": " + what + ": implausible size (" + extent_text(dims) +
+                           " elements of " + std::to_string(element) + " bytes)");
+        }
+        const hsize_t expected = points * element;
         const H5D_layout_t layout = H5Pget_layout(dcpl.get());
-        const hsize_t expected = dims[0] * dims[1] * element;
+        if (layout == H5D_VIRTUAL || H5Pget_external_count(dcpl.get()) > 0) {
+            throw io_error(where + ": " + what +
+                           ": data stored in other files (virtual or external dataset) is not "
+                           "read");
+        }
         const hsize_t stored = H5Dget_storage_size(dataset);
         if (layout == H5D_COMPACT && stored != expected) {
             throw io_error(where + ": " + what + ": compact data of " + std::to_string(stored) +
@@ -202,6 +237,203 @@ private:
                 throw io_error(where + ": " + what + ": data lies outside the file (" +
                                std::to_string(expected) + " bytes)");
             }
+        }
+        if (layout == H5D_CHUNKED) {
+            check_chunks(dataset, dcpl.get(), space.get(), element, expected, stored, where, what);
+        }
+    }
+
+    static std::string extent_text(const std::vector<hsize_t>& dims) {
+        std::string text = "(";
+        for (std::size_t d = 0; d < dims.size(); ++d) {
+            text += (d == 0 ? "" : ", ") + std::to_string(dims[d]);
+        }
+        return text + (dims.size() == 1 ? ",)" : ")");
+    }
+
+    // Chunked data: a bounded chunk size, a declared size the stored chunks can hold, and
+    // every stored chunk inside the file and exactly one chunk long once its filters are
+    // undone (only gzip, shuffle and fletcher32 are accepted: what h5py, the SDK and emofuse
+    // write, and what emofuse can check).
+    void check_chunks(hid_t dataset, hid_t dcpl, hid_t space, std::size_t element, hsize_t expected,
+                      hsize_t stored, const std::string& where, const char* what) const {
+        const std::string at = where + ": " + what;
+        const int rank = H5Sget_simple_extent_ndims(space);
+        if (rank <= 0 || rank > H5S_MAX_RANK) {
+            throw io_error(at + ": chunked data of rank " + std::to_string(rank));
+        }
+        const auto r = static_cast<std::size_t>(rank);
+        std::vector<hsize_t> dims(r), chunk(r);
+        H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+        if (H5Pget_chunk(dcpl, rank, chunk.data()) != rank) {
+            H5Eclear2(H5E_DEFAULT);
+            throw io_error(at + ": unreadable chunk shape");
+        }
+        hsize_t chunk_bytes = element;
+        for (const hsize_t c : chunk) {
+            if (c == 0 || chunk_bytes > (hsize_t{1} << 40) / c) {
+                throw io_error(at + ": implausible chunk shape");
+            }
+            chunk_bytes *= c;
+        }
+        if (chunk_bytes > std::max(max_chunk_bytes, expected)) {
+            throw io_error(at + ": chunks of " + std::to_string(chunk_bytes) + " bytes for " +
+                           std::to_string(expected) + " bytes of data");
+        }
+        const int filters = H5Pget_nfilters(dcpl);
+        std::vector<H5Z_filter_t> pipeline;
+        for (int f = 0; f < filters; ++f) {
+            unsigned flags = 0;
+            std::size_t values = 0;
+            const H5Z_filter_t id = H5Pget_filter2(dcpl, static_cast<unsigned>(f), &flags, &values,
+                                                   nullptr, 0, nullptr, nullptr);
+            if (id != H5Z_FILTER_DEFLATE && id != H5Z_FILTER_SHUFFLE &&
+                id != H5Z_FILTER_FLETCHER32) {
+                H5Eclear2(H5E_DEFAULT);
+                throw io_error(at + ": HDF5 filter " + std::to_string(id) +
+                               " is not supported (gzip, shuffle and fletcher32 are)");
+            }
+            pipeline.push_back(id);
+        }
+        const hsize_t ratio = pipeline.empty() ? 1 : max_compression_ratio;
+        if (expected > max_unstored_bytes && expected / ratio > stored) {
+            throw io_error(at + ": declares " + std::to_string(expected) +
+                           " bytes of data but the file stores " + std::to_string(stored) +
+                           " (unwritten, truncated or hostile file)");
+        }
+        hsize_t file_size = 0;
+        detail::check(H5Fget_filesize(file_.get(), &file_size), where, "file size");
+        // Every stored chunk (unallocated ones read as fill values): by index when there are
+        // few, else by walking the chunk grid (an index lookup each).
+        std::vector<unsigned char> raw;
+        std::vector<hsize_t> offset(r, 0);
+        const auto visit = [&](unsigned mask, haddr_t address, hsize_t size) {
+            if (address == HADDR_UNDEF) {
+                return;
+            }
+            if (address > file_size || size > file_size - address) {
+                throw io_error(at + ": a chunk lies outside the file (truncated file?)");
+            }
+            check_chunk(dataset, offset.data(), pipeline, mask, size, chunk_bytes, raw, at);
+        };
+        hsize_t allocated = 0;
+        detail::check(H5Dget_num_chunks(dataset, space, &allocated), at, "chunk index");
+        if (allocated == 0 || std::find(dims.begin(), dims.end(), 0) != dims.end()) {
+            return;
+        }
+        constexpr hsize_t few_chunks = 256; // listing chunk i costs O(i) in libhdf5 1.10
+        if (allocated <= few_chunks) {
+            for (hsize_t i = 0; i < allocated; ++i) {
+                unsigned mask = 0;
+                haddr_t address = HADDR_UNDEF;
+                hsize_t size = 0;
+                detail::check(
+                    H5Dget_chunk_info(dataset, space, i, offset.data(), &mask, &address, &size), at,
+                    "chunk index");
+                visit(mask, address, size);
+            }
+            return;
+        }
+        std::vector<hsize_t> index(r, 0);
+        while (true) {
+            for (std::size_t d = 0; d < r; ++d) {
+                offset[d] = index[d] * chunk[d];
+            }
+            unsigned mask = 0;
+            haddr_t address = HADDR_UNDEF;
+            hsize_t size = 0;
+            detail::check(
+                H5Dget_chunk_info_by_coord(dataset, offset.data(), &mask, &address, &size), at,
+                "chunk index");
+            visit(mask, address, size);
+            std::size_t d = r;
+            while (d-- > 0) {
+                if (++index[d] * chunk[d] < dims[d]) {
+                    break;
+                }
+                index[d] = 0;
+            }
+            if (d == static_cast<std::size_t>(-1)) {
+                return;
+            }
+        }
+    }
+
+    // One stored chunk: undoes the filters it went through (in reverse) on sizes only,
+    // inflating gzip data without keeping it, and requires exactly chunk_bytes at the end.
+    static void check_chunk(hid_t dataset, const hsize_t* offset,
+                            const std::vector<H5Z_filter_t>& pipeline, unsigned mask,
+                            hsize_t stored, hsize_t chunk_bytes, std::vector<unsigned char>& raw,
+                            const std::string& at) {
+        const std::string bad = at + ": corrupt chunk";
+        bool applied = false;
+        for (std::size_t f = 0; f < pipeline.size(); ++f) {
+            applied = applied || (mask & (1u << f)) == 0;
+        }
+        if (!applied) {
+            if (stored != chunk_bytes) {
+                throw io_error(bad + " (" + std::to_string(stored) + " bytes stored, expected " +
+                               std::to_string(chunk_bytes) + ")");
+            }
+            return;
+        }
+        raw.resize(static_cast<std::size_t>(stored));
+        std::uint32_t read_mask = 0;
+        detail::check(H5Dread_chunk(dataset, H5P_DEFAULT, offset, &read_mask, raw.data()), at,
+                      "reading a chunk");
+        // Writing applies the filters in order: shuffle keeps the size, fletcher32 adds 4
+        // bytes, gzip compresses. Undo them in reverse; gzip must be undone on its own output,
+        // so only one gzip and no shuffle of compressed bytes.
+        const auto active = [&](std::size_t f) { return (mask & (1u << f)) == 0; };
+        hsize_t bytes = stored;
+        for (std::size_t f = pipeline.size(); f-- > 0;) {
+            if (!active(f)) {
+                continue;
+            }
+            if (pipeline[f] == H5Z_FILTER_FLETCHER32) {
+                if (bytes < 4) {
+                    throw io_error(bad + " (no room for its checksum)");
+                }
+                bytes -= 4;
+                continue;
+            }
+            bool deflate_below = false;
+            hsize_t checksums_below = 0;
+            for (std::size_t g = 0; g < f; ++g) {
+                deflate_below = deflate_below || (active(g) && pipeline[g] == H5Z_FILTER_DEFLATE);
+                checksums_below += active(g) && pipeline[g] == H5Z_FILTER_FLETCHER32 ? 4 : 0;
+            }
+            if (deflate_below) {
+                throw io_error(at + ": unsupported filter order (gzip applied twice, or shuffle " +
+                               "after gzip)");
+            }
+            if (pipeline[f] == H5Z_FILTER_DEFLATE) {
+                bytes = inflated_size(raw.data(), bytes, chunk_bytes + checksums_below, bad);
+            }
+        }
+
+        if (bytes != chunk_bytes) {
+            throw io_error(bad + " (" + std::to_string(bytes) + " bytes after its filters, " +
+                           "expected " + std::to_string(chunk_bytes) + ")");
+        }
+    }
+
+    // Size of the zlib stream `in` (what HDF5's gzip filter stores) once inflated; anything
+    // but exactly `expected` bytes is an io_error. Decoded with emofuse's bounded inflater, so
+    // a stream that would inflate further stops at the limit.
+    static hsize_t inflated_size(const unsigned char* in, hsize_t size, hsize_t expected,
+                                 const std::string& bad) {
+        // zlib header: CMF (method 8), FLG (no preset dictionary), checksum of the two
+        if (size < 6 || (in[0] & 0x0f) != 8 || (in[1] & 0x20) != 0 ||
+            ((in[0] << 8) | in[1]) % 31 != 0) {
+            throw io_error(bad + " (not zlib data)");
+        }
+        const auto body = std::span(reinterpret_cast<const std::byte*>(in) + 2,
+                                    static_cast<std::size_t>(size - 2));
+        try {
+            return io::detail::inflate(body, static_cast<std::size_t>(expected), "chunk").size();
+        } catch (const io_error& e) {
+            throw io_error(bad + " (" + e.what() + ")");
         }
     }
 
@@ -223,15 +455,20 @@ private:
         if (top.empty()) {
             throw io_error(context() + ": no root group (the file is empty)");
         }
+        group_access_ = detail::local_links_only(H5P_GROUP_ACCESS, context());
+        dataset_access_ = detail::local_links_only(H5P_DATASET_ACCESS, context());
         root_ = top.front(); // the SDK takes the first top-level group
+        detail::require_local_link(file_.get(), root_.c_str(), context());
         detail::handle root =
-            detail::checked(H5Gopen2(file_.get(), root_.c_str(), H5P_DEFAULT), H5Gclose, context(),
-                            "root '" + root_ + "' is not a group");
+            detail::checked(H5Gopen2(file_.get(), root_.c_str(), group_access_.get()), H5Gclose,
+                            context(), "root '" + root_ + "' is not a group");
         if (H5Lexists(root.get(), "data", H5P_DEFAULT) <= 0) {
+            H5Eclear2(H5E_DEFAULT);
             throw io_error(context() + ": missing group '/" + root_ + "/data'");
         }
-        data_ = detail::checked(H5Gopen2(root.get(), "data", H5P_DEFAULT), H5Gclose, context(),
-                                "'/" + root_ + "/data' is not a group");
+        detail::require_local_link(root.get(), "data", context());
+        data_ = detail::checked(H5Gopen2(root.get(), "data", group_access_.get()), H5Gclose,
+                                context(), "'/" + root_ + "/data' is not a group");
         // Entries are checked when read, so opening costs O(entries) link names, not two
         // dataset opens per entry (aligned files have one entry per word). The feature
         // type and size come from the first entry; HDF5 converts other stored types.
@@ -254,7 +491,8 @@ private:
     }
 
     detail::handle open_entry(const std::string& key) const {
-        return detail::checked(H5Gopen2(data_.get(), key.c_str(), H5P_DEFAULT), H5Gclose,
+        detail::require_local_link(data_.get(), key.c_str(), context(key));
+        return detail::checked(H5Gopen2(data_.get(), key.c_str(), group_access_.get()), H5Gclose,
                                context(key), "entry is not a group");
     }
 
@@ -263,7 +501,8 @@ private:
             H5Eclear2(H5E_DEFAULT);
             throw io_error(context(key) + ": missing dataset '" + name + "'");
         }
-        return detail::checked(H5Dopen2(group, name, H5P_DEFAULT), H5Dclose, context(key),
+        detail::require_local_link(group, name, context(key));
+        return detail::checked(H5Dopen2(group, name, dataset_access_.get()), H5Dclose, context(key),
                                std::string("'") + name + "' is not a dataset");
     }
 
@@ -272,49 +511,71 @@ private:
             H5Eclear2(H5E_DEFAULT);
             return; // readable without metadata; the writer completes it
         }
-        detail::handle meta = detail::checked(H5Gopen2(root, "metadata", H5P_DEFAULT), H5Gclose,
-                                              context(), "'metadata' is not a group");
+        detail::require_local_link(root, "metadata", context());
+        detail::handle meta = detail::checked(H5Gopen2(root, "metadata", group_access_.get()),
+                                              H5Gclose, context(), "'metadata' is not a group");
         for (const auto& name : detail::link_names(meta.get(), context())) {
             const std::string where = context() + ", metadata '" + name + "'";
-            detail::handle ds = detail::checked(H5Dopen2(meta.get(), name.c_str(), H5P_DEFAULT),
-                                                H5Dclose, where, "not a dataset");
+            detail::require_local_link(meta.get(), name.c_str(), where);
+            detail::handle ds =
+                detail::checked(H5Dopen2(meta.get(), name.c_str(), dataset_access_.get()), H5Dclose,
+                                where, "not a dataset");
             detail::handle type = detail::checked(H5Dget_type(ds.get()), H5Tclose, where, "type");
             if (H5Tget_class(type.get()) != H5T_STRING) {
                 continue; // not a string: not SDK metadata, ignored
             }
             detail::handle space =
                 detail::checked(H5Dget_space(ds.get()), H5Sclose, where, "space");
-            const hssize_t count = H5Sget_simple_extent_npoints(space.get());
-            if (count <= 0 || count > (1 << 20)) {
+            if (H5Sget_simple_extent_npoints(space.get()) <= 0) {
                 metadata_[name] = std::string();
                 continue;
             }
+            const std::size_t size = H5Tget_size(type.get());
+            if (size == 0 || size > (1 << 24)) {
+                throw io_error(where + ": implausible string size " + std::to_string(size));
+            }
+            check_storage(ds.get(), size, where, "strings");
+            // The value is the first string (the SDK stores one); reading only that one keeps
+            // memory bounded whatever extent the dataset declares.
+            const detail::handle first = first_element(space.get(), where);
+            const detail::handle one =
+                detail::checked(H5Screate(H5S_SCALAR), H5Sclose, where, "space");
             if (H5Tis_variable_str(type.get()) > 0) {
-                check_string_heap(ds.get(), count, where);
+                check_string_heap(ds.get(), 1, where);
                 detail::handle mem = detail::vlen_string_type();
-                std::vector<char*> values(static_cast<std::size_t>(count), nullptr);
+                char* value = nullptr;
                 detail::check(
-                    H5Dread(ds.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+                    H5Dread(ds.get(), mem.get(), one.get(), first.get(), H5P_DEFAULT, &value),
                     where, "reading");
-                metadata_[name] = values[0] != nullptr ? std::string(values[0]) : std::string();
+                metadata_[name] = value != nullptr ? std::string(value) : std::string();
 #if H5_VERSION_GE(1, 12, 0)
-                H5Treclaim(mem.get(), space.get(), H5P_DEFAULT, values.data());
+                H5Treclaim(mem.get(), one.get(), H5P_DEFAULT, &value);
 #else
-                H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, values.data());
+                H5Dvlen_reclaim(mem.get(), one.get(), H5P_DEFAULT, &value);
 #endif
             } else {
-                const std::size_t size = H5Tget_size(type.get());
-                if (size == 0 || size > (1 << 24)) {
-                    throw io_error(where + ": implausible string size " + std::to_string(size));
-                }
                 detail::handle mem = detail::checked(H5Tcopy(type.get()), H5Tclose, where, "type");
-                std::vector<char> buffer(size * static_cast<std::size_t>(count));
-                detail::check(
-                    H5Dread(ds.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()),
-                    where, "reading");
+                std::vector<char> buffer(size);
+                detail::check(H5Dread(ds.get(), mem.get(), one.get(), first.get(), H5P_DEFAULT,
+                                      buffer.data()),
+                              where, "reading");
                 metadata_[name] = std::string(buffer.data(), strnlen(buffer.data(), size));
             }
         }
+    }
+
+    // A copy of `space` with only its first element selected.
+    static detail::handle first_element(hid_t space, const std::string& where) {
+        detail::handle first = detail::checked(H5Scopy(space), H5Sclose, where, "space");
+        const int rank = H5Sget_simple_extent_ndims(first.get());
+        if (rank > 0) {
+            const std::vector<hsize_t> start(static_cast<std::size_t>(rank), 0);
+            const std::vector<hsize_t> count(static_cast<std::size_t>(rank), 1);
+            detail::check(H5Sselect_hyperslab(first.get(), H5S_SELECT_SET, start.data(), nullptr,
+                                              count.data(), nullptr),
+                          where, "selecting the first string");
+        }
+        return first;
     }
 
     template <class T>
@@ -450,6 +711,8 @@ private:
     std::vector<unsigned char> image_; // a copy of an in-memory image, for check_string_heap
     bool in_memory_ = false;
     detail::handle file_;
+    detail::handle group_access_;
+    detail::handle dataset_access_;
     detail::handle data_;
     std::string root_;
     std::vector<std::string> keys_;

@@ -6,7 +6,9 @@ audio 100 Hz d=74, video 30 Hz d=35, one label row per 9 s utterance, word vecto
 all from the same splitmix64 counter generator), then times side by side in one run:
 
   1. in memory: numpy (each word scans every frame of the video, as the SDK's
-     __intersect_and_copy does, vectorised per word) vs. emofuse-bench's align_words;
+     __intersect_and_copy does, vectorised per word) vs. emofuse-bench's align_words
+     (align_rows: contiguous output) and align_words_sequences (align(): one
+     (intervals, features) pair per key, the SDK's shape);
   2. end to end on .csd files: a numpy+h5py script (read, align, write .csd) vs.
      `emofuse-align`, with peak resident memory of each process;
 
@@ -185,12 +187,17 @@ def main():
         numpy_times.append(time.perf_counter() - t0)
         numpy_cpu.append(time.process_time() - c0)
     np_med, np_cpu = statistics.median(numpy_times), statistics.median(numpy_cpu)
-    bench_json = subprocess.run([args.bench, "--benchmark_filter=^align_words$",
+    bench_json = subprocess.run([args.bench, "--benchmark_filter=^align_words(_sequences)?$",
                                  "--benchmark_repetitions=%d" % max(3, args.repeats),
                                  "--benchmark_format=json"], check=True, capture_output=True, text=True).stdout
     runs = [b for b in json.loads(bench_json)["benchmarks"] if b.get("run_type") == "iteration"]
-    cpp_med = statistics.median(b["real_time"] for b in runs) / 1e3  # ms -> s
-    cpp_cpu = statistics.median(b["cpu_time"] for b in runs) / 1e3
+
+    def bench_median(name, field):
+        return statistics.median(b[field] for b in runs if b["run_name"] == name) / 1e3  # ms -> s
+
+    cpp_med, cpp_cpu = bench_median("align_words", "real_time"), bench_median("align_words", "cpu_time")
+    seq_med, seq_cpu = (bench_median("align_words_sequences", "real_time"),
+                        bench_median("align_words_sequences", "cpu_time"))
     if args.videos != 100:
         print("note: emofuse-bench always uses 100 videos; in-memory ratio is per 100 videos")
 
@@ -234,6 +241,8 @@ def main():
         args.videos, len(ref_out["words"]), args.repeats))
     print("  in memory   numpy %7.3f (%7.3f)  emofuse       %7.4f (%7.4f)  ratio %6.1fx wall, %6.1fx CPU" % (
         np_med, np_cpu, cpp_med, cpp_cpu, np_med / cpp_med, np_cpu / cpp_cpu))
+    print("    (as one (intervals, features) pair per key, align(): %7.4f (%7.4f)  ratio %6.1fx wall)" % (
+        seq_med, seq_cpu, np_med / seq_med))
     print("  end to end  numpy %7.3f (%7.3f)  emofuse-align %7.4f (%7.4f)  ratio %6.1fx wall, %6.1fx CPU" % (
         py_med, py_cpu, cli_med, cli_cpu, py_med / cli_med, py_cpu / cli_cpu))
     print("  peak RSS    numpy %8.1f MiB emofuse-align %8.1f MiB" % (py_rss, cli_rss))

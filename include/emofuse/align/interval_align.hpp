@@ -184,55 +184,63 @@ public:
         stop_ = stop;
         start_bound_ = start_bound;
 
-        // One branch-free pass over the candidates (it vectorises), then the kept ones are
-        // moved to the front; usually they are one run of consecutive rows already.
-        const std::size_t m = stop - lo;
+        const auto kept_at = [&](std::size_t j) {
+            const double s0 = iv[2 * j];
+            const double s1 = iv[2 * j + 1];
+            return r1 - s0 > -eps && s1 - r0 > -eps &&
+                   std::abs(std::max(s0, r0) - std::min(s1, r1)) > eps;
+        };
+        // Candidates that fail usually sit at the two ends (frames that only touch the row,
+        // or overlap it by less than ε): trim those, then clip and check the rest in one
+        // branch-free pass, which vectorises.
+        std::size_t begin = lo;
+        while (begin < stop && !kept_at(begin)) {
+            ++begin;
+        }
+        std::size_t end = stop;
+        while (end > begin && !kept_at(end - 1)) {
+            --end;
+        }
+        const std::size_t m = end - begin;
         out.rows.resize(m);
         out.clipped.resize(2 * m);
-        keep_.resize(m);
         double* clipped = out.clipped.data();
-        unsigned char* keep = keep_.data();
-        std::size_t kept = 0;
+        bool all_kept = true;
         double first = std::numeric_limits<double>::infinity();
         double last = -std::numeric_limits<double>::infinity();
         for (std::size_t t = 0; t < m; ++t) {
-            const double s0 = iv[2 * (lo + t)];
-            const double s1 = iv[2 * (lo + t) + 1];
+            const double s0 = iv[2 * (begin + t)];
+            const double s1 = iv[2 * (begin + t) + 1];
             const double c0 = std::max(s0, r0);
             const double c1 = std::min(s1, r1);
-            const bool k = (r1 - s0 > -eps) & (s1 - r0 > -eps) & (std::abs(c0 - c1) > eps);
+            all_kept &= (r1 - s0 > -eps) & (s1 - r0 > -eps) & (std::abs(c0 - c1) > eps);
             clipped[2 * t] = c0;
             clipped[2 * t + 1] = c1;
-            keep[t] = k ? 1 : 0;
-            kept += k ? 1 : 0;
-            first = std::min(first, k ? c0 : std::numeric_limits<double>::infinity());
-            last = std::max(last, k ? c1 : -std::numeric_limits<double>::infinity());
+            first = std::min(first, c0);
+            last = std::max(last, c1);
         }
-        std::size_t begin = 0;
-        while (begin < m && keep[begin] == 0) {
-            ++begin;
+        if (all_kept) {
+            std::iota(out.rows.begin(), out.rows.end(), begin);
+            out.first_start = first;
+            out.last_end = last;
+            return;
         }
-        std::size_t end = m;
-        while (end > begin && keep[end - 1] == 0) {
-            --end;
-        }
-        if (kept == end - begin) {
-            std::iota(out.rows.begin(), out.rows.begin() + static_cast<std::ptrdiff_t>(kept),
-                      lo + begin);
-            std::copy(clipped + 2 * begin, clipped + 2 * end, clipped);
-        } else {
-            std::size_t n = 0;
-            for (std::size_t t = begin; t < end; ++t) {
-                if (keep[t] != 0) {
-                    out.rows[n] = lo + t;
-                    clipped[2 * n] = clipped[2 * t];
-                    clipped[2 * n + 1] = clipped[2 * t + 1];
-                    ++n;
-                }
+        // Some frame inside fails too (overlapping or sliver frames): keep the passing ones.
+        std::size_t n = 0;
+        first = std::numeric_limits<double>::infinity();
+        last = -std::numeric_limits<double>::infinity();
+        for (std::size_t t = 0; t < m; ++t) {
+            if (kept_at(begin + t)) {
+                out.rows[n] = begin + t;
+                clipped[2 * n] = clipped[2 * t];
+                clipped[2 * n + 1] = clipped[2 * t + 1];
+                first = std::min(first, clipped[2 * n]);
+                last = std::max(last, clipped[2 * n + 1]);
+                ++n;
             }
         }
-        out.rows.resize(kept);
-        out.clipped.resize(2 * kept);
+        out.rows.resize(n);
+        out.clipped.resize(2 * n);
         out.first_start = first;
         out.last_end = last;
     }
@@ -274,7 +282,6 @@ private:
     rows_view<T> rows_;
     std::vector<double> max_end_;
     std::size_t dim_ = 0;
-    std::vector<unsigned char> keep_;
     // Where the previous intersect's searches ended, and for which bounds.
     std::size_t lo_ = 0;
     std::size_t stop_ = 0;

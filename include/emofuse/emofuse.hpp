@@ -28,6 +28,7 @@
 #include "emofuse/kernels/softmax.hpp"
 #include "emofuse/kernels/workspace.hpp"
 
+#include "emofuse/align/aligned_rows.hpp"
 #include "emofuse/align/collapse.hpp"
 #include "emofuse/align/computational_sequence.hpp"
 #include "emofuse/align/contrastive.hpp"

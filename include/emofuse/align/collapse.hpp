@@ -4,6 +4,7 @@
 
 #include "emofuse/config.hpp"
 #include "emofuse/core/error.hpp"
+#include "emofuse/kernels/prefetch.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -72,17 +73,12 @@ void column_sums(const T* EMOFUSE_RESTRICT features, std::size_t k, std::size_t 
                  double* EMOFUSE_RESTRICT acc) {
     std::size_t r = 0;
     for (; r + 4 <= k; r += 4) {
-#if defined(__GNUC__) || defined(__clang__)
         // The rows of one segment are contiguous: fetch the block 16 rows ahead so the loads
         // below do not wait on memory (the aligner fetches the first rows of the next
         // segment itself).
         if (r + 20 <= k) {
-            const char* ahead = reinterpret_cast<const char*>(features + (r + 16) * d);
-            for (std::size_t byte = 0; byte < 4 * d * sizeof(T); byte += 64) {
-                __builtin_prefetch(ahead + byte);
-            }
+            kernels::detail::prefetch_range(features + (r + 16) * d, 4 * d * sizeof(T));
         }
-#endif
         const T* a = features + r * d;
         const T* b = a + d;
         const T* c = b + d;

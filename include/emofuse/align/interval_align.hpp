@@ -10,6 +10,7 @@
 #include "emofuse/align/collapse.hpp"
 #include "emofuse/align/computational_sequence.hpp"
 #include "emofuse/align/sequence_source.hpp"
+#include "emofuse/kernels/prefetch.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -335,19 +336,6 @@ void append_entry(const rows_view<T>& rows, std::size_t dim, const kept_frames& 
     }
 }
 
-// Asks for the first `bytes` of `p` to be fetched into cache (a hint; no effect elsewhere).
-inline void prefetch_bytes(const void* p, std::size_t bytes) {
-#if defined(__GNUC__) || defined(__clang__)
-    const char* c = static_cast<const char*>(p);
-    for (std::size_t b = 0; b < bytes; b += 64) {
-        __builtin_prefetch(c + b);
-    }
-#else
-    (void)p;
-    (void)bytes;
-#endif
-}
-
 // A reference row to align to: its times and its index among the loaded reference rows.
 struct reference_row {
     double start;
@@ -396,7 +384,8 @@ public:
         const std::size_t row_bytes = rows_.dim() * sizeof(T);
         for (std::size_t i = 0; i < refs.size(); ++i) {
             if (i + 1 < refs.size()) { // the next row is read after this one is written
-                prefetch_bytes(rows_.rows().features + refs[i + 1].row * rows_.dim(), row_bytes);
+                kernels::detail::prefetch_range(
+                    rows_.rows().features + refs[i + 1].row * rows_.dim(), row_bytes);
             }
             const double* iv = rows_.rows().intervals + 2 * refs[i].row;
             current_.rows.assign(1, refs[i].row);
@@ -424,8 +413,9 @@ public:
             if (i + 1 < refs.size()) {
                 rows_.intersect(refs[i + 1].start, refs[i + 1].end, next_);
                 if (!next_.rows.empty()) {
-                    prefetch_bytes(rows.features + next_.rows.front() * rows_.dim(),
-                                   std::min<std::size_t>(next_.rows.size(), 16) * row_bytes);
+                    kernels::detail::prefetch_range(
+                        rows.features + next_.rows.front() * rows_.dim(),
+                        std::min<std::size_t>(next_.rows.size(), 16) * row_bytes);
                 }
             }
             if (!current_.rows.empty()) {

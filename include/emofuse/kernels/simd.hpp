@@ -3,39 +3,11 @@
 #pragma once
 
 #include <emofuse/config.hpp>
+#include <emofuse/kernels/prefetch.hpp>
 
 #include <cstddef>
 
 namespace emofuse::kernels::detail {
-
-/// Hints that the cache line holding `p` will be read soon (into L2 and closer); a no-op
-/// on compilers without the builtin. Used to fetch the next row while this one computes.
-inline void prefetch_for_read(const void* p) {
-#if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(p, 0, 2);
-#else
-    (void)p;
-#endif
-}
-
-/// Hints that the cache line holding `p` will be written soon: fetching it for ownership
-/// ahead of time keeps the stores of a large output from stalling on their read-for-ownership.
-inline void prefetch_for_write(const void* p) {
-#if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(p, 1, 2);
-#else
-    (void)p;
-#endif
-}
-
-/// How many rows ahead a row-wise kernel prefetches: far enough that at least `bytes` of rows
-/// (default 8 KiB, more than one memory round trip of work) lie between the row being
-/// computed and the row being fetched, and never fewer than `minimum` rows.
-inline std::size_t prefetch_rows_ahead(std::size_t row_bytes, std::size_t minimum = 1,
-                                       std::size_t bytes = 8192) {
-    const std::size_t rows = row_bytes == 0 ? minimum : (bytes + row_bytes - 1) / row_bytes;
-    return rows < minimum ? minimum : rows;
-}
 
 /// Sum of the lanes, reduced in registers. (With -Wall at -O1, GCC 12 reports a false
 /// "may be used uninitialized" inside its own AVX-512 intrinsics header for xsimd's hadd.)

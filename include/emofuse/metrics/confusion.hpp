@@ -4,6 +4,7 @@
 #pragma once
 
 #include <emofuse/core/error.hpp>
+#include <emofuse/kernels/prefetch.hpp>
 
 #include <algorithm>
 #include <array>
@@ -74,14 +75,6 @@ inline constexpr std::size_t confusion_pair_chunk = std::size_t(1) << 17;
 static_assert(confusion_pair_chunk / (2 * confusion_pair_copies) <= 0xFFFF);
 
 inline constexpr std::size_t label_line_bytes = 64;
-
-inline void prefetch_labels(const void* address) noexcept {
-#if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(address);
-#else
-    (void)address;
-#endif
-}
 
 } // namespace detail
 
@@ -321,8 +314,8 @@ private:
                 for (std::size_t j = 0; j < unrolled; j += group) {
                     const std::size_t line = j / group * detail::label_line_bytes;
                     if (line < ahead_bytes) {
-                        detail::prefetch_labels(next_t + line);
-                        detail::prefetch_labels(next_p + line);
+                        kernels::detail::prefetch_for_read(next_t + line);
+                        kernels::detail::prefetch_for_read(next_p + line);
                     }
                     for (std::size_t i = 0; i < group; i += copies) {
                         for (std::size_t c = 0; c < copies; ++c) {

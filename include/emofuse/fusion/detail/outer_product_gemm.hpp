@@ -6,6 +6,7 @@
 #include "emofuse/config.hpp"
 #include "emofuse/core/sequence.hpp"
 #include "emofuse/kernels/epilogue.hpp"
+#include "emofuse/kernels/prefetch.hpp"
 #include "emofuse/kernels/workspace.hpp"
 
 #include <algorithm>
@@ -58,14 +59,6 @@ struct prefetch_share {
     std::size_t lines_per_step = 0;
 };
 
-EMOFUSE_ALWAYS_INLINE void prefetch_line(const char* address) {
-#if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(address, 0, 2);
-#else
-    (void)address;
-#endif
-}
-
 /// acc[r, 0 : NV·lanes] += Σ_k z[r, k]·w[k, 0 : NV·lanes] for r < Rows.
 template <class T, std::size_t Rows, std::size_t NV>
 EMOFUSE_ALWAYS_INLINE void outer_tile(std::size_t depth, const T* EMOFUSE_RESTRICT z,
@@ -83,7 +76,7 @@ EMOFUSE_ALWAYS_INLINE void outer_tile(std::size_t depth, const T* EMOFUSE_RESTRI
     std::size_t prefetched = 0;
     for (std::size_t k = 0; k < depth; ++k) {
         for (std::size_t l = 0; l < next.lines_per_step && prefetched < next.lines; ++l) {
-            prefetch_line(next.start + 64 * prefetched++);
+            kernels::detail::prefetch_for_read(next.start + 64 * prefetched++);
         }
         batch b[NV];
         for (std::size_t v = 0; v < NV; ++v) {

@@ -478,6 +478,12 @@ TEST_CASE("fuzz regression: a gzip chunk inflating to another size gives io_erro
     });
     CHECK(read_image(garbage) == "csd: file 'image', video 'v': features: corrupt chunk (not "
                                  "zlib data)");
+    // A stored chunk far larger than any compression of the chunk is not even read.
+    const auto oversized = entry_image("features", [](hid_t g, const char* name) {
+        raw_chunk(g, name, std::vector<unsigned char>(2000, 0x78), true);
+    });
+    CHECK(read_image(oversized) == "csd: file 'image', video 'v': features: corrupt chunk (2000 "
+                                   "bytes stored for a chunk of 16)");
     // gzip level 0 data of exactly one chunk reads (and HDF5 then checks the checksum).
     const auto exact = entry_image("features", [](hid_t g, const char* name) {
         handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);

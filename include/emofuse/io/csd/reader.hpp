@@ -381,6 +381,12 @@ private:
             }
             return;
         }
+        // gzip grows incompressible data by well under 1/256 (zlib's compressBound), so a
+        // larger stored chunk is corrupt, and is not read into memory.
+        if (stored > chunk_bytes + chunk_bytes / 256 + 1024) {
+            throw io_error(bad + " (" + std::to_string(stored) + " bytes stored for a chunk of " +
+                           std::to_string(chunk_bytes) + ")");
+        }
         raw.resize(static_cast<std::size_t>(stored));
         std::uint32_t read_mask = 0;
         detail::check(H5Dread_chunk(dataset, H5P_DEFAULT, offset, &read_mask, raw.data()), at,

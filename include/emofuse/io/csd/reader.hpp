@@ -10,7 +10,10 @@
 #include "emofuse/io/csd/hdf5.hpp"
 #include "emofuse/io/detail/inflate.hpp"
 
-#if defined(EMOFUSE_CSD_HAVE_ZLIB)
+// emofuse::csd defines EMOFUSE_CSD_HAVE_ZLIB when zlib was found; a build may define
+// EMOFUSE_CSD_INFLATE_WITHOUT_ZLIB to take emofuse's own inflater regardless (tests do).
+#if defined(EMOFUSE_CSD_HAVE_ZLIB) && !defined(EMOFUSE_CSD_INFLATE_WITHOUT_ZLIB)
+#define EMOFUSE_CSD_INFLATE_WITH_ZLIB 1
 #include <zlib.h>
 #endif
 
@@ -20,12 +23,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <new>
 #include <span>
 #include <string>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 namespace emofuse::io::csd {
@@ -119,6 +124,10 @@ public:
     }
 
 private:
+    // Receives each decoded chunk: its offset, its shape and its bytes.
+    using chunk_sink =
+        std::function<void(const hsize_t* offset, const hsize_t* shape, const unsigned char*)>;
+
     // An entry's open datasets after its layout was checked.
     struct checked_entry {
         detail::handle group, intervals, features;
@@ -145,8 +154,9 @@ private:
     }
 
     // Opens entry `key` and checks its layout: rank-2 datasets, intervals (n, 2), features
-    // (n, d) with the file's d, numeric types.
-    checked_entry open_checked(const std::string& key) const {
+    // (n, d) with the file's d, numeric types, and (unless `check_data` is false: the caller
+    // then checks each dataset's storage as it reads it) their stored data.
+    checked_entry open_checked(const std::string& key, bool check_data = true) const {
         if (!std::binary_search(keys_.begin(), keys_.end(), key)) {
             throw io_error(context(key) + ": no such entry");
         }
@@ -171,10 +181,12 @@ private:
             throw io_error(where + ": features: expected " + std::to_string(dim_) +
                            " columns (as the first entry), got " + std::to_string(fdims[1]));
         }
-        check_storage(e.intervals.get(), numeric_size(e.intervals.get(), where, "intervals"), where,
-                      "intervals");
-        check_storage(e.features.get(), numeric_size(e.features.get(), where, "features"), where,
-                      "features");
+        const std::size_t interval_size = numeric_size(e.intervals.get(), where, "intervals");
+        const std::size_t feature_size = numeric_size(e.features.get(), where, "features");
+        if (check_data) {
+            check_storage(e.intervals.get(), interval_size, where, "intervals");
+            check_storage(e.features.get(), feature_size, where, "features");
+        }
         e.rows = idims[0];
         return e;
     }
@@ -201,7 +213,7 @@ private:
     // stored would make the reader allocate them; external and virtual storage would make it
     // read other files.
     void check_storage(hid_t dataset, std::size_t element, const std::string& where,
-                       const char* what) const {
+                       const char* what, const chunk_sink* decoded = nullptr) const {
         detail::handle dcpl = detail::checked(H5Dget_create_plist(dataset), H5Pclose, where, what);
         detail::handle space = detail::checked(H5Dget_space(dataset), H5Sclose, where, what);
         // The element count from the extent, checked: H5Sget_simple_extent_npoints wraps
@@ -243,7 +255,8 @@ private:
             }
         }
         if (layout == H5D_CHUNKED) {
-            check_chunks(dataset, dcpl.get(), space.get(), element, expected, stored, where, what);
+            check_chunks(dataset, dcpl.get(), space.get(), element, expected, stored, where, what,
+                         decoded);
         }
     }
 
@@ -260,7 +273,8 @@ private:
     // undone (only gzip, shuffle and fletcher32 are accepted: what h5py, the SDK and emofuse
     // write, and what emofuse can check).
     void check_chunks(hid_t dataset, hid_t dcpl, hid_t space, std::size_t element, hsize_t expected,
-                      hsize_t stored, const std::string& where, const char* what) const {
+                      hsize_t stored, const std::string& where, const char* what,
+                      const chunk_sink* decoded) const {
         const std::string at = where + ": " + what;
         const int rank = H5Sget_simple_extent_ndims(space);
         if (rank <= 0 || rank > H5S_MAX_RANK) {
@@ -310,6 +324,7 @@ private:
         // Every stored chunk (unallocated ones read as fill values): by index when there are
         // few, else by walking the chunk grid (an index lookup each).
         std::vector<unsigned char> raw;
+        std::vector<unsigned char> data(decoded != nullptr ? chunk_bytes : 0);
         std::vector<hsize_t> offset(r, 0);
         const auto visit = [&](unsigned mask, haddr_t address, hsize_t size) {
             if (address == HADDR_UNDEF) {
@@ -318,7 +333,11 @@ private:
             if (address > file_size || size > file_size - address) {
                 throw io_error(at + ": a chunk lies outside the file (truncated file?)");
             }
-            check_chunk(dataset, offset.data(), pipeline, mask, size, chunk_bytes, raw, at);
+            check_chunk(dataset, offset.data(), pipeline, mask, size, chunk_bytes, raw, at,
+                        decoded != nullptr ? data.data() : nullptr);
+            if (decoded != nullptr) {
+                (*decoded)(offset.data(), chunk.data(), data.data());
+            }
         };
         hsize_t allocated = 0;
         detail::check(H5Dget_num_chunks(dataset, space, &allocated), at, "chunk index");
@@ -365,10 +384,12 @@ private:
 
     // One stored chunk: undoes the filters it went through (in reverse) on sizes only,
     // inflating gzip data without keeping it, and requires exactly chunk_bytes at the end.
+    // With `decoded` (chunk_bytes long; only for pipelines of gzip alone, see read_direct)
+    // the chunk's data is kept there.
     static void check_chunk(hid_t dataset, const hsize_t* offset,
                             const std::vector<H5Z_filter_t>& pipeline, unsigned mask,
                             hsize_t stored, hsize_t chunk_bytes, std::vector<unsigned char>& raw,
-                            const std::string& at) {
+                            const std::string& at, unsigned char* decoded = nullptr) {
         const std::string bad = at + ": corrupt chunk";
         bool applied = false;
         for (std::size_t f = 0; f < pipeline.size(); ++f) {
@@ -378,6 +399,11 @@ private:
             if (stored != chunk_bytes) {
                 throw io_error(bad + " (" + std::to_string(stored) + " bytes stored, expected " +
                                std::to_string(chunk_bytes) + ")");
+            }
+            if (decoded != nullptr) {
+                std::uint32_t read_mask = 0;
+                detail::check(H5Dread_chunk(dataset, H5P_DEFAULT, offset, &read_mask, decoded), at,
+                              "reading a chunk");
             }
             return;
         }
@@ -418,7 +444,9 @@ private:
                                "after gzip)");
             }
             if (pipeline[f] == H5Z_FILTER_DEFLATE) {
-                bytes = inflated_size(raw.data(), bytes, chunk_bytes + checksums_below, bad);
+                bytes = decoded != nullptr
+                            ? inflate_into(raw.data(), bytes, decoded, chunk_bytes, bad)
+                            : inflated_size(raw.data(), bytes, chunk_bytes + checksums_below, bad);
             }
         }
 
@@ -440,7 +468,7 @@ private:
             ((in[0] << 8) | in[1]) % 31 != 0) {
             throw io_error(bad + " (not zlib data)");
         }
-#if defined(EMOFUSE_CSD_HAVE_ZLIB)
+#if defined(EMOFUSE_CSD_INFLATE_WITH_ZLIB)
         z_stream z{};
         if (inflateInit(&z) != Z_OK) {
             throw io_error(bad + " (zlib could not start)");
@@ -478,6 +506,110 @@ private:
             throw io_error(bad + " (" + e.what() + ")");
         }
 #endif
+    }
+
+    // Inflates the zlib stream `in` into `out` (`capacity` bytes) and returns how many bytes
+    // it gave; a stream that would give more than `capacity` is an io_error.
+    static hsize_t inflate_into(const unsigned char* in, hsize_t size, unsigned char* out,
+                                hsize_t capacity, const std::string& bad) {
+        if (size < 6 || (in[0] & 0x0f) != 8 || (in[1] & 0x20) != 0 ||
+            ((in[0] << 8) | in[1]) % 31 != 0) {
+            throw io_error(bad + " (not zlib data)");
+        }
+#if defined(EMOFUSE_CSD_INFLATE_WITH_ZLIB)
+        // Stored chunks are bounded (check_chunk), so one call sees all of the input.
+        z_stream z{};
+        if (inflateInit(&z) != Z_OK) {
+            throw io_error(bad + " (zlib could not start)");
+        }
+        z.next_in = const_cast<unsigned char*>(in);
+        z.avail_in = static_cast<uInt>(size);
+        z.next_out = out;
+        z.avail_out = static_cast<uInt>(capacity);
+        const int status = inflate(&z, Z_FINISH);
+        const hsize_t produced = capacity - z.avail_out;
+        inflateEnd(&z);
+        if (status == Z_STREAM_END) {
+            return produced;
+        }
+        if (status == Z_BUF_ERROR && z.avail_out == 0) {
+            throw io_error(bad + " (inflates to more than " + std::to_string(capacity) + " bytes)");
+        }
+        throw io_error(bad + " (invalid gzip data)");
+#else
+        const auto body = std::span(reinterpret_cast<const std::byte*>(in) + 2,
+                                    static_cast<std::size_t>(size - 2));
+        try {
+            const auto bytes =
+                io::detail::inflate(body, static_cast<std::size_t>(capacity), "chunk");
+            std::memcpy(out, bytes.data(), bytes.size());
+            return bytes.size();
+        } catch (const io_error& e) {
+            throw io_error(bad + " (" + e.what() + ")");
+        }
+#endif
+    }
+
+    // Reads a rank-2 dataset of `rows` × `columns` values of type T into `out` from its
+    // decoded chunks, when it is stored the way h5py and emofuse store it: chunked, gzip or
+    // no filter, every chunk written, elements of exactly T. Each chunk is then inflated once
+    // (check_chunk's checks included) instead of once to check it and once more by H5Dread.
+    // Returns false, having read nothing, for any other dataset.
+    template <class T>
+    bool read_direct(hid_t dataset, std::size_t rows, std::size_t columns, T* out,
+                     const std::string& where, const char* what) const {
+        detail::handle dcpl = detail::checked(H5Dget_create_plist(dataset), H5Pclose, where, what);
+        detail::handle type = detail::checked(H5Dget_type(dataset), H5Tclose, where, what);
+        const hid_t native = sizeof(T) == 4 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE;
+        if (H5Pget_layout(dcpl.get()) != H5D_CHUNKED || H5Tequal(type.get(), native) <= 0) {
+            H5Eclear2(H5E_DEFAULT);
+            return false;
+        }
+        for (int f = 0; f < H5Pget_nfilters(dcpl.get()); ++f) {
+            unsigned flags = 0;
+            std::size_t values = 0;
+            if (H5Pget_filter2(dcpl.get(), static_cast<unsigned>(f), &flags, &values, nullptr, 0,
+                               nullptr, nullptr) != H5Z_FILTER_DEFLATE ||
+                f > 0) {
+                H5Eclear2(H5E_DEFAULT);
+                return false;
+            }
+        }
+        hsize_t chunk[2] = {0, 0};
+        if (H5Pget_chunk(dcpl.get(), 2, chunk) != 2 || chunk[0] == 0 || chunk[1] == 0) {
+            H5Eclear2(H5E_DEFAULT);
+            return false;
+        }
+        // Unwritten chunks read as fill values: left to H5Dread.
+        detail::handle space = detail::checked(H5Dget_space(dataset), H5Sclose, where, what);
+        hsize_t allocated = 0;
+        if (H5Dget_num_chunks(dataset, space.get(), &allocated) < 0 ||
+            allocated !=
+                ((rows + chunk[0] - 1) / chunk[0]) * ((columns + chunk[1] - 1) / chunk[1])) {
+            H5Eclear2(H5E_DEFAULT);
+            return false;
+        }
+        // Each decoded chunk (chunk[0] × chunk[1] values) fills its part of `out`; edge chunks
+        // reach past the dataset and are cut.
+        const chunk_sink scatter = [&](const hsize_t* offset, const hsize_t*,
+                                       const unsigned char* bytes) {
+            if (offset[0] >= rows || offset[1] >= columns || offset[0] % chunk[0] != 0 ||
+                offset[1] % chunk[1] != 0) {
+                throw io_error(where + ": " + what + ": a chunk at (" + std::to_string(offset[0]) +
+                               ", " + std::to_string(offset[1]) +
+                               ") is not on the dataset's chunk grid");
+            }
+            const std::size_t row0 = static_cast<std::size_t>(offset[0]);
+            const std::size_t col0 = static_cast<std::size_t>(offset[1]);
+            const std::size_t height = std::min<std::size_t>(chunk[0], rows - row0);
+            const std::size_t width = std::min<std::size_t>(chunk[1], columns - col0);
+            for (std::size_t r = 0; r < height; ++r) {
+                std::memcpy(out + (row0 + r) * columns + col0, bytes + r * chunk[1] * sizeof(T),
+                            width * sizeof(T));
+            }
+        };
+        check_storage(dataset, sizeof(T), where, what, &scatter);
+        return true;
     }
 
     // Class and size of a dataset's stored type; only numbers are accepted.
@@ -625,7 +757,7 @@ private:
     void read_entry(const std::string& key, std::vector<double>& intervals,
                     std::vector<T>& features, hid_t memory_type) const {
         const std::string where = context(key);
-        const checked_entry entry = open_checked(key);
+        const checked_entry entry = open_checked(key, false);
         const hid_t iv = entry.intervals.get();
         const hid_t ft = entry.features.get();
         const std::size_t n = static_cast<std::size_t>(entry.rows);
@@ -637,22 +769,32 @@ private:
         } catch (const std::bad_alloc&) {
             throw io_error(where + ": not enough memory for " + std::to_string(n) + " rows");
         }
+        // Each dataset is read from its decoded chunks, or checked and then read by HDF5.
+        const auto read = [&](hid_t dataset, std::size_t columns, auto* out, hid_t type,
+                              const char* what, const char* failure) {
+            using U = std::remove_pointer_t<decltype(out)>;
+            if (n != 0 && columns != 0 && read_direct<U>(dataset, n, columns, out, where, what)) {
+                return;
+            }
+            check_storage(dataset, numeric_size(dataset, where, what), where, what);
+            if (n != 0 && columns != 0) {
+                detail::check(H5Dread(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out), where,
+                              failure);
+            }
+        };
+        read(iv, 2, intervals.data() + old_rows, H5T_NATIVE_DOUBLE, "intervals",
+             "reading intervals (truncated or corrupt file?)");
         if (n == 0) {
+            read(ft, dim_, features.data() + old_features, memory_type, "features", "");
             return;
         }
-        detail::check(H5Dread(iv, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                              intervals.data() + old_rows),
-                      where, "reading intervals (truncated or corrupt file?)");
         try {
             align::detail::check_intervals("csd", label(), key, intervals.data() + old_rows, n);
         } catch (const value_error& bad) {
             throw io_error(bad.what()); // a bad time in a file is a malformed file
         }
-        if (dim_ != 0) {
-            detail::check(H5Dread(ft, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                                  features.data() + old_features),
-                          where, "reading features (truncated or corrupt file?)");
-        }
+        read(ft, dim_, features.data() + old_features, memory_type, "features",
+             "reading features (truncated or corrupt file?)");
     }
 
     // Reads n bytes at absolute file address `addr` (from the image or the file on disk).

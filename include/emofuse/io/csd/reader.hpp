@@ -550,14 +550,15 @@ private:
 #endif
     }
 
-    // Reads a rank-2 dataset of `rows` × `columns` values of type T into `out` from its
-    // decoded chunks, when it is stored the way h5py and emofuse store it: chunked, gzip or
-    // no filter, every chunk written, elements of exactly T. Each chunk is then inflated once
-    // (check_chunk's checks included) instead of once to check it and once more by H5Dread.
+    // Reads a rank-2 dataset of `rows` × `columns` values of type T from its decoded chunks,
+    // when it is stored the way h5py and emofuse store it: chunked, gzip or no filter, every
+    // chunk written, elements of exactly T. Each chunk is then inflated once (check_chunk's
+    // checks included) instead of once to check it and once more by H5Dread. `destination()`
+    // is called once the stored sizes passed check_storage and returns where the values go.
     // Returns false, having read nothing, for any other dataset.
-    template <class T>
-    bool read_direct(hid_t dataset, std::size_t rows, std::size_t columns, T* out,
-                     const std::string& where, const char* what) const {
+    template <class T, class Destination>
+    bool read_direct(hid_t dataset, std::size_t rows, std::size_t columns,
+                     Destination&& destination, const std::string& where, const char* what) const {
         detail::handle dcpl = detail::checked(H5Dget_create_plist(dataset), H5Pclose, where, what);
         detail::handle type = detail::checked(H5Dget_type(dataset), H5Tclose, where, what);
         const hid_t native = sizeof(T) == 4 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE;
@@ -591,8 +592,12 @@ private:
         }
         // Each decoded chunk (chunk[0] × chunk[1] values) fills its part of `out`; edge chunks
         // reach past the dataset and are cut.
+        T* out = nullptr;
         const chunk_sink scatter = [&](const hsize_t* offset, const hsize_t*,
                                        const unsigned char* bytes) {
+            if (out == nullptr) {
+                out = destination();
+            }
             if (offset[0] >= rows || offset[1] >= columns || offset[0] % chunk[0] != 0 ||
                 offset[1] % chunk[1] != 0) {
                 throw io_error(where + ": " + what + ": a chunk at (" + std::to_string(offset[0]) +
@@ -609,6 +614,9 @@ private:
             }
         };
         check_storage(dataset, sizeof(T), where, what, &scatter);
+        if (out == nullptr) { // no chunk listed after all: the values stay zero
+            destination();
+        }
         return true;
     }
 
@@ -763,38 +771,41 @@ private:
         const std::size_t n = static_cast<std::size_t>(entry.rows);
         const std::size_t old_rows = intervals.size();
         const std::size_t old_features = features.size();
-        try {
-            intervals.resize(old_rows + 2 * n);
-            features.resize(old_features + n * dim_);
-        } catch (const std::bad_alloc&) {
-            throw io_error(where + ": not enough memory for " + std::to_string(n) + " rows");
-        }
-        // Each dataset is read from its decoded chunks, or checked and then read by HDF5.
-        const auto read = [&](hid_t dataset, std::size_t columns, auto* out, hid_t type,
-                              const char* what, const char* failure) {
-            using U = std::remove_pointer_t<decltype(out)>;
-            if (n != 0 && columns != 0 && read_direct<U>(dataset, n, columns, out, where, what)) {
+        // Each dataset is read from its decoded chunks, or checked and then read by HDF5. Its
+        // vector grows only after its stored sizes were checked (a file may declare far more
+        // rows than it stores).
+        const auto read = [&](hid_t dataset, auto& values, std::size_t old_size,
+                              std::size_t columns, hid_t type, const char* what) {
+            using U = typename std::decay_t<decltype(values)>::value_type;
+            const auto destination = [&]() -> U* {
+                try {
+                    values.resize(old_size + n * columns);
+                } catch (const std::bad_alloc&) {
+                    throw io_error(where + ": " + what + ": not enough memory for " +
+                                   std::to_string(n) + " rows");
+                }
+                return values.data() + old_size;
+            };
+            if (n != 0 && columns != 0 &&
+                read_direct<U>(dataset, n, columns, destination, where, what)) {
                 return;
             }
             check_storage(dataset, numeric_size(dataset, where, what), where, what);
+            U* out = destination();
             if (n != 0 && columns != 0) {
                 detail::check(H5Dread(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out), where,
-                              failure);
+                              std::string("reading ") + what + " (truncated or corrupt file?)");
             }
         };
-        read(iv, 2, intervals.data() + old_rows, H5T_NATIVE_DOUBLE, "intervals",
-             "reading intervals (truncated or corrupt file?)");
-        if (n == 0) {
-            read(ft, dim_, features.data() + old_features, memory_type, "features", "");
-            return;
+        read(iv, intervals, old_rows, 2, H5T_NATIVE_DOUBLE, "intervals");
+        if (n != 0) {
+            try {
+                align::detail::check_intervals("csd", label(), key, intervals.data() + old_rows, n);
+            } catch (const value_error& bad) {
+                throw io_error(bad.what()); // a bad time in a file is a malformed file
+            }
         }
-        try {
-            align::detail::check_intervals("csd", label(), key, intervals.data() + old_rows, n);
-        } catch (const value_error& bad) {
-            throw io_error(bad.what()); // a bad time in a file is a malformed file
-        }
-        read(ft, dim_, features.data() + old_features, memory_type, "features",
-             "reading features (truncated or corrupt file?)");
+        read(ft, features, old_features, dim_, memory_type, "features");
     }
 
     // Reads n bytes at absolute file address `addr` (from the image or the file on disk).

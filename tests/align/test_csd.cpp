@@ -646,3 +646,62 @@ TEST_CASE("fuzz regression: filters emofuse cannot check are refused by name") {
     CHECK(read_image(image) == "csd: file 'image', video 'v': features: HDF5 filter 6 is not "
                                "supported (gzip, shuffle and fletcher32 are)");
 }
+
+TEST_CASE("chunked data reads the same through the decoded-chunk path and through HDF5") {
+    // 37 rows: the (8, 3) and (5, 2) chunks leave partial chunks at both edges. The same
+    // values stored gzip-chunked in the feature type (read from decoded chunks), shuffled
+    // (read by HDF5), unfiltered chunked (decoded chunks, no inflate) and as float64 read
+    // into float (HDF5 converts) must all read back exactly.
+    constexpr hsize_t rows = 37;
+    constexpr hsize_t columns = 5;
+    std::vector<double> times(2 * rows);
+    std::vector<double> values(rows * columns);
+    for (hsize_t r = 0; r < rows; ++r) {
+        times[2 * r] = 0.25 * static_cast<double>(r);
+        times[2 * r + 1] = 0.25 * static_cast<double>(r + 1);
+        for (hsize_t c = 0; c < columns; ++c) {
+            values[r * columns + c] = static_cast<double>(r) - 0.125 * static_cast<double>(c);
+        }
+    }
+    enum class storage { gzip, shuffle_gzip, plain_chunks, gzip_float64 };
+    for (const storage how :
+         {storage::gzip, storage::shuffle_gzip, storage::plain_chunks, storage::gzip_float64}) {
+        CAPTURE(static_cast<int>(how));
+        const auto image = entry_image("*", [&](hid_t g, const char* name) {
+            const bool is_intervals = std::string(name) == "intervals";
+            const hsize_t dims[2] = {rows, is_intervals ? 2 : columns};
+            const hsize_t chunk[2] = {is_intervals ? hsize_t{5} : hsize_t{8},
+                                      is_intervals ? hsize_t{2} : hsize_t{3}};
+            handle space(H5Screate_simple(2, dims, nullptr), H5Sclose);
+            handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+            H5Pset_chunk(dcpl.get(), 2, chunk);
+            if (how == storage::shuffle_gzip) {
+                H5Pset_shuffle(dcpl.get());
+            }
+            if (how != storage::plain_chunks) {
+                H5Pset_deflate(dcpl.get(), 4);
+            }
+            const hid_t stored =
+                is_intervals || how == storage::gzip_float64 ? H5T_IEEE_F64LE : H5T_IEEE_F32LE;
+            handle ds(H5Dcreate2(g, name, stored, space.get(), H5P_DEFAULT, dcpl.get(),
+                                 H5P_DEFAULT),
+                      H5Dclose);
+            REQUIRE(ds.valid());
+            REQUIRE(H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                             is_intervals ? times.data() : values.data()) >= 0);
+        });
+        const auto file = csd::file_source::from_image(image, "image");
+        std::vector<double> intervals;
+        std::vector<float> features;
+        file->read("v", intervals, features);
+        CHECK(intervals == times);
+        REQUIRE(features.size() == values.size());
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            CHECK(features[i] == static_cast<float>(values[i]));
+        }
+        std::vector<double> as_double;
+        intervals.clear();
+        file->read("v", intervals, as_double); // float32 data read into double: HDF5 converts
+        CHECK(as_double == values);
+    }
+}

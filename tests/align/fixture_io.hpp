@@ -64,7 +64,10 @@ inline void check_entries(const emofuse::align::any_sequence& got, const nlohman
             INFO("sequence " << seq.name);
             const auto& entries = want.at("entries");
             CHECK(seq.entries.size() == entries.size());
-            for (const auto& [key, e] : entries.items()) {
+            for (const auto& item : entries.items()) {
+                // Not a structured binding: clang 14 cannot capture one in INFO's lambda.
+                const std::string& key = item.key();
+                const auto& e = item.value();
                 INFO("key " << key);
                 const auto it = seq.entries.find(key);
                 REQUIRE(it != seq.entries.end());

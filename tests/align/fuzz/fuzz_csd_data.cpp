@@ -13,6 +13,8 @@
 #include <emofuse/io/csd/hdf5.hpp>
 #include <emofuse/io/csd/reader.hpp>
 
+#include "objects_closed.hpp"
+
 #include <hdf5.h>
 
 #include <cstddef>
@@ -151,10 +153,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
     } catch (const emofuse::error&) {
     }
-    const ssize_t left_open = H5Fget_obj_count(static_cast<hid_t>(H5F_OBJ_ALL), H5F_OBJ_ALL);
-    if (left_open != 0) {
-        std::fprintf(stderr, "the reader left %zd HDF5 objects open\n", left_open);
-        std::abort();
-    }
+    abort_if_hdf5_objects_open();
     return 0;
 }

@@ -15,6 +15,8 @@
 #include <emofuse/io/csd/hdf5.hpp>
 #include <emofuse/io/csd/reader.hpp>
 
+#include "objects_closed.hpp"
+
 #include <fuzzer/FuzzedDataProvider.h>
 #include <hdf5.h>
 
@@ -669,11 +671,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } catch (const emofuse::error&) {
         // a clear rejection is an accepted outcome
     }
-    // The reader must close every file, group, dataset, type and space it opened.
-    const ssize_t left_open = H5Fget_obj_count(static_cast<hid_t>(H5F_OBJ_ALL), H5F_OBJ_ALL);
-    if (left_open != 0) {
-        std::fprintf(stderr, "the reader left %zd HDF5 objects open\n", left_open);
-        std::abort();
-    }
+    abort_if_hdf5_objects_open();
     return 0;
 }

@@ -456,6 +456,15 @@ private:
         }
     }
 
+    // A zlib stream (what HDF5's gzip filter stores) starts with CMF (method 8) and FLG (no
+    // preset dictionary), whose 16 bits are a multiple of 31.
+    static void check_zlib_header(const unsigned char* in, hsize_t size, const std::string& bad) {
+        if (size < 6 || (in[0] & 0x0f) != 8 || (in[1] & 0x20) != 0 ||
+            ((in[0] << 8) | in[1]) % 31 != 0) {
+            throw io_error(bad + " (not zlib data)");
+        }
+    }
+
     // Size of the zlib stream `in` (what HDF5's gzip filter stores) once inflated; anything
     // but exactly `expected` bytes is an io_error, and decoding stops past `expected`, so a
     // decompression bomb costs no memory. With EMOFUSE_CSD_HAVE_ZLIB (the build links zlib,
@@ -463,11 +472,7 @@ private:
     // otherwise emofuse's own bounded (slower) inflater decodes the chunk.
     static hsize_t inflated_size(const unsigned char* in, hsize_t size, hsize_t expected,
                                  const std::string& bad) {
-        // zlib header: CMF (method 8), FLG (no preset dictionary), checksum of the two
-        if (size < 6 || (in[0] & 0x0f) != 8 || (in[1] & 0x20) != 0 ||
-            ((in[0] << 8) | in[1]) % 31 != 0) {
-            throw io_error(bad + " (not zlib data)");
-        }
+        check_zlib_header(in, size, bad);
 #if defined(EMOFUSE_CSD_INFLATE_WITH_ZLIB)
         z_stream z{};
         if (inflateInit(&z) != Z_OK) {
@@ -512,10 +517,7 @@ private:
     // it gave; a stream that would give more than `capacity` is an io_error.
     static hsize_t inflate_into(const unsigned char* in, hsize_t size, unsigned char* out,
                                 hsize_t capacity, const std::string& bad) {
-        if (size < 6 || (in[0] & 0x0f) != 8 || (in[1] & 0x20) != 0 ||
-            ((in[0] << 8) | in[1]) % 31 != 0) {
-            throw io_error(bad + " (not zlib data)");
-        }
+        check_zlib_header(in, size, bad);
 #if defined(EMOFUSE_CSD_INFLATE_WITH_ZLIB)
         // Stored chunks are bounded (check_chunk), so one call sees all of the input.
         z_stream z{};

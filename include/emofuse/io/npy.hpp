@@ -404,16 +404,18 @@ inline std::string npy_descr(dtype type) {
                       "cast_floating(tensor, dtype::f32)");
 }
 
-/// Magic, version, header length and padded header for `tensor`.
-inline std::vector<std::byte> npy_preamble_bytes(const stored_tensor& tensor) {
-    std::string dict = "{'descr': '" + npy_descr(tensor.type) +
-                       "', 'fortran_order': False, 'shape': " + shape_to_string(tensor.shape) +
-                       ", }";
-    // Pad with spaces and end with '\n' so that the data starts at a multiple of 64 bytes.
-    const bool version_1 = dict.size() + 1 + 63 <= 65535;
+/// Magic, version, header length and padded header for data of `type` and `shape`: the data
+/// starts at a multiple of 64 bytes, and at `minimum_size` bytes or later (a writer that
+/// rewrites the header once the first extent is known reserves room for it that way).
+inline std::vector<std::byte> npy_preamble_bytes(dtype type, const std::vector<std::size_t>& shape,
+                                                 std::size_t minimum_size = 0) {
+    std::string dict = "{'descr': '" + npy_descr(type) +
+                       "', 'fortran_order': False, 'shape': " + shape_to_string(shape) + ", }";
+    // Pad with spaces and end with '\n'.
+    const bool version_1 = dict.size() + 1 + 63 + minimum_size <= 65535;
     const std::size_t offset = version_1 ? 10 : 12;
-    const std::size_t unpadded = offset + dict.size() + 1;
-    dict.append((64 - unpadded % 64) % 64, ' ');
+    const std::size_t unpadded = std::max(offset + dict.size() + 1, minimum_size);
+    dict.append(unpadded - (offset + dict.size() + 1) + (64 - unpadded % 64) % 64, ' ');
     dict.push_back('\n');
 
     std::vector<std::byte> out;
@@ -431,6 +433,11 @@ inline std::vector<std::byte> npy_preamble_bytes(const stored_tensor& tensor) {
         out.push_back(static_cast<std::byte>(c));
     }
     return out;
+}
+
+/// The preamble for `tensor`.
+inline std::vector<std::byte> npy_preamble_bytes(const stored_tensor& tensor) {
+    return npy_preamble_bytes(tensor.type, tensor.shape);
 }
 
 } // namespace detail

@@ -8,14 +8,16 @@
 #include "emofuse/core/error.hpp"
 #include "emofuse/io/csd/reader.hpp"
 #include "emofuse/io/csd/writer.hpp"
+#include "emofuse/io/detail/binary_file.hpp"
+#include "emofuse/io/npy.hpp"
 
 #include <algorithm>
-#include <cstdint>
+#include <cstddef>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <system_error>
 #include <variant>
@@ -41,74 +43,45 @@ struct align_files_result {
 
 namespace detail {
 
-// A .npy file whose first dimension grows as rows are appended; the fixed-size header is
-// rewritten with the final count on finish().
+// A .npy file (samples, seq_len, dim) whose sample count grows as samples are appended. It
+// is written atomically (io::detail::output_file); the header reserves room for any count
+// and is rewritten with the final one on finish().
 class growing_npy {
 public:
-    growing_npy(std::filesystem::path path, std::string descr, std::size_t seq_len, std::size_t dim)
-        : path_(std::move(path)), partial_(path_.string() + ".partial"), descr_(std::move(descr)),
-          seq_len_(seq_len), dim_(dim), out_(partial_, std::ios::binary | std::ios::trunc) {
-        if (!out_) {
-            throw io_error("npy: file '" + partial_.string() + "': cannot create");
-        }
-        write_header(0);
-    }
-    growing_npy(const growing_npy&) = delete;
-    growing_npy& operator=(const growing_npy&) = delete;
-    ~growing_npy() {
-        if (!done_) {
-            out_.close();
-            std::error_code ec;
-            std::filesystem::remove(partial_, ec);
-        }
+    growing_npy(const std::filesystem::path& path, dtype type, std::size_t seq_len, std::size_t dim)
+        : file_(path, "align_files: tensors"), type_(type), seq_len_(seq_len), dim_(dim) {
+        const auto first = header(0);
+        header_size_ = first.size();
+        file_.write(first);
     }
 
-    template <class T>
-    void append(const T* sample) {
-        out_.write(reinterpret_cast<const char*>(sample),
-                   static_cast<std::streamsize>(seq_len_ * dim_ * sizeof(T)));
+    // One sample: seq_len × dim values of the file's type.
+    void append(std::span<const std::byte> sample) {
+        file_.write(sample);
         ++samples_;
     }
 
     void finish() {
-        out_.seekp(0);
-        write_header(samples_);
-        out_.close();
-        if (!out_) {
-            throw io_error("npy: file '" + partial_.string() + "': write failed");
-        }
-        std::error_code ec;
-        std::filesystem::rename(partial_, path_, ec);
-        if (ec) {
-            throw io_error("npy: file '" + path_.string() + "': rename failed");
-        }
-        done_ = true;
+        file_.overwrite(0, header(samples_));
+        file_.finish();
     }
 
 private:
-    void write_header(std::size_t samples) {
-        constexpr std::size_t total = 128; // magic + version + length + dict, 64-aligned
-        std::string dict = "{'descr': '" + descr_ + "', 'fortran_order': False, 'shape': (" +
-                           std::to_string(samples) + ", " + std::to_string(seq_len_) + ", " +
-                           std::to_string(dim_) + "), }";
-        dict.resize(total - 10 - 1, ' ');
-        dict += '\n';
-        const std::uint16_t len = static_cast<std::uint16_t>(dict.size());
-        const char magic[8] = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0};
-        out_.write(magic, 8);
-        const char len_bytes[2] = {static_cast<char>(len & 0xff), static_cast<char>(len >> 8)};
-        out_.write(len_bytes, 2);
-        out_.write(dict.data(), static_cast<std::streamsize>(dict.size()));
+    // 128 bytes hold the header for any sample count, so it is rewritten in place.
+    std::vector<std::byte> header(std::size_t samples) const {
+        auto bytes = io::detail::npy_preamble_bytes(type_, {samples, seq_len_, dim_}, 128);
+        if (header_size_ != 0 && bytes.size() != header_size_) {
+            throw io_error("align_files: tensors: the .npy header outgrew its reserved room");
+        }
+        return bytes;
     }
 
-    std::filesystem::path path_;
-    std::filesystem::path partial_;
-    std::string descr_;
+    io::detail::output_file file_;
+    dtype type_;
     std::size_t seq_len_;
     std::size_t dim_;
-    std::ofstream out_;
+    std::size_t header_size_ = 0;
     std::size_t samples_ = 0;
-    bool done_ = false;
 };
 
 } // namespace detail
@@ -173,8 +146,8 @@ inline align_files_result align_files(const std::vector<std::filesystem::path>& 
                 align::detail::output_size(align_options.collapse, f->feature_size());
             tensors.push_back(std::make_unique<detail::growing_npy>(
                 out_dir / (f->path().stem().string() + ".npy"),
-                f->type() == align::feature_type::float32 ? "<f4" : "<f8", options.tensors->seq_len,
-                width));
+                f->type() == align::feature_type::float32 ? dtype::f32 : dtype::f64,
+                options.tensors->seq_len, width));
         }
     }
     std::string key_list;
@@ -209,30 +182,20 @@ inline align_files_result align_files(const std::vector<std::filesystem::path>& 
                             T* sample = reinterpret_cast<T*>(buffer.data());
                             align::pad_truncate(rows.features_of(entry[s]), rows.rows(entry[s]),
                                                 rows.feature_size, *options.tensors, sample);
-                            tensors[s]->append(sample);
+                            tensors[s]->append(std::as_bytes(
+                                std::span(sample, options.tensors->seq_len * rows.feature_size)));
                         },
                         chunk[s]);
                 }
             }
         });
     if (options.tensors) {
-        const fs::path keys_path = out_dir / "tensor_keys.txt";
-        const fs::path partial = keys_path.string() + ".partial";
-        {
-            std::ofstream keys(partial, std::ios::binary | std::ios::trunc);
-            keys << key_list;
-            if (!keys) {
-                fs::remove(partial, ec);
-                throw io_error("align_files: cannot write '" + keys_path.string() + "'");
-            }
+        io::detail::output_file keys(out_dir / "tensor_keys.txt", "align_files: tensor keys");
+        keys.write(std::as_bytes(std::span(key_list.data(), key_list.size())));
+        for (auto& tensor : tensors) {
+            tensor->finish();
         }
-        for (std::size_t s = 0; s < files.size(); ++s) {
-            tensors[s]->finish();
-        }
-        fs::rename(partial, keys_path, ec);
-        if (ec) {
-            throw io_error("align_files: cannot write '" + keys_path.string() + "'");
-        }
+        keys.finish();
     }
     for (std::size_t s = 0; s < files.size(); ++s) {
         writers[s]->commit(files[s]->metadata());

@@ -115,6 +115,15 @@ public:
         check();
     }
 
+    /// Replaces bytes already written at `offset` (e.g. a header whose sizes are known only
+    /// at the end); later writes continue at the end.
+    void overwrite(std::size_t offset, std::span<const std::byte> bytes) {
+        stream_.seekp(static_cast<std::streamoff>(offset));
+        write(bytes);
+        stream_.seekp(0, std::ios::end);
+        check();
+    }
+
     void finish() {
         stream_.flush();
         check();

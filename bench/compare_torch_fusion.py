@@ -28,6 +28,10 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+# MAG-BERT's MAG and block's MFB as the fusion fixtures define them (one definition of each).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fusion"))
+from generate_fixtures import MAG, MFB  # noqa: E402
+
 torch.set_num_threads(1)
 torch.manual_seed(0)
 
@@ -77,52 +81,17 @@ def lmf_mmsa():
     return run
 
 
-class MAG(nn.Module):
-    def __init__(self, d_t, d_v, d_a, beta_shift):
-        super().__init__()
-        self.W_hv = nn.Linear(d_v + d_t, d_t)
-        self.W_ha = nn.Linear(d_a + d_t, d_t)
-        self.W_v = nn.Linear(d_v, d_t)
-        self.W_a = nn.Linear(d_a, d_t)
-        self.beta_shift = beta_shift
-        self.LayerNorm = nn.LayerNorm(d_t)
-        self.dropout = nn.Dropout(0.5)
-
-    def forward(self, text_embedding, visual, acoustic):
-        eps = 1e-6
-        weight_v = F.relu(self.W_hv(torch.cat((visual, text_embedding), dim=-1)))
-        weight_a = F.relu(self.W_ha(torch.cat((acoustic, text_embedding), dim=-1)))
-        h_m = weight_v * self.W_v(visual) + weight_a * self.W_a(acoustic)
-        em_norm = text_embedding.norm(p=2, dim=-1)
-        hm_norm = h_m.norm(p=2, dim=-1)
-        hm_norm_ones = torch.ones(hm_norm.shape)
-        hm_norm = torch.where(hm_norm == 0, hm_norm_ones, hm_norm)
-        thresh_hold = (em_norm / (hm_norm + eps)) * self.beta_shift
-        ones = torch.ones(thresh_hold.shape)
-        alpha = torch.min(thresh_hold, ones).unsqueeze(dim=-1)
-        acoustic_vis_embedding = alpha * h_m
-        return self.dropout(self.LayerNorm(acoustic_vis_embedding + text_embedding))
-
-
 def mag():
     module = MAG(768, 47, 74, 0.5).eval()
     t, v, a = torch.randn(32, 50, 768), torch.randn(32, 50, 47), torch.randn(32, 50, 74)
-    return lambda: module(t, v, a)
+    return lambda: module((t, v, a))
 
 
 def mfb():
     # block's MFB body with normalize=True, no input/output activation, no linear_out.
-    mm_dim, factor = 1200, 2
-    linear0, linear1 = nn.Linear(128, mm_dim * factor), nn.Linear(128, mm_dim * factor)
+    module = MFB((128, 128), None, 1200, 2, None, None, True).eval()
     x0, x1 = torch.randn(64, 128), torch.randn(64, 128)
-
-    def run():
-        z = linear0(x0) * linear1(x1)
-        z = z.view(z.size(0), mm_dim, factor).sum(2)
-        z = torch.sqrt(F.relu(z)) - torch.sqrt(F.relu(-z))
-        return F.normalize(z, p=2)
-
-    return run
+    return lambda: module((x0, x1))
 
 
 def mcb():

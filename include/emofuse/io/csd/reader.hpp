@@ -568,15 +568,14 @@ private:
             H5Eclear2(H5E_DEFAULT);
             return false;
         }
-        for (int f = 0; f < H5Pget_nfilters(dcpl.get()); ++f) {
-            unsigned flags = 0;
-            std::size_t values = 0;
-            if (H5Pget_filter2(dcpl.get(), static_cast<unsigned>(f), &flags, &values, nullptr, 0,
-                               nullptr, nullptr) != H5Z_FILTER_DEFLATE ||
-                f > 0) {
-                H5Eclear2(H5E_DEFAULT);
-                return false;
-            }
+        const int filters = H5Pget_nfilters(dcpl.get());
+        unsigned flags = 0;
+        std::size_t values = 0;
+        if (filters > 1 ||
+            (filters == 1 && H5Pget_filter2(dcpl.get(), 0, &flags, &values, nullptr, 0, nullptr,
+                                            nullptr) != H5Z_FILTER_DEFLATE)) {
+            H5Eclear2(H5E_DEFAULT);
+            return false; // gzip alone or no filter
         }
         hsize_t chunk[2] = {0, 0};
         if (H5Pget_chunk(dcpl.get(), 2, chunk) != 2 || chunk[0] == 0 || chunk[1] == 0) {

@@ -42,7 +42,11 @@ if(NOT registered)
 endif()
 
 # Documented names: first cells of the rows of every table headed `| benchmark | ...`.
-file(STRINGS "${TABLE}" table_lines)
+# Table cells hold ';', '[' and ']', which CMake lists treat specially: they are dropped
+# before the text is split into lines (the checks only look at the first cell).
+file(READ "${TABLE}" table_text)
+string(REGEX REPLACE "[][;\\]" "_" table_text "${table_text}")
+string(REPLACE "\n" ";" table_lines "${table_text}")
 set(documented "")
 set(in_table FALSE)
 foreach(line IN LISTS table_lines)

@@ -10,8 +10,8 @@ const std::vector<std::size_t> word_counts{20, 12, 7, 15};
 const xt::xtensor<float, 3> frames = xt::zeros<float>({4, 500, 74});
 const std::vector<std::size_t> frame_counts{500, 320, 410, 90};
 const emofuse::features<float> face_embeddings = xt::zeros<float>({4, 35});
-const auto train_batch = emofuse::make_batch(
-    emofuse::text(emofuse::sequence<float>(words, word_counts)),
-    emofuse::audio(emofuse::sequence<float>(frames, frame_counts)),
-    emofuse::vision(face_embeddings));
+const auto train_batch =
+    emofuse::make_batch(emofuse::text(emofuse::sequence<float>(words, word_counts)),
+                        emofuse::audio(emofuse::sequence<float>(frames, frame_counts)),
+                        emofuse::vision(face_embeddings));
 const emofuse::features<float> train_labels = xt::zeros<float>({4, 1});

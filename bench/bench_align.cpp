@@ -1,4 +1,4 @@
-// Alignment workload (shared/design/WORKLOADS.md): align_words — interval alignment of audio,
+// Alignment workload (docs/workloads.md): align_words — interval alignment of audio,
 // video and label sequences to word intervals with mean collapse, in memory. 100 videos of
 // 85-95 s, 120 words each, audio 100 Hz d=74, video 30 Hz d=35, one label row per 9 s
 // utterance; words carry d=300 vectors. The data come from a counter-based generator

@@ -1,4 +1,4 @@
-// Attention workloads (shared/design/WORKLOADS.md): mult_cross — one pre-LN MulT crossmodal
+// Attention workloads (docs/workloads.md): mult_cross — one pre-LN MulT crossmodal
 // layer (MHA with Q from the target, K = V from the source, FFN 4d) — and mha_self — multi-head
 // self-attention with its in/out projections. fp32, one thread, seeded random parameters.
 #include <emofuse/attention/crossmodal.hpp>
@@ -113,7 +113,7 @@ ea::crossmodal_encoder<float> random_encoder(std::size_t d, std::size_t heads, s
 
 // The full MulT forward with MulT's CMU-MOSEI configuration (unaligned: text 50 × 300, audio
 // 500 × 74, vision 500 × 35; d = 30, 5 heads, 5 layers per block and memory), batch 8.
-// Not a WORKLOADS.md row: an end-to-end figure next to the layer-level ones.
+// Not a canonical row of docs/workloads.md: an end-to-end figure next to the layer-level ones.
 void mult_forward_mosei(benchmark::State& state) {
     constexpr std::size_t batch = 8, d = 30, heads = 5, layers = 5;
     constexpr std::array<std::size_t, 3> time{50, 500, 500};

@@ -1,4 +1,4 @@
-// Fusion workloads from shared/design/WORKLOADS.md: tfn_mmsa, tfn_mmsa_b1, lmf_mmsa, mag, mfb,
+// Fusion workloads from docs/workloads.md: tfn_mmsa, tfn_mmsa_b1, lmf_mmsa, mag, mfb,
 // mcb (fp32, one thread, one forward call per iteration).
 #include <benchmark/benchmark.h>
 

@@ -1,4 +1,4 @@
-// Metric benchmarks (names from shared/design/WORKLOADS.md): the MOSI suite on the MOSEI
+// Metric benchmarks (names from docs/workloads.md): the MOSI suite on the MOSEI
 // test size, a 10^7-sample streaming pass, and a 1000-resample bootstrap of MELD's weighted
 // F1. bench/compare_metrics.py times the numpy / scikit-learn equivalents side by side.
 #include <emofuse/metrics/bootstrap.hpp>

@@ -3,7 +3,7 @@
 
     /usr/bin/python3 bench/compare_metrics.py --bench build/release/bench/emofuse-bench
 
-Workloads (shared/design/WORKLOADS.md):
+Workloads (docs/workloads.md):
   metrics_mosi_suite   MMSA's MetricsTop MOSI regression suite (8 keys), N = 4659, float32
   metrics_stream_1e7   accuracy + weighted F1 (7 classes) + MAE + Pearson over 10^7 samples
   bootstrap_f1_meld    1000-resample percentile CI of weighted F1, N = 2610, 7 classes

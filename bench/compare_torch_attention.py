@@ -3,10 +3,10 @@
 
     /usr/bin/python3 bench/compare_torch_attention.py --bench build/release/bench/emofuse-bench
 
-Workloads (shared/design/WORKLOADS.md), fp32, one thread:
+Workloads (docs/workloads.md), fp32, one thread:
   mult_cross  one pre-LN MulT crossmodal layer, B=16, T_q=50, T_k=500, d=50, 10 heads, FFN 4d
   mha_self    multi-head self-attention with in/out projections, B=16, T=50, d=50, 10 heads
-and, end to end (not a WORKLOADS.md row):
+and, end to end (a companion, not a canonical row of docs/workloads.md):
   mult_forward_mosei  the full MulT forward, CMU-MOSEI configuration (text 50×300, audio
                       500×74, vision 500×35, d=30, 5 heads, 5 layers), batch 8
 

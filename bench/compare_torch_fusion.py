@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Times the fusion workloads of shared/design/WORKLOADS.md in PyTorch eager, written as the
+"""Times the fusion workloads of docs/workloads.md in PyTorch eager, written as the
 peers write them (MMSA TFN/LMF, MAG-BERT's MAG, block's MFB, compact bilinear pooling with a
 sparse sketch and torch.fft), next to emofuse-bench, in one run on one thread, and prints the
 medians and the ratio per workload.

@@ -2,7 +2,7 @@
 """Independent reference for emofuse's alignment module; writes tests/align/data/.
 
 The interval alignment below is written directly from the CMU-MultimodalSDK semantics
-(REFERENCE.md, "Alignment"), the straightforward O(words x frames) way: every reference row
+(docs/reference.md, "Alignment"), the straightforward O(words x frames) way: every reference row
 scans every frame of the video. It is deliberately naive so that it can serve as a check.
 
 Run with Debian's python3 (numpy + h5py):  /usr/bin/python3 tests/align/generate_fixtures.py

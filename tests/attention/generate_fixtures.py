@@ -4,7 +4,7 @@
 Run with Debian's python3 (torch, numpy): /usr/bin/python3 tests/attention/generate_fixtures.py
 Writes tests/attention/data/<case>.safetensors. Every case holds its inputs, parameters and the
 expected output computed in float64 by PyTorch: torch.nn.MultiheadAttention itself for MHA, and
-modules written here from the math (REFERENCE.md "Attention") for scaled dot-product attention,
+modules written here from the math (docs/reference.md "Attention") for scaled dot-product attention,
 MulT layers/stacks/model, pooling and connectors. Inputs and parameters are drawn in float32 and
 stored exactly, so the C++ float32 and float64 paths see the same numbers.
 """

@@ -4,7 +4,7 @@
 
     /usr/bin/python3 tests/fusion/generate_fixtures.py
 
-Every operator is written below from the math in shared/design/REFERENCE.md ("Fusion"), in the
+Every operator is written below from the math in docs/reference.md ("Fusion"), in the
 form the peers (MMSA, MultiBench, block.bootstrap.pytorch, MAG-BERT, MERTools) write it. Per
 test case it writes, into tests/fusion/data/:
   <case>.safetensors   the module's state_dict (float32, PyTorch names)

@@ -2,8 +2,8 @@
 #       in messages> -DOUTPUT=<file.cpp> -P extract_snippets.cmake
 #
 # Writes one C++ translation unit holding every ```cpp block of a Markdown page, so that the
-# docs test (tests/docs/CMakeLists.txt) compiles the documentation's code. The rules, which
-# docs/README-level pages follow (see tests/docs/README.md):
+# docs test (tests/docs/CMakeLists.txt) compiles the documentation's code. The rules (see
+# tests/docs/README.md):
 #   - every fenced block carries a language; ```cpp (or c++, cxx) blocks are compiled, any
 #     other language (sh, console, cmake, text, ...) is not; an untagged fence is an error;
 #   - a ```cpp block becomes the body of its own function `void snippet()` in namespace
@@ -14,7 +14,9 @@
 #     the order given (`prelude a prelude b`);
 #   - `<!-- snippet: namespace-scope -->` compiles the block at namespace scope instead (for
 #     blocks that define functions or classes).
-# #line directives make every diagnostic name the page (or prelude) and its line.
+# #line directives make every diagnostic name the page (or prelude) and its line, by absolute
+# path so that the compiler can quote the offending line; a markup mistake becomes an #error
+# at its line (see fail()).
 cmake_minimum_required(VERSION 3.21)
 
 foreach(var PAGE PAGE_NAME PRELUDE_DIR PRELUDE_NAME OUTPUT)
@@ -49,10 +51,17 @@ function(restore line out_var)
     set(${out_var} "${line}" PARENT_SCOPE)
 endfunction()
 
-function(fail line_number)
+# A markup mistake becomes the page's whole translation unit: an #error at the page's line.
+# The compiler then reports it as `page:line: error: ...` like any broken snippet, and the
+# other pages still compile (a failing generator step would stop the whole target).
+macro(fail line_number)
     string(CONCAT what ${ARGN})
-    message(FATAL_ERROR "${PAGE_NAME}:${line_number}: ${what}")
-endfunction()
+    string(REPLACE "\\" "\\\\" what "${what}")
+    string(REPLACE "\"" "\\\"" what "${what}")
+    file(WRITE "${OUTPUT}" "#line ${line_number} \"${PAGE}\"\n#error \"${what}\"\n")
+    message(STATUS "${PAGE_NAME}:${line_number}: ${what}")
+    return()
+endmacro()
 
 # Splits code lines (first line numbered `first`, from file `name`) into the #include lines
 # (for the top of the translation unit) and the rest (for the body), each with #line markers.
@@ -93,12 +102,12 @@ foreach(raw IN LISTS page_lines)
         if(raw MATCHES "^ *(```+|~~~+)[ \t]*$" AND CMAKE_MATCH_1 MATCHES "^${fence_marker}")
             set(in_fence FALSE)
             if(fence_compiled)
-                split_code("${code_lines}" ${code_first} "${PAGE_NAME}" includes body)
+                split_code("${code_lines}" ${code_first} "${PAGE}" includes body)
                 set(prelude_body "")
                 foreach(prelude IN LISTS snippet_preludes)
                     read_lines("${PRELUDE_DIR}/${prelude}.hpp" prelude_lines)
-                    split_code("${prelude_lines}" 1 "${PRELUDE_NAME}/${prelude}.hpp"
-                               one_includes one_body)
+                    split_code("${prelude_lines}" 1 "${PRELUDE_DIR}/${prelude}.hpp" one_includes
+                               one_body)
                     string(APPEND tu_includes "${one_includes}")
                     string(APPEND prelude_body "${one_body}")
                 endforeach()

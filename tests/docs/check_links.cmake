@@ -1,0 +1,68 @@
+# cmake -DSOURCE_DIR=<repo> -P check_links.cmake
+#
+# Fails when README.md or docs/*.md links to a file that is not in the repository, or to a
+# `#fragment` that no heading of the target page produces (GitHub's rule: lower case,
+# punctuation dropped, spaces to '-'). External links (scheme:...) are not checked.
+cmake_minimum_required(VERSION 3.21)
+
+if(NOT DEFINED SOURCE_DIR)
+    message(FATAL_ERROR "check_links.cmake: -DSOURCE_DIR=<repo> is required")
+endif()
+
+# The anchors of a Markdown page's headings.
+function(page_anchors page out_var)
+    file(STRINGS "${page}" headings REGEX "^#+ ")
+    set(anchors "")
+    foreach(heading IN LISTS headings)
+        string(REGEX REPLACE "^#+ +" "" text "${heading}")
+        string(TOLOWER "${text}" text)
+        string(REGEX REPLACE "[^a-z0-9 _-]" "" text "${text}")
+        string(REPLACE " " "-" text "${text}")
+        list(APPEND anchors "${text}")
+    endforeach()
+    set(${out_var} "${anchors}" PARENT_SCOPE)
+endfunction()
+
+file(GLOB pages "${SOURCE_DIR}/docs/*.md")
+list(PREPEND pages "${SOURCE_DIR}/README.md")
+set(broken "")
+set(checked 0)
+foreach(page IN LISTS pages)
+    file(RELATIVE_PATH page_name "${SOURCE_DIR}" "${page}")
+    get_filename_component(page_dir "${page}" DIRECTORY)
+    file(READ "${page}" text)
+    # "](" becomes a control character first: list elements holding ']' would not split.
+    string(ASCII 5 link_mark)
+    string(REPLACE "](" "${link_mark}" text "${text}")
+    string(REGEX MATCHALL "${link_mark}[^) \t\n]+\\)" links "${text}")
+    foreach(link IN LISTS links)
+        string(REGEX REPLACE "^${link_mark}(.*)\\)$" "\\1" target "${link}")
+        if(target MATCHES "^[a-zA-Z][a-zA-Z0-9+.-]*:")
+            continue() # https:, mailto:, ...
+        endif()
+        math(EXPR checked "${checked} + 1")
+        string(REGEX REPLACE "#.*$" "" file_part "${target}")
+        set(fragment "")
+        if(target MATCHES "#(.*)$")
+            set(fragment "${CMAKE_MATCH_1}")
+        endif()
+        if(file_part STREQUAL "")
+            set(resolved "${page}")
+        else()
+            get_filename_component(resolved "${file_part}" ABSOLUTE BASE_DIR "${page_dir}")
+        endif()
+        if(NOT EXISTS "${resolved}")
+            string(APPEND broken "\n  ${page_name}: (${target}): no such file")
+        elseif(NOT fragment STREQUAL "" AND resolved MATCHES "\\.md$")
+            page_anchors("${resolved}" anchors)
+            if(NOT fragment IN_LIST anchors)
+                string(APPEND broken "\n  ${page_name}: (${target}): no heading makes #${fragment}")
+            endif()
+        endif()
+    endforeach()
+endforeach()
+
+if(broken)
+    message(FATAL_ERROR "dangling links in the documentation:${broken}")
+endif()
+message(STATUS "${checked} relative links of README.md and docs/*.md resolve")

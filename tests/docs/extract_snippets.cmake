@@ -1,13 +1,15 @@
-# cmake -DPAGE=<file.md> -DPAGE_NAME=<name in messages> -DPRELUDE_DIR=<dir> -DPRELUDE_NAME=<dir
-#       in messages> -DOUTPUT=<file.cpp> -P extract_snippets.cmake
+# cmake -DPAGE=<file.md> -DPAGE_NAME=<name in messages> -DPAGE_ID=<C identifier>
+#       -DPRELUDE_DIR=<dir> -DPRELUDE_NAME=<dir in messages> -DOUTPUT=<file> -P extract_snippets.cmake
 #
-# Writes one C++ translation unit holding every ```cpp block of a Markdown page, so that the
-# docs test (tests/docs/CMakeLists.txt) compiles the documentation's code. The rules (see
-# tests/docs/README.md):
+# Writes the C++ of every ```cpp block of a Markdown page as a fragment that the docs test
+# (tests/docs/CMakeLists.txt) includes, with every other page's, into one translation unit
+# at namespace scope. The rules (see tests/docs/README.md):
 #   - every fenced block carries a language; ```cpp (or c++, cxx) blocks are compiled, any
 #     other language (sh, console, cmake, text, ...) is not; an untagged fence is an error;
 #   - a ```cpp block becomes the body of its own function `void snippet()` in namespace
-#     emofuse_docs::snippet_L<line>, with its #include lines moved to the top of the file;
+#     emofuse_docs::<PAGE_ID>_L<line>, with its #include lines moved to the top of the
+#     fragment (each behind __has_include, so a missing header is an #error at its page line
+#     that does not stop the other pages);
 #   - `<!-- snippet: prelude NAME -->` on the line before the fence splices
 #     PRELUDE_DIR/NAME.hpp (its #include lines moved up too, the rest at the start of the
 #     function body) to declare the inputs a fragment uses; several preludes are spliced in
@@ -19,7 +21,7 @@
 # at its line (see fail()).
 cmake_minimum_required(VERSION 3.21)
 
-foreach(var PAGE PAGE_NAME PRELUDE_DIR PRELUDE_NAME OUTPUT)
+foreach(var PAGE PAGE_NAME PAGE_ID PRELUDE_DIR PRELUDE_NAME OUTPUT)
     if(NOT DEFINED ${var})
         message(FATAL_ERROR "extract_snippets.cmake: -D${var}=... is required")
     endif()
@@ -74,7 +76,15 @@ function(split_code lines first name includes_var body_var)
     foreach(line IN LISTS lines)
         restore("${line}" line)
         if(line MATCHES "^[ \t]*#[ \t]*include[ \t]")
-            string(APPEND includes "#line ${number} \"${name}\"\n${line}\n")
+            if(line MATCHES "include[ \t]*(<[^>]+>|\"[^\"]+\")")
+                set(header "${CMAKE_MATCH_1}")
+                string(REPLACE "\"" "\\\"" quoted "${header}")
+                string(APPEND includes "#if __has_include(${header})\n#line ${number} \"${name}\"\n"
+                       "${line}\n#else\n#line ${number} \"${name}\"\n"
+                       "#error \"no header ${quoted}\"\n#endif\n")
+            else()
+                string(APPEND includes "#line ${number} \"${name}\"\n${line}\n")
+            endif()
         else()
             if(NOT number EQUAL expected)
                 string(APPEND body "#line ${number} \"${name}\"\n")
@@ -113,7 +123,7 @@ foreach(raw IN LISTS page_lines)
                     string(APPEND prelude_body "${one_body}")
                 endforeach()
                 string(APPEND tu_includes "${includes}")
-                set(scope "namespace emofuse_docs::snippet_L${fence_line} {\n")
+                set(scope "namespace emofuse_docs::${PAGE_ID}_L${fence_line} {\n")
                 if(snippet_namespace_scope)
                     string(APPEND tu_bodies "${scope}${prelude_body}${body}} // namespace\n\n")
                 else()

@@ -13,8 +13,9 @@ file(MAKE_DIRECTORY ${SCRATCH})
 
 function(extract page output)
     execute_process(
-        COMMAND ${CMAKE_COMMAND} -DPAGE=${page} -DPAGE_NAME=page.md -DPRELUDE_DIR=${PRELUDE_DIR}
-                -DPRELUDE_NAME=selftest/prelude -DOUTPUT=${output} -P ${here}/extract_snippets.cmake
+        COMMAND ${CMAKE_COMMAND} -DPAGE=${page} -DPAGE_NAME=page.md -DPAGE_ID=page
+                -DPRELUDE_DIR=${PRELUDE_DIR} -DPRELUDE_NAME=selftest/prelude -DOUTPUT=${output}
+                -P ${here}/extract_snippets.cmake
         RESULT_VARIABLE status OUTPUT_QUIET ERROR_VARIABLE errors)
     if(NOT status EQUAL 0)
         message(FATAL_ERROR "extract_snippets.cmake failed on ${page}: ${errors}")

@@ -248,7 +248,6 @@ comoments centred_block(const T* x, const T* y, std::size_t count, WeightOf weig
     return out;
 }
 
-
 /// Co-moments of one block in a single pass around a shift (sx, sy), normally the running
 /// mean: with dx = x - sx and dy = y - sy, m2_x = sum w·dx² - (sum w·dx)²/W and likewise for
 /// m2_y and c_xy. The rounding this adds is about eps·W·(block mean - shift)², and with the
@@ -323,18 +322,22 @@ comoments shifted_block(const T* x, const T* y, std::size_t count, WeightOf weig
 inline constexpr double ordinary_low = 0x1p-400;
 inline constexpr double ordinary_high = 0x1p400;
 
-/// True when a side's plain-unit result may have lost its spread to underflow (a spread this
-/// small with a mean of at least 2^-400 is impossible unless the side is constant).
-[[nodiscard]] inline bool tiny_spread(double m2, double mean) noexcept {
-    return m2 < 0x1p-800 && !(m2 == 0 && std::fabs(mean) >= ordinary_low);
+/// True when one side's plain-unit result is certainly accurate: a finite mean within
+/// 2^±400's reach and a spread that neither overflowed nor lost precision to underflow (a
+/// spread of 0 with a mean of at least 2^-400 is a constant side, since distinct values that
+/// large differ by far more than 2^-537). False for NaN or infinity.
+[[nodiscard]] inline bool plain_side(double m2, double mean) noexcept {
+    const double magnitude = std::fabs(mean);
+    return (magnitude <= ordinary_high) &
+           (((m2 >= 0x1p-800) & (m2 <= 0x1p800)) | ((m2 == 0) & (magnitude >= ordinary_low)));
 }
 
 /// Cheap screen of a block computed in plain units: false means it is certainly accurate;
-/// true means look at the values (`ordinary_values`) before trusting it.
+/// true means look at the values (`ordinary_magnitude`) before trusting it. Mostly
+/// branch-free: it runs once per block on the fast path.
 [[nodiscard]] inline bool needs_closer_look(const comoments& m) noexcept {
-    return !finite(m) || !(std::fabs(m.mean_x) <= ordinary_high) ||
-           !(std::fabs(m.mean_y) <= ordinary_high) || !(m.m2_x <= 0x1p800) ||
-           !(m.m2_y <= 0x1p800) || tiny_spread(m.m2_x, m.mean_x) || tiny_spread(m.m2_y, m.mean_y);
+    const bool sums_finite = std::isfinite(m.c_xy) && std::isfinite(m.sum_sq_err);
+    return !(plain_side(m.m2_x, m.mean_x) & plain_side(m.m2_y, m.mean_y) & sums_finite);
 }
 
 /// Largest |value| of a block.
@@ -402,8 +405,8 @@ comoments rescaled_block(const T* x, const T* y, std::size_t count, WeightOf wei
         const double wi = weight(i);
         const double dx = sx(i) - mx;
         const double dy = sy(i) - my;
-        const double e = std::ldexp(static_cast<double>(x[i]), -ee) -
-                         std::ldexp(static_cast<double>(y[i]), -ee);
+        const double e =
+            std::ldexp(static_cast<double>(x[i]), -ee) - std::ldexp(static_cast<double>(y[i]), -ee);
         out.m2_x += wi * dx * dx;
         out.m2_y += wi * dy * dy;
         out.c_xy += wi * dx * dy;
@@ -426,6 +429,27 @@ comoments block_comoments(const T* x, const T* y, std::size_t count, WeightOf we
     return acceptable(plain, x, y, count) ? plain : rescaled_block(x, y, count, weight);
 }
 
+/// The total weight and means of merge(a, b), without the rest of the merge (one per block
+/// in the loop below; the same arithmetic as `merge`, so the same bits).
+struct running_mean {
+    double n, x, y;
+};
+[[nodiscard]] inline running_mean merged_mean(const comoments& a, const comoments& b) noexcept {
+    if (b.n == 0) {
+        return {a.n, a.mean_x, a.mean_y};
+    }
+    if (a.n == 0) {
+        return {b.n, b.mean_x, b.mean_y};
+    }
+    if (a.scale_x != 0 || a.scale_y != 0 || b.scale_x != 0 || b.scale_y != 0) {
+        const comoments m = merge(a, b);
+        return {m.n, m.mean_x, m.mean_y};
+    }
+    const double n = a.n + b.n;
+    return {n, a.mean_x + (b.mean_x - a.mean_x) * (b.n / n),
+            a.mean_y + (b.mean_y - a.mean_y) * (b.n / n)};
+}
+
 /// Co-moments of a whole span, block by block, applying the NaN policy.
 /// `prior` is the state the result will be merged into: its mean is the first shift.
 template <class T, class WeightOf>
@@ -446,9 +470,9 @@ comoments span_comoments(std::span<const T> truth, std::span<const T> pred, Weig
             }
         }();
         // Once a mean is known, one pass around it; the very first block is two-pass.
-        const comoments known = merge(prior, total);
+        const running_mean known = merged_mean(prior, total);
         if (known.n > 0) {
-            const comoments block = shifted_block(x, y, count, shifted, known.mean_x, known.mean_y);
+            const comoments block = shifted_block(x, y, count, shifted, known.x, known.y);
             if (acceptable(block, x, y, count)) {
                 total = merge(total, block);
                 continue;

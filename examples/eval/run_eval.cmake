@@ -5,11 +5,12 @@
 #         [-DCHECK_FILE=path -DCHECK_FILE_REGEX=regex [-DFILE_BEFORE=content]]
 #         [-DSTDOUT_FILE=path] [-DFILE_SIZE_LIMIT=blocks] [-DTERMINAL=ON]
 #         [-DGENERATE_FILE=path -DGENERATE_TEXT=text -DGENERATE_COUNT=n]
-#         [-DREPEAT_SAME=ON] -P run_eval.cmake
+#         [-DSTOP_AFTER=seconds] [-DREPEAT_SAME=ON] -P run_eval.cmake
 # FILE_BEFORE: CHECK_FILE exists with this content before the run (else it is removed).
 # STDOUT_FILE: stdout goes to that file (e.g. /dev/full) instead of being captured.
 # FILE_SIZE_LIMIT: runs under `ulimit -f` (SIGXFSZ ignored), so writes beyond it fail.
 # TERMINAL: runs under script(1), so stderr is a terminal (stdout and stderr are merged).
+# STOP_AFTER: the run is stopped after that many seconds if still running (not a failure).
 # GENERATE_*: writes GENERATE_TEXT repeated GENERATE_COUNT times plus a newline first.
 string(REPLACE "|" ";" ARGS "${ARGS}") # arguments arrive joined with |
 if(DEFINED GENERATE_FILE)
@@ -40,8 +41,15 @@ if(DEFINED CHECK_FILE)
         file(REMOVE ${CHECK_FILE})
     endif()
 endif()
+set(timeout 100)
+if(DEFINED STOP_AFTER)
+    set(timeout ${STOP_AFTER})
+endif()
 execute_process(COMMAND ${command} ${input_args} ${output_args}
-                RESULT_VARIABLE code ERROR_VARIABLE err TIMEOUT 100)
+                RESULT_VARIABLE code ERROR_VARIABLE err TIMEOUT ${timeout})
+if(DEFINED STOP_AFTER AND code MATCHES "timeout")
+    set(code "${EXPECT_EXIT}") # stopped as intended: only its output is checked
+endif()
 if(NOT code STREQUAL "${EXPECT_EXIT}")
     message(FATAL_ERROR "exit code ${code}, expected ${EXPECT_EXIT}\nstdout:\n${out}\nstderr:\n${err}")
 endif()

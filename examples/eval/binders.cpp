@@ -121,10 +121,20 @@ em::grouping_table read_groups(const std::string& path) {
         if (comma == std::string::npos) {
             fail_at(file.name, file.lines[i], "expected \"word,group\", got " + cli::quoted(text));
         }
+        // Checked here rather than left to grouping_table::add, whose messages repeat the
+        // whole entry: echoed input stays short.
+        const std::string_view word = trim(std::string_view(text).substr(0, comma));
+        const std::string_view group = trim(std::string_view(text).substr(comma + 1));
+        if (word.empty() || group.empty()) {
+            fail_at(file.name, file.lines[i],
+                    "expected a non-empty word and group, got " + cli::quoted(text));
+        }
         try {
-            table.add(text.substr(0, comma), text.substr(comma + 1));
-        } catch (const emofuse::error& e) {
-            fail_at(file.name, file.lines[i], e.what());
+            table.add(word, group);
+        } catch (const emofuse::error&) {
+            fail_at(file.name, file.lines[i],
+                    "word " + cli::quoted(word) + " already has the group " +
+                        cli::quoted(table.group_of(word)) + ", got " + cli::quoted(group));
         }
     }
     return table;

@@ -4,18 +4,19 @@
 #         [-DEXPECT_STDERR=regex] [-DFORBID_STDERR=regex] [-DMAX_STDERR_BYTES=n]
 #         [-DCHECK_FILE=path -DCHECK_FILE_REGEX=regex [-DFILE_BEFORE=content]]
 #         [-DSTDOUT_FILE=path] [-DFILE_SIZE_LIMIT=blocks] [-DTERMINAL=ON]
-#         [-DGENERATE_FILE=path -DGENERATE_TEXT=text -DGENERATE_COUNT=n]
+#         [-DGENERATE_FILE=path -DGENERATE_TEXT=text -DGENERATE_COUNT=n [-DGENERATE_SUFFIX=s]]
 #         [-DSTOP_AFTER=seconds] [-DREPEAT_SAME=ON] -P run_eval.cmake
 # FILE_BEFORE: CHECK_FILE exists with this content before the run (else it is removed).
 # STDOUT_FILE: stdout goes to that file (e.g. /dev/full) instead of being captured.
 # FILE_SIZE_LIMIT: runs under `ulimit -f` (SIGXFSZ ignored), so writes beyond it fail.
 # TERMINAL: runs under script(1), so stderr is a terminal (stdout and stderr are merged).
 # STOP_AFTER: the run is stopped after that many seconds if still running (not a failure).
-# GENERATE_*: writes GENERATE_TEXT repeated GENERATE_COUNT times plus a newline first.
+# GENERATE_*: first writes GENERATE_TEXT repeated GENERATE_COUNT times, GENERATE_SUFFIX and a
+# newline to GENERATE_FILE.
 string(REPLACE "|" ";" ARGS "${ARGS}") # arguments arrive joined with |
 if(DEFINED GENERATE_FILE)
     string(REPEAT "${GENERATE_TEXT}" ${GENERATE_COUNT} generated)
-    file(WRITE ${GENERATE_FILE} "${generated}\n")
+    file(WRITE ${GENERATE_FILE} "${generated}${GENERATE_SUFFIX}\n")
 endif()
 set(command ${EXE} ${ARGS})
 if(DEFINED FILE_SIZE_LIMIT)

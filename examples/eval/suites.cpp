@@ -94,6 +94,34 @@ constexpr std::array<suite_spec, 10> suites = {{
      "comma-separated emotion words per line; --groups maps words"},
 }};
 
+/// Every suite has 1..max_presets named presets with binders; a suite listed on the previous
+/// row (empty help) has the same preset names, since the row shows them once.
+constexpr bool well_formed(std::span<const suite_spec> table) {
+    for (std::size_t s = 0; s < table.size(); ++s) {
+        const suite_spec& suite = table[s];
+        if (suite.name.empty() || suite.preset_count == 0 || suite.preset_count > max_presets) {
+            return false;
+        }
+        for (const auto& p : suite.presets()) {
+            if (p.name.empty() || p.bind == nullptr) {
+                return false;
+            }
+        }
+        if (suite.help.empty()) {
+            if (s == 0 || table[s - 1].preset_count != suite.preset_count) {
+                return false;
+            }
+            for (std::size_t p = 0; p < suite.preset_count; ++p) {
+                if (table[s - 1].preset_list[p].name != suite.preset_list[p].name) {
+                    return false;
+                }
+            }
+        }
+    }
+    return true;
+}
+static_assert(well_formed(suites));
+
 } // namespace
 
 std::span<const suite_spec> suite_table() noexcept {

@@ -336,8 +336,10 @@ inline constexpr double ordinary_high = 0x1p400;
 /// true means look at the values (`ordinary_magnitude`) before trusting it. Mostly
 /// branch-free: it runs once per block on the fast path.
 [[nodiscard]] inline bool needs_closer_look(const comoments& m) noexcept {
+    const bool x_plain = plain_side(m.m2_x, m.mean_x);
+    const bool y_plain = plain_side(m.m2_y, m.mean_y);
     const bool sums_finite = std::isfinite(m.c_xy) && std::isfinite(m.sum_sq_err);
-    return !(plain_side(m.m2_x, m.mean_x) & plain_side(m.m2_y, m.mean_y) & sums_finite);
+    return !(x_plain & y_plain & sums_finite);
 }
 
 /// Largest |value| of a block.

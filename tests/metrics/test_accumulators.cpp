@@ -87,7 +87,7 @@ TEST_CASE_TEMPLATE("co-moments: merged shards equal one pass", T, float, double)
     CHECK(near(a.pearson, b.pearson));
     CHECK(near(a.ccc, b.ccc));
     CHECK(near(whole.compute(1).ccc, merged.compute(1).ccc));
-    // The state is plain data: 8 doubles.
+    // The state is plain data: 10 doubles.
     static_assert(std::is_trivially_copyable_v<em::comoments>);
 }
 
@@ -555,4 +555,62 @@ TEST_CASE("co-moments: offset, sorted and trending data across updates match lon
         CHECK(near(em::mse(m), static_cast<double>(sq_err / n)));
         CHECK(near(em::pearson(m), static_cast<double>(sxy / std::sqrt(sxx * syy))));
     }
+}
+
+TEST_CASE("co-moments: extreme magnitudes keep Pearson, CCC and RMSE exact up to scale") {
+    std::vector<double> truth, pred;
+    random_scores<double>(5003, 11, truth, pred);
+    em::regression_accumulator plain;
+    plain.update(std::span<const double>(truth), std::span<const double>(pred));
+    const auto reference = plain.compute();
+    CHECK(plain.state().scale_x == 0); // ordinary data stays in plain units
+    CHECK(plain.state().scale_y == 0);
+    const auto scaled = [](const std::vector<double>& v, double factor) {
+        std::vector<double> out(v);
+        for (double& x : out) {
+            x *= factor;
+        }
+        return out;
+    };
+    struct scales {
+        double pred, truth;
+    };
+    for (const scales s : {scales{1e300, 1e300}, scales{1e160, 1e160}, scales{1e-160, 1e-160},
+                           scales{1e-300, 1e-300}, scales{1e300, 1e-300}, scales{1.0, 1e-200}}) {
+        CAPTURE(s.pred);
+        CAPTURE(s.truth);
+        const auto t = scaled(truth, s.truth);
+        const auto p = scaled(pred, s.pred);
+        // One pass, uneven shards (one starting plain-scale-free, one empty) and weights.
+        em::regression_accumulator whole, merged, weighted;
+        whole.update(std::span<const double>(t), std::span<const double>(p));
+        const std::size_t cuts[] = {0, 0, 700, 3000, 5003};
+        for (std::size_t c = 0; c + 1 < std::size(cuts); ++c) {
+            em::regression_accumulator shard;
+            shard.update(slice(t, cuts[c], cuts[c + 1]), slice(p, cuts[c], cuts[c + 1]));
+            merged.merge(shard);
+        }
+        const std::vector<std::uint32_t> twos(t.size(), 2);
+        weighted.update(std::span<const double>(t), std::span<const double>(p),
+                        std::span<const std::uint32_t>(twos));
+        for (const auto* acc : {&whole, &merged, &weighted}) {
+            const auto r = acc->compute();
+            CHECK_FALSE(r.constant_input);
+            CHECK(near(r.pearson, reference.pearson, 1e-11));
+            if (s.pred == s.truth) {
+                CHECK(near(r.ccc, reference.ccc, 1e-11));
+                CHECK(near(r.rmse, reference.rmse * s.pred, 1e-11));
+                CHECK(near(r.mae, reference.mae * s.pred, 1e-11));
+            }
+        }
+        // The sentiment suite's Corr takes the same path.
+        em::sentiment_suite suite(em::sentiment_dataset::mosi, em::sentiment_preset::mmsa);
+        suite.update(std::span<const double>(t), std::span<const double>(p));
+        CHECK(near(suite.compute().at("Corr"), reference.pearson, 1e-11));
+    }
+    // Constant extreme input is still reported as constant.
+    const std::vector<double> constant(100, 1e308);
+    em::regression_accumulator flat;
+    flat.update(std::span<const double>(constant), std::span<const double>(constant));
+    CHECK(flat.compute().constant_input);
 }

@@ -17,18 +17,19 @@ namespace emofuse::metrics {
 /// Mean absolute error, mean |pred - truth| over unclipped values.
 [[nodiscard]] inline double mae(const comoments& m) {
     detail::require_samples("metrics::mae", m.n);
-    return m.sum_abs_err / m.n;
+    return std::ldexp(m.sum_abs_err / m.n, detail::error_exponent(m));
 }
 
 /// Mean squared error.
 [[nodiscard]] inline double mse(const comoments& m) {
     detail::require_samples("metrics::mse", m.n);
-    return m.sum_sq_err / m.n;
+    return std::ldexp(m.sum_sq_err / m.n, 2 * detail::error_exponent(m));
 }
 
-/// Root mean squared error.
+/// Root mean squared error (finite even when the MSE itself leaves the double range).
 [[nodiscard]] inline double rmse(const comoments& m) {
-    return std::sqrt(mse(m));
+    detail::require_samples("metrics::rmse", m.n);
+    return std::ldexp(std::sqrt(m.sum_sq_err / m.n), detail::error_exponent(m));
 }
 
 /// True when either side has zero variance, so Pearson r is undefined.
@@ -60,10 +61,14 @@ namespace emofuse::metrics {
     if (!(dof > 0)) {
         return std::numeric_limits<double>::quiet_NaN();
     }
-    const double var_x = m.m2_x / dof;
-    const double var_y = m.m2_y / dof;
-    const double cov = m.c_xy / dof;
-    const double mean_gap = m.mean_x - m.mean_y;
+    // Scale-free up to a common unit: 2^s, the larger side's (plain units when s = 0).
+    const int sx = detail::scale_exponent(m.scale_x);
+    const int sy = detail::scale_exponent(m.scale_y);
+    const int s = std::max(sx, sy);
+    const double var_x = std::ldexp(m.m2_x, 2 * (sx - s)) / dof;
+    const double var_y = std::ldexp(m.m2_y, 2 * (sy - s)) / dof;
+    const double cov = std::ldexp(m.c_xy, (sx - s) + (sy - s)) / dof;
+    const double mean_gap = std::ldexp(m.mean_x, -s) - std::ldexp(m.mean_y, -s);
     const double denominator = var_x + var_y + mean_gap * mean_gap;
     if (!(denominator > 0)) {
         return std::numeric_limits<double>::quiet_NaN();
@@ -87,7 +92,7 @@ struct regression_scores {
     out.count = m.n;
     out.mae = mae(m);
     out.mse = mse(m);
-    out.rmse = std::sqrt(out.mse);
+    out.rmse = rmse(m);
     out.pearson = pearson(m);
     out.ccc = ccc(m, ccc_ddof);
     out.constant_input = constant_input(m);

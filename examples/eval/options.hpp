@@ -1,0 +1,48 @@
+// examples/eval/options.hpp — emofuse-eval's command line: the options, their documented
+// ranges and the --help text (whose suite list comes from the suite table).
+#pragma once
+
+#include <emofuse/metrics/policy.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace emofuse::eval {
+
+/// Most classes emofuse-eval handles (a K×K table of 64-bit counts is 128 MiB at 4096), both
+/// inferred from the data and given with --num-classes.
+inline constexpr std::size_t max_classes = 4096;
+/// Most classes a --confusion-svg heat map draws (100 × 100 cells is about 4 MB of SVG).
+inline constexpr std::size_t max_svg_classes = 100;
+/// Most bootstrap resamples (each keeps one value per metric).
+inline constexpr std::size_t max_bootstrap = 1'000'000;
+/// Most bootstrap threads (0 = all cores).
+inline constexpr unsigned max_threads = 1024;
+
+struct options {
+    bool help = false;
+    std::string suite;
+    std::string preset;
+    std::string pred_path;
+    std::string truth_path;
+    std::vector<std::string> group_paths;
+    std::size_t num_classes = 0;
+    bool logits = false;
+    std::size_t bootstrap = 0;
+    std::uint64_t seed = 0;
+    double confidence = 0.95;
+    unsigned threads = 0;
+    metrics::nan_policy nan = metrics::nan_policy::error;
+    std::string format = "json";
+    std::string confusion_svg;
+};
+
+/// Parses argv; cli::usage_error for anything out of place. `help` set: nothing else checked.
+[[nodiscard]] options parse_options(int argc, char** argv);
+
+/// The --help text.
+[[nodiscard]] std::string usage_text();
+
+} // namespace emofuse::eval

@@ -1,10 +1,11 @@
-# emofuse_add_tool(<name> SOURCES <file>...)
+# emofuse_add_tool(<name> SOURCES <file>... [NO_INSTALL])
 #
-# Adds the command-line tool <name> and its install rule. The library is header-only, so the
-# SIMD instruction set is fixed when a tool is compiled; a tool built without -march flags
-# would run the SSE2 baseline everywhere. So on x86-64 Linux (GCC or Clang) the tool is
-# compiled once per ISA level in EMOFUSE_TOOL_ISA_LEVELS, as executables <name>-baseline
-# (-march=x86-64), <name>-avx2 (-march=x86-64-v3) and <name>-avx512 (-march=x86-64-v4), and
+# Adds the command-line tool <name> and (unless NO_INSTALL) its install rule. The library is
+# header-only, so the SIMD instruction set is fixed when a tool is compiled; a tool built
+# without -march flags would run the SSE2 baseline everywhere. So on x86-64 Linux (GCC or
+# Clang) the tool is compiled once per ISA level in EMOFUSE_TOOL_ISA_LEVELS, as executables
+# <name>-baseline (-march=x86-64), <name>-avx2 (-march=x86-64-v3) and <name>-avx512
+# (-march=x86-64-v4), each with -ffp-contract=off so that all print the same numbers, and
 # <name> itself is a small launcher (examples/common/isa_launcher.cpp) that execs the best
 # build the CPU supports; EMOFUSE_ISA=baseline|avx2|avx512|list overrides or shows the choice.
 # Separate executables, not xsimd::dispatch in one binary: see docs/kernels.md.
@@ -91,13 +92,17 @@ extern const char* const libexec_from_bin = \"@libexec_from_bin@\";
 endfunction()
 
 function(emofuse_add_tool name)
-    cmake_parse_arguments(PARSE_ARGV 1 TOOL "" "" "SOURCES")
+    cmake_parse_arguments(PARSE_ARGV 1 TOOL "NO_INSTALL" "" "SOURCES")
     if(TOOL_UNPARSED_ARGUMENTS OR NOT TOOL_SOURCES)
-        message(FATAL_ERROR "usage: emofuse_add_tool(<name> SOURCES <file>...)")
+        message(FATAL_ERROR "usage: emofuse_add_tool(<name> SOURCES <file>... [NO_INSTALL])")
+    endif()
+    set(install ${EMOFUSE_INSTALL})
+    if(TOOL_NO_INSTALL)
+        set(install OFF)
     endif()
     if(NOT EMOFUSE_TOOL_BUILT_ISA_LEVELS)
         add_executable(${name} ${TOOL_SOURCES})
-        if(EMOFUSE_INSTALL)
+        if(install)
             install(TARGETS ${name} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
         endif()
         return()
@@ -126,8 +131,7 @@ function(emofuse_add_tool name)
     # The tool's libraries are linked to the launcher too (it is the target the CMakeLists
     # configures); --as-needed keeps them out of its dependencies, as it calls none of them.
     target_link_options(${name} PRIVATE LINKER:--as-needed)
-    set_target_properties(${name} PROPERTIES EMOFUSE_ISA_LEVELS "${EMOFUSE_TOOL_BUILT_ISA_LEVELS}")
-    if(EMOFUSE_INSTALL)
+    if(install)
         install(TARGETS ${name} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
         install(TARGETS ${builds} RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/emofuse)
     endif()

@@ -18,7 +18,8 @@
 include(CheckCXXCompilerFlag)
 
 set(EMOFUSE_TOOL_ISA_LEVELS "baseline;avx2;avx512" CACHE STRING
-    "x86-64 ISA levels the command-line tools are built for (a subset of baseline;avx2;avx512; fewer than two builds one plain executable per tool)")
+    "x86-64 ISA levels to build each command-line tool for (baseline;avx2;avx512 or a subset; \
+fewer than two: one plain executable per tool)")
 
 set(EMOFUSE_ISA_FLAGS_baseline -march=x86-64)
 set(EMOFUSE_ISA_FLAGS_avx2 -march=x86-64-v3)
@@ -32,11 +33,13 @@ function(_emofuse_tool_select_levels)
     set(why "")
     if(NOT CMAKE_SYSTEM_NAME STREQUAL "Linux")
         set(why "the launcher needs Linux (/proc/self/exe)")
-    elseif(NOT CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$" OR NOT CMAKE_SIZEOF_VOID_P EQUAL 8)
+    elseif(NOT CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$"
+           OR NOT CMAKE_SIZEOF_VOID_P EQUAL 8)
         set(why "not an x86-64 target")
     elseif(NOT CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
         set(why "needs GCC or Clang")
-    elseif("${CMAKE_CXX_FLAGS} ${CMAKE_CXX_FLAGS_${config}}" MATCHES "(^| )-m(arch=|cpu=|avx|fma|sse)")
+    elseif("${CMAKE_CXX_FLAGS} ${CMAKE_CXX_FLAGS_${config}}"
+           MATCHES "(^| )-m(arch=|cpu=|avx|fma|sse)")
         set(why "CMAKE_CXX_FLAGS already choose the instruction set")
     endif()
     set(built "")

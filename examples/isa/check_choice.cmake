@@ -1,0 +1,26 @@
+# <tool>_isa_choice: the tool's launcher chooses the highest built ISA level that this CPU's
+# /proc/cpuinfo flags allow, and that build exists.
+#   cmake -DLAUNCHER=<tool> -DLEVELS=baseline,avx2,avx512 -P check_choice.cmake
+cmake_minimum_required(VERSION 3.21)
+include(${CMAKE_CURRENT_LIST_DIR}/cpu_levels.cmake)
+string(REPLACE "," ";" LEVELS "${LEVELS}")
+set(expected "")
+foreach(level IN LISTS LEVELS)
+    if(level IN_LIST CPU_LEVELS)
+        set(expected ${level})
+    endif()
+endforeach()
+execute_process(COMMAND ${CMAKE_COMMAND} -E env EMOFUSE_ISA=list ${LAUNCHER}
+                RESULT_VARIABLE code OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT code EQUAL 0 OR NOT out MATCHES "\nchosen: ([a-z0-9]+) ([^\n]*)")
+    message(FATAL_ERROR "EMOFUSE_ISA=list failed (exit ${code}):\n${out}\n${err}")
+endif()
+set(chosen ${CMAKE_MATCH_1})
+set(path ${CMAKE_MATCH_2})
+message("${out}cpuinfo allows: ${CPU_LEVELS}; built: ${LEVELS}")
+if(NOT chosen STREQUAL expected)
+    message(FATAL_ERROR "the launcher chose ${chosen}, /proc/cpuinfo says ${expected}")
+endif()
+if(NOT EXISTS "${path}" OR NOT path MATCHES "-${expected}$")
+    message(FATAL_ERROR "the chosen build '${path}' does not exist or is not the ${expected} one")
+endif()

@@ -196,6 +196,14 @@ TEST_CASE("commit_together renames all outputs or none") {
         CHECK(read_text(dir / "a.txt") == "old a");
         CHECK(fs::exists(outputs[0].temporary)); // its owner removes it
     }
+    SUBCASE("two outputs with one name: nothing is renamed") {
+        const std::vector<iod::pending_output> outputs{pending("a.txt", "new a"),
+                                                       pending("a.txt", "other a")};
+        const auto message =
+            message_of<emofuse::io_error>([&] { iod::commit_together(outputs, "test"); });
+        CHECK(message.find("two outputs of one run are both named '") != std::string::npos);
+        CHECK(read_text(dir / "a.txt") == "old a");
+    }
     SUBCASE("a rename failing midway puts back what was replaced and removes what was new") {
         const std::vector<iod::pending_output> outputs{
             pending("a.txt", "new a"), pending("b.txt", "new b"), pending("c.txt", "new c"),

@@ -318,8 +318,15 @@ inline void check_replaceable(const std::filesystem::path& target, std::string_v
 /// stay for their owners to remove. Messages carry the system's reason.
 inline void commit_together(std::span<const pending_output> outputs, std::string_view stage) {
     namespace fs = std::filesystem;
-    for (const auto& output : outputs) {
-        check_replaceable(output.target, stage);
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+        check_replaceable(outputs[i].target, stage);
+        for (std::size_t j = 0; j < i; ++j) {
+            if (outputs[j].target == outputs[i].target) {
+                throw io_error(emofuse::detail::concat_message(
+                    stage, ": two outputs of one run are both named '", outputs[i].target.string(),
+                    "' (rename an input)"));
+            }
+        }
     }
     const auto move_failed = [&](const pending_output& output, const std::error_code& code) {
         return io_error(emofuse::detail::concat_message(

@@ -33,7 +33,7 @@ for exe in "$eval_exe" "$align_exe" "$demo_exe"; do
     [ -z "$exe" ] || [ -x "$exe" ] || { echo "sweep.sh: '$exe' is not built" >&2; exit 1; }
 done
 
-time_limit=${EMOFUSE_SWEEP_SECONDS:-20} # per run; generous for the sanitizer build
+time_limit=${EMOFUSE_SWEEP_SECONDS:-20} # per run (CMake gives the sanitizer build more)
 max_stderr_lines=3
 forbidden='terminate called|Sanitizer|runtime error:|bad_alloc|bad_array_new_length|vector::|basic_string|what\(\):|Segmentation fault|stack smashing|core dumped|Aborted'
 
@@ -220,11 +220,13 @@ fi
 
 # ---- emofuse-demo --------------------------------------------------------------------------
 if [ -n "$demo_exe" ]; then
-    small=("$demo_exe" --train 8 --test 4)
+    # --aligned at a few utterances: the cheapest full run (the embedded set's 150-frame audio
+    # makes the attention rows slow in the sanitizer build).
+    small=("$demo_exe" --aligned --train 4 --test 2 --seq-len 5)
     check_run "demo --help" any any "$demo_exe" --help
     common_bad_arguments demo "${small[@]}"
-    numeric_flag demo --train "$demo_exe" --test 4
-    numeric_flag demo --test "$demo_exe" --train 8
+    numeric_flag demo --train "$demo_exe" --aligned --test 2 --seq-len 5
+    numeric_flag demo --test "$demo_exe" --aligned --train 4 --seq-len 5
     numeric_flag demo --seed "${small[@]}"
     numeric_flag demo --seq-len "$demo_exe" --aligned --train 4 --test 2
     if "$demo_exe" --write-sample-csd "$in/sample" --train 40 --test 20 >/dev/null 2>&1; then

@@ -4,16 +4,25 @@
 //   emofuse-align --reference NAME --collapse mean[,std,...] [--impute zeros]
 //                 [--tensors --seq-len N --pad left|right] [--gzip LEVEL] [--quiet]
 //                 --out DIR FILE.csd...
+#include "common/cli.hpp"
+
 #include <emofuse/io/csd/align_files.hpp>
 
 #include <chrono>
-#include <cstdlib>
+#include <cstddef>
 #include <iostream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace {
+
+namespace cli = emofuse::cli;
+
+constexpr std::string_view tool = "emofuse-align";
+
+/// Upper end of --seq-len: 10^5 steps already make one sample of 74 COVAREP features 30 MB.
+constexpr std::size_t max_seq_len = 100000;
 
 constexpr std::string_view usage =
     "usage: emofuse-align --reference NAME [--collapse mean[,std,...]] [--impute zeros]\n"
@@ -28,151 +37,184 @@ constexpr std::string_view usage =
     "                    keep every clipped frame.\n"
     "  --impute zeros    give reference segments missing elsewhere zero features\n"
     "  --tensors         also write DIR/<stem>.npy (samples, seq_len, features) per input and\n"
-    "                    DIR/tensor_keys.txt, as the SDK's get_tensors\n"
-    "  --seq-len N       time steps per sample (required with --tensors)\n"
+    "                    DIR/tensor_keys.txt, as the SDK's get_tensors (a segment key holding\n"
+    "                    a line break is an error)\n"
+    "  --seq-len N       time steps per sample, 1-100000 (required with --tensors)\n"
     "  --pad left|right  zero padding side (default left, which keeps the last steps)\n"
-    "  --gzip LEVEL      0-9, or -1 for uncompressed datasets (default 9, as the SDK)\n"
-    "  --quiet           no progress on stderr\n";
+    "  --gzip LEVEL      -1-9: 0-9 gzip level, -1 uncompressed datasets (default 9, as the SDK)\n"
+    "  --quiet           no progress on stderr\n"
+    "\n"
+    "All outputs of a run appear together or not at all (also when interrupted by a signal);\n"
+    "an existing output file is replaced with a notice on stderr. Exit status: 0 success,\n"
+    "1 bad input or failed run, 2 bad command line.\n";
 
-[[noreturn]] void fail_usage(const std::string& message) {
-    std::cerr << "emofuse-align: " << message << "\n\n" << usage;
-    std::exit(2);
+struct arguments {
+    emofuse::io::csd::align_files_options options;
+    std::string out_dir;
+    std::vector<std::filesystem::path> inputs;
+    bool tensors = false;
+    bool quiet = false;
+    bool help = false;
+    std::size_t seq_len = 0;
+    emofuse::align::pad_side pad = emofuse::align::pad_side::left;
+};
+
+arguments parse(int argc, char** argv) {
+    namespace align = emofuse::align;
+    arguments args;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        const auto value = [&]() -> std::string {
+            if (i + 1 >= argc) {
+                throw cli::usage_error(arg + ": missing value");
+            }
+            return argv[++i];
+        };
+        if (arg == "--help" || arg == "-h") {
+            args.help = true;
+            return args;
+        } else if (arg == "--reference") {
+            args.options.align.reference = value();
+        } else if (arg == "--collapse") {
+            try {
+                args.options.align.collapse = align::collapse::parse_list(value());
+            } catch (const emofuse::error& e) {
+                throw cli::usage_error(std::string("--collapse: ") + e.what());
+            }
+        } else if (arg == "--impute") {
+            const std::string how = value();
+            if (how != "zeros") {
+                throw cli::usage_error("--impute: expected 'zeros', got " + cli::quoted(how));
+            }
+            args.options.align.impute_zeros = true;
+        } else if (arg == "--out") {
+            args.out_dir = value();
+            if (args.out_dir.empty()) {
+                throw cli::usage_error("--out: expected a directory, got an empty name");
+            }
+        } else if (arg == "--tensors") {
+            args.tensors = true;
+        } else if (arg == "--seq-len") {
+            args.seq_len = cli::parse_integer<std::size_t>(arg, value(), 1, max_seq_len);
+        } else if (arg == "--pad") {
+            const std::string side = value();
+            if (side != "left" && side != "right") {
+                throw cli::usage_error("--pad: expected 'left' or 'right', got " +
+                                       cli::quoted(side));
+            }
+            args.pad = side == "left" ? align::pad_side::left : align::pad_side::right;
+        } else if (arg == "--gzip") {
+            args.options.writer.gzip_level = cli::parse_integer<int>(arg, value(), -1, 9);
+        } else if (arg == "--quiet") {
+            args.quiet = true;
+        } else if (arg.starts_with("-") && arg.size() > 1) {
+            throw cli::usage_error("unknown option " + cli::quoted(arg));
+        } else {
+            args.inputs.emplace_back(arg);
+        }
+    }
+    if (args.options.align.reference.empty()) {
+        throw cli::usage_error("--reference NAME is required");
+    }
+    if (args.out_dir.empty()) {
+        throw cli::usage_error("--out DIR is required");
+    }
+    if (args.inputs.empty()) {
+        throw cli::usage_error("no input .csd files");
+    }
+    if (args.tensors != (args.seq_len != 0)) {
+        throw cli::usage_error("--tensors and --seq-len N go together");
+    }
+    return args;
 }
 
-std::size_t parse_count(const std::string& flag, const std::string& text) {
-    try {
-        std::size_t used = 0;
-        const long long value = std::stoll(text, &used);
-        if (used == text.size() && value > 0) {
-            return static_cast<std::size_t>(value);
-        }
-    } catch (const std::exception&) {
+// Why a run aligned nothing, for the warning.
+std::string why_nothing_aligned(const emofuse::align::align_report& report, std::size_t inputs) {
+    if (report.removed_ids.empty()) {
+        return "the inputs hold no videos";
     }
-    fail_usage(flag + ": expected a positive integer, got '" + text + "'");
+    return std::to_string(report.removed_ids.size()) + " video id" +
+           (report.removed_ids.size() == 1 ? " was" : "s were") + " found, none of them in all " +
+           std::to_string(inputs) + " inputs (e.g. " + cli::quoted(report.removed_ids.front()) +
+           ")";
+}
+
+int run(int argc, char** argv) {
+    namespace csd = emofuse::io::csd;
+    cli::remove_outputs_on_signals();
+    arguments args = parse(argc, argv);
+    if (args.help) {
+        std::cout << usage;
+        return 0;
+    }
+    auto& options = args.options;
+    if (args.tensors) {
+        options.tensors = emofuse::align::tensor_options{args.seq_len, args.pad,
+                                                         emofuse::align::truncate_side::as_sdk};
+    }
+    cli::sweep_stale_outputs(tool, args.out_dir);
+    const auto start = std::chrono::steady_clock::now();
+    auto last_report = start;
+    bool progress_shown = false;
+    if (!args.quiet) {
+        options.align.progress = [&](std::size_t done, std::size_t total, std::string_view video) {
+            const auto now = std::chrono::steady_clock::now();
+            if (done == total || now - last_report > std::chrono::milliseconds(500)) {
+                std::cerr << "\r" << tool << ": " << done << "/" << total << " videos ("
+                          << cli::quoted(video) << ")\033[K" << std::flush;
+                last_report = now;
+                progress_shown = true;
+            }
+        };
+    }
+    const auto end_progress_line = [&] {
+        if (progress_shown) {
+            std::cerr << "\n";
+            progress_shown = false;
+        }
+    };
+    options.on_replace = [&](const std::vector<std::filesystem::path>& files) {
+        end_progress_line();
+        cli::notice_replacing(tool, files);
+    };
+    csd::align_files_result result;
+    try {
+        result = csd::align_files(args.inputs, args.out_dir, options);
+    } catch (...) {
+        end_progress_line(); // the error line starts on a line of its own
+        throw;
+    }
+    end_progress_line();
+    const auto& removed = result.report.removed_ids;
+    if (result.report.videos == 0) {
+        std::cerr << tool << ": warning: no video was aligned, the outputs are empty: "
+                  << why_nothing_aligned(result.report, args.inputs.size()) << "\n";
+    } else if (!removed.empty()) {
+        std::cerr << tool << ": warning: " << removed.size() << " video"
+                  << (removed.size() == 1 ? " is" : "s are") << " not in every sequence and "
+                  << (removed.size() == 1 ? "was" : "were")
+                  << " removed (first: " << cli::quoted(removed.front()) << ")\n";
+    }
+    if (args.tensors && result.report.videos != 0 && result.tensor_samples == 0) {
+        std::cerr << tool << ": warning: no segment key is in every aligned sequence, so the "
+                  << "tensors hold no samples\n";
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << tool << ": aligned " << result.report.videos << " videos to '"
+              << options.align.reference << "' in " << seconds << " s; wrote";
+    for (const auto& path : result.written) {
+        std::cout << " " << path.filename().string();
+    }
+    if (args.tensors) {
+        std::cout << "; " << result.tensor_samples << " tensor samples";
+    }
+    std::cout << "\n";
+    return 0;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-    namespace csd = emofuse::io::csd;
-    namespace align = emofuse::align;
-    csd::align_files_options options;
-    std::string out_dir;
-    std::vector<std::filesystem::path> inputs;
-    bool tensors = false;
-    bool quiet = false;
-    std::size_t seq_len = 0;
-    align::pad_side pad = align::pad_side::left;
-    try {
-        for (int i = 1; i < argc; ++i) {
-            const std::string arg = argv[i];
-            const auto value = [&]() -> std::string {
-                if (i + 1 >= argc) {
-                    fail_usage(arg + ": missing value");
-                }
-                return argv[++i];
-            };
-            if (arg == "--help" || arg == "-h") {
-                std::cout << usage;
-                return 0;
-            } else if (arg == "--reference") {
-                options.align.reference = value();
-            } else if (arg == "--collapse") {
-                options.align.collapse = align::collapse::parse_list(value());
-            } else if (arg == "--impute") {
-                const std::string how = value();
-                if (how != "zeros") {
-                    fail_usage("--impute: expected 'zeros', got '" + how + "'");
-                }
-                options.align.impute_zeros = true;
-            } else if (arg == "--out") {
-                out_dir = value();
-            } else if (arg == "--tensors") {
-                tensors = true;
-            } else if (arg == "--seq-len") {
-                seq_len = parse_count(arg, value());
-            } else if (arg == "--pad") {
-                const std::string side = value();
-                if (side != "left" && side != "right") {
-                    fail_usage("--pad: expected 'left' or 'right', got '" + side + "'");
-                }
-                pad = side == "left" ? align::pad_side::left : align::pad_side::right;
-            } else if (arg == "--gzip") {
-                const std::string level = value();
-                if (level == "-1") {
-                    options.writer.gzip_level = -1;
-                } else if (level.size() == 1 && level[0] >= '0' && level[0] <= '9') {
-                    options.writer.gzip_level = level[0] - '0';
-                } else {
-                    fail_usage("--gzip: expected -1 or 0..9, got '" + level + "'");
-                }
-            } else if (arg == "--quiet") {
-                quiet = true;
-            } else if (arg.rfind("--", 0) == 0) {
-                fail_usage("unknown option '" + arg + "'");
-            } else {
-                inputs.emplace_back(arg);
-            }
-        }
-    } catch (const emofuse::error& e) {
-        fail_usage(e.what());
-    }
-    if (options.align.reference.empty()) {
-        fail_usage("--reference NAME is required");
-    }
-    if (out_dir.empty()) {
-        fail_usage("--out DIR is required");
-    }
-    if (inputs.empty()) {
-        fail_usage("no input .csd files");
-    }
-    if (tensors != (seq_len != 0)) {
-        fail_usage("--tensors and --seq-len N go together");
-    }
-    if (tensors) {
-        options.tensors = align::tensor_options{seq_len, pad, align::truncate_side::as_sdk};
-    }
-    const auto start = std::chrono::steady_clock::now();
-    auto last_report = start;
-    if (!quiet) {
-        options.align.progress = [&](std::size_t done, std::size_t total, std::string_view video) {
-            const auto now = std::chrono::steady_clock::now();
-            if (done == total || now - last_report > std::chrono::milliseconds(500)) {
-                std::cerr << "\remofuse-align: " << done << "/" << total << " videos (" << video
-                          << ")\033[K" << std::flush;
-                last_report = now;
-            }
-        };
-    }
-    try {
-        const auto result = csd::align_files(inputs, out_dir, options);
-        if (!quiet) {
-            std::cerr << "\n";
-        }
-        for (const auto& id : result.report.removed_ids) {
-            std::cerr << "emofuse-align: warning: video '" << id
-                      << "' is not in every sequence; removed\n";
-        }
-        const double seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        std::cout << "emofuse-align: aligned " << result.report.videos << " videos to '"
-                  << options.align.reference << "' in " << seconds << " s; wrote";
-        for (const auto& path : result.written) {
-            std::cout << " " << path.filename().string();
-        }
-        if (tensors) {
-            std::cout << "; " << result.tensor_samples << " tensor samples";
-        }
-        std::cout << "\n";
-    } catch (const emofuse::error& e) {
-        if (!quiet) {
-            std::cerr << "\n";
-        }
-        std::cerr << "emofuse-align: error: " << e.what() << "\n";
-        return 1;
-    } catch (const std::exception& e) {
-        std::cerr << "emofuse-align: error: " << e.what() << "\n";
-        return 1;
-    }
-    return 0;
+    return cli::run_tool(tool, [&] { return run(argc, argv); });
 }

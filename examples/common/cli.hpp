@@ -1,9 +1,13 @@
 // examples/common/cli.hpp — what every emofuse command-line tool shares: one exit-code rule,
-// range-checked numeric flags, bounded echoes of user input and a byte-order-mark rule.
+// range-checked numeric flags, bounded echoes of user input, a byte-order-mark rule and the
+// output-file rules (no partial output after a signal, stale temporaries swept, a notice when
+// an existing file is replaced).
 //
 // Exit codes: 0 success, 1 bad input or a failed run, 2 bad command line. Any exception that
 // reaches `run_tool` becomes one line "TOOL: error: ..." on stderr, never an abort.
 #pragma once
+
+#include <emofuse/io/detail/temporary_files.hpp>
 
 #include <cerrno>
 #include <charconv>
@@ -11,13 +15,16 @@
 #include <cstdint>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <limits>
 #include <new>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace emofuse::cli {
 
@@ -29,12 +36,12 @@ struct usage_error : std::runtime_error {
 /// Longest piece of user input a message repeats; longer input is cut in the middle.
 inline constexpr std::size_t max_echo = 60;
 
-/// `text` quoted for a message, cut to about `max_echo` characters with the byte count kept,
-/// and with control characters shown as \xNN so a message stays one line.
-[[nodiscard]] inline std::string quoted(std::string_view text) {
+/// `text` in double quotes with control characters shown as \xNN, so a message stays one
+/// line; when `cut` is set, text longer than `max_echo` is cut with its byte count kept.
+[[nodiscard]] inline std::string escaped(std::string_view text, bool cut) {
     std::string out = "\"";
-    const bool cut = text.size() > max_echo;
-    const std::string_view shown = cut ? text.substr(0, max_echo) : text;
+    const bool shorten = cut && text.size() > max_echo;
+    const std::string_view shown = shorten ? text.substr(0, max_echo) : text;
     for (const char c : shown) {
         const auto byte = static_cast<unsigned char>(c);
         if (byte < 0x20 || byte == 0x7f) {
@@ -46,8 +53,19 @@ inline constexpr std::size_t max_echo = 60;
             out += c;
         }
     }
-    out += cut ? "...\" (" + std::to_string(text.size()) + " bytes)" : "\"";
+    out += shorten ? "...\" (" + std::to_string(text.size()) + " bytes)" : "\"";
     return out;
+}
+
+/// `text` quoted for a message, cut to about `max_echo` characters with the byte count kept,
+/// and with control characters shown as \xNN so a message stays one line.
+[[nodiscard]] inline std::string quoted(std::string_view text) {
+    return escaped(text, true);
+}
+
+/// A file name for a message: quoted and escaped like `quoted`, never cut (its end matters).
+[[nodiscard]] inline std::string quoted_path(const std::filesystem::path& path) {
+    return escaped(path.string(), false);
 }
 
 /// The UTF-8 byte-order mark some editors put at the start of a text file.
@@ -91,10 +109,54 @@ template <class Int>
     const bool parsed = !copy.empty() && stop == copy.c_str() + copy.size() && errno == 0 &&
                         std::isfinite(value) && copy.find('\0') == std::string::npos;
     if (!parsed || value < min || value > max) {
-        throw usage_error(std::string(flag) + ": expected a number in [" + std::to_string(min) +
-                          ", " + std::to_string(max) + "], got " + quoted(text));
+        std::ostringstream range; // shortest form: [0, 1], not [0.000000, 1.000000]
+        range << "[" << min << ", " << max << "]";
+        throw usage_error(std::string(flag) + ": expected a number in " + range.str() + ", got " +
+                          quoted(text));
     }
     return value;
+}
+
+/// Makes SIGINT, SIGTERM, SIGHUP and SIGQUIT remove the run's temporary outputs (and put
+/// back files being replaced) before the process ends with the signal. Call first in main.
+inline void remove_outputs_on_signals() {
+    io::detail::undo_outputs_on_signals();
+}
+
+/// Removes what emofuse runs which no longer exist left in `directory` (temporaries
+/// `*.emofuse-tmp.<pid>.<n>` of a dead pid, see io/detail/temporary_files.hpp) and says so in
+/// one line. A directory that does not exist yet has nothing to sweep.
+inline void sweep_stale_outputs(std::string_view tool, const std::filesystem::path& directory) {
+    std::error_code code;
+    if (!std::filesystem::is_directory(directory, code)) {
+        return;
+    }
+    const auto swept = io::detail::sweep_stale_outputs(directory);
+    if (!swept.removed.empty() || !swept.restored.empty()) {
+        std::cerr << tool << ": cleaned up after an interrupted earlier run in "
+                  << quoted_path(directory) << ": removed " << swept.removed.size()
+                  << " temporary file(s), put back " << swept.restored.size()
+                  << " file(s) it was replacing\n";
+    }
+}
+
+/// The one-line notice a tool prints before its output replaces an existing file.
+inline void notice_replacing(std::string_view tool, const std::filesystem::path& file) {
+    std::cerr << tool << ": replacing existing " << quoted_path(file) << "\n";
+}
+
+/// The same notice for several files of one run, still one line.
+inline void notice_replacing(std::string_view tool,
+                             const std::vector<std::filesystem::path>& files) {
+    if (files.size() == 1) {
+        notice_replacing(tool, files.front());
+        return;
+    }
+    std::cerr << tool << ": replacing existing";
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        std::cerr << (i == 0 ? " " : ", ") << quoted_path(files[i]);
+    }
+    std::cerr << "\n";
 }
 
 /// Runs a tool's body and turns every exception into one stderr line and an exit code:

@@ -21,7 +21,9 @@
 #include <array>
 #include <cctype>
 #include <filesystem>
+#include <functional>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -117,8 +119,19 @@ inline bool is_test_video(std::string_view video, double test_fraction) {
 /// Writes raw streams as CMU-MOSI-named .csd files into `dir` (created if needed), shaped to
 /// exercise what real files hold: the audio is stored as float64 and one feature of the
 /// frame at 0.50 s of the first video (inside its first word) is −inf, as in MOSI's COVAREP.
-inline void write_sample_csd(const std::filesystem::path& dir, const raw_streams& streams) {
-    std::filesystem::create_directories(dir);
+/// The four files appear together or not at all; `on_replace` hears which existing files
+/// they replace, before they do.
+inline void write_sample_csd(
+    const std::filesystem::path& dir, const raw_streams& streams,
+    const std::function<void(const std::vector<std::filesystem::path>&)>& on_replace = {}) {
+    namespace csd = emofuse::io::csd;
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec || !fs::is_directory(dir)) {
+        throw emofuse::io_error("--write-sample-csd: cannot create the directory '" + dir.string() +
+                                "'" + (ec ? ": " + ec.message() : ""));
+    }
     const std::array<const char*, 4> names{"CMU_MOSI_TimestampedWordVectors.csd",
                                            "CMU_MOSI_COVAREP.csd", "CMU_MOSI_Visual_Facet_42.csd",
                                            "CMU_MOSI_Opinion_Labels.csd"};
@@ -136,14 +149,37 @@ inline void write_sample_csd(const std::filesystem::path& dir, const raw_streams
             -std::numeric_limits<double>::infinity();
     }
     // gzip level 1: level 9 (the SDK's) spends seconds on noise that barely compresses.
-    emofuse::io::csd::writer_options options;
+    csd::writer_options options;
     options.gzip_level = 1;
+    std::vector<std::unique_ptr<csd::writer>> writers;
+    std::vector<emofuse::io::detail::pending_output> outputs;
+    std::vector<fs::path> replaced;
+    const auto write = [&](const fs::path& path, const auto& seq) {
+        auto out = std::make_unique<csd::writer>(path, seq.name, options);
+        for (const auto& [key, entry] : seq.entries) {
+            ea::validate_segment(seq.name, key, entry, seq.feature_size);
+            out->write(key, entry);
+        }
+        out->close(seq.metadata);
+        outputs.push_back(out->pending());
+        if (fs::exists(fs::symlink_status(path, ec))) {
+            replaced.push_back(path);
+        }
+        writers.push_back(std::move(out));
+    };
     for (std::size_t i = 0; i < names.size(); ++i) {
         if (i == 1) {
-            emofuse::io::csd::write_csd(dir / names[i], wide_audio, options);
+            write(dir / names[i], wide_audio);
         } else {
-            emofuse::io::csd::write_csd(dir / names[i], streams.sequences[i], options);
+            std::visit([&](const auto& seq) { write(dir / names[i], seq); }, streams.sequences[i]);
         }
+    }
+    if (on_replace && !replaced.empty()) {
+        on_replace(replaced);
+    }
+    emofuse::io::detail::commit_together(outputs, "--write-sample-csd");
+    for (auto& w : writers) {
+        w->committed();
     }
 }
 

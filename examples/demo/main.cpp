@@ -1,6 +1,8 @@
 // emofuse-demo — the main job: builds pipelines with the composer on the embedded sample set
 // (or on real data, see --help), fits a ridge read-out per fusion method on the train split
 // and prints the test metrics of every method side by side.
+#include "common/cli.hpp"
+
 #include "aligned_data.hpp"
 #include "attention_methods.hpp"
 #include "comparison.hpp"
@@ -14,11 +16,15 @@
 #include <emofuse/core/pipeline.hpp>
 #include <emofuse/fusion/concat.hpp>
 
+#include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <exception>
+#include <limits>
 #include <string>
 #include <string_view>
+#include <vector>
+#if __has_include(<unistd.h>)
+#include <unistd.h>
+#endif
 
 namespace {
 
@@ -31,7 +37,17 @@ struct options {
     std::string write_sample_dir; // hidden: writes the raw streams as .csd files (tests)
     std::size_t seq_len = 50;
     double test_fraction = 0.3;
+    bool help = false;
 };
+
+namespace cli = emofuse::cli;
+
+constexpr std::string_view tool = "emofuse-demo";
+
+// Flag ranges: the upper ends keep one run within a few GB of memory (the aligned streams hold
+// about 40 KB per utterance) and minutes of time.
+constexpr std::size_t max_samples = 20000;
+constexpr std::size_t max_seq_len = 4096;
 
 void print_usage() {
     std::puts(
@@ -41,23 +57,17 @@ void print_usage() {
         "Runs every fusion method on the embedded sample set (N train / N test samples,\n"
         "generated from seed S) and prints test metrics (MOSI suite, MMSA preset), parameter\n"
         "count and forward time per sample.\n"
+        "  --train N, --test N  samples (utterances) per split, 1-20000 (default 1200 / 600)\n"
+        "  --seed S   0-18446744073709551615 (default 2026)\n"
         "  --aligned  generate raw timed streams per video instead (words of 0.2-0.6 s,\n"
         "             100 Hz audio and 30 Hz video frames, N utterances per split) and build\n"
         "             the splits with the CMU-SDK recipe: align audio and vision to the words\n"
-        "             (mean), then to the utterance labels; L steps per utterance (default 50)\n"
+        "             (mean), then to the utterance labels; L steps per utterance, 1-4096\n"
+        "             (default 50)\n"
         "  --data DIR real CMU-MOSI/MOSEI .csd files (word vectors, audio, vision, labels;\n"
         "             roles from the file names), same recipe; videos go to the test split\n"
-        "             by a hash of their id (fraction F, default 0.3)");
-}
-
-std::size_t parse_count(std::string_view flag, const char* text) {
-    char* end = nullptr;
-    const unsigned long long value = std::strtoull(text, &end, 10);
-    if (end == text || *end != '\0' || value == 0) {
-        throw std::invalid_argument(std::string(flag) + ": expected a positive integer, got '" +
-                                    text + "'");
-    }
-    return static_cast<std::size_t>(value);
+        "             by a hash of their id (fraction F, 0 < F < 1, default 0.3)\n"
+        "Exit status: 0 success, 1 bad input or failed run, 2 bad command line.");
 }
 
 options parse(int argc, char** argv) {
@@ -65,40 +75,45 @@ options parse(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         if (arg == "--help" || arg == "-h") {
-            print_usage();
-            std::exit(0);
+            opts.help = true;
+            return opts;
         }
         if (arg == "--aligned") {
             opts.aligned = true;
             continue;
         }
-        if (i + 1 >= argc) {
-            throw std::invalid_argument("unknown option or missing value: " + std::string(arg));
+        const bool takes_value = arg == "--train" || arg == "--test" || arg == "--seed" ||
+                                 arg == "--seq-len" || arg == "--data" ||
+                                 arg == "--write-sample-csd" || arg == "--test-fraction";
+        if (!takes_value) {
+            throw cli::usage_error("unknown option " + cli::quoted(arg));
         }
+        if (i + 1 >= argc) {
+            throw cli::usage_error(std::string(arg) + ": missing value");
+        }
+        const std::string_view value = argv[++i];
         if (arg == "--train") {
-            opts.train = parse_count(arg, argv[++i]);
+            opts.train = cli::parse_integer<std::size_t>(arg, value, 1, max_samples);
         } else if (arg == "--test") {
-            opts.test = parse_count(arg, argv[++i]);
+            opts.test = cli::parse_integer<std::size_t>(arg, value, 1, max_samples);
         } else if (arg == "--seed") {
-            opts.seed = parse_count(arg, argv[++i]);
+            opts.seed = cli::parse_integer<std::uint64_t>(
+                arg, value, 0, std::numeric_limits<std::uint64_t>::max());
         } else if (arg == "--seq-len") {
-            opts.seq_len = parse_count(arg, argv[++i]);
-        } else if (arg == "--data") {
-            opts.data_dir = argv[++i];
-        } else if (arg == "--write-sample-csd") {
-            opts.write_sample_dir = argv[++i];
-        } else if (arg == "--test-fraction") {
-            const char* text = argv[++i];
-            char* end = nullptr;
-            opts.test_fraction = std::strtod(text, &end);
-            if (end == text || *end != '\0' || !(opts.test_fraction > 0.0) ||
-                !(opts.test_fraction < 1.0)) {
-                throw std::invalid_argument(
-                    std::string("--test-fraction: expected a number in (0, 1), got '") + text +
-                    "'");
+            opts.seq_len = cli::parse_integer<std::size_t>(arg, value, 1, max_seq_len);
+        } else if (arg == "--data" || arg == "--write-sample-csd") {
+            if (value.empty()) {
+                throw cli::usage_error(std::string(arg) + ": expected a directory, got an empty "
+                                                          "name");
             }
+            (arg == "--data" ? opts.data_dir : opts.write_sample_dir) = value;
         } else {
-            throw std::invalid_argument("unknown option: " + std::string(arg));
+            opts.test_fraction = cli::parse_real(arg, value, 0.0, 1.0);
+            if (opts.test_fraction == 0.0 || opts.test_fraction == 1.0) {
+                throw cli::usage_error("--test-fraction: expected a number strictly between 0 "
+                                       "and 1 (both splits need videos), got " +
+                                       cli::quoted(value));
+            }
         }
     }
     return opts;
@@ -211,19 +226,35 @@ demo::sample_set file_data(const options& opts) {
 }
 #endif
 
-} // namespace
+// Progress on stderr for long runs, when a person is watching (stderr is a terminal).
+bool show_progress() {
+#if __has_include(<unistd.h>)
+    return ::isatty(2) == 1;
+#else
+    return false;
+#endif
+}
 
-int main(int argc, char** argv) try {
+int run(int argc, char** argv) {
+    cli::remove_outputs_on_signals();
     const options opts = parse(argc, argv);
+    if (opts.help) {
+        print_usage();
+        return 0;
+    }
     if (!opts.write_sample_dir.empty()) {
 #ifdef EMOFUSE_DEMO_HAS_CSD
+        cli::sweep_stale_outputs(tool, opts.write_sample_dir);
         demo::write_sample_csd(opts.write_sample_dir,
-                               demo::make_raw_streams(opts.train, opts.test, opts.seed));
+                               demo::make_raw_streams(opts.train, opts.test, opts.seed),
+                               [](const std::vector<std::filesystem::path>& files) {
+                                   cli::notice_replacing(tool, files);
+                               });
         std::printf("emofuse-demo: wrote 4 .csd files to %s\n", opts.write_sample_dir.c_str());
         return 0;
 #else
-        throw std::invalid_argument("--write-sample-csd needs .csd support: this emofuse-demo "
-                                    "was built without HDF5 (emofuse::csd)");
+        throw emofuse::value_error("--write-sample-csd needs .csd support: this emofuse-demo "
+                                   "was built without HDF5 (emofuse::csd)");
 #endif
     }
     demo::sample_set data;
@@ -231,8 +262,8 @@ int main(int argc, char** argv) try {
 #ifdef EMOFUSE_DEMO_HAS_CSD
         data = file_data(opts);
 #else
-        throw std::invalid_argument("--data needs .csd support: this emofuse-demo was built "
-                                    "without HDF5 (install libhdf5-dev and reconfigure)");
+        throw emofuse::value_error("--data needs .csd support: this emofuse-demo was built "
+                                   "without HDF5 (install libhdf5-dev and reconfigure)");
 #endif
     } else if (opts.aligned) {
         data = aligned_data(opts);
@@ -249,13 +280,24 @@ int main(int argc, char** argv) try {
         methods.push_back(std::move(m));
     }
 
+    const bool progress = show_progress();
     std::vector<demo::row_result> rows;
     for (const demo::method& m : methods) {
+        if (progress) {
+            std::fprintf(stderr, "\remofuse-demo: method %zu/%zu (%s)\033[K", rows.size() + 1,
+                         methods.size(), m.name.c_str());
+        }
         rows.push_back(demo::evaluate(m, data));
+    }
+    if (progress) {
+        std::fprintf(stderr, "\r\033[K");
     }
     demo::print_table(rows);
     return 0;
-} catch (const std::exception& e) {
-    std::fprintf(stderr, "emofuse-demo: %s\n", e.what());
-    return 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    return cli::run_tool(tool, [&] { return run(argc, argv); });
 }

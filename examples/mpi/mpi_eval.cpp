@@ -3,7 +3,9 @@
 // user-defined MPI_Op running Chan's merge), and rank 0 checks that the reduced suites equal
 // a single-process pass over all samples. Exit status 0 means they agree.
 //
-// Run: mpirun -np 2 emofuse-mpi-eval [samples]
+// Run: mpirun -np 2 emofuse-mpi-eval [SAMPLES]
+#include "common/cli.hpp"
+
 #include <emofuse/metrics/classification.hpp>
 #include <emofuse/metrics/confusion.hpp>
 #include <emofuse/metrics/emotion.hpp>
@@ -17,12 +19,57 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
 #include <span>
+#include <string_view>
 #include <vector>
 
 namespace em = emofuse::metrics;
 
 namespace {
+
+namespace cli = emofuse::cli;
+
+constexpr std::string_view tool = "emofuse-mpi-eval";
+
+// Every rank holds the whole synthetic set (24 bytes a sample): 10^7 samples is 240 MB a rank.
+constexpr std::size_t max_samples = 10'000'000;
+constexpr std::size_t default_samples = 100003;
+
+constexpr std::string_view usage =
+    "usage: mpirun -np K emofuse-mpi-eval [SAMPLES]\n"
+    "\n"
+    "Scores a deterministic synthetic evaluation set of SAMPLES samples (1-10000000, default\n"
+    "100003) split across the K ranks, all-reduces the metric states and checks on rank 0 that\n"
+    "they equal a single-process pass. Exit status: 0 they agree, 1 a mismatch or a failed\n"
+    "run, 2 bad command line.\n";
+
+struct arguments {
+    bool help = false;
+    std::size_t samples = default_samples;
+};
+
+arguments parse(int argc, char** argv) {
+    arguments args;
+    bool have_samples = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            args.help = true;
+            return args;
+        }
+        if (arg.starts_with("-") && arg.size() > 1 && !(arg[1] >= '0' && arg[1] <= '9')) {
+            throw cli::usage_error("unknown option " + cli::quoted(arg));
+        }
+        if (have_samples) {
+            throw cli::usage_error("expected one SAMPLES argument, got a second one " +
+                                   cli::quoted(arg));
+        }
+        args.samples = cli::parse_integer<std::size_t>("SAMPLES", arg, 1, max_samples);
+        have_samples = true;
+    }
+    return args;
+}
 
 constexpr std::size_t num_classes = 7;
 
@@ -69,17 +116,9 @@ bool near(double a, double b) {
     return std::fabs(a - b) <= 1e-12 * std::max({std::fabs(a), std::fabs(b), 1e-300});
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
-    MPI_Init(&argc, &argv);
-    int rank = 0, size = 1;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    const std::size_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 100003;
-
-    // Every rank regenerates the data set (deterministic) and scores its own shard.
-    const dataset data = make_dataset(n);
+// Scores this rank's shard, all-reduces and (rank 0) compares; returns 0 when they agree.
+int evaluate(const dataset& data, int rank, int size) {
+    const std::size_t n = data.truth.size();
     const std::size_t begin = n * static_cast<std::size_t>(rank) / static_cast<std::size_t>(size);
     const std::size_t end = n * static_cast<std::size_t>(rank + 1) / static_cast<std::size_t>(size);
     const auto shard = [&](const auto& v) {
@@ -147,6 +186,42 @@ int main(int argc, char** argv) {
     MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
     MPI_Op_free(&chan_merge);
     MPI_Type_free(&comoments_type);
+    return status;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    MPI_Init(&argc, &argv);
+    int rank = 0, size = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    // Every rank parses the same arguments and fails the same way: rank 0 alone reports.
+    if (rank != 0) {
+        std::cout.setstate(std::ios::badbit);
+        std::cerr.setstate(std::ios::badbit);
+    }
+    arguments args;
+    dataset data;
+    int status = cli::run_tool(tool, [&] {
+        args = parse(argc, argv);
+        if (args.help) {
+            std::cout << usage;
+            return 0;
+        }
+        // Every rank regenerates the data set (deterministic) and scores its own shard.
+        data = make_dataset(args.samples);
+        return 0;
+    });
+    // A rank that failed must not leave the others waiting in a collective: all stop together.
+    int worst = status;
+    MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (worst == 0 && !args.help) {
+        status = cli::run_tool(tool, [&] { return evaluate(data, rank, size); });
+    } else if (status == 0 && worst != 0) {
+        std::cerr << tool << ": error: another rank failed to prepare its data\n";
+        status = worst;
+    }
     MPI_Finalize();
     return status;
 }

@@ -175,8 +175,16 @@ TEST_CASE("dtype names and sizes") {
     CHECK(dtype_size(dtype::boolean) == 1);
     CHECK(shape_to_string(std::vector<std::size_t>{3}) == "(3,)");
     CHECK(shape_to_string(std::vector<std::size_t>{}) == "()");
-    CHECK_FALSE(checked_element_count(
+    // The io size helpers use core/checked_size.hpp's rule (one helper for every size).
+    CHECK_FALSE(emofuse::try_element_count(
                     std::vector<std::size_t>{std::size_t{1} << 33, std::size_t{1} << 33, 0})
                     .has_value());
-    CHECK(checked_element_count(std::vector<std::size_t>{5, 0}) == std::size_t{0});
+    CHECK(emofuse::try_element_count(std::vector<std::size_t>{5, 0}) == std::size_t{0});
+    CHECK_FALSE(
+        checked_byte_count(dtype::f64, std::vector<std::size_t>{std::size_t{1} << 61}).has_value());
+    CHECK(checked_byte_count(dtype::f64, std::vector<std::size_t>{std::size_t{1} << 60}) ==
+          std::size_t{1} << 63);
+    CHECK_FALSE(checked_byte_count(dtype::f32, std::vector<std::size_t>{std::size_t{1} << 33,
+                                                                        std::size_t{1} << 33, 0})
+                    .has_value());
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "emofuse/align/computational_sequence.hpp"
+#include "emofuse/core/checked_size.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -49,8 +50,9 @@ struct aligned_rows {
         keys.push_back(key);
         const std::size_t first = offsets.back();
         offsets.push_back(first + count);
-        intervals.resize(2 * (first + count));
-        features.resize(feature_size * (first + count));
+        intervals.resize(checked_element_count("aligned rows: intervals", {first + count, 2}));
+        features.resize(
+            checked_element_count("aligned rows: features", {first + count, feature_size}));
         *interval_out = intervals.data() + 2 * first;
         return features.data() + feature_size * first;
     }

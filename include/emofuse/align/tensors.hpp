@@ -4,6 +4,7 @@
 
 #include "emofuse/align/aligned_rows.hpp"
 #include "emofuse/align/computational_sequence.hpp"
+#include "emofuse/core/checked_size.hpp"
 #include "emofuse/core/sequence.hpp"
 
 #include <algorithm>
@@ -141,12 +142,14 @@ common_entries(const std::vector<any_aligned_rows>& seqs) {
 }
 
 /// Stacks the entries `keys` of `seq` into (keys, seq_len, feature_size). A missing key is
-/// a value_error.
+/// a value_error; a shape whose byte size overflows size_t is a shape_error.
 template <class T>
 xt::xtensor<T, 3> to_tensor(const computational_sequence<T>& seq,
                             const std::vector<std::string>& keys, const tensor_options& options) {
     const std::size_t d = seq.feature_size;
     const std::size_t len = options.seq_len;
+    (void)checked_byte_count("to_tensor: sequence '" + seq.name + "' (keys, seq_len, features)",
+                             {keys.size(), len, d}, sizeof(T));
     xt::xtensor<T, 3> out = xt::xtensor<T, 3>::from_shape({keys.size(), len, d});
     for (std::size_t n = 0; n < keys.size(); ++n) {
         const auto it = seq.entries.find(keys[n]);

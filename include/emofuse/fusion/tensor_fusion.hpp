@@ -8,6 +8,7 @@
 #pragma once
 
 #include "emofuse/core/batch.hpp"
+#include "emofuse/core/checked_size.hpp"
 #include "emofuse/core/concepts.hpp"
 #include "emofuse/core/dims.hpp"
 #include "emofuse/core/error.hpp"
@@ -19,6 +20,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -60,11 +62,12 @@ std::size_t tensor_product_width(std::string_view stage,
             }
         }
     }
-    std::size_t width = 1;
-    for (const auto& v : views) {
-        width *= v.cols + (form == tensor_form::prepend_one ? 1 : 0);
+    std::array<std::size_t, N> factors{};
+    for (std::size_t m = 0; m < N; ++m) {
+        factors[m] = views[m].cols + (form == tensor_form::prepend_one ? 1 : 0);
     }
-    return width;
+    // The outer product is materialised per row: its width must not wrap.
+    return checked_byte_count(stage, std::span<const std::size_t>(factors));
 }
 
 /// Copies modality m's rows into `out` as (rows, n_m) factors, with a leading 1 for

@@ -215,7 +215,8 @@ inline stored_tensor cast_floating(const stored_tensor& tensor, dtype target,
     stored_tensor result;
     result.type = target;
     result.shape = tensor.shape;
-    result.bytes.resize(tensor.size() * dtype_size(target));
+    result.bytes.resize(emofuse::checked_byte_count("io::cast_floating: tensor", {tensor.size()},
+                                                    dtype_size(target)));
     std::byte* out = result.bytes.data();
     detail::visit_elements(tensor, [&](std::size_t index, auto value) {
         auto store = [&](auto converted) {

@@ -2,6 +2,7 @@
 // little-endian bytes, before any conversion to an xtensor container.
 #pragma once
 
+#include <emofuse/core/checked_size.hpp>
 #include <emofuse/core/error.hpp>
 
 #include <bit>
@@ -139,36 +140,12 @@ inline std::string shape_to_string(std::span<const std::size_t> shape) {
     return text;
 }
 
-/// Product of the extents, or nullopt when the product of the non-zero extents overflows
-/// (such a shape is rejected even if another extent is zero: strides would overflow too).
-inline std::optional<std::size_t> checked_element_count(std::span<const std::size_t> shape) {
-    std::size_t nonzero_product = 1;
-    bool has_zero = false;
-    for (std::size_t extent : shape) {
-        if (extent == 0) {
-            has_zero = true;
-            continue;
-        }
-        if (nonzero_product > std::numeric_limits<std::size_t>::max() / extent) {
-            return std::nullopt;
-        }
-        nonzero_product *= extent;
-    }
-    return has_zero ? 0 : nonzero_product;
-}
-
-/// Byte size of `shape` elements of `type`, or nullopt on overflow.
+/// Byte size of `shape` elements of `type`, or nullopt on overflow (core/checked_size.hpp's
+/// rule: a shape whose non-zero extents overflow is refused even when another is zero).
 inline std::optional<std::size_t> checked_byte_count(dtype type,
                                                      std::span<const std::size_t> shape) {
-    const auto count = checked_element_count(shape);
-    if (!count) {
-        return std::nullopt;
-    }
-    const std::size_t item = dtype_size(type);
-    if (*count > std::numeric_limits<std::size_t>::max() / item) {
-        return std::nullopt;
-    }
-    return *count * item;
+    const auto count = try_element_count(shape);
+    return count ? try_multiply(*count, dtype_size(type)) : std::nullopt;
 }
 
 /// A tensor as stored: C-order (row-major) elements as little-endian bytes.

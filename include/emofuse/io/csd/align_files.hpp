@@ -1,19 +1,22 @@
 // emofuse/io/csd/align_files.hpp — aligns .csd files into a directory (what `emofuse-align`
-// runs): one video in memory at a time, every output written to a partial file and renamed
-// only when the whole run succeeded.
+// runs): one video in memory at a time, every output written to a temporary file, and all of
+// them renamed into place together only when the whole run succeeded.
 #pragma once
 
 #include "emofuse/align/interval_align.hpp"
 #include "emofuse/align/tensors.hpp"
+#include "emofuse/core/checked_size.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/io/csd/reader.hpp"
 #include "emofuse/io/csd/writer.hpp"
 #include "emofuse/io/detail/binary_file.hpp"
+#include "emofuse/io/detail/temporary_files.hpp"
 #include "emofuse/io/npy.hpp"
 
 #include <algorithm>
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -33,11 +36,16 @@ struct align_files_options {
     /// aligned sequence (the SDK's hard_unify + get_tensors).
     std::optional<align::tensor_options> tensors;
     writer_options writer;
+    /// Called with the outputs that will replace existing files (when there are any), just
+    /// before the outputs are renamed into place (emofuse-align prints a notice).
+    std::function<void(const std::vector<std::filesystem::path>&)> on_replace;
 };
 
 struct align_files_result {
     align::align_report report;
     std::vector<std::filesystem::path> written;
+    /// The outputs that replaced an existing file of the same name.
+    std::vector<std::filesystem::path> replaced;
     std::size_t tensor_samples = 0;
 };
 
@@ -61,10 +69,13 @@ public:
         ++samples_;
     }
 
-    void finish() {
+    // Rewrites the header with the final count and closes the file (commit_together renames).
+    void close() {
         file_.overwrite(0, header(samples_));
-        file_.finish();
+        file_.close();
     }
+
+    io::detail::output_file& file() { return file_; }
 
 private:
     // 128 bytes hold the header for any sample count, so it is rewritten in place.
@@ -84,6 +95,30 @@ private:
     std::size_t samples_ = 0;
 };
 
+// `text` for a message, between `quote`s: control bytes as \xNN (the message stays one
+// line), text past 60 bytes cut with its length given.
+inline std::string printable(std::string_view text, char quote) {
+    constexpr std::size_t shown = 60;
+    std::string out(1, quote);
+    for (const char c : text.substr(0, shown)) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f) {
+            constexpr char hex[] = "0123456789abcdef";
+            out += "\\x";
+            out += hex[byte >> 4];
+            out += hex[byte & 15];
+        } else {
+            out += c;
+        }
+    }
+    out += quote;
+    if (text.size() > shown) {
+        out.insert(out.size() - 1, "...");
+        out += " (" + std::to_string(text.size()) + " bytes)";
+    }
+    return out;
+}
+
 } // namespace detail
 
 /// Aligns the sequences in `inputs` and writes each under its file name in `out_dir`.
@@ -98,10 +133,15 @@ inline align_files_result align_files(const std::vector<std::filesystem::path>& 
     std::vector<std::unique_ptr<file_source>> files;
     std::vector<const align::sequence_source*> sources;
     std::set<std::string> names;
+    std::set<std::string> stems;
     for (const auto& path : inputs) {
         if (!names.insert(path.filename().string()).second) {
             throw value_error("align_files: two inputs share the file name '" +
                               path.filename().string() + "' (outputs would collide)");
+        }
+        if (options.tensors && !stems.insert(path.stem().string()).second) {
+            throw value_error("align_files: two inputs share the stem '" + path.stem().string() +
+                              "' (their .npy tensors would collide)");
         }
         files.push_back(std::make_unique<file_source>(path));
         sources.push_back(files.back().get());
@@ -125,12 +165,13 @@ inline align_files_result align_files(const std::vector<std::filesystem::path>& 
                      f->path().filename().string() + ")";
         }
         throw value_error("align_files: reference: expected a sequence or file stem among " +
-                          known + ", got '" + options.align.reference + "'");
+                          known + ", got " + detail::printable(options.align.reference, '\''));
     }
     std::error_code ec;
     fs::create_directories(out_dir, ec);
     if (ec || !fs::is_directory(out_dir)) {
-        throw io_error("align_files: output directory '" + out_dir.string() + "': cannot create");
+        throw io_error("align_files: output directory '" + out_dir.string() + "': cannot create" +
+                       (ec ? ": " + ec.message() : std::string(" (a file has that name)")));
     }
     std::vector<std::unique_ptr<writer>> writers;
     std::vector<std::unique_ptr<detail::growing_npy>> tensors;
@@ -171,14 +212,26 @@ inline align_files_result align_files(const std::vector<std::filesystem::path>& 
                 return;
             }
             for (const auto& entry : align::common_entries(chunk)) {
-                std::visit([&](const auto& rows) { key_list += rows.keys[entry[0]] + "\n"; },
-                           chunk[0]);
+                std::visit(
+                    [&](const auto& rows) {
+                        const std::string& key = rows.keys[entry[0]];
+                        if (key.find_first_of("\n\r") != std::string::npos) {
+                            throw value_error("align_files: tensor keys: segment key " +
+                                              detail::printable(key, '"') +
+                                              " holds a line break, but tensor_keys.txt has one "
+                                              "key per line; rename the entry or drop --tensors");
+                        }
+                        key_list += key + "\n";
+                    },
+                    chunk[0]);
                 ++result.tensor_samples;
                 for (std::size_t s = 0; s < chunk.size(); ++s) {
                     std::visit(
                         [&](const auto& rows) {
                             using T = typename std::decay_t<decltype(rows)>::value_type;
-                            buffer.resize(options.tensors->seq_len * rows.feature_size * sizeof(T));
+                            buffer.resize(emofuse::checked_byte_count(
+                                "align_files: tensor sample (seq_len, features)",
+                                {options.tensors->seq_len, rows.feature_size}, sizeof(T)));
                             T* sample = reinterpret_cast<T*>(buffer.data());
                             align::pad_truncate(rows.features_of(entry[s]), rows.rows(entry[s]),
                                                 rows.feature_size, *options.tensors, sample);
@@ -189,17 +242,47 @@ inline align_files_result align_files(const std::vector<std::filesystem::path>& 
                 }
             }
         });
+    // Everything is written: close each output, then rename all of them into place together.
+    std::optional<io::detail::output_file> keys;
     if (options.tensors) {
-        io::detail::output_file keys(out_dir / "tensor_keys.txt", "align_files: tensor keys");
-        keys.write(std::as_bytes(std::span(key_list.data(), key_list.size())));
+        keys.emplace(out_dir / "tensor_keys.txt", "align_files: tensor keys");
+        keys->write(std::as_bytes(std::span(key_list.data(), key_list.size())));
+        keys->close();
         for (auto& tensor : tensors) {
-            tensor->finish();
+            tensor->close();
         }
-        keys.finish();
     }
     for (std::size_t s = 0; s < files.size(); ++s) {
-        writers[s]->commit(files[s]->metadata());
-        result.written.push_back(writers[s]->path());
+        writers[s]->close(files[s]->metadata());
+    }
+    std::vector<io::detail::pending_output> outputs;
+    for (const auto& w : writers) {
+        outputs.push_back(w->pending());
+    }
+    for (const auto& tensor : tensors) {
+        outputs.push_back(tensor->file().pending());
+    }
+    if (keys) {
+        outputs.push_back(keys->pending());
+    }
+    for (const auto& output : outputs) {
+        if (fs::exists(fs::symlink_status(output.target, ec))) {
+            result.replaced.push_back(output.target);
+        }
+    }
+    if (options.on_replace && !result.replaced.empty()) {
+        options.on_replace(result.replaced);
+    }
+    io::detail::commit_together(outputs, "align_files");
+    for (auto& w : writers) {
+        w->committed();
+        result.written.push_back(w->path());
+    }
+    for (auto& tensor : tensors) {
+        tensor->file().committed();
+    }
+    if (keys) {
+        keys->committed();
     }
     return result;
 }

@@ -4,14 +4,17 @@
 #pragma once
 
 #include "emofuse/align/computational_sequence.hpp"
+#include "emofuse/core/checked_size.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/io/csd/hdf5.hpp"
 #include "emofuse/io/csd/reader.hpp"
+#include "emofuse/io/detail/temporary_files.hpp"
 
 #include <algorithm>
 #include <cstddef>
 #include <filesystem>
 #include <map>
+#include <span>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -73,12 +76,15 @@ struct writer_options {
     std::size_t compact_below = 4096;
 };
 
-/// Writes one .csd file. Data goes to `<path>.partial` and is renamed to `path` by
-/// commit(); a writer destroyed without commit removes the partial file.
+/// Writes one .csd file. Data goes to a temporary file next to `path`
+/// (`<path>.emofuse-tmp.<pid>.<n>`, removed by a signal handler too, see
+/// io/detail/temporary_files.hpp) and is renamed to `path` by commit(); a writer destroyed
+/// without commit removes it. To commit several files together: close() each, then
+/// io::detail::commit_together on their pending() names and committed() each.
 class writer {
 public:
     writer(std::filesystem::path path, std::string root_name, writer_options options = {})
-        : path_(std::move(path)), partial_(path_.string() + ".partial"),
+        : path_(std::move(path)), partial_(io::detail::temporary_path(path_)),
           root_(std::move(root_name)), options_(options) {
         detail::silence_hdf5();
         if (root_.empty() || root_.find('/') != std::string::npos || root_ == ".") {
@@ -86,6 +92,8 @@ public:
                 "csd writer: root name: expected a non-empty name without '/', got '" + root_ +
                 "'");
         }
+        io::detail::check_replaceable(path_, context());
+        cleanup_ = io::detail::cleanup_entry(partial_);
         const std::string p = partial_.string();
         // HDF5 1.8+ object format: compact groups (no B-tree and heap per entry group), which
         // makes the SDK's one-group-per-segment layout several times smaller and faster to
@@ -94,14 +102,19 @@ public:
         detail::check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST),
                       context(), "format version");
         detail::check(H5Pset_meta_block_size(fapl.get(), 1 << 20), context(), "metadata blocks");
-        file_ = detail::checked(H5Fcreate(p.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()),
-                                H5Fclose, context(), "creating");
-        root_group_ = detail::checked(
-            H5Gcreate2(file_.get(), root_.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
-            context(), "creating the root group");
-        data_ = detail::checked(
-            H5Gcreate2(root_group_.get(), "data", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
-            context(), "creating the data group");
+        try {
+            file_ = detail::checked(H5Fcreate(p.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()),
+                                    H5Fclose, context(), "creating");
+            root_group_ = detail::checked(
+                H5Gcreate2(file_.get(), root_.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                H5Gclose, context(), "creating the root group");
+            data_ = detail::checked(
+                H5Gcreate2(root_group_.get(), "data", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                H5Gclose, context(), "creating the data group");
+        } catch (...) {
+            abandon(); // no destructor runs for a half-built writer
+            throw;
+        }
     }
     writer(const writer&) = delete;
     writer& operator=(const writer&) = delete;
@@ -144,11 +157,11 @@ public:
         }
     }
 
-    /// Writes the metadata (completed with complete_metadata) and renames the file into
-    /// place.
-    void commit(const std::map<std::string, std::string>& metadata) {
+    /// Writes the metadata (completed with complete_metadata) and closes the file: it is
+    /// complete under its temporary name.
+    void close(const std::map<std::string, std::string>& metadata) {
         if (!file_.valid()) {
-            throw io_error(context() + ": commit twice");
+            throw io_error(context() + (closed_ ? ": closed twice" : ": close after abandon"));
         }
         detail::handle meta = detail::checked(
             H5Gcreate2(root_group_.get(), "metadata", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
@@ -171,23 +184,40 @@ public:
         root_group_.reset();
         detail::check(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), context(), "flushing");
         file_.reset();
-        std::error_code ec;
-        std::filesystem::rename(partial_, path_, ec);
-        if (ec) {
-            std::filesystem::remove(partial_, ec);
-            throw io_error(context() + ": renaming into place failed");
+        closed_ = true;
+    }
+
+    /// The temporary file and its target, for io::detail::commit_together.
+    [[nodiscard]] io::detail::pending_output pending() const { return {partial_, path_}; }
+
+    /// The temporary file was renamed onto the target: nothing is left to remove.
+    void committed() noexcept {
+        committed_ = true;
+        cleanup_.release();
+    }
+
+    /// close(metadata), then renames the file into place.
+    void commit(const std::map<std::string, std::string>& metadata) {
+        if (committed_ || closed_) {
+            throw io_error(context() + ": commit twice");
         }
+        close(metadata);
+        const io::detail::pending_output output = pending();
+        io::detail::commit_together(std::span(&output, 1), context());
+        committed();
     }
 
     /// Drops an uncommitted file.
     void abandon() noexcept {
-        if (file_.valid()) {
-            data_.reset();
-            root_group_.reset();
-            file_.reset();
-            std::error_code ec;
-            std::filesystem::remove(partial_, ec);
+        if (committed_) {
+            return;
         }
+        data_.reset();
+        root_group_.reset();
+        file_.reset();
+        std::error_code ec;
+        std::filesystem::remove(partial_, ec);
+        cleanup_.release();
     }
 
     [[nodiscard]] const std::filesystem::path& path() const { return path_; }
@@ -205,7 +235,7 @@ private:
             detail::checked(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, where, "properties");
         // No modification-time message per dataset: smaller headers, byte-identical reruns.
         detail::check(H5Pset_obj_track_times(dcpl.get(), 0), where, "time tracking");
-        const std::size_t bytes = rows * cols * H5Tget_size(file_type);
+        const std::size_t bytes = checked_byte_count(where, {rows, cols}, H5Tget_size(file_type));
         if (bytes > 0 && bytes < options_.compact_below) {
             // Tiny datasets (a collapsed segment is one row) live in their object header:
             // gzip would not shrink them and a chunk index would cost kilobytes each.
@@ -233,6 +263,9 @@ private:
 
     std::filesystem::path path_;
     std::filesystem::path partial_;
+    io::detail::cleanup_entry cleanup_;
+    bool closed_ = false;
+    bool committed_ = false;
     std::string root_;
     writer_options options_;
     detail::handle file_;

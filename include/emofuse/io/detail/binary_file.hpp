@@ -3,18 +3,17 @@
 #pragma once
 
 #include <emofuse/core/error.hpp>
+#include <emofuse/io/detail/temporary_files.hpp>
 
-#include <atomic>
-#include <chrono>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <span>
 #include <string>
 #include <system_error>
-#include <thread>
 #include <vector>
 
 namespace emofuse::io::detail {
@@ -83,23 +82,28 @@ private:
 };
 
 /// A binary output file written atomically: the bytes go to a temporary file next to the
-/// target, which `finish()` renames over it, so a failed or interrupted save never leaves a
-/// truncated file under the target name. Without `finish()` the temporary file is removed.
+/// target (temporary_path: its name holds this process's id, and it is registered for removal
+/// on a signal, see temporary_files.hpp), which `finish()` renames over the target, so a
+/// failed or interrupted save never leaves a truncated file under the target name. Several
+/// outputs can be committed together instead: `close()` each, then commit_together on their
+/// `pending()` names and `committed()` each. Without a commit the temporary file is removed.
 class output_file {
 public:
     output_file(const std::filesystem::path& path, std::string_view stage)
-        : target_(path), temporary_(temporary_name(path)), stage_(stage),
-          stream_(temporary_, std::ios::binary | std::ios::trunc) {
+        : target_(path), temporary_(temporary_path(path)), stage_(stage), cleanup_(temporary_) {
+        check_replaceable(target_, stage_);
+        errno = 0;
+        stream_.open(temporary_, std::ios::binary | std::ios::trunc);
         if (!stream_) {
-            throw io_error(emofuse::detail::concat_message(stage_, ": cannot open '",
-                                                           target_.string(), "' for writing"));
+            throw io_error(emofuse::detail::concat_message(
+                stage_, ": cannot open '", target_.string(), "' for writing: ", reason()));
         }
     }
     output_file(const output_file&) = delete;
     output_file& operator=(const output_file&) = delete;
 
     ~output_file() {
-        if (!finished_) {
+        if (!committed_) {
             stream_.close();
             std::error_code ignored;
             std::filesystem::remove(temporary_, ignored);
@@ -110,6 +114,7 @@ public:
         if (bytes.empty()) {
             return;
         }
+        errno = 0;
         stream_.write(reinterpret_cast<const char*>(bytes.data()),
                       static_cast<std::streamsize>(bytes.size()));
         check();
@@ -124,44 +129,53 @@ public:
         check();
     }
 
-    void finish() {
+    /// Flushes and closes the temporary file: its bytes are complete.
+    void close() {
+        if (!stream_.is_open()) {
+            return;
+        }
+        errno = 0;
         stream_.flush();
         check();
         stream_.close();
         check();
-        std::error_code code;
-        std::filesystem::rename(temporary_, target_, code);
-        if (code) {
-            throw io_error(
-                emofuse::detail::concat_message(stage_, ": cannot move the written file onto '",
-                                                target_.string(), "': ", code.message()));
-        }
-        finished_ = true;
+    }
+
+    /// The temporary file and its target, for commit_together.
+    [[nodiscard]] pending_output pending() const { return {temporary_, target_}; }
+
+    /// The temporary file was renamed onto the target: nothing is left to remove.
+    void committed() noexcept {
+        committed_ = true;
+        cleanup_.release();
+    }
+
+    /// close(), then renames the temporary file over the target.
+    void finish() {
+        close();
+        const pending_output output = pending();
+        commit_together(std::span(&output, 1), stage_);
+        committed();
     }
 
 private:
-    static std::filesystem::path temporary_name(const std::filesystem::path& path) {
-        static std::atomic<unsigned> counter{0};
-        const auto unique =
-            std::hash<std::thread::id>{}(std::this_thread::get_id()) ^
-            static_cast<std::size_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-        auto name = path;
-        name += ".tmp-" + std::to_string(unique % 1000000007u) + "-" + std::to_string(counter++);
-        return name;
+    static std::string reason() {
+        return errno != 0 ? std::string(std::strerror(errno)) : std::string("unknown reason");
     }
 
     void check() {
         if (!stream_) {
             throw io_error(emofuse::detail::concat_message(stage_, ": writing '", target_.string(),
-                                                           "' failed (disk full?)"));
+                                                           "' failed: ", reason()));
         }
     }
 
     std::filesystem::path target_;
     std::filesystem::path temporary_;
     std::string stage_;
+    cleanup_entry cleanup_;
     std::ofstream stream_;
-    bool finished_ = false;
+    bool committed_ = false;
 };
 
 /// Little-endian unsigned integer of `Size` bytes.

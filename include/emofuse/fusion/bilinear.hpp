@@ -151,13 +151,6 @@ features<T> bilinear_output(const layers::dense<T>& linear_out, activation act, 
     return out;
 }
 
-/// The layer with its weight packed for small-batch products (see packed_linear).
-template <class T>
-packed_linear<T> pack(const layers::dense<T>& layer) {
-    return packed_linear<T>(layer.weight().data(), layer.bias_data(), layer.out_features(),
-                            layer.in_features());
-}
-
 } // namespace detail
 
 /// Multimodal low-rank bilinear pooling (MLB, Kim et al. 2017).
@@ -244,8 +237,6 @@ public:
         if (!out_.empty()) {
             out_.check(stage, "linear_out", l0_.out_features() / factor_);
         }
-        p0_ = detail::pack(l0_);
-        p1_ = detail::pack(l1_);
     }
 
     /// Loads `<prefix>linear0.`, `<prefix>linear1.` and, when present, `<prefix>linear_out.`.
@@ -278,8 +269,8 @@ public:
         T* b = ws.buffer<T>(1, rows * wide);
         T* z = ws.buffer<T>(2, rows * o);
         if (rows != 0) {
-            p0_.apply(x[0].data, x[0].cols, rows, a);
-            p1_.apply(x[1].data, x[1].cols, rows, b);
+            l0_.apply(x[0].data, x[0].cols, rows, a, wide);
+            l1_.apply(x[1].data, x[1].cols, rows, b, wide);
         }
         layers::activate(options_.input, a, rows * wide);
         layers::activate(options_.input, b, rows * wide);
@@ -300,7 +291,6 @@ private:
     layers::dense<T> l0_, l1_, out_;
     std::size_t factor_;
     bilinear_options options_;
-    detail::packed_linear<T> p0_, p1_;
 };
 
 /// Multimodal factorised high-order pooling (MFH, Yu et al. 2018): two cascaded MFB stages.

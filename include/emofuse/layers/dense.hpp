@@ -144,7 +144,14 @@ public:
             return;
         }
         apply(x, ldx, rows, y, ldy, kernels::epilogue::none);
-        for (std::size_t r = 0; r < rows && act != activation::identity; ++r) {
+        if (act == activation::identity) {
+            return;
+        }
+        if (ldy == out_features()) {
+            activate(act, y, rows * ldy); // contiguous rows: one pass
+            return;
+        }
+        for (std::size_t r = 0; r < rows; ++r) {
             activate(act, y + r * ldy, out_features());
         }
     }

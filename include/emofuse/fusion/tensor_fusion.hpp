@@ -179,10 +179,9 @@ public:
     static constexpr std::size_t input_size = detail::tensor_width<Dims, Form>();
     static constexpr tensor_form form = Form;
 
-    tensor_fusion_linear(xt::xtensor<T, 2> weight, xt::xtensor<T, 1> bias,
-                         kernels::epilogue activation)
+    tensor_fusion_linear(xt::xtensor<T, 2> weight, xt::xtensor<T, 1> bias, kernels::epilogue act)
         : bias_(std::move(bias)), inputs_(weight.shape(1)), outputs_(weight.shape(0)),
-          activation_(activation) {
+          activation_(act) {
         if constexpr (input_size != dynamic) {
             check_size("fusion::tensor_fusion_linear", "weight columns (Π of factor sizes)",
                        input_size, inputs_);
@@ -199,9 +198,9 @@ public:
     /// io::state_dict or anything with contains(name) and tensor<T, N>(name, shape).
     template <class StateDict>
     static tensor_fusion_linear from_state_dict(const StateDict& sd, const std::string& prefix,
-                                                kernels::epilogue activation) {
+                                                kernels::epilogue act) {
         auto p = layers::load_linear_parameters<T>(sd, prefix, input_size);
-        return tensor_fusion_linear(std::move(p.weight), std::move(p.bias), activation);
+        return tensor_fusion_linear(std::move(p.weight), std::move(p.bias), act);
     }
 
     [[nodiscard]] std::size_t inputs() const { return inputs_; }

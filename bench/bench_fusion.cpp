@@ -8,6 +8,7 @@
 #include <emofuse/fusion/low_rank_fusion.hpp>
 #include <emofuse/fusion/mag.hpp>
 #include <emofuse/fusion/tensor_fusion.hpp>
+#include <emofuse/layers/dense.hpp>
 
 #include <cstddef>
 #include <random>
@@ -84,8 +85,9 @@ void lmf_mmsa(benchmark::State& state) {
     set_flops(state, flops + 3.0 * double(batch * rank * out));
 }
 
-fusion::detail::dense<float> random_dense(std::size_t out, std::size_t in, unsigned seed) {
-    return {random_tensor<2>({out, in}, seed, 0.05f), random_tensor<1>({out}, seed + 1000, 0.05f)};
+emofuse::layers::dense<float> random_dense(std::size_t out, std::size_t in, unsigned seed) {
+    return emofuse::layers::dense<float>(random_tensor<2>({out, in}, seed, 0.05f),
+                                         random_tensor<1>({out}, seed + 1000, 0.05f));
 }
 
 // MAG on every time step, LayerNorm included: B=32, T=50, d_t=768, d_a=74, d_v=47.

@@ -25,12 +25,11 @@ os.environ["OPENBLAS_NUM_THREADS"] = "1"
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
-# MAG-BERT's MAG and block's MFB as the fusion fixtures define them (one definition of each).
+# MMSA's TFN and LMF, MAG-BERT's MAG and block's MFB as the fusion fixtures define them (one
+# definition of each).
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fusion"))
-from generate_fixtures import MAG, MFB  # noqa: E402
+from generate_fixtures import LMF, MAG, MFB, TensorFusionLinear  # noqa: E402
 
 torch.set_num_threads(1)
 torch.manual_seed(0)
@@ -39,46 +38,23 @@ GOALS = {"tfn_mmsa": 1.6, "tfn_mmsa_b1": 2.0, "lmf_mmsa": 5.0, "mfb": 1.5, "mcb"
 
 
 def tfn_mmsa(batch):
-    # MMSA TFN: cat ones, two bmm outer products, then post_fusion_layer_1 + ReLU.
-    audio_h, video_h, text_h = torch.randn(batch, 32), torch.randn(batch, 128), torch.randn(batch, 32)
-    post_fusion_layer_1 = nn.Linear(33 * 129 * 33, 64)
-
-    def run():
-        n = audio_h.shape[0]
-        ones = torch.ones(n, 1)
-        _audio_h = torch.cat((ones, audio_h), dim=1)
-        _video_h = torch.cat((ones, video_h), dim=1)
-        _text_h = torch.cat((ones, text_h), dim=1)
-        fusion_tensor = torch.bmm(_audio_h.unsqueeze(2), _video_h.unsqueeze(1))
-        fusion_tensor = fusion_tensor.view(-1, 33 * 129, 1)
-        fusion_tensor = torch.bmm(fusion_tensor, _text_h.unsqueeze(1)).view(n, -1)
-        return F.relu(post_fusion_layer_1(fusion_tensor))
-
-    return run
+    # MMSA TFN: cat ones, bmm outer products, then post_fusion_layer_1 + ReLU.
+    module = TensorFusionLinear((32, 128, 32), 64, prepend_one=True, relu=True)
+    inputs = (torch.randn(batch, 32), torch.randn(batch, 128), torch.randn(batch, 32))
+    return lambda: module(inputs)
 
 
 def lmf_mmsa():
     batch, rank, out = 64, 4, 64
-    audio_h, video_h, text_h = torch.randn(batch, 128), torch.randn(batch, 16), torch.randn(batch, 128)
-    audio_factor = torch.randn(rank, 129, out) * 0.1
-    video_factor = torch.randn(rank, 17, out) * 0.1
-    text_factor = torch.randn(rank, 129, out) * 0.1
-    fusion_weights, fusion_bias = torch.randn(1, rank), torch.randn(1, out)
-
-    def run():
-        n = audio_h.shape[0]
-        ones = torch.ones(n, 1)
-        _audio_h = torch.cat((ones, audio_h), dim=1)
-        _video_h = torch.cat((ones, video_h), dim=1)
-        _text_h = torch.cat((ones, text_h), dim=1)
-        fusion_audio = torch.matmul(_audio_h, audio_factor)
-        fusion_video = torch.matmul(_video_h, video_factor)
-        fusion_text = torch.matmul(_text_h, text_factor)
-        fusion_zy = fusion_audio * fusion_video * fusion_text
-        output = torch.matmul(fusion_weights, fusion_zy.permute(1, 0, 2)).squeeze() + fusion_bias
-        return output.view(-1, out)
-
-    return run
+    module = LMF((128, 16, 128), rank, out).requires_grad_(False)
+    with torch.no_grad():
+        for factor, d in ((module.audio_factor, 128), (module.video_factor, 16),
+                          (module.text_factor, 128)):
+            factor.copy_(torch.randn(rank, d + 1, out) * 0.1)
+        module.fusion_weights.copy_(torch.randn(1, rank))
+        module.fusion_bias.copy_(torch.randn(1, out))
+    inputs = (torch.randn(batch, 128), torch.randn(batch, 16), torch.randn(batch, 128))
+    return lambda: module(inputs)
 
 
 def mag():

@@ -13,6 +13,8 @@
 #include <emofuse/attention/pooling.hpp>
 #include <emofuse/core/pipeline.hpp>
 #include <emofuse/fusion/concat.hpp>
+#include <emofuse/layers/dense.hpp>
+#include <emofuse/layers/layer_norm.hpp>
 
 #include <array>
 #include <cmath>
@@ -42,13 +44,13 @@ public:
         fill(v.data(), v.size(), scale);
         return v;
     }
-    ea::dense<float> dense(std::size_t out, std::size_t in, bool bias = true) {
+    emofuse::layers::dense<float> dense(std::size_t out, std::size_t in, bool bias = true) {
         const float scale = 1.0f / std::sqrt(static_cast<float>(in));
-        return ea::dense<float>(matrix(out, in, scale),
-                                bias ? vector(out, 0.1f) : xt::xtensor<float, 1>());
+        return emofuse::layers::dense<float>(matrix(out, in, scale),
+                                             bias ? vector(out, 0.1f) : xt::xtensor<float, 1>());
     }
-    static ea::layer_norm<float> unit_norm(std::size_t d) {
-        return ea::layer_norm<float>(xt::ones<float>({d}), xt::zeros<float>({d}));
+    static emofuse::layers::layer_norm<float> unit_norm(std::size_t d) {
+        return emofuse::layers::layer_norm<float>(xt::ones<float>({d}), xt::zeros<float>({d}));
     }
     ea::crossmodal_encoder<float> encoder(std::size_t d, std::size_t heads, std::size_t layers) {
         std::vector<ea::crossmodal_layer<float>> stack;
@@ -57,9 +59,15 @@ public:
             stack.emplace_back(
                 ea::multi_head_attention<float>(heads, matrix(3 * d, d, scale), vector(3 * d, 0.1f),
                                                 matrix(d, d, scale), vector(d, 0.1f)),
-                unit_norm(d), dense(4 * d, d), dense(d, 4 * d), unit_norm(d));
+                unit_norm(d), dense(4 * d, d), dense(d, 4 * d), unit_norm(d),
+                emofuse::layers::activation::relu);
         }
-        return ea::crossmodal_encoder<float>(std::move(stack), unit_norm(d));
+        // MulT's encoder; unaligned utterances of unrelated lengths, so no future mask, and
+        // every frame gets a position.
+        auto options = ea::encoder_options::mult_original();
+        options.mask_future = false;
+        options.positions.zero_position_for_padding_frames = false;
+        return ea::crossmodal_encoder<float>(std::move(stack), unit_norm(d), options);
     }
 
 private:

@@ -20,10 +20,12 @@
 #include <emofuse/fusion/mag.hpp>
 #include <emofuse/fusion/multiplicative.hpp>
 #include <emofuse/fusion/tensor_fusion.hpp>
+#include <emofuse/layers/dense.hpp>
 
 #include <cmath>
 #include <cstddef>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace demo {
@@ -45,9 +47,9 @@ public:
         }
         return out;
     }
-    ef::detail::dense<float> dense(std::size_t out, std::size_t in) {
-        return {normal<2>({out, in}, 1.0f / std::sqrt(static_cast<float>(in))),
-                normal<1>({out}, 0.1f)};
+    emofuse::layers::dense<float> dense(std::size_t out, std::size_t in) {
+        auto weight = normal<2>({out, in}, 1.0f / std::sqrt(static_cast<float>(in)));
+        return emofuse::layers::dense<float>(std::move(weight), normal<1>({out}, 0.1f));
     }
 
 private:
@@ -98,7 +100,7 @@ inline std::vector<method> fusion_methods(const feature_sizes& sizes = sample_fe
     if (width <= fd::max_tensor_fusion_width) {
         auto stage = std::make_shared<fusion::tensor_fusion_linear<float>>(
             w.normal<2>({128, width}, 1.0f / std::sqrt(float(width))), w.normal<1>({128}, 0.1f),
-            kernels::epilogue::relu);
+            fusion::tfn_activation::mmsa);
         rows.push_back({"TFN + linear 128 + ReLU (fused)", stage->parameter_count(),
                         [stage](const split& s) { return (*stage)(fd::pooled(s)); }});
     }
@@ -161,8 +163,8 @@ inline std::vector<method> fusion_methods(const feature_sizes& sizes = sample_fe
 
     // Gates over pooled features: GMU (N-modal) and MAG (text main, vision and audio gated).
     {
-        std::vector<fusion::detail::dense<float>> projections{w.dense(32, dt), w.dense(32, da),
-                                                              w.dense(32, dv)};
+        std::vector<emofuse::layers::dense<float>> projections{w.dense(32, dt), w.dense(32, da),
+                                                               w.dense(32, dv)};
         auto stage = std::make_shared<fusion::gmu<float>>(std::move(projections),
                                                           w.dense(3 * 32, dt + da + dv));
         rows.push_back({"GMU (3 modalities) 32", stage->parameter_count(),

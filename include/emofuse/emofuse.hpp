@@ -28,6 +28,9 @@
 #include "emofuse/kernels/softmax.hpp"
 #include "emofuse/kernels/workspace.hpp"
 
+#include "emofuse/layers/dense.hpp"
+#include "emofuse/layers/layer_norm.hpp"
+
 #include "emofuse/align/aligned_rows.hpp"
 #include "emofuse/align/collapse.hpp"
 #include "emofuse/align/computational_sequence.hpp"
@@ -60,7 +63,6 @@
 
 #include "emofuse/attention/connectors.hpp"
 #include "emofuse/attention/crossmodal.hpp"
-#include "emofuse/attention/dense.hpp"
 #include "emofuse/attention/load.hpp"
 #include "emofuse/attention/mask.hpp"
 #include "emofuse/attention/mult.hpp"

@@ -8,10 +8,9 @@ modules written here from the math (docs/reference.md "Attention") for scaled do
 MulT layers/stacks/model, pooling and connectors. Inputs and parameters are drawn in float32 and
 stored exactly, so the C++ float32 and float64 paths see the same numbers.
 """
-import json
 import math
 import os
-import struct
+import sys
 
 import numpy as np
 import torch
@@ -20,32 +19,16 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data")
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+from safetensors_writer import save_safetensors as write_safetensors  # noqa: E402
 
 torch.set_num_threads(1)
 
 
 # ----------------------------------------------------------------------------- safetensors
 def save_safetensors(path, tensors, metadata=None):
-    """Minimal safetensors writer: 8-byte little-endian header size, JSON header, raw bytes."""
-    dtypes = {np.dtype("float64"): "F64", np.dtype("float32"): "F32",
-              np.dtype("int64"): "I64", np.dtype("uint8"): "U8"}
-    header, blobs, offset = {}, [], 0
-    for name in sorted(tensors):
-        arr = np.ascontiguousarray(tensors[name])
-        raw = arr.astype(arr.dtype.newbyteorder("<")).tobytes()
-        header[name] = {"dtype": dtypes[arr.dtype], "shape": list(arr.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    if metadata:
-        header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for raw in blobs:
-            f.write(raw)
+    """The shared writer with this module's order: names sorted, metadata last."""
+    write_safetensors(path, tensors, metadata, order="name", metadata_first=False)
 
 
 def f32(*shape, gen, scale=1.0):

@@ -55,9 +55,10 @@ TEST_CASE("pooling stages reject bad input") {
     const emofuse::sequence<float> wrong(xt::xtensor<float, 3>({2, 3, 4}));
     CHECK_THROWS_WITH_AS((void)pool(wrong), doctest::Contains("input features"),
                          emofuse::shape_error);
-    CHECK_THROWS_AS(ea::attention_pool<float>(ea::dense<float>(xt::xtensor<float, 2>({5, 6}), {}),
-                                              xt::xtensor<float, 1>::from_shape({4})),
-                    emofuse::shape_error);
+    CHECK_THROWS_AS(
+        ea::attention_pool<float>(emofuse::layers::dense<float>(xt::xtensor<float, 2>({5, 6})),
+                                  xt::xtensor<float, 1>::from_shape({4})),
+        emofuse::shape_error);
 
     const auto msd = emofuse::io::load_safetensors(data_path("modality_attention"));
     const auto fuse = ea::load_modality_attention<float>(msd, "weights.");

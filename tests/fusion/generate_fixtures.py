@@ -14,8 +14,7 @@ test case it writes, into tests/fusion/data/:
   <case>_y.npy         expected output, computed in float64 from the same float32 values
 so one fixture checks both the float and the double build.
 """
-import json
-import struct
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,30 +23,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 DATA = Path(__file__).resolve().parent / "data"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
+from safetensors_writer import save_safetensors  # noqa: E402
+
 torch.manual_seed(20261125)
 rng = np.random.default_rng(20261125)
-
-ST_DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.uint8: "U8"}
-
-
-def save_safetensors(path, tensors):
-    """A minimal safetensors writer: 8-byte little-endian header length, JSON header, data."""
-    header, blobs, offset = {}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].detach().contiguous().cpu()
-        raw = t.numpy().tobytes()
-        header[name] = {"dtype": ST_DTYPES[t.dtype], "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for raw in blobs:
-            f.write(raw)
-
 
 def f32(shape, scale=1.0):
     """Random values that are exactly representable in float32, as float64."""

@@ -29,6 +29,7 @@ auto pair_batch(const std::string& c) {
 
 TEST_CASE_TEMPLATE("MLB, MFB, MFH and MUTAN match block's modules", T, float, double) {
     const bilinear_options relu_norm{activation::relu, activation::identity, true};
+    const bilinear_options identity{activation::identity, activation::identity, false};
     for (const std::string s : {"", "_b1"}) {
         CAPTURE(s);
         check_close(fusion::mlb<T>::from_state_dict(
@@ -55,10 +56,11 @@ TEST_CASE_TEMPLATE("MLB, MFB, MFH and MUTAN match block's modules", T, float, do
         test::weights("mfb_plain"), "", 2, {activation::identity, activation::identity, true});
     CHECK(plain.outputs() == 4);
     check_close(plain(pair_batch<T>("mfb_plain")), fixture<T, 2>("mfb_plain_y"), tolerance<T>());
-    check_close(
-        fusion::mfh<T>::from_state_dict(test::weights("mfh_raw"), "", 2)(pair_batch<T>("mfh_raw")),
-        fixture<T, 2>("mfh_raw_y"), tolerance<T>());
-    const auto rank15 = fusion::mutan<T>::from_state_dict(test::weights("mutan_raw"), "");
+    check_close(fusion::mfh<T>::from_state_dict(test::weights("mfh_raw"), "", 2,
+                                                identity)(pair_batch<T>("mfh_raw")),
+                fixture<T, 2>("mfh_raw_y"), tolerance<T>());
+    const auto rank15 =
+        fusion::mutan<T>::from_state_dict(test::weights("mutan_raw"), "", 15, identity);
     CHECK(rank15.rank() == 15);
     check_close(rank15(pair_batch<T>("mutan_raw")), fixture<T, 2>("mutan_raw_y"), tolerance<T>());
     const auto masked =
@@ -68,24 +70,26 @@ TEST_CASE_TEMPLATE("MLB, MFB, MFH and MUTAN match block's modules", T, float, do
 }
 
 TEST_CASE("bilinear stages reject bad input") {
+    const bilinear_options identity{activation::identity, activation::identity, false};
     const auto sd = test::weights("mfb");
-    CHECK_THROWS_WITH_AS(fusion::mfb<float>::from_state_dict(sd, "", 5),
+    CHECK_THROWS_WITH_AS(fusion::mfb<float>::from_state_dict(sd, "", 5, identity),
                          doctest::Contains("expected a multiple of the factor k = 5, got 12"),
                          shape_error);
-    const auto stage = fusion::mfb<float>::from_state_dict(sd, "", 3);
+    const auto stage = fusion::mfb<float>::from_state_dict(sd, "", 3, identity);
     CHECK_THROWS_WITH_AS(
         stage(make_batch(text(fixture<float, 2>("mfb_x1")), vision(fixture<float, 2>("mfb_x0")))),
         doctest::Contains("features of modality 'text': expected 6, got 5"), shape_error);
     CHECK_THROWS_AS(stage(pair_batch<float>("mfb"), fusion::modality_mask::from_shape({5, 3})),
                     shape_error);
-    CHECK_THROWS_AS(fusion::mutan<float>::from_state_dict(test::weights("mutan"), "", 5),
+    CHECK_THROWS_AS(fusion::mutan<float>::from_state_dict(test::weights("mutan"), "", 5, identity),
                     shape_error);
-    CHECK_THROWS_WITH_AS(fusion::mlb<float>::from_state_dict(sd, ""),
+    CHECK_THROWS_WITH_AS(fusion::mlb<float>::from_state_dict(sd, "", identity),
                          doctest::Contains("linear_out"), shape_error);
 }
 
 TEST_CASE("bilinear stages propagate NaN per sample") {
-    const auto stage = fusion::mfb<float>::from_state_dict(test::weights("mfb"), "", 3);
+    const bilinear_options identity{activation::identity, activation::identity, false};
+    const auto stage = fusion::mfb<float>::from_state_dict(test::weights("mfb"), "", 3, identity);
     auto x0 = fixture<float, 2>("mfb_x0");
     x0(2, 1) = std::numeric_limits<float>::quiet_NaN();
     const auto y = stage(make_batch(vision(x0), text(fixture<float, 2>("mfb_x1"))));
@@ -232,4 +236,18 @@ TEST_CASE_TEMPLATE("FFT circular convolution matches the direct O(n²) sum", T, 
                   20 * tolerance<T>() * (1.0 + std::sqrt(double(n))));
         }
     }
+}
+
+TEST_CASE_TEMPLATE("bilinear_options::block() is block's ReLU in and out", T, float, double) {
+    constexpr auto block = bilinear_options::block();
+    CHECK(block.input == activation::relu);
+    CHECK(block.output == activation::relu);
+    CHECK(!block.normalize);
+    // The "mlb" fixture is ReLU in, identity out: block's output is its ReLU.
+    const auto stage = fusion::mlb<T>::from_state_dict(test::weights("mlb"), "", block);
+    auto expected = fixture<T, 2>("mlb_y");
+    for (auto& v : expected) {
+        v = v < T(0) ? T(0) : v;
+    }
+    check_close(stage(pair_batch<T>("mlb")), expected, tolerance<T>());
 }

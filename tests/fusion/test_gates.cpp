@@ -151,7 +151,7 @@ TEST_CASE_TEMPLATE("NL-gate matches MultiBench's NLgate with and without linear 
     CHECK_THROWS_AS(
         stage(make_batch(vision(fixture<T, 2>("nl_gate_x0")), audio(fixture<T, 2>("nl_gate_x1")))),
         shape_error);
-    CHECK_THROWS_AS(fusion::nl_gate<T>(dims, fusion::detail::dense<T>{xt::zeros<T>({5, 7}), {}}),
+    CHECK_THROWS_AS(fusion::nl_gate<T>(dims, emofuse::layers::dense<T>(xt::zeros<T>({5, 7}))),
                     shape_error);
 }
 

@@ -60,7 +60,7 @@ TEST_CASE("heads::mlp composes after a fusion stage and reports its sizes") {
 }
 
 TEST_CASE("heads::mlp rejects inconsistent layers and inputs") {
-    using layer = heads::dense_layer<float>;
+    using layer = emofuse::layers::dense<float>;
     const layer a{xt::zeros<float>({4, 3}), xt::zeros<float>({4})};
     const layer b{xt::zeros<float>({2, 5}), {}};
     CHECK_THROWS_WITH_AS(heads::mlp<float>({a, b}),

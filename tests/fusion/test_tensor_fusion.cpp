@@ -83,7 +83,7 @@ TEST_CASE_TEMPLATE("tensor_fusion_linear matches Linear(TFN(z)) for every varian
     {
         const auto sd = test::weights("tfn_linear_relu");
         const auto stage = fusion::tensor_fusion_linear<T, dims<4, 6, 5>>::from_state_dict(
-            sd, "post_fusion_layer_1.", epilogue::relu);
+            sd, "post_fusion_layer_1.", fusion::tfn_activation::mmsa);
         check_close(stage(batch3<T>("tfn_linear_relu")), fixture<T, 2>("tfn_linear_relu_y"),
                     tolerance<T>());
     }
@@ -91,13 +91,14 @@ TEST_CASE_TEMPLATE("tensor_fusion_linear matches Linear(TFN(z)) for every varian
         const auto sd = test::weights("tfn_linear_cmu");
         const auto stage =
             fusion::tensor_fusion_linear<T, dims<>, fusion::tensor_form::cmu_sdk>::from_state_dict(
-                sd, "post_fusion_layer_1.");
+                sd, "post_fusion_layer_1.", fusion::tfn_activation::linear);
         check_close(stage(batch3<T>("tfn_linear_cmu")), fixture<T, 2>("tfn_linear_cmu_y"),
                     tolerance<T>());
     }
     {
         const auto stage = fusion::tensor_fusion_linear<T>::from_state_dict(
-            test::weights("tfn_linear_2mod"), "post_fusion_layer_1.");
+            test::weights("tfn_linear_2mod"), "post_fusion_layer_1.",
+            fusion::tfn_activation::linear);
         check_close(stage(batch2<T>("tfn_linear_2mod")), fixture<T, 2>("tfn_linear_2mod_y"),
                     tolerance<T>());
     }
@@ -109,7 +110,8 @@ TEST_CASE_TEMPLATE("tensor_fusion_linear matches Linear(TFN(z)) for every varian
     }
     {
         const auto stage = fusion::tensor_fusion_linear<T>::from_state_dict(
-            test::weights("tfn_linear_masked"), "post_fusion_layer_1.");
+            test::weights("tfn_linear_masked"), "post_fusion_layer_1.",
+            fusion::tfn_activation::linear);
         check_close(stage(batch3<T>("tfn_linear_masked"), test::fixture_mask("tfn_linear_masked")),
                     fixture<T, 2>("tfn_linear_masked_y"), tolerance<T>());
     }
@@ -117,8 +119,8 @@ TEST_CASE_TEMPLATE("tensor_fusion_linear matches Linear(TFN(z)) for every varian
 
 TEST_CASE("tensor_fusion_linear equals tensor_fusion followed by heads::linear") {
     const auto sd = test::weights("tfn_linear_wide");
-    const auto fused =
-        fusion::tensor_fusion_linear<double>::from_state_dict(sd, "post_fusion_layer_1.");
+    const auto fused = fusion::tensor_fusion_linear<double>::from_state_dict(
+        sd, "post_fusion_layer_1.", fusion::tfn_activation::linear);
     const heads::linear<double> head(fused.weight(), fused.bias());
     const auto batch = batch3<double>("tfn_linear_wide");
     check_close(fused(batch), head(fusion::tensor_fusion<>{}(batch)), 1e-12);
@@ -132,8 +134,8 @@ TEST_CASE("tensor_fusion_linear equals tensor_fusion followed by heads::linear")
 
 TEST_CASE("tensor fusion rejects bad input with messages that name the problem") {
     const auto sd = test::weights("tfn_linear");
-    const auto stage =
-        fusion::tensor_fusion_linear<float>::from_state_dict(sd, "post_fusion_layer_1.");
+    const auto stage = fusion::tensor_fusion_linear<float>::from_state_dict(
+        sd, "post_fusion_layer_1.", fusion::tfn_activation::linear);
     // Wrong feature size: Π changes.
     auto wrong = make_batch(audio(xt::xtensor<float, 2>::from_shape({2, 4})),
                             vision(xt::xtensor<float, 2>::from_shape({2, 6})),
@@ -154,22 +156,23 @@ TEST_CASE("tensor fusion rejects bad input with messages that name the problem")
                          doctest::Contains("modality mask shape: expected (5, 3)"), shape_error);
     CHECK_THROWS_AS(stage(batch, fusion::modality_mask::from_shape({4, 3})), shape_error);
     // Static dims and bias checked at construction.
-    CHECK_THROWS_AS(
-        (fusion::tensor_fusion_linear<float, dims<4, 6, 4>>(stage.weight(), stage.bias())),
-        shape_error);
-    CHECK_THROWS_AS(
-        fusion::tensor_fusion_linear<float>(stage.weight(), xt::xtensor<float, 1>({1.f})),
-        shape_error);
+    CHECK_THROWS_AS((fusion::tensor_fusion_linear<float, dims<4, 6, 4>>(
+                        stage.weight(), stage.bias(), fusion::tfn_activation::linear)),
+                    shape_error);
+    CHECK_THROWS_AS(fusion::tensor_fusion_linear<float>(stage.weight(),
+                                                        xt::xtensor<float, 1>({1.f}),
+                                                        fusion::tfn_activation::linear),
+                    shape_error);
     // A missing tensor is an io_error naming it.
-    CHECK_THROWS_WITH_AS(
-        fusion::tensor_fusion_linear<float>::from_state_dict(sd, "post_fusion_layer_2."),
-        doctest::Contains("post_fusion_layer_2.weight"), io_error);
+    CHECK_THROWS_WITH_AS(fusion::tensor_fusion_linear<float>::from_state_dict(
+                             sd, "post_fusion_layer_2.", fusion::tfn_activation::linear),
+                         doctest::Contains("post_fusion_layer_2.weight"), io_error);
 }
 
 TEST_CASE("tensor fusion propagates NaN and handles an empty batch") {
     const auto sd = test::weights("tfn_linear");
-    const auto stage =
-        fusion::tensor_fusion_linear<float>::from_state_dict(sd, "post_fusion_layer_1.");
+    const auto stage = fusion::tensor_fusion_linear<float>::from_state_dict(
+        sd, "post_fusion_layer_1.", fusion::tfn_activation::linear);
     auto batch = batch3<float>("tfn_linear");
     batch[vision](1, 2) = std::numeric_limits<float>::quiet_NaN();
     const auto y = stage(batch);
@@ -222,8 +225,8 @@ TEST_CASE_TEMPLATE("the blocked outer-product kernel matches a scalar linear ove
 TEST_CASE("tensor_fusion_linear over a batch larger than one row chunk") {
     // 250 samples (two row chunks), Π = 5·41·14 (several depth blocks).
     const auto sd = test::weights("tfn_linear_wide");
-    const auto fused =
-        fusion::tensor_fusion_linear<double>::from_state_dict(sd, "post_fusion_layer_1.");
+    const auto fused = fusion::tensor_fusion_linear<double>::from_state_dict(
+        sd, "post_fusion_layer_1.", fusion::tfn_activation::linear);
     const heads::linear<double> head(fused.weight(), fused.bias());
     auto make = [](std::size_t d, double phase) {
         auto x = xt::xtensor<double, 2>::from_shape({250, d});
@@ -238,7 +241,7 @@ TEST_CASE("tensor_fusion_linear over a batch larger than one row chunk") {
 
 TEST_CASE("one stage object serves several threads at once (per-thread scratch)") {
     const auto stage = fusion::tensor_fusion_linear<float>::from_state_dict(
-        test::weights("tfn_linear_wide"), "post_fusion_layer_1.");
+        test::weights("tfn_linear_wide"), "post_fusion_layer_1.", fusion::tfn_activation::linear);
     const auto batch = batch3<float>("tfn_linear_wide");
     const auto expected = stage(batch);
     std::vector<features<float>> results(4);

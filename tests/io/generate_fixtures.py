@@ -4,8 +4,8 @@
 - *.npy files written by numpy itself (np.save / np.lib.format.write_array), covering every
   dtype emofuse reads, big-endian data, Fortran order, format versions 1.0/2.0/3.0, a scalar
   and an empty array;
-- *.safetensors files written from torch tensors by the small writer below (the Python
-  `safetensors` package is not installed), following the format's reference writer: 8-byte
+- *.safetensors files written from torch tensors by tests/support/safetensors_writer.py (the
+  Python `safetensors` package is not installed), following the format's reference writer: 8-byte
   little-endian header length, JSON header padded with spaces to a multiple of 8, tensors
   ordered by element size (largest first) then name;
 - expected.json: for every tensor, dtype, shape and the values as numbers (NaN/Inf spelled as
@@ -14,6 +14,7 @@
 import json
 import math
 import os
+import sys
 import struct
 
 import numpy as np
@@ -21,40 +22,13 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data")
-
-SAFETENSORS_DTYPE = {
-    torch.float16: "F16", torch.bfloat16: "BF16", torch.float32: "F32", torch.float64: "F64",
-    torch.int8: "I8", torch.int16: "I16", torch.int32: "I32", torch.int64: "I64",
-    torch.uint8: "U8", torch.bool: "BOOL",
-}
-
-
-def tensor_bytes(t):
-    t = t.contiguous()
-    if t.dtype in (torch.float16, torch.bfloat16):
-        return t.view(torch.int16).numpy().astype("<i2").tobytes()
-    return t.numpy().tobytes()
-
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+from safetensors_writer import dtype_name, save_safetensors  # noqa: E402
 
 def write_safetensors(path, tensors, metadata=None):
-    """Minimal safetensors writer (the format spec, written from scratch)."""
-    order = sorted(tensors.items(), key=lambda kv: (-kv[1].element_size(), kv[0]))
-    header, blobs, offset = {}, [], 0
-    if metadata:
-        header["__metadata__"] = metadata
-    for name, t in order:
-        blob = tensor_bytes(t)
-        header[name] = {"dtype": SAFETENSORS_DTYPE[t.dtype], "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for blob in blobs:
-            f.write(blob)
+    """The shared writer with this module's order: element size (largest first) then name,
+    metadata first."""
+    save_safetensors(path, tensors, metadata, order="size", metadata_first=True)
 
 
 def write_zip64_npz(path, arrays):
@@ -100,7 +74,7 @@ def number(x):
 
 def describe(t):
     """Expected content of a torch tensor as emofuse must read it."""
-    entry = {"dtype": SAFETENSORS_DTYPE[t.dtype], "shape": list(t.shape)}
+    entry = {"dtype": dtype_name(t), "shape": list(t.shape)}
     flat = t.reshape(-1)
     if t.dtype.is_floating_point:
         as32 = flat.float()

@@ -3,13 +3,14 @@
 // learned-query cross-attention resampler (Q-Former / Perceiver-resampler style).
 #pragma once
 
-#include "emofuse/attention/dense.hpp"
 #include "emofuse/attention/mask.hpp"
 #include "emofuse/attention/multi_head.hpp"
 #include "emofuse/core/concepts.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/core/sequence.hpp"
-#include "emofuse/kernels/elementwise.hpp"
+#include "emofuse/kernels/epilogue.hpp"
+#include "emofuse/layers/dense.hpp"
+#include "emofuse/layers/layer_norm.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -46,7 +47,7 @@ template <class T>
 class linear_projector : public modality_stage_base {
 public:
     linear_projector() = default;
-    explicit linear_projector(dense<T> projection) : projection_(std::move(projection)) {}
+    explicit linear_projector(layers::dense<T> projection) : projection_(std::move(projection)) {}
 
     [[nodiscard]] std::size_t input_features() const { return projection_.in_features(); }
     [[nodiscard]] std::size_t output_features() const { return projection_.out_features(); }
@@ -72,17 +73,27 @@ private:
         check_size("attention::linear_projector", "input features (weight columns)",
                    input_features(), d);
     }
-    dense<T> projection_;
+    layers::dense<T> projection_;
 };
 
-/// Two-layer MLP projector y = W₂·GELU(W₁·x + b₁) + b₂ (GELU with the exact erf, as
-/// nn.GELU()), applied to every frame or utterance vector. LLaVA-style state dicts name the
-/// layers `0.` and `2.` (nn.Sequential(Linear, GELU, Linear)).
+/// The activation between an MLP projector's two layers (a peer choice: no default).
+struct projector_options {
+    layers::activation hidden;
+
+    /// LLaVA's `mm_projector_type = "mlp2x_gelu"` (llava/model/multimodal_projector/
+    /// builder.py): nn.Sequential(Linear, GELU(), Linear), GELU with the exact erf.
+    [[nodiscard]] static constexpr projector_options llava() { return {layers::activation::gelu}; }
+};
+
+/// Two-layer MLP projector y = W₂·act(W₁·x + b₁) + b₂, applied to every frame or utterance
+/// vector. LLaVA-style state dicts name the layers `0.` and `2.` (nn.Sequential(Linear, act,
+/// Linear)).
 template <class T>
 class mlp_projector : public modality_stage_base {
 public:
     mlp_projector() = default;
-    mlp_projector(dense<T> fc1, dense<T> fc2) : fc1_(std::move(fc1)), fc2_(std::move(fc2)) {
+    mlp_projector(layers::dense<T> fc1, layers::dense<T> fc2, projector_options options)
+        : fc1_(std::move(fc1)), fc2_(std::move(fc2)), options_(options) {
         check_size("attention::mlp_projector", "second layer input features (first layer outputs)",
                    fc1_.out_features(), fc2_.in_features());
     }
@@ -108,8 +119,7 @@ public:
     void apply(const T* x, std::size_t rows, T* y) const {
         const std::size_t hidden = fc1_.out_features();
         std::vector<T> h(rows * hidden);
-        fc1_.apply(x, input_features(), rows, h.data(), hidden);
-        kernels::gelu(h.data(), h.data(), h.size());
+        fc1_.apply(x, input_features(), rows, h.data(), hidden, options_.hidden);
         fc2_.apply(h.data(), hidden, rows, y, output_features());
     }
 
@@ -118,19 +128,31 @@ private:
         check_size("attention::mlp_projector", "input features (first layer weight columns)",
                    input_features(), d);
     }
-    dense<T> fc1_;
-    dense<T> fc2_;
+    layers::dense<T> fc1_;
+    layers::dense<T> fc2_;
+    projector_options options_ = projector_options::llava();
+};
+
+/// The activation inside the resampler's feed-forward blocks (a peer choice: no default).
+struct resampler_options {
+    layers::activation ffn;
+
+    /// BLIP-2's Q-Former (transformers, models/blip_2/configuration_blip_2.py:
+    /// Blip2QFormerConfig hidden_act = "gelu", the exact erf form).
+    [[nodiscard]] static constexpr resampler_options blip2_qformer() {
+        return {layers::activation::gelu};
+    }
 };
 
 /// One resampler layer (post-LN, as a Q-Former cross-attention block):
-///   q ← LN₁(q + MHA(q, x, x; key padding))      q ← LN₂(q + W₂·GELU(W₁·q + b₁) + b₂)
+///   q ← LN₁(q + MHA(q, x, x; key padding))      q ← LN₂(q + W₂·act(W₁·q + b₁) + b₂)
 template <class T>
 struct resampler_layer {
     multi_head_attention<T> cross_attention;
-    layer_norm<T> norm1;
-    dense<T> ffn1;
-    dense<T> ffn2;
-    layer_norm<T> norm2;
+    layers::layer_norm<T> norm1;
+    layers::dense<T> ffn1;
+    layers::dense<T> ffn2;
+    layers::layer_norm<T> norm2;
 };
 
 /// Learned-query resampler: n_q learned queries (n_q, d_model) cross-attend over a
@@ -145,10 +167,10 @@ public:
     resampler() = default;
 
     /// `input_projection` may be empty (the input then must have d_model features).
-    resampler(xt::xtensor<T, 2> queries, dense<T> input_projection,
-              std::vector<resampler_layer<T>> layers)
+    resampler(xt::xtensor<T, 2> queries, layers::dense<T> input_projection,
+              std::vector<resampler_layer<T>> layers, resampler_options options)
         : queries_(std::move(queries)), input_(std::move(input_projection)),
-          layers_(std::move(layers)) {
+          layers_(std::move(layers)), options_(options) {
         constexpr std::string_view stage = "attention::resampler";
         if (layers_.empty()) {
             throw value_error("attention::resampler: layers: expected at least one, got none");
@@ -210,8 +232,7 @@ public:
             layer.norm1.apply(attended.data(), d, rows, q.data(), d);
             const std::size_t hidden = layer.ffn1.out_features();
             std::vector<T> h(rows * hidden);
-            layer.ffn1.apply(q.data(), d, rows, h.data(), hidden);
-            kernels::gelu(h.data(), h.data(), h.size());
+            layer.ffn1.apply(q.data(), d, rows, h.data(), hidden, options_.ffn);
             std::copy(q.begin(), q.end(), attended.begin());
             layer.ffn2.apply(h.data(), hidden, rows, attended.data(), d, kernels::epilogue::none,
                              /*accumulate=*/true);
@@ -222,8 +243,9 @@ public:
 
 private:
     xt::xtensor<T, 2> queries_;
-    dense<T> input_;
+    layers::dense<T> input_;
     std::vector<resampler_layer<T>> layers_;
+    resampler_options options_ = resampler_options::blip2_qformer();
 };
 
 } // namespace emofuse::attention

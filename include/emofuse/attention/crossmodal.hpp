@@ -2,7 +2,6 @@
 // stack (TransformerEncoder: √d scaling, sinusoidal positions, layers, final LayerNorm).
 #pragma once
 
-#include "emofuse/attention/dense.hpp"
 #include "emofuse/attention/mask.hpp"
 #include "emofuse/attention/multi_head.hpp"
 #include "emofuse/attention/positions.hpp"
@@ -10,6 +9,8 @@
 #include "emofuse/core/error.hpp"
 #include "emofuse/core/sequence.hpp"
 #include "emofuse/kernels/workspace.hpp"
+#include "emofuse/layers/dense.hpp"
+#include "emofuse/layers/layer_norm.hpp"
 
 #include <cmath>
 #include <cstddef>
@@ -32,17 +33,20 @@ namespace detail {
 
 /// One pre-LN crossmodal layer (MulT's TransformerEncoderLayer with normalize_before):
 ///   x ← x + MHA(Q = LN₀(x), K = V = LN₀(source))   (LN₀ shared by query and key/value)
-///   x ← x + W₂·ReLU(W₁·LN₁(x) + b₁) + b₂            (hidden width usually 4d)
-/// Without a source it is a self-attention layer (K = V = LN₀(x)).
+///   x ← x + W₂·act(W₁·LN₁(x) + b₁) + b₂             (hidden width usually 4d)
+/// Without a source it is a self-attention layer (K = V = LN₀(x)). `ffn_activation` is a peer
+/// choice with no default: MulT and MMSA use ReLU (encoder_options' presets carry it).
 template <class T>
 class crossmodal_layer {
 public:
     crossmodal_layer() = default;
 
-    crossmodal_layer(multi_head_attention<T> attention, layer_norm<T> attention_norm, dense<T> fc1,
-                     dense<T> fc2, layer_norm<T> ffn_norm)
+    crossmodal_layer(multi_head_attention<T> attention, layers::layer_norm<T> attention_norm,
+                     layers::dense<T> fc1, layers::dense<T> fc2, layers::layer_norm<T> ffn_norm,
+                     layers::activation ffn_activation)
         : attention_(std::move(attention)), attention_norm_(std::move(attention_norm)),
-          fc1_(std::move(fc1)), fc2_(std::move(fc2)), ffn_norm_(std::move(ffn_norm)) {
+          fc1_(std::move(fc1)), fc2_(std::move(fc2)), ffn_norm_(std::move(ffn_norm)),
+          ffn_activation_(ffn_activation) {
         constexpr std::string_view stage = "attention::crossmodal_layer";
         const std::size_t d = attention_.embed_dim();
         check_size(stage, "layer_norms.0 size (embed_dim)", d, attention_norm_.size());
@@ -55,6 +59,7 @@ public:
 
     [[nodiscard]] std::size_t embed_dim() const { return attention_.embed_dim(); }
     [[nodiscard]] const multi_head_attention<T>& attention() const { return attention_; }
+    [[nodiscard]] layers::activation ffn_activation() const { return ffn_activation_; }
 
     /// Updates x (batch, T_q, d; batch-first, contiguous) in place. `source` is (batch, T_k, d)
     /// or null for self-attention; `mask` describes the keys (the source's, or x's own).
@@ -78,7 +83,7 @@ public:
         const std::size_t hidden = fc1_.out_features();
         T* hidden_units = ws.buffer<T>(2, rows * hidden);
         ffn_norm_.apply(x, d, rows, normed, d);
-        fc1_.apply(normed, d, rows, hidden_units, hidden, kernels::epilogue::relu);
+        fc1_.apply(normed, d, rows, hidden_units, hidden, ffn_activation_);
         fc2_.apply(hidden_units, hidden, rows, x, d, kernels::epilogue::none,
                    /*accumulate=*/true);
     }
@@ -113,34 +118,55 @@ private:
     }
 
     multi_head_attention<T> attention_;
-    layer_norm<T> attention_norm_;
-    dense<T> fc1_;
-    dense<T> fc2_;
-    layer_norm<T> ffn_norm_;
+    layers::layer_norm<T> attention_norm_;
+    layers::dense<T> fc1_;
+    layers::dense<T> fc2_;
+    layers::layer_norm<T> ffn_norm_;
+    layers::activation ffn_activation_ = layers::activation::relu;
 };
 
-/// Options of a layer stack (MulT's TransformerEncoder).
+/// Options of a layer stack (MulT's TransformerEncoder). The peers differ, so there is no
+/// default: start from a named preset (docs/presets.md) and change fields from there.
 struct encoder_options {
     /// Multiply the inputs by √d (MulT's embed_scale).
-    bool scale_inputs = true;
+    bool scale_inputs;
     /// Add fairseq sinusoidal positions computed from the unscaled inputs.
-    bool add_positions = true;
-    position_options positions{};
+    bool add_positions;
+    position_options positions;
     /// MulT's attn_mask flag: mask future keys with the shifted triangle triu(1+|T_k−T_q|).
-    bool mask_future = false;
+    bool mask_future;
+    /// The activation between the layers' fc1 and fc2 (the loaders build the layers with it;
+    /// the encoder checks that its layers agree).
+    layers::activation ffn_activation;
+
+    /// yaohungt/Multimodal-Transformer (modules/transformer.py, modules/position_embedding.py,
+    /// main.py): √d scaling, sinusoidal positions always added (a frame whose first feature is
+    /// exactly 0 gets none: make_positions treats it as padding), `--attn_mask` on by default,
+    /// ReLU FFN.
+    [[nodiscard]] static constexpr encoder_options mult_original() {
+        return {true, true, position_options{0, true}, true, layers::activation::relu};
+    }
+    /// thuiar/MMSA (models/subNets/transformers_encoder/transformer.py, models/singleTask/
+    /// MULT.py, config/config_regression.json): as MulT but `position_embedding=False` by
+    /// default and never turned on by MULT; `attn_mask` true in MMSA's MulT config.
+    [[nodiscard]] static constexpr encoder_options mmsa() {
+        return {true, false, position_options{}, true, layers::activation::relu};
+    }
 };
 
 /// A stack of crossmodal layers with a final LayerNorm (MulT's TransformerEncoder):
 ///   x = √d·x_in + pos(x_in);  s = √d·s_in + pos(s_in);  x = layer_n(…layer_1(x, s)…);  LN(x).
 /// As a per-modality stage it is a self-attention stack over a sequence (keys masked by the
-/// sequence's lengths and frame mask).
+/// sequence's lengths and frame mask). Inputs are batch-first (batch, T, d), as emofuse's
+/// sequences are; MulT's and MMSA's TransformerEncoder take (T, batch, d) — permute(1, 0, 2) a
+/// tensor taken from them (mult_model takes batch-first sequences as well).
 template <class T>
 class crossmodal_encoder : public modality_stage_base {
 public:
     crossmodal_encoder() = default;
 
-    crossmodal_encoder(std::vector<crossmodal_layer<T>> layers, layer_norm<T> final_norm,
-                       encoder_options options = {})
+    crossmodal_encoder(std::vector<crossmodal_layer<T>> layers, layers::layer_norm<T> final_norm,
+                       encoder_options options)
         : layers_(std::move(layers)), final_norm_(std::move(final_norm)), options_(options) {
         constexpr std::string_view stage = "attention::crossmodal_encoder";
         if (layers_.empty()) {
@@ -150,6 +176,10 @@ public:
         for (const auto& layer : layers_) {
             check_size(stage, "layer embed_dim (the first layer's)", layers_.front().embed_dim(),
                        layer.embed_dim());
+            if (layer.ffn_activation() != options_.ffn_activation) {
+                throw value_error("attention::crossmodal_encoder: a layer's FFN activation differs "
+                                  "from options.ffn_activation");
+            }
         }
         check_size(stage, "final layer_norm size (embed_dim)", embed_dim(), final_norm_.size());
     }
@@ -234,8 +264,8 @@ private:
     }
 
     std::vector<crossmodal_layer<T>> layers_;
-    layer_norm<T> final_norm_;
-    encoder_options options_{};
+    layers::layer_norm<T> final_norm_;
+    encoder_options options_ = encoder_options::mult_original();
 };
 
 } // namespace emofuse::attention

@@ -3,12 +3,12 @@
 #pragma once
 
 #include "emofuse/attention/crossmodal.hpp"
-#include "emofuse/attention/dense.hpp"
 #include "emofuse/core/batch.hpp"
 #include "emofuse/core/concepts.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/core/modality.hpp"
 #include "emofuse/core/sequence.hpp"
+#include "emofuse/layers/dense.hpp"
 
 #include <boost/hana/tuple.hpp>
 
@@ -35,12 +35,12 @@ template <class T>
 struct mult_parameters {
     /// Conv1d(k=1, bias=False) weights as (d_m, orig_d_m); empty = identity (MulT skips the
     /// projection when orig_d_m == d_m).
-    std::array<dense<T>, 3> projections;
+    std::array<layers::dense<T>, 3> projections;
     std::array<crossmodal_encoder<T>, 6> crossmodal;
     std::array<crossmodal_encoder<T>, 3> memory;
-    dense<T> proj1;
-    dense<T> proj2;
-    dense<T> out_layer;
+    layers::dense<T> proj1;
+    layers::dense<T> proj2;
+    layers::dense<T> out_layer;
 };
 
 /// The MulT forward pass (eval mode, all three modalities):
@@ -190,7 +190,7 @@ private:
     }
 
     xt::xtensor<T, 3> project(std::size_t m, const xt::xtensor<T, 3>& x) const {
-        const dense<T>& proj = p_.projections[m];
+        const layers::dense<T>& proj = p_.projections[m];
         const std::size_t d = p_.crossmodal[2 * m].embed_dim();
         if (proj.empty()) {
             check_size("attention::mult_model",

@@ -2,12 +2,12 @@
 // attention over modalities of fused utterance vectors.
 #pragma once
 
-#include "emofuse/attention/dense.hpp"
 #include "emofuse/core/batch.hpp"
 #include "emofuse/core/concepts.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/core/sequence.hpp"
 #include "emofuse/kernels/elementwise.hpp"
+#include "emofuse/layers/dense.hpp"
 
 #include <boost/hana/for_each.hpp>
 #include <boost/hana/keys.hpp>
@@ -29,8 +29,9 @@ namespace detail {
 
 /// Additive attention scores s_r = wᵀ·tanh(W·x_r + b) for `rows` rows of x.
 template <class T>
-void additive_scores(const dense<T>& projection, const xt::xtensor<T, 1>& score_weight, const T* x,
-                     std::size_t ld, std::size_t rows, std::vector<T>& hidden, T* scores) {
+void additive_scores(const layers::dense<T>& projection, const xt::xtensor<T, 1>& score_weight,
+                     const T* x, std::size_t ld, std::size_t rows, std::vector<T>& hidden,
+                     T* scores) {
     const std::size_t h = projection.out_features();
     hidden.resize(rows * h);
     projection.apply(x, ld, rows, hidden.data(), h);
@@ -65,7 +66,7 @@ void masked_softmax(T* scores, const std::uint8_t* use, std::size_t n) {
 }
 
 template <class T>
-void check_additive_parameters(std::string_view stage, const dense<T>& projection,
+void check_additive_parameters(std::string_view stage, const layers::dense<T>& projection,
                                const xt::xtensor<T, 1>& score_weight) {
     check_size(stage, "score weight size (projection output features)", projection.out_features(),
                score_weight.size());
@@ -80,8 +81,10 @@ void check_additive_parameters(std::string_view stage, const dense<T>& projectio
 template <class T>
 class attention_pool : public modality_stage_base {
 public:
+    using value_type = T;
+
     attention_pool() = default;
-    attention_pool(dense<T> projection, xt::xtensor<T, 1> score_weight)
+    attention_pool(layers::dense<T> projection, xt::xtensor<T, 1> score_weight)
         : projection_(std::move(projection)), score_weight_(std::move(score_weight)) {
         detail::check_additive_parameters("attention::attention_pool", projection_, score_weight_);
     }
@@ -148,7 +151,7 @@ private:
         }
     }
 
-    dense<T> projection_;
+    layers::dense<T> projection_;
     xt::xtensor<T, 1> score_weight_;
 };
 
@@ -159,8 +162,10 @@ private:
 template <class T>
 class modality_attention : public fusion_stage_base {
 public:
+    using value_type = T;
+
     modality_attention() = default;
-    modality_attention(dense<T> projection, xt::xtensor<T, 1> score_weight)
+    modality_attention(layers::dense<T> projection, xt::xtensor<T, 1> score_weight)
         : projection_(std::move(projection)), score_weight_(std::move(score_weight)) {
         detail::check_additive_parameters("attention::modality_attention", projection_,
                                           score_weight_);
@@ -233,7 +238,7 @@ private:
         return out;
     }
 
-    dense<T> projection_;
+    layers::dense<T> projection_;
     xt::xtensor<T, 1> score_weight_;
 };
 

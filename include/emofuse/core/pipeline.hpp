@@ -229,7 +229,7 @@ public:
     /// Runs every stage.
     template <class Input>
     auto operator()(const Input& input) const {
-        return run_from<0>(input);
+        return run_until<0, size>(input);
     }
 
     /// Runs every stage but the last: the features a read-out head sees (e.g. to fit it).
@@ -254,15 +254,7 @@ public:
     [[nodiscard]] std::tuple<Stages...>&& stages() && { return std::move(stages_); }
 
 private:
-    template <std::size_t I, class Input>
-    auto run_from(const Input& input) const {
-        if constexpr (I + 1 == size) {
-            return detail::run_stage(std::get<I>(stages_), input);
-        } else {
-            return run_from<I + 1>(detail::run_stage(std::get<I>(stages_), input));
-        }
-    }
-
+    /// Runs stages I, I+1, …, End−1 on `input`.
     template <std::size_t I, std::size_t End, class Input>
     auto run_until(const Input& input) const {
         if constexpr (I + 1 == End) {

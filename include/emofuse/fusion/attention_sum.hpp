@@ -10,9 +10,9 @@
 #include "emofuse/core/batch.hpp"
 #include "emofuse/core/concepts.hpp"
 #include "emofuse/core/error.hpp"
-#include "emofuse/fusion/detail/dense.hpp"
 #include "emofuse/fusion/detail/inputs.hpp"
 #include "emofuse/fusion/modality_mask.hpp"
+#include "emofuse/layers/dense.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -33,13 +33,13 @@ enum class attention_weights {
 template <class T, attention_weights Weights>
 class attention_sum : public fusion_stage_base {
 public:
-    explicit attention_sum(std::vector<detail::dense<T>> scorer) : scorer_(std::move(scorer)) {
+    explicit attention_sum(std::vector<layers::dense<T>> scorer) : scorer_(std::move(scorer)) {
         if (scorer_.empty()) {
             throw shape_error("fusion::attention_sum: scorer layers: expected at least one, got 0");
         }
         for (std::size_t l = 0; l < scorer_.size(); ++l) {
             scorer_[l].check("fusion::attention_sum", "scorer layer " + std::to_string(l),
-                             l == 0 ? dynamic : scorer_[l - 1].outputs());
+                             l == 0 ? dynamic : scorer_[l - 1].out_features());
         }
     }
 
@@ -48,11 +48,11 @@ public:
     template <class StateDict>
     static attention_sum from_state_dict(const StateDict& sd,
                                          const std::vector<std::string>& layer_prefixes) {
-        std::vector<detail::dense<T>> layers;
+        std::vector<layers::dense<T>> scorer;
         for (const auto& p : layer_prefixes) {
-            layers.push_back(detail::load_dense<T>(sd, p));
+            scorer.push_back(layers::load_dense<T>(sd, p));
         }
-        return attention_sum(std::move(layers));
+        return attention_sum(std::move(scorer));
     }
 
     [[nodiscard]] std::size_t parameter_count() const {
@@ -72,8 +72,10 @@ public:
         for (const auto& v : x) {
             detail::check_features(stage, v, d);
         }
-        check_size(stage, "scorer inputs (modalities · features)", scorer_.front().inputs(), n * d);
-        check_size(stage, "scorer outputs (one weight per modality)", n, scorer_.back().outputs());
+        check_size(stage, "scorer inputs (modalities · features)", scorer_.front().in_features(),
+                   n * d);
+        check_size(stage, "scorer outputs (one weight per modality)", n,
+                   scorer_.back().out_features());
         const std::size_t rows = batch_size(batch, stage);
         features<T> out = xt::zeros<T>({rows, d});
         if (rows == 0) {
@@ -82,7 +84,7 @@ public:
         kernels::workspace& ws = detail::fusion_scratch();
         std::size_t widest = n * d;
         for (const auto& l : scorer_) {
-            widest = std::max(widest, l.outputs());
+            widest = std::max(widest, l.out_features());
         }
         T* current = ws.buffer<T>(0, rows * widest);
         T* next = ws.buffer<T>(1, rows * widest);
@@ -131,7 +133,7 @@ public:
     }
 
 private:
-    std::vector<detail::dense<T>> scorer_;
+    std::vector<layers::dense<T>> scorer_;
 };
 
 /// Softmax-normalised weights (CMU-MultimodalSDK multiple attention).

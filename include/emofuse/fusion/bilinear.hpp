@@ -9,17 +9,18 @@
 // then, where enabled, power and L2 normalisation (sign(z)·sqrt|z|, z / max(‖z‖₂, 1e-12),
 // applied to z_0 and z_1 separately in MFH), the optional output layer and its activation.
 // block's names: linear0, linear1 (MFH: linear0_0, linear1_0, linear0_1, linear1_1;
-// MUTAN: also merge_linear0, merge_linear1), linear_out. block's defaults are
-// activ_input = activ_output = relu, normalize = false; dropout is training-only.
+// MUTAN: also merge_linear0, merge_linear1), linear_out. block's defaults
+// (bilinear_options::block()) are activ_input = activ_output = relu, normalize = false;
+// dropout is training-only.
 #pragma once
 
 #include "emofuse/core/batch.hpp"
 #include "emofuse/core/concepts.hpp"
 #include "emofuse/core/error.hpp"
-#include "emofuse/fusion/detail/dense.hpp"
 #include "emofuse/fusion/detail/inputs.hpp"
 #include "emofuse/fusion/detail/outer_product_gemm.hpp"
 #include "emofuse/fusion/modality_mask.hpp"
+#include "emofuse/layers/dense.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -29,11 +30,21 @@
 
 namespace emofuse::fusion {
 
-/// Activations and normalisation shared by the bilinear family.
+/// Element-wise activations of the fusion stages (the layers' set).
+using activation = layers::activation;
+
+/// Activations and normalisation shared by the bilinear family. Peers differ, so the stages
+/// take it without a default: bilinear_options::block() or fields spelled out.
 struct bilinear_options {
-    activation input = activation::identity;  ///< after the input projections (block: relu)
-    activation output = activation::identity; ///< after linear_out, or on z without one
-    bool normalize = false;                   ///< signed square root, then L2 per sample
+    activation input;  ///< after the input projections
+    activation output; ///< after linear_out, or on z without one
+    bool normalize;    ///< signed square root, then L2 per sample
+
+    /// Cadene/block.bootstrap.pytorch (block/models/networks/fusions/fusions.py, MLB, MFB,
+    /// MFH, Mutan): activ_input = activ_output = 'relu', normalize = False.
+    [[nodiscard]] static constexpr bilinear_options block() {
+        return {activation::relu, activation::relu, false};
+    }
 };
 
 namespace detail {
@@ -124,32 +135,20 @@ std::array<feature_view<T>, 2> bilinear_inputs(const Batch& batch, std::string_v
 
 /// Output layer (or none) and output activation; `z` is (rows, width).
 template <class T>
-features<T> bilinear_output(const dense<T>& linear_out, activation act, const T* z,
+features<T> bilinear_output(const layers::dense<T>& linear_out, activation act, const T* z,
                             std::size_t rows, std::size_t width) {
     features<T> out;
     if (linear_out.empty()) {
         out = features<T>::from_shape({rows, width});
         std::copy_n(z, rows * width, out.data());
     } else {
-        out = features<T>::from_shape({rows, linear_out.outputs()});
+        out = features<T>::from_shape({rows, linear_out.out_features()});
         if (rows != 0) {
             linear_out.apply(z, rows, out.data());
         }
     }
-    activate(act, out.data(), out.size());
+    layers::activate(act, out.data(), out.size());
     return out;
-}
-
-/// The layer with its weight packed for small-batch products (see packed_linear).
-template <class T>
-packed_linear<T> pack(const dense<T>& layer) {
-    return packed_linear<T>(layer.weight.data(), layer.bias.size() ? layer.bias.data() : nullptr,
-                            layer.outputs(), layer.inputs());
-}
-
-template <class T, class StateDict>
-dense<T> load_optional_dense(const StateDict& sd, const std::string& prefix) {
-    return sd.contains(prefix + "weight") ? load_dense<T>(sd, prefix) : dense<T>{};
 }
 
 } // namespace detail
@@ -158,27 +157,27 @@ dense<T> load_optional_dense(const StateDict& sd, const std::string& prefix) {
 template <class T>
 class mlb : public fusion_stage_base {
 public:
-    mlb(detail::dense<T> linear0, detail::dense<T> linear1, bilinear_options options = {},
-        detail::dense<T> linear_out = {})
+    mlb(layers::dense<T> linear0, layers::dense<T> linear1, bilinear_options options,
+        layers::dense<T> linear_out = {})
         : l0_(std::move(linear0)), l1_(std::move(linear1)), out_(std::move(linear_out)),
           options_(options) {
         l0_.check("fusion::mlb", "linear0");
-        l1_.check("fusion::mlb", "linear1", dynamic, l0_.outputs());
+        l1_.check("fusion::mlb", "linear1", dynamic, l0_.out_features());
         if (!out_.empty()) {
-            out_.check("fusion::mlb", "linear_out", l0_.outputs());
+            out_.check("fusion::mlb", "linear_out", l0_.out_features());
         }
     }
 
     template <class StateDict>
     static mlb from_state_dict(const StateDict& sd, const std::string& prefix,
-                               bilinear_options options = {}) {
-        return mlb(detail::load_dense<T>(sd, prefix + "linear0."),
-                   detail::load_dense<T>(sd, prefix + "linear1."), options,
-                   detail::load_optional_dense<T>(sd, prefix + "linear_out."));
+                               bilinear_options options) {
+        return mlb(layers::load_dense<T>(sd, prefix + "linear0."),
+                   layers::load_dense<T>(sd, prefix + "linear1."), options,
+                   layers::load_optional_dense<T>(sd, prefix + "linear_out."));
     }
 
     [[nodiscard]] std::size_t outputs() const {
-        return out_.empty() ? l0_.outputs() : out_.outputs();
+        return out_.empty() ? l0_.out_features() : out_.out_features();
     }
     [[nodiscard]] std::size_t parameter_count() const {
         return l0_.parameter_count() + l1_.parameter_count() + out_.parameter_count();
@@ -186,9 +185,10 @@ public:
 
     template <batch_type Batch>
     features<T> operator()(const Batch& batch) const {
-        const auto x = detail::bilinear_inputs<T>(batch, "fusion::mlb", l0_.inputs(), l1_.inputs());
+        const auto x =
+            detail::bilinear_inputs<T>(batch, "fusion::mlb", l0_.in_features(), l1_.in_features());
         const std::size_t rows = batch_size(batch, "fusion::mlb");
-        const std::size_t mm = l0_.outputs();
+        const std::size_t mm = l0_.out_features();
         kernels::workspace& ws = detail::fusion_scratch();
         T* a = ws.buffer<T>(0, rows * mm);
         T* b = ws.buffer<T>(1, rows * mm);
@@ -196,8 +196,8 @@ public:
             l0_.apply(x[0].data, rows, a);
             l1_.apply(x[1].data, rows, b);
         }
-        detail::activate(options_.input, a, rows * mm);
-        detail::activate(options_.input, b, rows * mm);
+        layers::activate(options_.input, a, rows * mm);
+        layers::activate(options_.input, b, rows * mm);
         for (std::size_t i = 0; i < rows * mm; ++i) {
             a[i] *= b[i];
         }
@@ -214,7 +214,7 @@ public:
     }
 
 private:
-    detail::dense<T> l0_, l1_, out_;
+    layers::dense<T> l0_, l1_, out_;
     bilinear_options options_;
 };
 
@@ -222,57 +222,58 @@ private:
 template <class T>
 class mfb : public fusion_stage_base {
 public:
-    mfb(detail::dense<T> linear0, detail::dense<T> linear1, std::size_t factor,
-        bilinear_options options = {}, detail::dense<T> linear_out = {})
+    mfb(layers::dense<T> linear0, layers::dense<T> linear1, std::size_t factor,
+        bilinear_options options, layers::dense<T> linear_out = {})
         : l0_(std::move(linear0)), l1_(std::move(linear1)), out_(std::move(linear_out)),
           factor_(factor), options_(options) {
         constexpr const char* stage = "fusion::mfb";
         l0_.check(stage, "linear0");
-        l1_.check(stage, "linear1", dynamic, l0_.outputs());
-        if (factor_ == 0 || l0_.outputs() % factor_ != 0) {
+        l1_.check(stage, "linear1", dynamic, l0_.out_features());
+        if (factor_ == 0 || l0_.out_features() % factor_ != 0) {
             throw shape_error(emofuse::detail::concat_message(
                 stage, ": linear0 outputs: expected a multiple of the factor k = ", factor_,
-                ", got ", l0_.outputs()));
+                ", got ", l0_.out_features()));
         }
         if (!out_.empty()) {
-            out_.check(stage, "linear_out", l0_.outputs() / factor_);
+            out_.check(stage, "linear_out", l0_.out_features() / factor_);
         }
-        p0_ = detail::pack(l0_);
-        p1_ = detail::pack(l1_);
     }
 
     /// Loads `<prefix>linear0.`, `<prefix>linear1.` and, when present, `<prefix>linear_out.`.
     template <class StateDict>
     static mfb from_state_dict(const StateDict& sd, const std::string& prefix, std::size_t factor,
-                               bilinear_options options = {}) {
-        return mfb(detail::load_dense<T>(sd, prefix + "linear0."),
-                   detail::load_dense<T>(sd, prefix + "linear1."), factor, options,
-                   detail::load_optional_dense<T>(sd, prefix + "linear_out."));
+                               bilinear_options options) {
+        return mfb(layers::load_dense<T>(sd, prefix + "linear0."),
+                   layers::load_dense<T>(sd, prefix + "linear1."), factor, options,
+                   layers::load_optional_dense<T>(sd, prefix + "linear_out."));
     }
 
     /// Pooled size o.
-    [[nodiscard]] std::size_t pooled() const { return l0_.outputs() / factor_; }
-    [[nodiscard]] std::size_t outputs() const { return out_.empty() ? pooled() : out_.outputs(); }
+    [[nodiscard]] std::size_t pooled() const { return l0_.out_features() / factor_; }
+    [[nodiscard]] std::size_t outputs() const {
+        return out_.empty() ? pooled() : out_.out_features();
+    }
     [[nodiscard]] std::size_t parameter_count() const {
         return l0_.parameter_count() + l1_.parameter_count() + out_.parameter_count();
     }
 
     template <batch_type Batch>
     features<T> operator()(const Batch& batch) const {
-        const auto x = detail::bilinear_inputs<T>(batch, "fusion::mfb", l0_.inputs(), l1_.inputs());
+        const auto x =
+            detail::bilinear_inputs<T>(batch, "fusion::mfb", l0_.in_features(), l1_.in_features());
         const std::size_t rows = batch_size(batch, "fusion::mfb");
-        const std::size_t wide = l0_.outputs();
+        const std::size_t wide = l0_.out_features();
         const std::size_t o = pooled();
         kernels::workspace& ws = detail::fusion_scratch();
         T* a = ws.buffer<T>(0, rows * wide);
         T* b = ws.buffer<T>(1, rows * wide);
         T* z = ws.buffer<T>(2, rows * o);
         if (rows != 0) {
-            p0_.apply(x[0].data, x[0].cols, rows, a);
-            p1_.apply(x[1].data, x[1].cols, rows, b);
+            l0_.apply(x[0].data, x[0].cols, rows, a, wide);
+            l1_.apply(x[1].data, x[1].cols, rows, b, wide);
         }
-        detail::activate(options_.input, a, rows * wide);
-        detail::activate(options_.input, b, rows * wide);
+        layers::activate(options_.input, a, rows * wide);
+        layers::activate(options_.input, b, rows * wide);
         detail::multiply_sum_groups(a, b, rows, o, factor_, z, o);
         if (options_.normalize) {
             detail::power_l2_normalize(z, rows, o, o);
@@ -287,28 +288,27 @@ public:
     }
 
 private:
-    detail::dense<T> l0_, l1_, out_;
+    layers::dense<T> l0_, l1_, out_;
     std::size_t factor_;
     bilinear_options options_;
-    detail::packed_linear<T> p0_, p1_;
 };
 
 /// Multimodal factorised high-order pooling (MFH, Yu et al. 2018): two cascaded MFB stages.
 template <class T>
 class mfh : public fusion_stage_base {
 public:
-    mfh(detail::dense<T> linear0_0, detail::dense<T> linear1_0, detail::dense<T> linear0_1,
-        detail::dense<T> linear1_1, std::size_t factor, bilinear_options options = {},
-        detail::dense<T> linear_out = {})
+    mfh(layers::dense<T> linear0_0, layers::dense<T> linear1_0, layers::dense<T> linear0_1,
+        layers::dense<T> linear1_1, std::size_t factor, bilinear_options options,
+        layers::dense<T> linear_out = {})
         : l00_(std::move(linear0_0)), l10_(std::move(linear1_0)), l01_(std::move(linear0_1)),
           l11_(std::move(linear1_1)), out_(std::move(linear_out)), factor_(factor),
           options_(options) {
         constexpr const char* stage = "fusion::mfh";
         l00_.check(stage, "linear0_0");
-        const std::size_t wide = l00_.outputs();
+        const std::size_t wide = l00_.out_features();
         l10_.check(stage, "linear1_0", dynamic, wide);
-        l01_.check(stage, "linear0_1", l00_.inputs(), wide);
-        l11_.check(stage, "linear1_1", l10_.inputs(), wide);
+        l01_.check(stage, "linear0_1", l00_.in_features(), wide);
+        l11_.check(stage, "linear1_1", l10_.in_features(), wide);
         if (factor_ == 0 || wide % factor_ != 0) {
             throw shape_error(emofuse::detail::concat_message(
                 stage, ": linear0_0 outputs: expected a multiple of the factor k = ", factor_,
@@ -321,17 +321,17 @@ public:
 
     template <class StateDict>
     static mfh from_state_dict(const StateDict& sd, const std::string& prefix, std::size_t factor,
-                               bilinear_options options = {}) {
-        return mfh(detail::load_dense<T>(sd, prefix + "linear0_0."),
-                   detail::load_dense<T>(sd, prefix + "linear1_0."),
-                   detail::load_dense<T>(sd, prefix + "linear0_1."),
-                   detail::load_dense<T>(sd, prefix + "linear1_1."), factor, options,
-                   detail::load_optional_dense<T>(sd, prefix + "linear_out."));
+                               bilinear_options options) {
+        return mfh(layers::load_dense<T>(sd, prefix + "linear0_0."),
+                   layers::load_dense<T>(sd, prefix + "linear1_0."),
+                   layers::load_dense<T>(sd, prefix + "linear0_1."),
+                   layers::load_dense<T>(sd, prefix + "linear1_1."), factor, options,
+                   layers::load_optional_dense<T>(sd, prefix + "linear_out."));
     }
 
-    [[nodiscard]] std::size_t pooled() const { return l00_.outputs() / factor_; }
+    [[nodiscard]] std::size_t pooled() const { return l00_.out_features() / factor_; }
     [[nodiscard]] std::size_t outputs() const {
-        return out_.empty() ? 2 * pooled() : out_.outputs();
+        return out_.empty() ? 2 * pooled() : out_.out_features();
     }
     [[nodiscard]] std::size_t parameter_count() const {
         return l00_.parameter_count() + l10_.parameter_count() + l01_.parameter_count() +
@@ -340,10 +340,10 @@ public:
 
     template <batch_type Batch>
     features<T> operator()(const Batch& batch) const {
-        const auto x =
-            detail::bilinear_inputs<T>(batch, "fusion::mfh", l00_.inputs(), l10_.inputs());
+        const auto x = detail::bilinear_inputs<T>(batch, "fusion::mfh", l00_.in_features(),
+                                                  l10_.in_features());
         const std::size_t rows = batch_size(batch, "fusion::mfh");
-        const std::size_t wide = l00_.outputs();
+        const std::size_t wide = l00_.out_features();
         const std::size_t o = pooled();
         kernels::workspace& ws = detail::fusion_scratch();
         T* skip = ws.buffer<T>(0, rows * wide);
@@ -354,8 +354,8 @@ public:
             l00_.apply(x[0].data, rows, skip);
             l10_.apply(x[1].data, rows, b);
         }
-        detail::activate(options_.input, skip, rows * wide);
-        detail::activate(options_.input, b, rows * wide);
+        layers::activate(options_.input, skip, rows * wide);
+        layers::activate(options_.input, b, rows * wide);
         for (std::size_t i = 0; i < rows * wide; ++i) {
             skip[i] *= b[i];
         }
@@ -364,8 +364,8 @@ public:
             l01_.apply(x[0].data, rows, b);
             l11_.apply(x[1].data, rows, c);
         }
-        detail::activate(options_.input, b, rows * wide);
-        detail::activate(options_.input, c, rows * wide);
+        layers::activate(options_.input, b, rows * wide);
+        layers::activate(options_.input, c, rows * wide);
         for (std::size_t i = 0; i < rows * wide; ++i) {
             b[i] = b[i] * c[i] * skip[i];
         }
@@ -384,7 +384,7 @@ public:
     }
 
 private:
-    detail::dense<T> l00_, l10_, l01_, l11_, out_;
+    layers::dense<T> l00_, l10_, l01_, l11_, out_;
     std::size_t factor_;
     bilinear_options options_;
 };
@@ -394,47 +394,49 @@ private:
 template <class T>
 class mutan : public fusion_stage_base {
 public:
-    mutan(detail::dense<T> linear0, detail::dense<T> linear1, detail::dense<T> merge_linear0,
-          detail::dense<T> merge_linear1, std::size_t rank = 15, bilinear_options options = {},
-          detail::dense<T> linear_out = {})
+    mutan(layers::dense<T> linear0, layers::dense<T> linear1, layers::dense<T> merge_linear0,
+          layers::dense<T> merge_linear1, std::size_t rank, bilinear_options options,
+          layers::dense<T> linear_out = {})
         : l0_(std::move(linear0)), l1_(std::move(linear1)), m0_(std::move(merge_linear0)),
           m1_(std::move(merge_linear1)), out_(std::move(linear_out)), rank_(rank),
           options_(options) {
         constexpr const char* stage = "fusion::mutan";
         l0_.check(stage, "linear0");
         l1_.check(stage, "linear1");
-        m0_.check(stage, "merge_linear0", l0_.outputs());
-        m1_.check(stage, "merge_linear1", l1_.outputs(), m0_.outputs());
-        if (rank_ == 0 || m0_.outputs() % rank_ != 0) {
+        m0_.check(stage, "merge_linear0", l0_.out_features());
+        m1_.check(stage, "merge_linear1", l1_.out_features(), m0_.out_features());
+        if (rank_ == 0 || m0_.out_features() % rank_ != 0) {
             throw shape_error(emofuse::detail::concat_message(
                 stage, ": merge_linear0 outputs: expected a multiple of the rank R = ", rank_,
-                ", got ", m0_.outputs()));
+                ", got ", m0_.out_features()));
         }
         if (!out_.empty()) {
-            out_.check(stage, "linear_out", m0_.outputs() / rank_);
+            out_.check(stage, "linear_out", m0_.out_features() / rank_);
         }
     }
 
     /// Loads block's names; without linear1/merge_linear1 (block's shared = True) the
     /// modality-0 layers serve both inputs.
     template <class StateDict>
-    static mutan from_state_dict(const StateDict& sd, const std::string& prefix,
-                                 std::size_t rank = 15, bilinear_options options = {}) {
-        auto l0 = detail::load_dense<T>(sd, prefix + "linear0.");
-        auto m0 = detail::load_dense<T>(sd, prefix + "merge_linear0.");
+    static mutan from_state_dict(const StateDict& sd, const std::string& prefix, std::size_t rank,
+                                 bilinear_options options) {
+        auto l0 = layers::load_dense<T>(sd, prefix + "linear0.");
+        auto m0 = layers::load_dense<T>(sd, prefix + "merge_linear0.");
         auto l1 = sd.contains(prefix + "linear1.weight")
-                      ? detail::load_dense<T>(sd, prefix + "linear1.")
+                      ? layers::load_dense<T>(sd, prefix + "linear1.")
                       : l0;
         auto m1 = sd.contains(prefix + "merge_linear1.weight")
-                      ? detail::load_dense<T>(sd, prefix + "merge_linear1.")
+                      ? layers::load_dense<T>(sd, prefix + "merge_linear1.")
                       : m0;
         return mutan(std::move(l0), std::move(l1), std::move(m0), std::move(m1), rank, options,
-                     detail::load_optional_dense<T>(sd, prefix + "linear_out."));
+                     layers::load_optional_dense<T>(sd, prefix + "linear_out."));
     }
 
     [[nodiscard]] std::size_t rank() const { return rank_; }
-    [[nodiscard]] std::size_t pooled() const { return m0_.outputs() / rank_; }
-    [[nodiscard]] std::size_t outputs() const { return out_.empty() ? pooled() : out_.outputs(); }
+    [[nodiscard]] std::size_t pooled() const { return m0_.out_features() / rank_; }
+    [[nodiscard]] std::size_t outputs() const {
+        return out_.empty() ? pooled() : out_.out_features();
+    }
     [[nodiscard]] std::size_t parameter_count() const {
         return l0_.parameter_count() + l1_.parameter_count() + m0_.parameter_count() +
                m1_.parameter_count() + out_.parameter_count();
@@ -442,21 +444,21 @@ public:
 
     template <batch_type Batch>
     features<T> operator()(const Batch& batch) const {
-        const auto x =
-            detail::bilinear_inputs<T>(batch, "fusion::mutan", l0_.inputs(), l1_.inputs());
+        const auto x = detail::bilinear_inputs<T>(batch, "fusion::mutan", l0_.in_features(),
+                                                  l1_.in_features());
         const std::size_t rows = batch_size(batch, "fusion::mutan");
         const std::size_t p = pooled();
-        const std::size_t wide = m0_.outputs();
+        const std::size_t wide = m0_.out_features();
         kernels::workspace& ws = detail::fusion_scratch();
-        T* h0 = ws.buffer<T>(0, rows * l0_.outputs());
-        T* h1 = ws.buffer<T>(1, rows * l1_.outputs());
+        T* h0 = ws.buffer<T>(0, rows * l0_.out_features());
+        T* h1 = ws.buffer<T>(1, rows * l1_.out_features());
         T* a = ws.buffer<T>(2, rows * wide);
         T* b = ws.buffer<T>(3, rows * wide);
         if (rows != 0) {
             l0_.apply(x[0].data, rows, h0);
             l1_.apply(x[1].data, rows, h1);
-            detail::activate(options_.input, h0, rows * l0_.outputs());
-            detail::activate(options_.input, h1, rows * l1_.outputs());
+            layers::activate(options_.input, h0, rows * l0_.out_features());
+            layers::activate(options_.input, h1, rows * l1_.out_features());
             m0_.apply(h0, rows, a);
             m1_.apply(h1, rows, b);
         }
@@ -488,7 +490,7 @@ public:
     }
 
 private:
-    detail::dense<T> l0_, l1_, m0_, m1_, out_;
+    layers::dense<T> l0_, l1_, m0_, m1_, out_;
     std::size_t rank_;
     bilinear_options options_;
 };

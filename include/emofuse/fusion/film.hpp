@@ -8,9 +8,9 @@
 #include "emofuse/core/batch.hpp"
 #include "emofuse/core/concepts.hpp"
 #include "emofuse/core/error.hpp"
-#include "emofuse/fusion/detail/dense.hpp"
 #include "emofuse/fusion/detail/inputs.hpp"
 #include "emofuse/fusion/modality_mask.hpp"
+#include "emofuse/layers/dense.hpp"
 
 #include <cstddef>
 #include <string>
@@ -22,20 +22,21 @@ namespace emofuse::fusion {
 template <class T>
 class film : public fusion_stage_base {
 public:
-    film(detail::dense<T> gamma, detail::dense<T> beta)
+    film(layers::dense<T> gamma, layers::dense<T> beta)
         : gamma_(std::move(gamma)), beta_(std::move(beta)) {
         gamma_.check("fusion::film", "gamma network (g_net)");
-        beta_.check("fusion::film", "beta network (b_net)", gamma_.inputs(), gamma_.outputs());
+        beta_.check("fusion::film", "beta network (b_net)", gamma_.in_features(),
+                    gamma_.out_features());
     }
 
     /// Loads `<prefix>g_net.` and `<prefix>b_net.` (MultiBench's FiLM with linear networks).
     template <class StateDict>
     static film from_state_dict(const StateDict& sd, const std::string& prefix) {
-        return film(detail::load_dense<T>(sd, prefix + "g_net."),
-                    detail::load_dense<T>(sd, prefix + "b_net."));
+        return film(layers::load_dense<T>(sd, prefix + "g_net."),
+                    layers::load_dense<T>(sd, prefix + "b_net."));
     }
 
-    [[nodiscard]] std::size_t outputs() const { return gamma_.outputs(); }
+    [[nodiscard]] std::size_t outputs() const { return gamma_.out_features(); }
     [[nodiscard]] std::size_t parameter_count() const {
         return gamma_.parameter_count() + beta_.parameter_count();
     }
@@ -47,10 +48,10 @@ public:
         constexpr const char* stage = "fusion::film";
         const auto views = detail::feature_views<T>(batch);
         detail::check_modality_count(stage, 2, views.size());
-        detail::check_features(stage, views[0], gamma_.outputs());
-        detail::check_features(stage, views[1], gamma_.inputs());
+        detail::check_features(stage, views[0], gamma_.out_features());
+        detail::check_features(stage, views[1], gamma_.in_features());
         const std::size_t rows = batch_size(batch, stage);
-        const std::size_t d = gamma_.outputs();
+        const std::size_t d = gamma_.out_features();
         features<T> out = features<T>::from_shape({rows, d});
         if (rows == 0) {
             return out;
@@ -71,8 +72,8 @@ public:
     }
 
 private:
-    detail::dense<T> gamma_;
-    detail::dense<T> beta_;
+    layers::dense<T> gamma_;
+    layers::dense<T> beta_;
 };
 
 } // namespace emofuse::fusion

@@ -11,10 +11,10 @@
 #include "emofuse/core/batch.hpp"
 #include "emofuse/core/concepts.hpp"
 #include "emofuse/core/error.hpp"
-#include "emofuse/fusion/detail/dense.hpp"
 #include "emofuse/fusion/detail/inputs.hpp"
 #include "emofuse/fusion/modality_mask.hpp"
 #include "emofuse/kernels/gemm.hpp"
+#include "emofuse/layers/dense.hpp"
 
 #include <cmath>
 #include <cstddef>
@@ -30,20 +30,20 @@ namespace emofuse::fusion {
 template <class T>
 class gmu : public fusion_stage_base {
 public:
-    gmu(std::vector<detail::dense<T>> projections, detail::dense<T> gate)
+    gmu(std::vector<layers::dense<T>> projections, layers::dense<T> gate)
         : projections_(std::move(projections)), gate_(std::move(gate)) {
         constexpr const char* stage = "fusion::gmu";
         if (projections_.size() < 2) {
             throw shape_error(emofuse::detail::concat_message(
                 stage, ": projections: expected at least 2 modalities, got ", projections_.size()));
         }
-        out_ = projections_[0].outputs();
+        out_ = projections_[0].out_features();
         std::size_t total = 0;
         for (std::size_t m = 0; m < projections_.size(); ++m) {
             projections_[m].check(stage, "projection " + std::to_string(m), dynamic, out_);
-            total += projections_[m].inputs();
+            total += projections_[m].in_features();
         }
-        two_modal_ = projections_.size() == 2 && gate_.outputs() == out_;
+        two_modal_ = projections_.size() == 2 && gate_.out_features() == out_;
         gate_.check(stage, "gate", total, two_modal_ ? out_ : projections_.size() * out_);
     }
 
@@ -51,12 +51,12 @@ public:
     template <class StateDict>
     static gmu from_state_dict(const StateDict& sd, const std::string& prefix,
                                std::size_t modalities) {
-        std::vector<detail::dense<T>> projections;
+        std::vector<layers::dense<T>> projections;
         for (std::size_t m = 0; m < modalities; ++m) {
             projections.push_back(
-                detail::load_dense<T>(sd, prefix + "projections." + std::to_string(m) + "."));
+                layers::load_dense<T>(sd, prefix + "projections." + std::to_string(m) + "."));
         }
-        return gmu(std::move(projections), detail::load_dense<T>(sd, prefix + "gate."));
+        return gmu(std::move(projections), layers::load_dense<T>(sd, prefix + "gate."));
     }
 
     [[nodiscard]] std::size_t outputs() const { return out_; }
@@ -77,7 +77,7 @@ public:
         const auto views = detail::feature_views<T>(batch);
         detail::check_modality_count(stage, projections_.size(), views.size());
         for (std::size_t m = 0; m < views.size(); ++m) {
-            detail::check_features(stage, views[m], projections_[m].inputs());
+            detail::check_features(stage, views[m], projections_[m].in_features());
         }
         const std::size_t rows = batch_size(batch, stage);
         features<T> out = xt::zeros<T>({rows, out_});
@@ -85,8 +85,8 @@ public:
             return out;
         }
         const std::size_t n = views.size();
-        const std::size_t gate_width = gate_.outputs();
-        const std::size_t total = gate_.inputs();
+        const std::size_t gate_width = gate_.out_features();
+        const std::size_t total = gate_.in_features();
         kernels::workspace& ws = detail::fusion_scratch();
         T* z = ws.buffer<T>(0, rows * gate_width);
         T* h = ws.buffer<T>(1, rows * out_);
@@ -97,15 +97,15 @@ public:
             const bool last = m + 1 == n;
             kernels::gemm(kernels::transpose::no, kernels::transpose::yes, rows, gate_width,
                           views[m].cols, T(1), views[m].data, views[m].cols,
-                          gate_.weight.data() + offset, total, m == 0 ? T(0) : T(1), z, gate_width,
-                          kernels::fused_epilogue<T>{last && gate_.bias.size() ? gate_.bias.data()
-                                                                               : nullptr});
+                          gate_.weight().data() + offset, total, m == 0 ? T(0) : T(1), z,
+                          gate_width,
+                          kernels::fused_epilogue<T>{last ? gate_.bias_data() : nullptr});
             offset += views[m].cols;
         }
-        detail::activate(activation::sigmoid, z, rows * gate_width);
+        layers::activate(layers::activation::sigmoid, z, rows * gate_width);
         for (std::size_t m = 0; m < n; ++m) {
             projections_[m].apply(views[m].data, rows, h);
-            detail::activate(activation::tanh, h, rows * out_);
+            layers::activate(layers::activation::tanh, h, rows * out_);
             for (std::size_t r = 0; r < rows; ++r) {
                 T* o = out.data() + r * out_;
                 const T* hr = h + r * out_;
@@ -132,8 +132,8 @@ public:
     }
 
 private:
-    std::vector<detail::dense<T>> projections_;
-    detail::dense<T> gate_;
+    std::vector<layers::dense<T>> projections_;
+    layers::dense<T> gate_;
     std::size_t out_ = 0;
     bool two_modal_ = false;
 };

@@ -11,9 +11,9 @@
 #include "emofuse/core/batch.hpp"
 #include "emofuse/core/concepts.hpp"
 #include "emofuse/core/error.hpp"
-#include "emofuse/fusion/detail/dense.hpp"
 #include "emofuse/fusion/detail/inputs.hpp"
 #include "emofuse/fusion/modality_mask.hpp"
+#include "emofuse/layers/dense.hpp"
 
 #include <boost/hana/for_each.hpp>
 #include <boost/hana/front.hpp>
@@ -34,8 +34,8 @@ namespace emofuse::fusion {
 /// d_m + d_main) and the projection W_m (d_main, d_m).
 template <class T>
 struct mag_auxiliary {
-    detail::dense<T> gate;
-    detail::dense<T> projection;
+    layers::dense<T> gate;
+    layers::dense<T> projection;
 };
 
 /// State-dict prefixes (relative to the stage's prefix) of one auxiliary's gate and projection.
@@ -59,12 +59,12 @@ public:
         if (aux_.empty()) {
             throw shape_error("fusion::mag: auxiliary modalities: expected at least one, got 0");
         }
-        main_ = aux_[0].projection.outputs();
+        main_ = aux_[0].projection.out_features();
         check_size(stage, "LayerNorm weight size", main_, norm_weight_.size());
         check_size(stage, "LayerNorm bias size", main_, norm_bias_.size());
         for (std::size_t m = 0; m < aux_.size(); ++m) {
             const std::string name = "auxiliary " + std::to_string(m + 1);
-            const std::size_t d = aux_[m].projection.inputs();
+            const std::size_t d = aux_[m].projection.in_features();
             aux_[m].projection.check(stage, name + " projection", d, main_);
             aux_[m].gate.check(stage, name + " gate", d + main_, main_);
         }
@@ -80,10 +80,10 @@ public:
                                const std::string& norm = "LayerNorm.", T norm_eps = T(1e-5)) {
         std::vector<mag_auxiliary<T>> aux;
         for (const auto& n : names) {
-            aux.push_back({detail::load_dense<T>(sd, prefix + n.gate),
-                           detail::load_dense<T>(sd, prefix + n.projection)});
+            aux.push_back({layers::load_dense<T>(sd, prefix + n.gate),
+                           layers::load_dense<T>(sd, prefix + n.projection)});
         }
-        const std::size_t d = aux.empty() ? 0 : aux[0].projection.outputs();
+        const std::size_t d = aux.empty() ? 0 : aux[0].projection.out_features();
         return mag(std::move(aux), sd.template tensor<T, 1>(prefix + norm + "weight", {d}),
                    sd.template tensor<T, 1>(prefix + norm + "bias", {d}), beta_shift, norm_eps);
     }
@@ -135,7 +135,8 @@ public:
                 d = x.shape(1);
                 data[index] = x.data();
             }
-            const std::size_t expected = index == 0 ? main_ : aux_[index - 1].projection.inputs();
+            const std::size_t expected =
+                index == 0 ? main_ : aux_[index - 1].projection.in_features();
             if (d != expected) {
                 throw shape_error(mismatch_message(
                     stage, "features of modality '" + std::string(name_of(key)) + "'", expected,
@@ -174,32 +175,33 @@ private:
         // Main modality: every gate's t-columns stacked, (A·d, d) with the gates' biases; each
         // auxiliary: [gate's x_m-columns; projection] stacked, (2d, d_m) with [0; b_m].
         const std::size_t a = aux_.size();
-        main_stack_.weight = xt::xtensor<T, 2>::from_shape({a * main_, main_});
-        main_stack_.bias = xt::zeros<T>({a * main_});
+        auto main_weight = xt::xtensor<T, 2>::from_shape({a * main_, main_});
+        xt::xtensor<T, 1> main_bias = xt::zeros<T>({a * main_});
         aux_stack_.clear();
         for (std::size_t m = 0; m < a; ++m) {
             const auto& g = aux_[m].gate;
             const auto& p = aux_[m].projection;
-            const std::size_t d = p.inputs();
-            detail::dense<T> stack{xt::xtensor<T, 2>::from_shape({2 * main_, d}),
-                                   xt::zeros<T>({2 * main_})};
+            const std::size_t d = p.in_features();
+            auto weight = xt::xtensor<T, 2>::from_shape({2 * main_, d});
+            xt::xtensor<T, 1> bias = xt::zeros<T>({2 * main_});
             for (std::size_t h = 0; h < main_; ++h) {
                 for (std::size_t i = 0; i < d; ++i) {
-                    stack.weight(h, i) = g.weight(h, i);
-                    stack.weight(main_ + h, i) = p.weight(h, i);
+                    weight(h, i) = g.weight()(h, i);
+                    weight(main_ + h, i) = p.weight()(h, i);
                 }
                 for (std::size_t i = 0; i < main_; ++i) {
-                    main_stack_.weight(m * main_ + h, i) = g.weight(h, d + i);
+                    main_weight(m * main_ + h, i) = g.weight()(h, d + i);
                 }
-                if (g.bias.size()) {
-                    main_stack_.bias(m * main_ + h) = g.bias(h);
+                if (g.bias().size()) {
+                    main_bias(m * main_ + h) = g.bias()(h);
                 }
-                if (p.bias.size()) {
-                    stack.bias(main_ + h) = p.bias(h);
+                if (p.bias().size()) {
+                    bias(main_ + h) = p.bias()(h);
                 }
             }
-            aux_stack_.push_back(std::move(stack));
+            aux_stack_.emplace_back(std::move(weight), std::move(bias));
         }
+        main_stack_ = layers::dense<T>(std::move(main_weight), std::move(main_bias));
     }
 
     void forward(const T* const* data, const std::size_t* cols, std::size_t rows, T* out) const {
@@ -312,8 +314,8 @@ private:
     T norm_eps_;
     T eps_;
     std::size_t main_ = 0;
-    detail::dense<T> main_stack_;
-    std::vector<detail::dense<T>> aux_stack_;
+    layers::dense<T> main_stack_;
+    std::vector<layers::dense<T>> aux_stack_;
 };
 
 } // namespace emofuse::fusion

@@ -93,7 +93,7 @@ public:
             check_size(stage, "b size (d)", d, b.size());
             fused_.emplace(
                 detail::pack_interaction(w.data(), u.data(), v.data(), b.data(), n, m, d),
-                xt::xtensor<T, 1>());
+                xt::xtensor<T, 1>(), tfn_activation::linear);
             break;
         case interaction::vector:
         case interaction::scalar: {
@@ -284,7 +284,7 @@ private:
         check_size(stage, "a.b size (p·d)", p * d, b.size());
         return tensor_fusion_linear<T>(
             detail::pack_interaction(w.data(), u.data(), v.data(), b.data(), n, m, p * d),
-            xt::xtensor<T, 1>());
+            xt::xtensor<T, 1>(), tfn_activation::linear);
     }
 
     std::size_t n_, m_, p_, d_;

@@ -9,9 +9,9 @@
 #include "emofuse/core/batch.hpp"
 #include "emofuse/core/concepts.hpp"
 #include "emofuse/core/error.hpp"
-#include "emofuse/fusion/detail/dense.hpp"
 #include "emofuse/fusion/detail/inputs.hpp"
 #include "emofuse/fusion/modality_mask.hpp"
+#include "emofuse/layers/dense.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -34,8 +34,8 @@ struct nl_gate_dims {
 template <class T>
 class nl_gate : public fusion_stage_base {
 public:
-    nl_gate(nl_gate_dims dims, detail::dense<T> q_linear = {}, detail::dense<T> k_linear = {},
-            detail::dense<T> v_linear = {})
+    nl_gate(nl_gate_dims dims, layers::dense<T> q_linear = {}, layers::dense<T> k_linear = {},
+            layers::dense<T> v_linear = {})
         : dims_(dims), q_(std::move(q_linear)), k_(std::move(k_linear)), v_(std::move(v_linear)) {
         constexpr const char* stage = "fusion::nl_gate";
         if (!q_.empty()) {
@@ -53,11 +53,9 @@ public:
     template <class StateDict>
     static nl_gate from_state_dict(const StateDict& sd, const std::string& prefix,
                                    nl_gate_dims dims) {
-        auto optional = [&](const std::string& name) {
-            return sd.contains(prefix + name + "weight") ? detail::load_dense<T>(sd, prefix + name)
-                                                         : detail::dense<T>{};
-        };
-        return nl_gate(dims, optional("qli."), optional("kli."), optional("vli."));
+        return nl_gate(dims, layers::load_optional_dense<T>(sd, prefix + "qli."),
+                       layers::load_optional_dense<T>(sd, prefix + "kli."),
+                       layers::load_optional_dense<T>(sd, prefix + "vli."));
     }
 
     [[nodiscard]] std::size_t outputs() const { return dims_.thw * dims_.c; }
@@ -74,10 +72,10 @@ public:
         detail::check_modality_count(stage, 2, views.size());
         const std::size_t qn = dims_.thw * dims_.c;
         const std::size_t kn = dims_.c * dims_.tf;
-        detail::check_features(stage, views[0], q_.empty() ? qn : q_.inputs());
-        detail::check_features(stage, views[1], k_.empty() ? kn : k_.inputs());
+        detail::check_features(stage, views[0], q_.empty() ? qn : q_.in_features());
+        detail::check_features(stage, views[1], k_.empty() ? kn : k_.in_features());
         // v comes from the second modality too: through vli, or viewed directly as (tf, c).
-        detail::check_features(stage, views[1], v_.empty() ? dims_.tf * dims_.c : v_.inputs());
+        detail::check_features(stage, views[1], v_.empty() ? dims_.tf * dims_.c : v_.in_features());
         const std::size_t rows = batch_size(batch, stage);
         features<T> out = features<T>::from_shape({rows, qn});
         if (rows == 0) {
@@ -149,9 +147,9 @@ private:
     }
 
     nl_gate_dims dims_;
-    detail::dense<T> q_;
-    detail::dense<T> k_;
-    detail::dense<T> v_;
+    layers::dense<T> q_;
+    layers::dense<T> k_;
+    layers::dense<T> v_;
 };
 
 } // namespace emofuse::fusion

@@ -16,6 +16,7 @@
 #include "emofuse/fusion/detail/outer_product_gemm.hpp"
 #include "emofuse/fusion/modality_mask.hpp"
 #include "emofuse/kernels/epilogue.hpp"
+#include "emofuse/layers/dense.hpp"
 
 #include <algorithm>
 #include <array>
@@ -157,11 +158,20 @@ struct tensor_fusion : fusion_stage_base {
     }
 };
 
+/// Peer presets of tensor_fusion_linear's activation (docs/presets.md); the stage takes one
+/// without a default.
+namespace tfn_activation {
+/// MMSA's TFN (models/singleTask/TFN.py): relu(post_fusion_layer_1(z)).
+inline constexpr kernels::epilogue mmsa = kernels::epilogue::relu;
+/// A plain nn.Linear after the tensor.
+inline constexpr kernels::epilogue linear = kernels::epilogue::none;
+} // namespace tfn_activation
+
 /// Tensor fusion followed by its linear layer (weight (H, Π n_m), bias (H), PyTorch layout),
-/// optionally with a ReLU: y = act(W·z + b). z is never materialised for the whole batch:
-/// W is packed once at construction as Wᵀ (Π, H) and the product runs over blocks of 256
-/// columns of z, generated per register tile of samples from the factors, while the matching
-/// 256 rows of Wᵀ stay in L2 for every tile of the batch.
+/// with or without a ReLU: y = act(W·z + b) (tfn_activation names the peers' choices). z is never
+/// materialised for the whole batch: W is packed once at construction as Wᵀ (Π, H) and the product
+/// runs over blocks of 256 columns of z, generated per register tile of samples from the factors,
+/// while the matching 256 rows of Wᵀ stay in L2 for every tile of the batch.
 ///
 /// operator() is const and thread-safe (scratch is per thread).
 template <class T, class Dims = dims<>, tensor_form Form = tensor_form::prepend_one>
@@ -172,10 +182,9 @@ public:
     static constexpr std::size_t input_size = detail::tensor_width<Dims, Form>();
     static constexpr tensor_form form = Form;
 
-    tensor_fusion_linear(xt::xtensor<T, 2> weight, xt::xtensor<T, 1> bias,
-                         kernels::epilogue activation = kernels::epilogue::none)
+    tensor_fusion_linear(xt::xtensor<T, 2> weight, xt::xtensor<T, 1> bias, kernels::epilogue act)
         : bias_(std::move(bias)), inputs_(weight.shape(1)), outputs_(weight.shape(0)),
-          activation_(activation) {
+          activation_(act) {
         if constexpr (input_size != dynamic) {
             check_size("fusion::tensor_fusion_linear", "weight columns (Π of factor sizes)",
                        input_size, inputs_);
@@ -191,15 +200,10 @@ public:
     /// nn.Linear after the tensor, e.g. MMSA's "post_fusion_layer_1.". `StateDict` is
     /// io::state_dict or anything with contains(name) and tensor<T, N>(name, shape).
     template <class StateDict>
-    static tensor_fusion_linear
-    from_state_dict(const StateDict& sd, const std::string& prefix,
-                    kernels::epilogue activation = kernels::epilogue::none) {
-        auto weight = sd.template tensor<T, 2>(prefix + "weight", {dynamic, input_size});
-        xt::xtensor<T, 1> bias;
-        if (sd.contains(prefix + "bias")) {
-            bias = sd.template tensor<T, 1>(prefix + "bias", {weight.shape(0)});
-        }
-        return tensor_fusion_linear(std::move(weight), std::move(bias), activation);
+    static tensor_fusion_linear from_state_dict(const StateDict& sd, const std::string& prefix,
+                                                kernels::epilogue act) {
+        auto p = layers::load_linear_parameters<T>(sd, prefix, input_size);
+        return tensor_fusion_linear(std::move(p.weight), std::move(p.bias), act);
     }
 
     [[nodiscard]] std::size_t inputs() const { return inputs_; }

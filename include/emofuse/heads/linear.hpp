@@ -4,7 +4,7 @@
 #include "emofuse/core/concepts.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/core/sequence.hpp"
-#include "emofuse/kernels/linear.hpp"
+#include "emofuse/layers/dense.hpp"
 
 #include <cstddef>
 #include <utility>
@@ -20,37 +20,32 @@ public:
     static constexpr std::size_t output_size = Out;
 
     linear(xt::xtensor<T, 2> weight, xt::xtensor<T, 1> bias)
-        : weight_(std::move(weight)), bias_(std::move(bias)) {
+        : layer_(std::move(weight), std::move(bias), "heads::linear") {
         if constexpr (Out != dynamic) {
-            check_size("heads::linear", "weight rows (outputs)", Out, weight_.shape(0));
+            check_size("heads::linear", "weight rows (outputs)", Out, layer_.out_features());
         }
         if constexpr (In != dynamic) {
-            check_size("heads::linear", "weight columns (inputs)", In, weight_.shape(1));
-        }
-        if (bias_.size() != 0) {
-            check_size("heads::linear", "bias size", weight_.shape(0), bias_.size());
+            check_size("heads::linear", "weight columns (inputs)", In, layer_.in_features());
         }
     }
 
     /// Without bias.
     explicit linear(xt::xtensor<T, 2> weight) : linear(std::move(weight), xt::xtensor<T, 1>()) {}
 
-    [[nodiscard]] std::size_t inputs() const { return weight_.shape(1); }
-    [[nodiscard]] std::size_t outputs() const { return weight_.shape(0); }
-    [[nodiscard]] const xt::xtensor<T, 2>& weight() const { return weight_; }
-    [[nodiscard]] const xt::xtensor<T, 1>& bias() const { return bias_; }
+    [[nodiscard]] std::size_t inputs() const { return layer_.in_features(); }
+    [[nodiscard]] std::size_t outputs() const { return layer_.out_features(); }
+    [[nodiscard]] const xt::xtensor<T, 2>& weight() const { return layer_.weight(); }
+    [[nodiscard]] const xt::xtensor<T, 1>& bias() const { return layer_.bias(); }
 
     features<T> operator()(const features<T>& x) const {
         check_size("heads::linear", "input features", inputs(), x.shape(1));
         features<T> y({x.shape(0), outputs()});
-        kernels::linear(x.data(), x.shape(0), inputs(), weight_.data(),
-                        bias_.size() ? bias_.data() : nullptr, outputs(), y.data());
+        layer_.apply(x.data(), x.shape(0), y.data());
         return y;
     }
 
 private:
-    xt::xtensor<T, 2> weight_;
-    xt::xtensor<T, 1> bias_;
+    layers::dense<T> layer_;
 };
 
 } // namespace emofuse::heads

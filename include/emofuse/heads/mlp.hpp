@@ -1,11 +1,12 @@
-// emofuse/heads/mlp.hpp — a multi-layer perceptron read-out: nn.Linear layers with ReLU or
-// tanh between them, and optionally MMSA's regression output 6·sigmoid(o) − 3.
+// emofuse/heads/mlp.hpp — a multi-layer perceptron read-out: dense layers with an activation
+// between them, and optionally MMSA's regression output 6·sigmoid(o) − 3.
 #pragma once
 
 #include "emofuse/core/concepts.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/core/sequence.hpp"
-#include "emofuse/kernels/linear.hpp"
+#include "emofuse/kernels/epilogue.hpp"
+#include "emofuse/layers/dense.hpp"
 
 #include <cmath>
 #include <cstddef>
@@ -16,7 +17,7 @@
 namespace emofuse::heads {
 
 /// The activation between hidden layers (never after the last layer).
-enum class activation { relu, tanh, identity };
+using activation = layers::activation;
 
 /// What is applied to the last layer's output.
 enum class output_transform {
@@ -25,36 +26,22 @@ enum class output_transform {
     mmsa_regression,
 };
 
-/// One nn.Linear: weight (out, in), bias (out) or empty.
-template <class T>
-struct dense_layer {
-    xt::xtensor<T, 2> weight;
-    xt::xtensor<T, 1> bias;
-};
-
 /// y = out(L_n(act(L_{n-1}(... act(L_1(x)))))). Each layer's input size must equal the
 /// previous layer's output size (checked at construction).
 template <class T>
 class mlp : public head_stage_base {
 public:
-    mlp(std::vector<dense_layer<T>> layers, activation hidden = activation::relu,
+    mlp(std::vector<layers::dense<T>> layers, activation hidden = activation::relu,
         output_transform output = output_transform::identity)
         : layers_(std::move(layers)), hidden_(hidden), output_(output) {
         if (layers_.empty()) {
             throw shape_error("heads::mlp: layers: expected at least one, got 0");
         }
-        for (std::size_t l = 0; l < layers_.size(); ++l) {
-            const auto& layer = layers_[l];
-            if (layer.bias.size() != 0) {
-                check_size("heads::mlp", "layer " + std::to_string(l) + " bias size",
-                           layer.weight.shape(0), layer.bias.size());
-            }
-            if (l > 0) {
-                check_size("heads::mlp",
-                           "layer " + std::to_string(l) +
-                               " inputs (weight columns) = previous layer's outputs",
-                           layers_[l - 1].weight.shape(0), layer.weight.shape(1));
-            }
+        for (std::size_t l = 1; l < layers_.size(); ++l) {
+            check_size("heads::mlp",
+                       "layer " + std::to_string(l) +
+                           " inputs (weight columns) = previous layer's outputs",
+                       layers_[l - 1].out_features(), layers_[l].in_features());
         }
     }
 
@@ -66,26 +53,22 @@ public:
     static mlp from_state_dict(const StateDict& sd, const std::vector<std::string>& prefixes,
                                activation hidden = activation::relu,
                                output_transform output = output_transform::identity) {
-        std::vector<dense_layer<T>> layers;
+        std::vector<layers::dense<T>> stack;
         for (const auto& prefix : prefixes) {
-            dense_layer<T> layer{sd.template tensor<T, 2>(prefix + "weight"), {}};
-            if (sd.contains(prefix + "bias")) {
-                layer.bias = sd.template tensor<T, 1>(prefix + "bias", {layer.weight.shape(0)});
-            }
-            layers.push_back(std::move(layer));
+            stack.push_back(layers::load_dense<T>(sd, prefix));
         }
-        return mlp(std::move(layers), hidden, output);
+        return mlp(std::move(stack), hidden, output);
     }
 
-    [[nodiscard]] std::size_t inputs() const { return layers_.front().weight.shape(1); }
-    [[nodiscard]] std::size_t outputs() const { return layers_.back().weight.shape(0); }
-    [[nodiscard]] const std::vector<dense_layer<T>>& layers() const { return layers_; }
+    [[nodiscard]] std::size_t inputs() const { return layers_.front().in_features(); }
+    [[nodiscard]] std::size_t outputs() const { return layers_.back().out_features(); }
+    [[nodiscard]] const std::vector<layers::dense<T>>& layers() const { return layers_; }
     [[nodiscard]] activation hidden_activation() const { return hidden_; }
     [[nodiscard]] output_transform output() const { return output_; }
     [[nodiscard]] std::size_t parameter_count() const {
         std::size_t count = 0;
         for (const auto& layer : layers_) {
-            count += layer.weight.size() + layer.bias.size();
+            count += layer.parameter_count();
         }
         return count;
     }
@@ -97,17 +80,9 @@ public:
         for (std::size_t l = 0; l < layers_.size(); ++l) {
             const auto& layer = layers_[l];
             const bool last = l + 1 == layers_.size();
-            const auto act = (!last && hidden_ == activation::relu) ? kernels::epilogue::relu
-                                                                    : kernels::epilogue::none;
-            features<T> next({rows, layer.weight.shape(0)});
-            kernels::linear(current.data(), rows, layer.weight.shape(1), layer.weight.data(),
-                            layer.bias.size() ? layer.bias.data() : nullptr, layer.weight.shape(0),
-                            next.data(), act);
-            if (!last && hidden_ == activation::tanh) {
-                for (auto& v : next) {
-                    v = std::tanh(v);
-                }
-            }
+            features<T> next({rows, layer.out_features()});
+            layer.apply(current.data(), layer.in_features(), rows, next.data(),
+                        layer.out_features(), last ? activation::identity : hidden_);
             current = std::move(next);
         }
         if (output_ == output_transform::mmsa_regression) {
@@ -119,7 +94,7 @@ public:
     }
 
 private:
-    std::vector<dense_layer<T>> layers_;
+    std::vector<layers::dense<T>> layers_;
     activation hidden_;
     output_transform output_;
 };

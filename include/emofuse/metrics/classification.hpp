@@ -218,20 +218,31 @@ struct classification_report {
     return out;
 }
 
-/// Accumulates confusion counts of integer labels and computes every classification metric.
-class classification_accumulator {
-public:
-    explicit classification_accumulator(std::size_t num_classes) : counts_(num_classes) {}
+namespace detail {
 
+/// update(truth, pred[, weights]) of integer labels for an accumulator `Derived` that keeps
+/// them in its counts() (written once for every such accumulator).
+template <class Derived>
+class label_updates {
+public:
     template <std::integral L>
     void update(std::span<const L> truth, std::span<const L> pred) {
-        counts_.update(truth, pred);
+        static_cast<Derived&>(*this).counts().update(truth, pred);
     }
     template <std::integral L>
     void update(std::span<const L> truth, std::span<const L> pred,
                 std::span<const std::uint32_t> weights) {
-        counts_.update(truth, pred, weights);
+        static_cast<Derived&>(*this).counts().update(truth, pred, weights);
     }
+};
+
+} // namespace detail
+
+/// Accumulates confusion counts of integer labels and computes every classification metric.
+class classification_accumulator : public detail::label_updates<classification_accumulator> {
+public:
+    explicit classification_accumulator(std::size_t num_classes) : counts_(num_classes) {}
+
     void merge(const classification_accumulator& other) { counts_.merge(other.counts_); }
 
     [[nodiscard]] classification_report compute() const { return compute_classification(counts_); }

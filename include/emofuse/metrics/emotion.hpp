@@ -62,7 +62,7 @@ enum class emotion_suite_kind { classification, iemocap, meld, mer2023, mer2024 
 }
 
 /// A single-label emotion suite: confusion counts (plus valence co-moments for MER2023).
-class emotion_suite {
+class emotion_suite : public detail::label_updates<emotion_suite> {
 public:
     emotion_suite(emotion_suite_kind kind, std::size_t num_classes,
                   nan_policy policy = nan_policy::error)
@@ -86,15 +86,7 @@ public:
     }
 
     /// Class labels (ids in [0, K)).
-    template <std::integral L>
-    void update(std::span<const L> truth, std::span<const L> pred) {
-        counts_.update(truth, pred);
-    }
-    template <std::integral L>
-    void update(std::span<const L> truth, std::span<const L> pred,
-                std::span<const std::uint32_t> weights) {
-        counts_.update(truth, pred, weights);
-    }
+    using detail::label_updates<emotion_suite>::update;
 
     /// Valence scores (MER2023 only).
     template <class T>

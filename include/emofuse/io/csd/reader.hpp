@@ -801,7 +801,7 @@ private:
         read(iv, intervals, old_rows, 2, H5T_NATIVE_DOUBLE, "intervals");
         if (n != 0) {
             try {
-                align::detail::check_intervals("csd", label(), key, intervals.data() + old_rows, n);
+                align::check_intervals("csd", label(), key, intervals.data() + old_rows, n);
             } catch (const value_error& bad) {
                 throw io_error(bad.what()); // a bad time in a file is a malformed file
             }
@@ -933,7 +933,7 @@ align::computational_sequence<T> read_sequence(const file_source& file) {
         features.clear();
         file.read(key, intervals, features);
         const std::size_t n = intervals.size() / 2;
-        align::detail::check_intervals("csd", file.label(), key, intervals.data(), n);
+        align::check_intervals("csd", file.label(), key, intervals.data(), n);
         align::segment<T> seg;
         seg.intervals = xt::adapt(intervals, std::vector<std::size_t>{n, 2});
         seg.features = xt::adapt(features, std::vector<std::size_t>{n, out.feature_size});

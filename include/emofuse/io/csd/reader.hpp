@@ -121,7 +121,10 @@ private:
         detail::silence_hdf5();
         detail::handle fapl =
             detail::checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, context(), "file access");
-        detail::check(H5Pset_fapl_core(fapl.get(), 1 << 16, 0), context(), "core driver");
+        // The core driver's growth step does not matter for a read-only image; no backing file.
+        constexpr std::size_t core_driver_increment = std::size_t{1} << 16;
+        detail::check(H5Pset_fapl_core(fapl.get(), core_driver_increment, 0), context(),
+                      "core driver");
         detail::check(
             H5Pset_file_image(fapl.get(), const_cast<unsigned char*>(image.data()), image.size()),
             context(), "file image");
@@ -185,7 +188,7 @@ private:
                      std::size_t columns, Destination&& destination, const std::string& where,
                      const char* what) const {
         detail::handle type = detail::checked(H5Dget_type(dataset), H5Tclose, where, what);
-        const hid_t native = sizeof(T) == 4 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE;
+        const hid_t native = std::is_same_v<T, float> ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE;
         if (storage.layout != H5D_CHUNKED || H5Tequal(type.get(), native) <= 0) {
             H5Eclear2(H5E_DEFAULT);
             return false;

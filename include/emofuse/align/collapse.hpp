@@ -4,7 +4,7 @@
 
 #include "emofuse/config.hpp"
 #include "emofuse/core/error.hpp"
-#include "emofuse/kernels/prefetch.hpp"
+#include "emofuse/platform/prefetch.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -77,7 +77,7 @@ void column_sums(const T* EMOFUSE_RESTRICT features, std::size_t k, std::size_t 
         // below do not wait on memory (the aligner fetches the first rows of the next
         // segment itself).
         if (r + 20 <= k) {
-            kernels::detail::prefetch_range(features + (r + 16) * d, 4 * d * sizeof(T));
+            prefetch_range(features + (r + 16) * d, 4 * d * sizeof(T));
         }
         const T* a = features + r * d;
         const T* b = a + d;

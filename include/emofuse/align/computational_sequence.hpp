@@ -55,9 +55,9 @@ using any_sequence = std::variant<computational_sequence<float>, computational_s
     return std::visit([](const auto& s) -> const std::string& { return s.name; }, seq);
 }
 
-namespace detail {
-
-// Checks n intervals: finite times and end >= start. `where` names the sequence (or file).
+/// Checks `rows` intervals stored as (start, end) pairs: finite times and end >= start, else
+/// value_error naming `stage`, `where` (the sequence or file), the video `key` and the first
+/// bad interval. The readers and the aligner share it, so a bad time reads the same everywhere.
 inline void check_intervals(std::string_view stage, std::string_view where, std::string_view key,
                             const double* intervals, std::size_t rows) {
     // One branch-free pass (x - x is 0 only for finite x; comparisons with NaN are false),
@@ -87,8 +87,6 @@ inline void check_intervals(std::string_view stage, std::string_view where, std:
     }
 }
 
-} // namespace detail
-
 /// Checks one entry: intervals (n, 2), features (n, feature_size), finite times, end >= start.
 template <class T>
 void validate_segment(std::string_view sequence, std::string_view key, const segment<T>& entry,
@@ -105,9 +103,9 @@ void validate_segment(std::string_view sequence, std::string_view key, const seg
             "': features: expected shape (", iv.shape(0), ", ", feature_size, "), got (",
             entry.features.shape(0), ", ", entry.features.shape(1), ")"));
     }
-    detail::check_intervals("computational sequence",
-                            emofuse::detail::concat_message("sequence '", sequence, "'"), key,
-                            iv.data(), iv.shape(0));
+    check_intervals("computational sequence",
+                    emofuse::detail::concat_message("sequence '", sequence, "'"), key, iv.data(),
+                    iv.shape(0));
 }
 
 /// Checks every entry of a sequence (see validate_segment).

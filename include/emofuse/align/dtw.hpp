@@ -53,11 +53,11 @@ T squared_distance(const T* x, const T* y, std::size_t n) {
         acc0 = xsimd::fma(d0, d0, acc0);
     }
     if (i < n) {
-        const batch d0 = kernels::detail::load_partial<T, Arch>(x + i, n - i, T(0)) -
-                         kernels::detail::load_partial<T, Arch>(y + i, n - i, T(0));
+        const batch d0 = kernels::load_partial<T, Arch>(x + i, n - i, T(0)) -
+                         kernels::load_partial<T, Arch>(y + i, n - i, T(0));
         acc1 = xsimd::fma(d0, d0, acc1);
     }
-    return kernels::detail::horizontal_sum(acc0 + acc1);
+    return kernels::horizontal_sum(acc0 + acc1);
 }
 
 // Allowed column range [lo, hi] of row i (tslearn's sakoe_chiba_mask for radius r).

@@ -10,7 +10,7 @@
 #include "emofuse/align/collapse.hpp"
 #include "emofuse/align/computational_sequence.hpp"
 #include "emofuse/align/sequence_source.hpp"
-#include "emofuse/kernels/prefetch.hpp"
+#include "emofuse/platform/prefetch.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -63,6 +63,20 @@ using aligned_chunk = std::vector<any_aligned_rows>;
 
 /// Receives each video's aligned entries as soon as they are ready.
 using align_sink = std::function<void(std::string_view video, aligned_chunk& chunk)>;
+
+/// Feature size of the aligned rows of a sequence of feature size `d`: `d` without collapse
+/// functions, else the sum of their output widths (what `emofuse-align` sizes its tensors by).
+inline std::size_t aligned_feature_size(const std::vector<collapse_function>& collapse,
+                                        std::size_t d) {
+    if (collapse.empty()) {
+        return d;
+    }
+    std::size_t width = 0;
+    for (const auto& fn : collapse) {
+        width += fn.output_size(d);
+    }
+    return width;
+}
 
 namespace detail {
 
@@ -290,18 +304,6 @@ private:
     double start_bound_ = std::numeric_limits<double>::infinity();
 };
 
-// Output width of a sequence of feature size d.
-inline std::size_t output_size(const std::vector<collapse_function>& collapse, std::size_t d) {
-    if (collapse.empty()) {
-        return d;
-    }
-    std::size_t width = 0;
-    for (const auto& fn : collapse) {
-        width += fn.output_size(d);
-    }
-    return width;
-}
-
 // Appends the entry `key` built from the kept frames: the collapsed row over their extent,
 // or the raw rows with their clipped intervals when `collapse` is empty.
 template <class T>
@@ -374,7 +376,7 @@ public:
     any_aligned_rows empty_output() const override {
         aligned_rows<T> out;
         out.name = source_.name();
-        out.feature_size = output_size(collapse_, source_.feature_size());
+        out.feature_size = aligned_feature_size(collapse_, source_.feature_size());
         return out;
     }
 
@@ -384,8 +386,7 @@ public:
         const std::size_t row_bytes = rows_.dim() * sizeof(T);
         for (std::size_t i = 0; i < refs.size(); ++i) {
             if (i + 1 < refs.size()) { // the next row is read after this one is written
-                kernels::detail::prefetch_range(
-                    rows_.rows().features + refs[i + 1].row * rows_.dim(), row_bytes);
+                prefetch_range(rows_.rows().features + refs[i + 1].row * rows_.dim(), row_bytes);
             }
             const double* iv = rows_.rows().intervals + 2 * refs[i].row;
             current_.rows.assign(1, refs[i].row);
@@ -413,9 +414,8 @@ public:
             if (i + 1 < refs.size()) {
                 rows_.intersect(refs[i + 1].start, refs[i + 1].end, next_);
                 if (!next_.rows.empty()) {
-                    kernels::detail::prefetch_range(
-                        rows.features + next_.rows.front() * rows_.dim(),
-                        std::min<std::size_t>(next_.rows.size(), 16) * row_bytes);
+                    prefetch_range(rows.features + next_.rows.front() * rows_.dim(),
+                                   std::min<std::size_t>(next_.rows.size(), 16) * row_bytes);
                 }
             }
             if (!current_.rows.empty()) {
@@ -674,7 +674,7 @@ inline std::vector<any_sequence> align(const std::vector<any_sequence>& sequence
                 computational_sequence<T> aligned;
                 aligned.name = s.name;
                 aligned.metadata = s.metadata;
-                aligned.feature_size = detail::output_size(options.collapse, s.feature_size);
+                aligned.feature_size = aligned_feature_size(options.collapse, s.feature_size);
                 out.emplace_back(std::move(aligned));
             },
             seq);

@@ -50,7 +50,7 @@ std::size_t require_layers(const StateDict& sd, std::string_view loader, std::st
     if (count == 0) {
         throw io_error(emofuse::detail::concat_message(
             "attention::", loader, ": no layers under '", prefix, "'",
-            layers::detail::source_suffix(sd), " (expected ", prefix, "layers.0.", probe, ")"));
+            layers::state_dict_source_suffix(sd), " (expected ", prefix, "layers.0.", probe, ")"));
     }
     return count;
 }

@@ -6,6 +6,7 @@
 #include <emofuse/kernels/operand.hpp>
 #include <emofuse/kernels/reduce.hpp>
 #include <emofuse/kernels/simd.hpp>
+#include <emofuse/platform/prefetch.hpp>
 
 #include <cmath>
 #include <cstddef>
@@ -152,7 +153,7 @@ void layer_norm(const T* x, std::size_t rows, std::size_t cols, std::size_t ldx,
     detail::check_leading_dimension("layer_norm", "x", ldx, cols);
     detail::check_leading_dimension("layer_norm", "y", ldy, cols);
     // At least two rows ahead: one row's work is shorter than a memory round trip.
-    const std::size_t ahead = detail::prefetch_rows_ahead(cols * sizeof(T), 2);
+    const std::size_t ahead = prefetch_rows_ahead(cols * sizeof(T), 2);
     for (std::size_t r = 0; r < rows; ++r) {
         const bool has_ahead = r + ahead < rows;
         detail::layer_norm_row<T, simd_arch>(x + r * ldx, cols, gamma, beta, eps, y + r * ldy,

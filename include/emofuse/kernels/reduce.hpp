@@ -133,10 +133,10 @@ T dot(const T* x, const T* y, std::size_t n) {
             return xsimd::fma(batch::load_unaligned(x + i), batch::load_unaligned(y + i), a);
         },
         [&](batch a, std::size_t i, std::size_t count) {
-            return xsimd::fma(detail::load_partial<T, simd_arch>(x + i, count, T(0)),
-                              detail::load_partial<T, simd_arch>(y + i, count, T(0)), a);
+            return xsimd::fma(load_partial<T, simd_arch>(x + i, count, T(0)),
+                              load_partial<T, simd_arch>(y + i, count, T(0)), a);
         });
-    return detail::horizontal_sum(acc);
+    return horizontal_sum(acc);
 }
 
 /// Σ x[i].
@@ -147,9 +147,9 @@ T sum(const T* x, std::size_t n) {
     const batch acc = detail::accumulate4<T, simd_arch>(
         n, [&](batch a, std::size_t i) { return a + batch::load_unaligned(x + i); },
         [&](batch a, std::size_t i, std::size_t count) {
-            return a + detail::load_partial<T, simd_arch>(x + i, count, T(0));
+            return a + load_partial<T, simd_arch>(x + i, count, T(0));
         });
-    return detail::horizontal_sum(acc);
+    return horizontal_sum(acc);
 }
 
 /// Σ x[i]².
@@ -164,10 +164,10 @@ T sum_squares(const T* x, std::size_t n) {
             return xsimd::fma(v, v, a);
         },
         [&](batch a, std::size_t i, std::size_t count) {
-            const batch v = detail::load_partial<T, simd_arch>(x + i, count, T(0));
+            const batch v = load_partial<T, simd_arch>(x + i, count, T(0));
             return xsimd::fma(v, v, a);
         });
-    return detail::horizontal_sum(acc);
+    return horizontal_sum(acc);
 }
 
 /// Largest element; NaN if any element is NaN; -inf for n == 0.
@@ -207,9 +207,9 @@ T max(const T* x, std::size_t n) {
         e0 = xsimd::max(e0, exponent(v));
     }
     if (i < n) {
-        const batch v = detail::load_partial<T, simd_arch>(x + i, n - i, T(0));
-        m1 = xsimd::max(m1, detail::load_partial<T, simd_arch>(
-                                x + i, n - i, -std::numeric_limits<T>::infinity()));
+        const batch v = load_partial<T, simd_arch>(x + i, n - i, T(0));
+        m1 = xsimd::max(
+            m1, load_partial<T, simd_arch>(x + i, n - i, -std::numeric_limits<T>::infinity()));
         e1 = xsimd::max(e1, exponent(v));
     }
     alignas(64) bits_scalar largest_exponent[bits::size];
@@ -219,7 +219,7 @@ T max(const T* x, std::size_t n) {
             return max_reference(x, n); // a NaN or an infinity is present
         }
     }
-    return detail::horizontal_max(xsimd::max(xsimd::max(m0, m1), xsimd::max(m2, m3)));
+    return horizontal_max(xsimd::max(xsimd::max(m0, m1), xsimd::max(m2, m3)));
 }
 
 /// y[i] += alpha·x[i]; y must not partially overlap x.
@@ -253,8 +253,7 @@ void scale(T alpha, const T* x, T* y, std::size_t n) {
         (a * batch::load_unaligned(x + i)).store_unaligned(y + i);
     }
     if (i < n) {
-        detail::store_partial(a * detail::load_partial<T, simd_arch>(x + i, n - i, T(0)), y + i,
-                              n - i);
+        store_partial(a * load_partial<T, simd_arch>(x + i, n - i, T(0)), y + i, n - i);
     }
 }
 

@@ -1,13 +1,13 @@
-// emofuse/kernels/simd.hpp — small helpers over xsimd batches shared by the kernels
-// (horizontal reductions, partial loads/stores for array tails).
+// emofuse/kernels/simd.hpp — small helpers over xsimd batches for code that writes its own
+// SIMD loops (the kernels, DTW's frame distance): horizontal reductions, lane numbers, and
+// partial loads/stores for array tails.
 #pragma once
 
 #include <emofuse/config.hpp>
-#include <emofuse/kernels/prefetch.hpp>
 
 #include <cstddef>
 
-namespace emofuse::kernels::detail {
+namespace emofuse::kernels {
 
 /// Sum of the lanes, reduced in registers. (With -Wall at -O1, GCC 12 reports a false
 /// "may be used uninitialized" inside its own AVX-512 intrinsics header for xsimd's hadd.)
@@ -65,4 +65,4 @@ void store_partial(const xsimd::batch<T, Arch>& v, T* dst, std::size_t count) {
     }
 }
 
-} // namespace emofuse::kernels::detail
+} // namespace emofuse::kernels

@@ -6,6 +6,7 @@
 #include <emofuse/kernels/operand.hpp>
 #include <emofuse/kernels/reduce.hpp>
 #include <emofuse/kernels/simd.hpp>
+#include <emofuse/platform/prefetch.hpp>
 
 #include <cmath>
 #include <cstddef>
@@ -206,7 +207,7 @@ void softmax_rows(const T* x, std::size_t rows, std::size_t cols, std::size_t ld
     detail::check_pointer("softmax_rows", "y", y);
     detail::check_leading_dimension("softmax_rows", "x", ldx, cols);
     detail::check_leading_dimension("softmax_rows", "y", ldy, cols);
-    const std::size_t ahead = detail::prefetch_rows_ahead(cols * sizeof(T));
+    const std::size_t ahead = prefetch_rows_ahead(cols * sizeof(T));
     for (std::size_t r = 0; r < rows; ++r) {
         const T* in = x + r * ldx;
         T* out = y + r * ldy;

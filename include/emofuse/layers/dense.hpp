@@ -167,20 +167,16 @@ private:
     kernels::packed_operand<T> packed_;
 };
 
-namespace detail {
-
-/// Where a state dict's tensors came from, for error messages (io::state_dict::source()), or
-/// nothing for state-dict-like objects without one.
+/// " in <source>" naming where a state dict's tensors came from (io::state_dict::source()),
+/// or nothing for state-dict-like objects without one: the tail of a loader's error message.
 template <class StateDict>
-std::string source_suffix(const StateDict& sd) {
+[[nodiscard]] std::string state_dict_source_suffix(const StateDict& sd) {
     if constexpr (requires { sd.source(); }) {
         return " in " + std::string(sd.source());
     } else {
         return {};
     }
 }
-
-} // namespace detail
 
 /// Reads `<prefix>weight` (out, in) and, when present, `<prefix>bias` (out). `in`/`out` that
 /// are not `dynamic` are checked against the weight. `StateDict` is io::state_dict or anything

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <emofuse/core/error.hpp>
-#include <emofuse/kernels/prefetch.hpp>
+#include <emofuse/platform/prefetch.hpp>
 
 #include <algorithm>
 #include <array>
@@ -314,8 +314,8 @@ private:
                 for (std::size_t j = 0; j < unrolled; j += group) {
                     const std::size_t line = j / group * detail::label_line_bytes;
                     if (line < ahead_bytes) {
-                        kernels::detail::prefetch_for_read(next_t + line);
-                        kernels::detail::prefetch_for_read(next_p + line);
+                        prefetch_for_read(next_t + line);
+                        prefetch_for_read(next_p + line);
                     }
                     for (std::size_t i = 0; i < group; i += copies) {
                         for (std::size_t c = 0; c < copies; ++c) {

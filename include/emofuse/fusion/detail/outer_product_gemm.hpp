@@ -6,8 +6,8 @@
 #include "emofuse/config.hpp"
 #include "emofuse/core/sequence.hpp"
 #include "emofuse/kernels/epilogue.hpp"
-#include "emofuse/kernels/prefetch.hpp"
 #include "emofuse/kernels/workspace.hpp"
+#include "emofuse/platform/prefetch.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -76,7 +76,7 @@ EMOFUSE_ALWAYS_INLINE void outer_tile(std::size_t depth, const T* EMOFUSE_RESTRI
     std::size_t prefetched = 0;
     for (std::size_t k = 0; k < depth; ++k) {
         for (std::size_t l = 0; l < next.lines_per_step && prefetched < next.lines; ++l) {
-            kernels::detail::prefetch_for_read(next.start + 64 * prefetched++);
+            prefetch_for_read(next.start + 64 * prefetched++);
         }
         batch b[NV];
         for (std::size_t v = 0; v < NV; ++v) {

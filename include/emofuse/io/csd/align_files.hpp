@@ -184,7 +184,7 @@ inline align_files_result align_files(const std::vector<std::filesystem::path>& 
         writers.push_back(std::make_unique<writer>(target, f->name(), options.writer));
         if (options.tensors) {
             const std::size_t width =
-                align::detail::output_size(align_options.collapse, f->feature_size());
+                align::aligned_feature_size(align_options.collapse, f->feature_size());
             tensors.push_back(std::make_unique<detail::growing_npy>(
                 out_dir / (f->path().stem().string() + ".npy"),
                 f->type() == align::feature_type::float32 ? dtype::f32 : dtype::f64,

@@ -1,10 +1,11 @@
-// emofuse/kernels/prefetch.hpp — cache prefetch hints for loops that know where they will
-// read next (no-ops on compilers without the builtin).
+// emofuse/platform/prefetch.hpp — cache prefetch hints for loops that know where they will
+// read next (no-ops on compilers without the builtin). A leaf: kernels, metrics, align and
+// fusion all use it, and it needs nothing but the standard library.
 #pragma once
 
 #include <cstddef>
 
-namespace emofuse::kernels::detail {
+namespace emofuse {
 
 /// Bytes per cache line on every x86-64 and most AArch64 parts.
 inline constexpr std::size_t cache_line_bytes = 64;
@@ -47,4 +48,4 @@ inline std::size_t prefetch_rows_ahead(std::size_t row_bytes, std::size_t minimu
     return rows < minimum ? minimum : rows;
 }
 
-} // namespace emofuse::kernels::detail
+} // namespace emofuse

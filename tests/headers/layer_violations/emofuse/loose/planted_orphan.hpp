@@ -1,0 +1,2 @@
+// Planted violation (never compiled): no row of the layer table holds loose/.
+#pragma once

@@ -8,6 +8,7 @@
 
 #include "emofuse/align/computational_sequence.hpp"
 #include "emofuse/align/sequence_source.hpp"
+#include "emofuse/core/checked_size.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/io/csd/detail/global_heap.hpp"
 #include "emofuse/io/csd/detail/navigation.hpp"
@@ -356,8 +357,13 @@ private:
                               std::size_t columns, hid_t type, const char* what) {
             using U = typename std::decay_t<decltype(values)>::value_type;
             const auto destination = [&]() -> U* {
+                const auto added = try_multiply(n, columns);
+                if (!added || *added > values.max_size() - old_size) {
+                    throw io_error(where + ": " + what + ": " + std::to_string(n) + " rows of " +
+                                   std::to_string(columns) + " values do not fit in memory");
+                }
                 try {
-                    values.resize(old_size + n * columns);
+                    values.resize(old_size + *added);
                 } catch (const std::bad_alloc&) {
                     throw io_error(where + ": " + what + ": not enough memory for " +
                                    std::to_string(n) + " rows");

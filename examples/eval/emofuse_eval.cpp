@@ -15,6 +15,7 @@
 #include <emofuse/metrics/suite_result.hpp>
 
 #include <cstdint>
+#include <filesystem>
 #include <iostream>
 #include <span>
 #include <string>
@@ -26,7 +27,13 @@ namespace cli = emofuse::cli;
 using namespace emofuse::eval;
 
 int run(int argc, char** argv) {
+    cli::remove_outputs_on_signals();
     const options o = parse_options(argc, argv);
+    if (!o.confusion_svg.empty()) {
+        // What an interrupted earlier run left beside the SVG (a dead process's temporary).
+        const auto parent = std::filesystem::path(o.confusion_svg).parent_path();
+        cli::sweep_stale_outputs("emofuse-eval", parent.empty() ? "." : parent);
+    }
     if (o.help) {
         std::cout << usage_text();
         return 0;

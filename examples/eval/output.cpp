@@ -2,6 +2,7 @@
 // output files.
 #include "output.hpp"
 
+#include "common/cli.hpp"
 #include "input.hpp"
 #include "options.hpp"
 
@@ -120,7 +121,7 @@ void write_output_file(const std::string& path, const std::string& content,
                           (code != 0 ? std::string(": ") + std::strerror(code) : ""));
     }
     if (existed) {
-        std::cerr << "emofuse-eval: replacing existing " << path << "\n";
+        cli::notice_replacing("emofuse-eval", path);
     }
 }
 

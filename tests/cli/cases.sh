@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # tests/cli/cases.sh — one regression test of issue 16 per CASE (each a CTest of its own):
 #   cases.sh CASE WORK_DIR [NAME=VALUE...]
-# with align=, demo=, mpi= (the mpiexec command line ending in emofuse-mpi-eval), data=
+# with align=, demo=, eval=, evaldata= (examples/eval/testdata), mpi= (the mpiexec command line ending in emofuse-mpi-eval), data=
 # (tests/align/data) and hostile= (the make_hostile_csd program) as the case needs them.
 set -u
 case_name=$1
 work=$2
 shift 2
-align= demo= mpi= data= hostile=
+align= demo= mpi= data= hostile= eval= evaldata=
 for assignment in "$@"; do
     declare "${assignment%%=*}=${assignment#*=}"
 done
@@ -173,6 +173,19 @@ align_stale_temporaries)
         fail "stale temporaries remain"
     [ -e "out/labels.csd.emofuse-tmp.$$.0" ] || fail "a live process's temporary was removed"
     [ -e out/notes.tmp-1-2 ] || fail "a file of another naming was removed"
+    ;;
+eval_stale_temporaries)
+    # emofuse-eval's --confusion-svg sweeps a dead run's temporaries beside the SVG.
+    mkdir -p out
+    dead=4194305 # above Linux's largest pid_max
+    printf 'stale' >"out/cm.svg.emofuse-tmp.$dead.0"
+    printf 'live' >"out/cm.svg.emofuse-tmp.$$.1"
+    run 0 "$eval" --suite classification --pred "$evaldata/labels_pred.txt" \
+        --truth "$evaldata/labels_truth.txt" --confusion-svg out/cm.svg
+    expect_stderr "^emofuse-eval: cleaned up after an interrupted earlier run in \"out\": removed 1 temporary file"
+    [ ! -e "out/cm.svg.emofuse-tmp.$dead.0" ] || fail "the stale temporary remains"
+    [ -e "out/cm.svg.emofuse-tmp.$$.1" ] || fail "a live process's temporary was removed"
+    grep -q '</svg>' out/cm.svg || fail "no SVG written"
     ;;
 align_signal_cleanup)
     # SIGINT/SIGTERM mid-run left *.csd.partial and *.npy.tmp-* (tens of MB) behind.

@@ -69,6 +69,8 @@
 #include "emofuse/attention/positions.hpp"
 #include "emofuse/attention/scaled_dot_product.hpp"
 
+#include "emofuse/encoders/recurrent.hpp"
+
 #include "emofuse/heads/linear.hpp"
 #include "emofuse/heads/mlp.hpp"
 #include "emofuse/heads/ridge.hpp"

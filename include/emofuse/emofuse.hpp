@@ -69,6 +69,7 @@
 #include "emofuse/attention/positions.hpp"
 #include "emofuse/attention/scaled_dot_product.hpp"
 
+#include "emofuse/encoders/cells.hpp"
 #include "emofuse/encoders/recurrent.hpp"
 
 #include "emofuse/heads/linear.hpp"

@@ -190,7 +190,7 @@ def batch_norm_case(case, channels, shape, affine, eps):
         module = randomise(module, 0.5)
     with torch.no_grad():
         module.running_mean.copy_(f32(channels, scale=0.5))
-        module.running_var.copy_(f32(channels, scale=0.5).abs() + 0.25)
+        module.running_var.copy_((f32(channels, scale=0.5).abs() + 0.25).float().double())
     module.eval()
     x = f32(*shape)
     with torch.no_grad():

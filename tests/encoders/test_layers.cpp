@@ -133,6 +133,11 @@ TEST_CASE("conv1d rejects bad input with clear errors") {
     CHECK_THROWS_AS(ee::conv1d<float>::from_state_dict(sd, "proj.", no_bias), emofuse::value_error);
     const xt::xtensor<float, 3> weight = xt::zeros<float>({2, 3, 1});
     CHECK_THROWS_AS(ee::conv1d<float>(weight, {}, 0), emofuse::value_error);
+    auto padded = options;
+    padded.padding = std::numeric_limits<std::size_t>::max() / 2;
+    const auto far = ee::conv1d<float>::from_state_dict(sd, "proj.", padded);
+    CHECK_THROWS_WITH_AS(static_cast<void>(far(xt::xtensor<float, 3>(xt::zeros<float>({1, 6, 9})))),
+                         doctest::Contains("their window overflows size_t"), emofuse::shape_error);
     // A length-1 output from exactly one window, and an empty batch.
     const xt::xtensor<float, 3> one_window = xt::ones<float>({2, 6, 5});
     CHECK(conv(one_window).shape(2) == 1);

@@ -7,6 +7,7 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -184,6 +185,13 @@ TEST_CASE("recurrent layers reject bad input with clear errors") {
                         emofuse::shape_error);
         // An LSTM's parameters are not a GRU's: 4·hidden rows, not 3·hidden.
         CHECK_THROWS_AS(ee::gru<float>::from_state_dict(sd, prefix, options), emofuse::shape_error);
+    }
+    SUBCASE("sizes whose projections overflow") {
+        const xt::xtensor<float, 3> huge(std::array<std::size_t, 3>{std::size_t(1) << 62, 0, 4});
+        CHECK_THROWS_WITH_AS(static_cast<void>(rnn(huge)),
+                             doctest::Contains("input projections (time, batch, "
+                                               "directions·gates·hidden_size): shape"),
+                             emofuse::shape_error);
     }
     SUBCASE("zero sizes") {
         CHECK_THROWS_AS(ee::lstm<float>(ee::rnn_options{}, {}), emofuse::value_error);

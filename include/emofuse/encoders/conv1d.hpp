@@ -3,6 +3,7 @@
 #pragma once
 
 #include <emofuse/config.hpp>
+#include <emofuse/core/checked_size.hpp>
 #include <emofuse/core/error.hpp>
 #include <emofuse/kernels/epilogue.hpp>
 #include <emofuse/kernels/linear.hpp>
@@ -11,6 +12,7 @@
 
 #include <array>
 #include <cstddef>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -103,8 +105,16 @@ public:
     /// L_out for an input of `length` steps; shape_error when the padded input is shorter
     /// than one dilated kernel.
     [[nodiscard]] std::size_t output_length(std::size_t length) const {
-        const std::size_t padded = length + 2 * options_.padding;
-        const std::size_t span = options_.dilation * (options_.kernel_size - 1) + 1;
+        const auto twice_padding = try_multiply(options_.padding, 2);
+        const auto dilated = try_multiply(options_.dilation, options_.kernel_size - 1);
+        if (!twice_padding || *twice_padding > std::numeric_limits<std::size_t>::max() - length ||
+            !dilated || *dilated == std::numeric_limits<std::size_t>::max()) {
+            throw shape_error(emofuse::detail::concat_message(
+                "encoders::conv1d: padding ", options_.padding, ", dilation ", options_.dilation,
+                " and kernel_size ", options_.kernel_size, ": their window overflows size_t"));
+        }
+        const std::size_t padded = length + *twice_padding;
+        const std::size_t span = *dilated + 1;
         if (padded < span) {
             throw shape_error(emofuse::detail::concat_message(
                 "encoders::conv1d: input length: expected at least ", span,
@@ -126,6 +136,9 @@ public:
         if (rows == 0 || out_channels == 0) {
             return y;
         }
+        static_cast<void>(checked_byte_count(
+            "encoders::conv1d: unfolded windows (N, L_out, in_channels·kernel_size)",
+            {samples, out_length, window_size()}, sizeof(T)));
         kernels::workspace& ws = scratch();
         T* windows = ws.buffer<T>(0, rows * window_size());
         T* products = ws.buffer<T>(1, rows * out_channels);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <emofuse/config.hpp>
+#include <emofuse/core/checked_size.hpp>
 #include <emofuse/core/error.hpp>
 #include <emofuse/encoders/detail/gates.hpp>
 #include <emofuse/kernels/epilogue.hpp>
@@ -320,6 +321,12 @@ public:
             throw value_error(emofuse::detail::concat_message(
                 stage, ": c_0: expected none (a GRU has no cell state), got a tensor"));
         }
+
+        // The projections of every step are held at once: refuse sizes that overflow.
+        static_cast<void>(checked_byte_count(
+            emofuse::detail::concat_message(stage, ": input projections (time, batch, "
+                                                   "directions·gates·hidden_size)"),
+            {steps, batch, direction_count() * gates * hidden}, sizeof(T)));
 
         rnn_output<T> result;
         result.output =

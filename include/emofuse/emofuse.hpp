@@ -71,6 +71,12 @@
 #include "emofuse/attention/positions.hpp"
 #include "emofuse/attention/scaled_dot_product.hpp"
 
+#include "emofuse/encoders/batch_norm.hpp"
+#include "emofuse/encoders/cells.hpp"
+#include "emofuse/encoders/conv1d.hpp"
+#include "emofuse/encoders/embedding.hpp"
+#include "emofuse/encoders/recurrent.hpp"
+
 #include "emofuse/heads/linear.hpp"
 #include "emofuse/heads/mlp.hpp"
 #include "emofuse/heads/ridge.hpp"

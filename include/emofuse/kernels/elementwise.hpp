@@ -100,12 +100,6 @@ xsimd::batch<T, Arch> exp_batch(const xsimd::batch<T, Arch>& v) {
 }
 
 template <class T, class Arch>
-xsimd::batch<T, Arch> sigmoid_batch(const xsimd::batch<T, Arch>& v) {
-    using batch = xsimd::batch<T, Arch>;
-    return batch(T(1)) / (batch(T(1)) + xsimd::exp(-v));
-}
-
-template <class T, class Arch>
 xsimd::batch<T, Arch> relu_batch(const xsimd::batch<T, Arch>& v) {
     using batch = xsimd::batch<T, Arch>;
     const batch zero(T(0));
@@ -131,6 +125,14 @@ xsimd::batch<T, Arch> signed_sqrt_batch(const xsimd::batch<T, Arch>& v) {
 
 } // namespace detail
 
+/// σ(v) = 1 / (1 + e^−v) on one SIMD batch (e^−v overflowing to +inf gives 0): public so that
+/// layers fusing it into their own loops (the LSTM/GRU gates) compute what `sigmoid` does.
+template <class T, class Arch>
+xsimd::batch<T, Arch> sigmoid_batch(const xsimd::batch<T, Arch>& v) {
+    using batch = xsimd::batch<T, Arch>;
+    return batch(T(1)) / (batch(T(1)) + xsimd::exp(-v));
+}
+
 /// y = e^x (overflow gives +inf, -inf gives 0, NaN stays NaN).
 template <class T>
 void exp(const T* x, T* y, std::size_t n) {
@@ -149,7 +151,7 @@ void tanh(const T* x, T* y, std::size_t n) {
 template <class T>
 void sigmoid(const T* x, T* y, std::size_t n) {
     detail::map_elements<T, simd_arch>(
-        "sigmoid", x, y, n, [](const auto& v) { return detail::sigmoid_batch<T, simd_arch>(v); });
+        "sigmoid", x, y, n, [](const auto& v) { return sigmoid_batch<T, simd_arch>(v); });
 }
 
 /// y = max(x, 0), NaN kept.

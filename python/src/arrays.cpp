@@ -35,14 +35,21 @@ py::array as_array(py::handle obj, const char* name) {
     if (py::isinstance<py::array>(obj)) {
         return py::reinterpret_borrow<py::array>(obj);
     }
+    const std::string given = py::str(py::type::of(obj).attr("__name__"));
+    py::array out;
     try {
-        return py::module_::import("numpy").attr("asarray")(obj);
+        out = py::module_::import("numpy").attr("asarray")(obj);
     } catch (py::error_already_set& e) {
-        throw py::type_error(std::string(name) + ": expected an array-like (NumPy array, "
-                                                 "buffer or __array__), got " +
-                             std::string(py::str(py::type::of(obj).attr("__name__"))) + " (" +
-                             e.what() + ")");
+        throw py::type_error(std::string(name) + ": expected an array-like of numbers (NumPy "
+                                                 "array, buffer or __array__), got " +
+                             given + " (" + e.what() + ")");
     }
+    if (out.dtype().kind() == 'O') { // numpy wraps anything else in an object array
+        throw py::type_error(std::string(name) + ": expected an array-like of numbers (NumPy "
+                                                 "array, buffer or __array__), got " +
+                             given);
+    }
+    return out;
 }
 
 std::string shape_text(const py::array& array) {

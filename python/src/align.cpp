@@ -33,14 +33,12 @@ template <class Tensor>
 py::array to_numpy(Tensor&& tensor) {
     using T = typename std::decay_t<Tensor>::value_type;
     auto* owned = new std::decay_t<Tensor>(std::forward<Tensor>(tensor));
-    const py::capsule release(owned,
-                              [](void* p) { delete static_cast<std::decay_t<Tensor>*>(p); });
+    const py::capsule release(owned, [](void* p) { delete static_cast<std::decay_t<Tensor>*>(p); });
     std::vector<py::ssize_t> shape(owned->shape().begin(), owned->shape().end());
     return py::array_t<T>(shape, owned->data(), release);
 }
 
-std::string entry_label(const std::string& sequence, const std::string& key,
-                        const char* field) {
+std::string entry_label(const std::string& sequence, const std::string& key, const char* field) {
     return "sequences['" + sequence + "']['" + key + "']['" + field + "']";
 }
 
@@ -89,8 +87,9 @@ al::computational_sequence<T> sequence_from(const std::string& name, const py::d
             seq.feature_size = f.cols;
             first = false;
         } else if (f.cols != seq.feature_size) {
-            throw_value(f_name, std::to_string(seq.feature_size) + " feature columns (as the "
-                                                                   "sequence's first entry)",
+            throw_value(f_name,
+                        std::to_string(seq.feature_size) + " feature columns (as the "
+                                                           "sequence's first entry)",
                         std::to_string(f.cols));
         }
         al::segment<T> segment;
@@ -183,17 +182,18 @@ void bind_align(py::module_& m) {
             }
             return py::make_tuple(out, report_dict(report));
         },
-        py::arg("sequences"), py::arg("reference"), py::arg("collapse") = std::vector<std::string>{},
-        py::arg("impute_zeros") = false,
+        py::arg("sequences"), py::arg("reference"),
+        py::arg("collapse") = std::vector<std::string>{}, py::arg("impute_zeros") = false,
         "Aligns [(name, data, metadata)] to the reference; returns (aligned list, report).");
 
-    m.def("has_csd",
+    m.def(
+        "has_csd",
 #if defined(EMOFUSE_PYTHON_HAVE_CSD)
-          [] { return true; },
+        [] { return true; },
 #else
-          [] { return false; },
+        [] { return false; },
 #endif
-          "Whether this build reads and writes .csd files (HDF5).");
+        "Whether this build reads and writes .csd files (HDF5).");
 
 #if defined(EMOFUSE_PYTHON_HAVE_CSD)
     namespace csd = emofuse::io::csd;

@@ -11,7 +11,9 @@ namespace {
 bool is_real(const py::dtype& dtype) {
     return dtype.kind() == 'f' && (dtype.itemsize() == 4 || dtype.itemsize() == 8);
 }
-bool is_integer(const py::dtype& dtype) { return dtype.kind() == 'i' || dtype.kind() == 'u'; }
+bool is_integer(const py::dtype& dtype) {
+    return dtype.kind() == 'i' || dtype.kind() == 'u';
+}
 
 std::string rank_text(int rank, std::size_t cols) {
     if (rank == 1) {
@@ -22,8 +24,7 @@ std::string rank_text(int rank, std::size_t cols) {
 }
 
 py::array contiguous_as(const py::array& in, const py::dtype& dtype) {
-    return py::array::ensure(in.attr("astype")(dtype, py::arg("copy") = false),
-                             py::array::c_style);
+    return py::array::ensure(in.attr("astype")(dtype, py::arg("copy") = false), py::array::c_style);
 }
 
 } // namespace
@@ -40,13 +41,15 @@ py::array as_array(py::handle obj, const char* name) {
     try {
         out = py::module_::import("numpy").attr("asarray")(obj);
     } catch (py::error_already_set& e) {
-        throw py::type_error(std::string(name) + ": expected an array-like of numbers (NumPy "
-                                                 "array, buffer or __array__), got " +
+        throw py::type_error(std::string(name) +
+                             ": expected an array-like of numbers (NumPy "
+                             "array, buffer or __array__), got " +
                              given + " (" + e.what() + ")");
     }
     if (out.dtype().kind() == 'O') { // numpy wraps anything else in an object array
-        throw py::type_error(std::string(name) + ": expected an array-like of numbers (NumPy "
-                                                 "array, buffer or __array__), got " +
+        throw py::type_error(std::string(name) +
+                             ": expected an array-like of numbers (NumPy "
+                             "array, buffer or __array__), got " +
                              given);
     }
     return out;
@@ -62,7 +65,9 @@ std::string shape_text(const py::array& array) {
     return out.str();
 }
 
-std::string dtype_text(const py::array& array) { return py::str(array.dtype()); }
+std::string dtype_text(const py::array& array) {
+    return py::str(array.dtype());
+}
 
 void throw_value(const std::string& name, const std::string& expected, const std::string& given) {
     throw py::value_error(name + ": expected " + expected + ", got " + given);
@@ -154,8 +159,9 @@ label_array labels(py::handle obj, const char* name, int rank, std::size_t cols)
     py::array in = as_array(obj, name);
     const py::dtype dtype = in.dtype();
     if (!is_integer(dtype) && !is_real(dtype) && dtype.kind() != 'b') {
-        throw py::type_error(std::string(name) + ": expected integer class ids (any integer "
-                                                 "dtype, or floats holding whole numbers), got " +
+        throw py::type_error(std::string(name) +
+                             ": expected integer class ids (any integer "
+                             "dtype, or floats holding whole numbers), got " +
                              dtype_text(in));
     }
     if (in.ndim() != rank || (rank == 2 && cols != 0 && in.shape(1) != py::ssize_t(cols))) {
@@ -165,8 +171,7 @@ label_array labels(py::handle obj, const char* name, int rank, std::size_t cols)
     out.rows = static_cast<std::size_t>(in.shape(0));
     out.cols = rank == 2 ? static_cast<std::size_t>(in.shape(1)) : 1;
     const std::size_t count = out.rows * out.cols;
-    if (dtype.kind() == 'i' && dtype.itemsize() == 8 &&
-        (in.flags() & py::array::c_style) != 0) {
+    if (dtype.kind() == 'i' && dtype.itemsize() == 8 && (in.flags() & py::array::c_style) != 0) {
         out.array = in;
         out.values = {static_cast<const std::int64_t*>(in.data()), count};
         return out;

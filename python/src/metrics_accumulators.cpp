@@ -99,7 +99,8 @@ public:
 
     void update(py::handle pred, py::handle truth) { update_scores(suite_, pred, truth); }
     void merge(const sentiment_accumulator& other) {
-        if (other.suite_.dataset() != suite_.dataset() || other.suite_.preset() != suite_.preset()) {
+        if (other.suite_.dataset() != suite_.dataset() ||
+            other.suite_.preset() != suite_.preset()) {
             throw py::value_error("other: expected an accumulator of the same suite and preset");
         }
         suite_.merge(other.suite_);
@@ -253,10 +254,10 @@ public:
         for (std::size_t j = 0; j < keep.size(); ++j) {
             const std::size_t i = keep[j];
             if (vp) {
-                const double a = vp->is_double ? vp->values<double>()[i]
-                                               : double(vp->values<float>()[i]);
-                const double b = vt->is_double ? vt->values<double>()[i]
-                                               : double(vt->values<float>()[i]);
+                const double a =
+                    vp->is_double ? vp->values<double>()[i] : double(vp->values<float>()[i]);
+                const double b =
+                    vt->is_double ? vt->values<double>()[i] : double(vt->values<float>()[i]);
                 if (!std::isfinite(a) || !std::isfinite(b)) {
                     if (policy_ == em::nan_policy::error) {
                         throw py::value_error(
@@ -330,8 +331,8 @@ public:
         const auto k = state[0].cast<std::size_t>();
         const auto cells = state[1].cast<std::vector<std::uint64_t>>();
         if (k != suite_.counts().num_classes() || cells.size() != k * k) {
-            throw_value("state", "counts of " + std::to_string(suite_.counts().num_classes()) +
-                                     " classes",
+            throw_value("state",
+                        "counts of " + std::to_string(suite_.counts().num_classes()) + " classes",
                         std::to_string(cells.size()) + " cells for " + std::to_string(k));
         }
         em::confusion_counts counts(k);
@@ -390,8 +391,8 @@ public:
                     continue;
                 }
                 for (std::size_t e = 0; e < emotions; ++e) {
-                    p.push_back(static_cast<std::int64_t>(
-                        first_argmax(logits.values<double>().data() + i * 2 * emotions + 2 * e, 2)));
+                    p.push_back(static_cast<std::int64_t>(first_argmax(
+                        logits.values<double>().data() + i * 2 * emotions + 2 * e, 2)));
                     kept_t.push_back(t.values[i * emotions + e]);
                 }
             }
@@ -501,8 +502,8 @@ void bind_metric_accumulators(py::module_& m) {
         .def("merge", &regression_accumulator::merge, py::arg("other"),
              "Adds another accumulator's samples.")
         .def("compute", &regression_accumulator::compute, compute_doc)
-        .def_property("state", &regression_accumulator::state,
-                      &regression_accumulator::set_state, "Plain-data state (co-moments).");
+        .def_property("state", &regression_accumulator::state, &regression_accumulator::set_state,
+                      "Plain-data state (co-moments).");
     py::class_<emotion_accumulator>(m, "EmotionAccumulator",
                                     "Streaming single-label emotion suite.")
         .def(py::init<const std::string&, std::size_t, const std::string&>(), py::arg("suite"),
@@ -527,8 +528,7 @@ void bind_metric_accumulators(py::module_& m) {
                       &binary_emotion_accumulator::set_state, "Plain-data state (counts).");
     py::class_<open_vocabulary_accumulator>(m, "OpenVocabularyAccumulator",
                                             "Streaming open-vocabulary suite.")
-        .def(py::init<std::vector<open_vocabulary_accumulator::table_pairs>>(),
-             py::arg("groups"))
+        .def(py::init<std::vector<open_vocabulary_accumulator::table_pairs>>(), py::arg("groups"))
         .def("update", &open_vocabulary_accumulator::update, py::arg("pred"), py::arg("truth"),
              "Adds word sets.")
         .def("merge", &open_vocabulary_accumulator::merge, py::arg("other"),

@@ -87,29 +87,74 @@ std::string resolve_preset(const std::string& suite, const std::string& preset) 
                           suite + "\"");
 }
 
+/// Whether every value of `a` is finite: one branch-free pass (x - x is 0 only for finite x).
+template <class T>
+bool all_finite(const T* values, std::size_t count) {
+    bool good = true;
+    for (std::size_t i = 0; i < count; ++i) {
+        good &= (values[i] - values[i]) == T(0);
+    }
+    return good;
+}
+
 /// Keeps the rows finite in every array under nan="skip"; ValueError naming the argument and
-/// the first bad sample under nan="error".
-std::vector<std::size_t> usable_rows(const std::vector<std::pair<const char*, const real_array*>>& arrays,
-                                     std::size_t rows, em::nan_policy policy) {
+/// the first bad sample under nan="error". Scans without the GIL; nullopt: every row is usable
+/// (the common case, which then needs no index list nor copy).
+std::optional<std::vector<std::size_t>>
+usable_rows(const std::vector<std::pair<const char*, const real_array*>>& arrays, std::size_t rows,
+            em::nan_policy policy) {
     std::vector<std::size_t> keep;
-    keep.reserve(rows);
-    for (std::size_t r = 0; r < rows; ++r) {
-        const char* bad = nullptr;
-        for (const auto& [name, array] : arrays) {
-            if (!array->finite_row(r)) {
-                bad = name;
-                break;
+    const char* bad = nullptr;
+    std::size_t bad_row = 0;
+    {
+        const py::gil_scoped_release unlocked;
+        bool clean = true;
+        for (const auto& entry : arrays) {
+            const real_array& a = *entry.second;
+            clean = clean && (a.is_double ? all_finite(a.values<double>().data(), a.rows * a.cols)
+                                          : all_finite(a.values<float>().data(), a.rows * a.cols));
+        }
+        if (clean) {
+            return std::nullopt;
+        }
+        for (std::size_t r = 0; r < rows && bad == nullptr; ++r) {
+            const char* row_bad = nullptr;
+            for (const auto& [name, array] : arrays) {
+                if (!array->finite_row(r)) {
+                    row_bad = name;
+                    break;
+                }
+            }
+            if (row_bad == nullptr) {
+                keep.push_back(r);
+            } else if (policy == em::nan_policy::error) {
+                bad = row_bad;
+                bad_row = r;
             }
         }
-        if (bad == nullptr) {
-            keep.push_back(r);
-        } else if (policy == em::nan_policy::error) {
-            throw py::value_error(std::string(bad) + ": non-finite value (NaN or Inf) at sample " +
-                                  std::to_string(r) +
-                                  " under nan=\"error\"; pass nan=\"skip\" to drop such samples");
-        }
+    }
+    if (bad != nullptr) {
+        throw py::value_error(std::string(bad) + ": non-finite value (NaN or Inf) at sample " +
+                              std::to_string(bad_row) +
+                              " under nan=\"error\"; pass nan=\"skip\" to drop such samples");
+    }
+    if (keep.size() == rows) {
+        return std::nullopt;
     }
     return keep;
+}
+
+/// The indices an optional selection stands for (all `rows` when it is empty).
+std::vector<std::size_t> selected_rows(const std::optional<std::vector<std::size_t>>& keep,
+                                       std::size_t rows) {
+    if (keep) {
+        return *keep;
+    }
+    std::vector<std::size_t> all(rows);
+    for (std::size_t r = 0; r < rows; ++r) {
+        all[r] = r;
+    }
+    return all;
 }
 
 template <class Suite, class T, class... Args>
@@ -129,13 +174,14 @@ prepared_suite prepare_scores(const suite_request& r, const std::string& preset)
     auto truth = std::make_shared<real_array>(real_vector(r.truth, "truth"));
     check_rows("pred", pred->rows, "truth", truth->rows);
     promote_together(*pred, *truth);
-    const auto keep = usable_rows({{"pred", pred.get()}, {"truth", truth.get()}}, pred->rows, r.nan);
-    if (keep.size() != pred->rows) {
-        *pred = select_rows(*pred, keep);
-        *truth = select_rows(*truth, keep);
+    const auto keep =
+        usable_rows({{"pred", pred.get()}, {"truth", truth.get()}}, pred->rows, r.nan);
+    if (keep) {
+        *pred = select_rows(*pred, *keep);
+        *truth = select_rows(*truth, *keep);
     }
     prepared_suite out;
-    out.samples = keep.size();
+    out.samples = pred->rows;
     const auto run = [pred, truth](auto&& body) {
         return [pred, truth, body](std::span<const std::uint32_t> w) {
             if (pred->is_double) {
@@ -162,12 +208,15 @@ prepared_suite prepare_scores(const suite_request& r, const std::string& preset)
     return out;
 }
 
+/// Class ids of the kept samples: views of the caller's int64 arrays when every sample is kept
+/// and no logits need an argmax, else owned copies.
 struct label_data {
-    std::vector<std::int64_t> truth, pred;
+    std::optional<label_array> truth_source, pred_source; ///< keep the viewed arrays alive
+    std::vector<std::int64_t> truth_owned, pred_owned;
+    std::span<const std::int64_t> truth, pred;
     std::vector<double> val_truth, val_pred;
     std::size_t num_classes = 0;
 };
-
 
 /// Class predictions: labels (1-D) or logits (2-D, class = first argmax of `width` columns,
 /// row-major groups of `width`). NaN handling is done by the caller on `logits`.
@@ -184,7 +233,7 @@ prepared_suite prepare_labels(const suite_request& r) {
     auto data = std::make_shared<label_data>();
     std::size_t k = r.num_classes.value_or(0);
 
-    const label_array truth = labels(r.truth, "truth");
+    label_array truth = labels(r.truth, "truth");
     std::optional<label_array> pred_labels;
     std::optional<real_array> pred_logits;
     std::size_t pred_rows = 0;
@@ -195,13 +244,12 @@ prepared_suite prepare_labels(const suite_request& r) {
             k = pred_logits->cols;
         }
         if (k == 0) {
-            throw_value("pred", "at least one logit per sample", "shape (" +
-                                                                     std::to_string(pred_rows) +
-                                                                     ", 0)");
+            throw_value("pred", "at least one logit per sample",
+                        "shape (" + std::to_string(pred_rows) + ", 0)");
         }
         if (pred_logits->is_double == false) {
-            pred_logits->array = py::array::ensure(pred_logits->array.attr("astype")("float64"),
-                                                   py::array::c_style);
+            pred_logits->array =
+                py::array::ensure(pred_logits->array.attr("astype")("float64"), py::array::c_style);
             pred_logits->is_double = true;
         }
     } else {
@@ -226,18 +274,46 @@ prepared_suite prepare_labels(const suite_request& r) {
         checked.emplace_back("truth_valence", &*val_truth);
     } else if (!r.pred_valence.is_none() || !r.truth_valence.is_none()) {
         throw py::value_error("pred_valence / truth_valence: only suite \"mer2023\" has valence "
-                              "metrics, got them for suite \"" + r.suite + "\"");
+                              "metrics, got them for suite \"" +
+                              r.suite + "\"");
     }
     if (pred_logits) {
         checked.emplace_back("pred", &*pred_logits);
     }
     const auto keep = usable_rows(checked, truth.rows, r.nan);
-
+    const std::size_t kept = keep ? keep->size() : truth.rows;
+    if (!keep && pred_labels) { // view the caller's labels in place when they are int64
+        data->truth = truth.values;
+        data->pred = pred_labels->values;
+    } else {
+        data->truth_owned.reserve(kept);
+        data->pred_owned.reserve(kept);
+        for (const auto i : selected_rows(keep, truth.rows)) {
+            data->truth_owned.push_back(truth.values[i]);
+            data->pred_owned.push_back(
+                pred_logits ? static_cast<std::int64_t>(first_argmax(
+                                  pred_logits->values<double>().data() + i * pred_logits->cols,
+                                  pred_logits->cols))
+                            : pred_labels->values[i]);
+        }
+        data->truth = data->truth_owned;
+        data->pred = data->pred_owned;
+    }
+    if (valence) {
+        const auto value = [](const real_array& a, std::size_t row) {
+            return a.is_double ? a.values<double>()[row]
+                               : static_cast<double>(a.values<float>()[row]);
+        };
+        for (const auto i : selected_rows(keep, truth.rows)) {
+            data->val_truth.push_back(value(*val_truth, i));
+            data->val_pred.push_back(value(*val_pred, i));
+        }
+    }
     if (k == 0) {
         if (r.suite == "classification") { // the CLI's rule: the largest id seen, at least 2
             std::int64_t largest = 0;
-            for (const auto i : keep) {
-                largest = std::max({largest, truth.values[i], pred_labels->values[i]});
+            for (std::size_t i = 0; i < kept; ++i) {
+                largest = std::max({largest, data->truth[i], data->pred[i]});
             }
             k = static_cast<std::size_t>(std::max<std::int64_t>(2, largest + 1));
         } else {
@@ -245,34 +321,19 @@ prepared_suite prepare_labels(const suite_request& r) {
         }
     }
     data->num_classes = k;
-    data->truth.reserve(keep.size());
-    data->pred.reserve(keep.size());
-    for (const auto i : keep) {
-        data->truth.push_back(truth.values[i]);
-        data->pred.push_back(pred_logits ? static_cast<std::int64_t>(first_argmax(
-                                               pred_logits->values<double>().data() + i * k, k))
-                                         : pred_labels->values[i]);
-        if (valence) {
-            const auto value = [](const real_array& a, std::size_t row) {
-                return a.is_double ? a.values<double>()[row]
-                                   : static_cast<double>(a.values<float>()[row]);
-            };
-            data->val_truth.push_back(value(*val_truth, i));
-            data->val_pred.push_back(value(*val_pred, i));
-        }
-    }
+    data->truth_source = std::move(truth);
+    data->pred_source = std::move(pred_labels);
     const auto kind = r.suite == "classification" ? em::emotion_suite_kind::classification
                       : r.suite == "iemocap"      ? em::emotion_suite_kind::iemocap
                       : r.suite == "meld"         ? em::emotion_suite_kind::meld
                       : r.suite == "mer2023"      ? em::emotion_suite_kind::mer2023
                                                   : em::emotion_suite_kind::mer2024;
     {
-        em::emotion_suite probe(kind, k); // validates K for the suite now
-        probe.update(std::span<const std::int64_t>(data->truth),
-                     std::span<const std::int64_t>(data->pred)); // and the label range
+        em::emotion_suite probe(kind, k);      // validates K for the suite now
+        probe.update(data->truth, data->pred); // and the label range
     }
     prepared_suite out;
-    out.samples = keep.size();
+    out.samples = kept;
     out.evaluate = [kind, data](std::span<const std::uint32_t> w) {
         em::emotion_suite suite(kind, data->num_classes);
         const std::span<const std::int64_t> t(data->truth), p(data->pred);
@@ -303,8 +364,8 @@ prepared_suite prepare_binary_emotions(const suite_request& r) {
         pred_logits = real_matrix(r.pred, "pred", 2 * emotions);
         check_rows("pred", pred_logits->rows, "truth", truth.rows);
         if (!pred_logits->is_double) {
-            pred_logits->array = py::array::ensure(pred_logits->array.attr("astype")("float64"),
-                                                   py::array::c_style);
+            pred_logits->array =
+                py::array::ensure(pred_logits->array.attr("astype")("float64"), py::array::c_style);
             pred_logits->is_double = true;
         }
     } else {
@@ -315,17 +376,17 @@ prepared_suite prepare_binary_emotions(const suite_request& r) {
     if (pred_logits) {
         checked.emplace_back("pred", &*pred_logits);
     }
-    const auto keep = usable_rows(checked, truth.rows, r.nan);
+    const auto keep = selected_rows(usable_rows(checked, truth.rows, r.nan), truth.rows);
     auto t = std::make_shared<std::vector<std::int64_t>>();
     auto p = std::make_shared<std::vector<std::int64_t>>();
     for (const auto i : keep) {
         for (std::size_t e = 0; e < emotions; ++e) {
             t->push_back(truth.values[i * emotions + e]);
-            p->push_back(pred_logits ? static_cast<std::int64_t>(first_argmax(
-                                           pred_logits->values<double>().data() +
-                                               i * 2 * emotions + 2 * e,
-                                           2))
-                                     : pred_labels->values[i * emotions + e]);
+            p->push_back(
+                pred_logits
+                    ? static_cast<std::int64_t>(first_argmax(
+                          pred_logits->values<double>().data() + i * 2 * emotions + 2 * e, 2))
+                    : pred_labels->values[i * emotions + e]);
         }
     }
     em::per_emotion_binary_suite probe; // validates the 0/1 labels now
@@ -349,8 +410,9 @@ prepared_suite prepare_binary_emotions(const suite_request& r) {
 std::vector<std::vector<std::string>> word_sets(const py::object& obj, const char* name) {
     std::vector<std::vector<std::string>> out;
     if (!py::isinstance<py::sequence>(obj) || py::isinstance<py::str>(obj)) {
-        throw py::type_error(std::string(name) + ": expected a sequence of word lists (or of "
-                                                 "comma-separated strings), got " +
+        throw py::type_error(std::string(name) +
+                             ": expected a sequence of word lists (or of "
+                             "comma-separated strings), got " +
                              std::string(py::str(py::type::of(obj).attr("__name__"))));
     }
     for (const auto item : obj) {
@@ -395,7 +457,8 @@ prepared_suite prepare_open_vocabulary(const suite_request& r) {
     if (tables.empty()) {
         tables.emplace_back(); // every word is its own group
     }
-    auto truth = std::make_shared<std::vector<std::vector<std::string>>>(word_sets(r.truth, "truth"));
+    auto truth =
+        std::make_shared<std::vector<std::vector<std::string>>>(word_sets(r.truth, "truth"));
     auto pred = std::make_shared<std::vector<std::vector<std::string>>>(word_sets(r.pred, "pred"));
     check_rows("pred", pred->size(), "truth", truth->size());
     prepared_suite out;
@@ -418,8 +481,8 @@ prepared_suite prepare(const suite_request& r) {
         throw py::value_error("groups: applies to suite \"ov\" only, got suite \"" + r.suite +
                               "\"");
     }
-    const bool scores = r.suite == "mosi" || r.suite == "mosei" || r.suite == "sims" ||
-                        r.suite == "regression";
+    const bool scores =
+        r.suite == "mosi" || r.suite == "mosei" || r.suite == "sims" || r.suite == "regression";
     if (r.logits.value_or(false) && (scores || r.suite == "ov")) {
         throw py::value_error("logits: applies to class suites only, got suite \"" + r.suite +
                               "\"");
@@ -427,10 +490,10 @@ prepared_suite prepare(const suite_request& r) {
     if (r.num_classes && *r.num_classes == 0) {
         throw_value("num_classes", "at least 1", "0");
     }
-    prepared_suite out = scores                                      ? prepare_scores(r, preset)
-                         : r.suite == "ov"                           ? prepare_open_vocabulary(r)
+    prepared_suite out = scores                                     ? prepare_scores(r, preset)
+                         : r.suite == "ov"                          ? prepare_open_vocabulary(r)
                          : r.suite == "iemocap" && preset == "mult" ? prepare_binary_emotions(r)
-                                                                     : prepare_labels(r);
+                                                                    : prepare_labels(r);
     out.suite = r.suite;
     out.preset = preset;
     if (out.samples == 0) {
@@ -485,9 +548,8 @@ py::tuple evaluate(const suite_request& request, std::size_t bootstrap, std::uin
     return py::make_tuple(out, result.warnings);
 }
 
-suite_request make_request(std::string suite, py::object pred, py::object truth,
-                           std::string preset, std::optional<std::size_t> num_classes,
-                           std::optional<bool> logits,
+suite_request make_request(std::string suite, py::object pred, py::object truth, std::string preset,
+                           std::optional<std::size_t> num_classes, std::optional<bool> logits,
                            std::vector<std::vector<std::pair<std::string, std::string>>> groups,
                            const std::string& nan, py::object pred_valence,
                            py::object truth_valence) {
@@ -519,9 +581,8 @@ void bind_metric_suites(py::module_& m) {
            const std::string& nan, py::object pred_valence, py::object truth_valence,
            std::size_t bootstrap, std::uint64_t seed, double confidence, unsigned threads) {
             return evaluate(make_request(std::move(suite), std::move(pred), std::move(truth),
-                                         std::move(preset), num_classes, logits,
-                                         std::move(groups), nan, std::move(pred_valence),
-                                         std::move(truth_valence)),
+                                         std::move(preset), num_classes, logits, std::move(groups),
+                                         nan, std::move(pred_valence), std::move(truth_valence)),
                             bootstrap, seed, confidence, threads);
         },
         py::arg("suite"), py::arg("pred"), py::arg("truth"), py::arg("preset") = "",
@@ -539,12 +600,12 @@ void bind_metric_suites(py::module_& m) {
            py::object truth, std::string preset, std::optional<std::size_t> num_classes,
            std::optional<bool> logits, groups_type groups, std::size_t resamples,
            std::uint64_t seed, double confidence, unsigned threads) {
-            const auto a = prepare(make_request(suite, std::move(pred_a), truth, preset,
-                                                num_classes, logits, groups, "error", py::none(),
-                                                py::none()));
-            const auto b = prepare(make_request(suite, std::move(pred_b), truth, preset,
-                                                num_classes, logits, groups, "error", py::none(),
-                                                py::none()));
+            const auto a =
+                prepare(make_request(suite, std::move(pred_a), truth, preset, num_classes, logits,
+                                     groups, "error", py::none(), py::none()));
+            const auto b =
+                prepare(make_request(suite, std::move(pred_b), truth, preset, num_classes, logits,
+                                     groups, "error", py::none(), py::none()));
             if (!a.evaluate({}).contains(metric)) {
                 std::string keys;
                 for (const auto& v : a.evaluate({}).metrics) {
@@ -571,11 +632,10 @@ void bind_metric_suites(py::module_& m) {
             out["resamples"] = r.resamples;
             return out;
         },
-        py::arg("suite"), py::arg("metric"), py::arg("pred_a"), py::arg("pred_b"),
-        py::arg("truth"), py::arg("preset") = "", py::arg("num_classes") = py::none(),
-        py::arg("logits") = py::none(), py::arg("groups") = groups_type{},
-        py::arg("resamples") = 1000, py::arg("seed") = 0, py::arg("confidence") = 0.95,
-        py::arg("threads") = 0,
+        py::arg("suite"), py::arg("metric"), py::arg("pred_a"), py::arg("pred_b"), py::arg("truth"),
+        py::arg("preset") = "", py::arg("num_classes") = py::none(), py::arg("logits") = py::none(),
+        py::arg("groups") = groups_type{}, py::arg("resamples") = 1000, py::arg("seed") = 0,
+        py::arg("confidence") = 0.95, py::arg("threads") = 0,
         "Paired bootstrap of metric(A) - metric(B) on the same resamples.");
 
     m.def(
@@ -599,9 +659,10 @@ void bind_metric_suites(py::module_& m) {
                 }
                 k = static_cast<std::size_t>(std::max<std::int64_t>(2, largest + 1));
             }
-            const auto r = em::mcnemar(t.values, a.values, b.values, k,
-                                       method == "exact" ? em::mcnemar_method::exact
-                                                         : em::mcnemar_method::chi_square_corrected);
+            const auto r =
+                em::mcnemar(t.values, a.values, b.values, k,
+                            method == "exact" ? em::mcnemar_method::exact
+                                              : em::mcnemar_method::chi_square_corrected);
             py::dict out;
             out["only_a_correct"] = r.only_a_correct;
             out["only_b_correct"] = r.only_b_correct;
@@ -609,9 +670,8 @@ void bind_metric_suites(py::module_& m) {
             out["p_value"] = r.p_value;
             return out;
         },
-        py::arg("truth"), py::arg("pred_a"), py::arg("pred_b"),
-        py::arg("num_classes") = py::none(), py::arg("method") = "exact",
-        "McNemar's test of two classifiers on the same samples.");
+        py::arg("truth"), py::arg("pred_a"), py::arg("pred_b"), py::arg("num_classes") = py::none(),
+        py::arg("method") = "exact", "McNemar's test of two classifiers on the same samples.");
 }
 
 } // namespace emofuse::python

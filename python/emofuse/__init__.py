@@ -5,11 +5,12 @@ computed by the same C++ library.
   bootstrap intervals and paired tests.
 - :func:`emofuse.align` — interval alignment of SDK-shaped dicts or ``.csd`` files.
 - :mod:`emofuse.csd` — ``.csd`` read / write / streamed alignment.
+- :mod:`emofuse.fusion` — fusion operators (concatenation, tensor fusion, LMF) on arrays.
 """
 from __future__ import annotations
 
-from . import _core, csd, metrics
+from . import _core, csd, fusion, metrics
 from ._alignment import COLLAPSE_FUNCTIONS, align
 
-__all__ = ["metrics", "csd", "align", "COLLAPSE_FUNCTIONS", "__version__"]
+__all__ = ["metrics", "csd", "fusion", "align", "COLLAPSE_FUNCTIONS", "__version__"]
 __version__ = "0.1.0"

@@ -9,5 +9,6 @@ namespace emofuse::python {
 void bind_metric_suites(pybind11::module_& m);
 void bind_metric_accumulators(pybind11::module_& m);
 void bind_align(pybind11::module_& m);
+void bind_fusion(pybind11::module_& m);
 
 } // namespace emofuse::python

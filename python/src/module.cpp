@@ -29,4 +29,6 @@ PYBIND11_MODULE(_core, m) {
     emofuse::python::bind_metric_accumulators(metrics);
     auto align = m.def_submodule("align", "Interval alignment and .csd files.");
     emofuse::python::bind_align(align);
+    auto fusion = m.def_submodule("fusion", "Fusion operators on (n, d_m) arrays.");
+    emofuse::python::bind_fusion(fusion);
 }

@@ -17,7 +17,10 @@
 #include <pybind11/stl/filesystem.h>
 
 #include <map>
+#include <memory>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -135,6 +138,146 @@ py::tuple sequence_to_python(al::any_sequence&& any) {
         any);
 }
 
+/// A sequence read in place from the caller's arrays (no copy when the intervals are
+/// C-contiguous float64 and the features C-contiguous in the sequence's precision). The arrays
+/// it views are held in `arrays`, which must outlive the source.
+template <class T>
+class array_source final : public al::sequence_source {
+public:
+    array_source(std::string name, const py::dict& data, std::vector<real_array>& arrays)
+        : name_(std::move(name)) {
+        bool first = true;
+        for (const auto item : data) {
+            const std::string key = py::str(item.first);
+            const auto entry = py::reinterpret_borrow<py::dict>(item.second);
+            const std::string iv_name = entry_label(name_, key, "intervals");
+            const std::string f_name = entry_label(name_, key, "features");
+            real_array iv = real_matrix(entry["intervals"], iv_name.c_str(), 2);
+            real_array f = real_matrix(entry["features"], f_name.c_str());
+            check_rows(f_name.c_str(), f.rows, iv_name.c_str(), iv.rows);
+            if (first) {
+                feature_size_ = f.cols;
+                first = false;
+            } else if (f.cols != feature_size_) {
+                throw_value(f_name,
+                            std::to_string(feature_size_) +
+                                " feature columns (as the sequence's first entry)",
+                            std::to_string(f.cols));
+            }
+            convert(iv, true);
+            convert(f, std::is_same_v<T, double>);
+            entries_[key] = {static_cast<const double*>(iv.array.data()),
+                             static_cast<const T*>(f.array.data()), iv.rows};
+            arrays.push_back(std::move(iv));
+            arrays.push_back(std::move(f));
+        }
+    }
+
+    [[nodiscard]] const std::string& name() const override { return name_; }
+    [[nodiscard]] al::feature_type type() const override { return al::feature_type_of<T>; }
+    [[nodiscard]] std::size_t feature_size() const override { return feature_size_; }
+    [[nodiscard]] std::vector<std::string> keys() const override {
+        std::vector<std::string> out;
+        out.reserve(entries_.size());
+        for (const auto& kv : entries_) {
+            out.push_back(kv.first);
+        }
+        return out;
+    }
+    void read(const std::string& key, std::vector<double>& intervals,
+              std::vector<float>& features) const override {
+        append(key, intervals, features);
+    }
+    void read(const std::string& key, std::vector<double>& intervals,
+              std::vector<double>& features) const override {
+        append(key, intervals, features);
+    }
+    bool view(const std::string& key, al::rows_view<float>& out) const override {
+        return view_as(key, out);
+    }
+    bool view(const std::string& key, al::rows_view<double>& out) const override {
+        return view_as(key, out);
+    }
+
+private:
+    struct entry {
+        const double* intervals;
+        const T* features;
+        std::size_t rows;
+    };
+
+    static void convert(real_array& a, bool to_double) {
+        if (a.is_double != to_double) {
+            a.array = py::array::ensure(a.array.attr("astype")(to_double ? "float64" : "float32"),
+                                        py::array::c_style);
+            a.is_double = to_double;
+        }
+    }
+
+    const entry& at(const std::string& key) const {
+        const auto it = entries_.find(key);
+        if (it == entries_.end()) {
+            throw value_error("align: sequence '" + name_ + "': no entry '" + key + "'");
+        }
+        return it->second;
+    }
+
+    template <class U>
+    void append(const std::string& key, std::vector<double>& intervals,
+                std::vector<U>& features) const {
+        const entry& e = at(key);
+        intervals.insert(intervals.end(), e.intervals, e.intervals + 2 * e.rows);
+        features.insert(features.end(), e.features, e.features + e.rows * feature_size_);
+    }
+
+    template <class U>
+    bool view_as(const std::string& key, al::rows_view<U>& out) const {
+        if constexpr (std::is_same_v<U, T>) {
+            const entry& e = at(key);
+            out = {e.intervals, e.features, e.rows};
+            return true;
+        } else {
+            return false;
+        }
+    }
+
+    std::string name_;
+    std::size_t feature_size_ = 0;
+    std::map<std::string, entry> entries_;
+};
+
+/// Appends a video's aligned entries to the running output of one sequence.
+template <class T>
+void append_rows(const al::aligned_rows<T>& chunk, al::aligned_rows<T>& total) {
+    total.name = chunk.name;
+    total.feature_size = chunk.feature_size;
+    for (std::size_t e = 0; e < chunk.entries(); ++e) {
+        double* intervals = nullptr;
+        T* features = total.append(chunk.keys[e], chunk.rows(e), &intervals);
+        std::copy_n(chunk.intervals_of(e), 2 * chunk.rows(e), intervals);
+        std::copy_n(chunk.features_of(e), chunk.rows(e) * chunk.feature_size, features);
+    }
+}
+
+/// {key: {"intervals", "features"}} whose arrays are views of one buffer per field, owned by
+/// the aligned rows (moved into a capsule): no copy per entry.
+template <class T>
+py::dict rows_to_python(al::aligned_rows<T>&& rows) {
+    auto* owned = new al::aligned_rows<T>(std::move(rows));
+    const py::capsule release(owned, [](void* p) { delete static_cast<al::aligned_rows<T>*>(p); });
+    py::dict data;
+    const auto d = static_cast<py::ssize_t>(owned->feature_size);
+    for (std::size_t e = 0; e < owned->entries(); ++e) {
+        const auto n = static_cast<py::ssize_t>(owned->rows(e));
+        py::dict entry;
+        entry["intervals"] =
+            py::array_t<double>({n, py::ssize_t(2)}, owned->intervals_of(e), release);
+        entry["features"] = py::array_t<T>({n, d}, owned->features_of(e), release);
+        data[py::str(owned->keys[e])] = std::move(entry);
+    }
+    return data;
+}
+
 std::vector<al::collapse_function> collapse_list(const std::vector<std::string>& names) {
     std::vector<al::collapse_function> out;
     for (const auto& name : names) {
@@ -162,23 +305,49 @@ void bind_align(py::module_& m) {
         "align",
         [](const std::vector<sequence_input>& inputs, const std::string& reference,
            const std::vector<std::string>& collapse, bool impute_zeros) {
-            std::vector<al::any_sequence> sequences;
+            std::vector<real_array> arrays; // the viewed inputs, alive until the end
+            std::vector<std::unique_ptr<al::sequence_source>> sources;
+            std::vector<const al::sequence_source*> pointers;
             for (const auto& [name, data, metadata] : inputs) {
-                sequences.push_back(any_sequence_from(name, data, metadata));
+                if (all_float32(data, name)) {
+                    sources.push_back(std::make_unique<array_source<float>>(name, data, arrays));
+                } else {
+                    sources.push_back(std::make_unique<array_source<double>>(name, data, arrays));
+                }
+                pointers.push_back(sources.back().get());
             }
             al::align_options options;
             options.reference = reference;
             options.collapse = collapse_list(collapse);
             options.impute_zeros = impute_zeros;
+            std::vector<al::any_aligned_rows> totals(sources.size());
+            for (std::size_t s = 0; s < sources.size(); ++s) {
+                if (sources[s]->type() == al::feature_type::float64) {
+                    totals[s] = al::aligned_rows<double>{};
+                }
+            }
             al::align_report report;
-            std::vector<al::any_sequence> aligned;
             {
                 const py::gil_scoped_release unlocked;
-                aligned = al::align(sequences, options, &report);
+                report = al::align_stream(
+                    pointers, options, [&](std::string_view, al::aligned_chunk& chunk) {
+                        for (std::size_t s = 0; s < chunk.size(); ++s) {
+                            std::visit(
+                                [](const auto& part, auto& total) {
+                                    if constexpr (std::is_same_v<std::decay_t<decltype(part)>,
+                                                                 std::decay_t<decltype(total)>>) {
+                                        append_rows(part, total);
+                                    }
+                                },
+                                chunk[s], totals[s]);
+                        }
+                    });
             }
             py::list out;
-            for (auto& seq : aligned) {
-                out.append(sequence_to_python(std::move(seq)));
+            for (std::size_t s = 0; s < totals.size(); ++s) {
+                py::dict data = std::visit(
+                    [](auto& rows) { return rows_to_python(std::move(rows)); }, totals[s]);
+                out.append(py::make_tuple(std::get<0>(inputs[s]), std::get<2>(inputs[s]), data));
             }
             return py::make_tuple(out, report_dict(report));
         },

@@ -57,3 +57,22 @@ def test_cmake_install_puts_an_importable_package_under_the_prefix(tmp_path):
     installed_file, mae = done.stdout.split()
     assert installed_file.startswith(str(prefix))
     assert float(mae) == pytest.approx(1 / 3)
+
+
+def test_metrics_stub_declares_every_public_name_and_option():
+    import ast
+
+    path = os.path.join(os.path.dirname(emofuse.metrics.__file__), "metrics.pyi")
+    with open(path, encoding="utf-8") as stream:
+        tree = ast.parse(stream.read())
+    declared = {node.name: node for node in tree.body
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    declared.update({t.id: None for node in tree.body if isinstance(node, ast.AnnAssign)
+                     for t in [node.target]})
+    assert set(emofuse.metrics.__all__) <= set(declared)
+    evaluate_options = {a.arg for a in declared["evaluate"].args.kwonlyargs}
+    assert evaluate_options == set(inspect.signature(emofuse.metrics.evaluate).parameters) - {
+        "suite", "pred", "truth"}
+    for name in emofuse.metrics.SUITES:
+        options = {a.arg for a in declared[name].args.kwonlyargs}
+        assert options <= evaluate_options, name

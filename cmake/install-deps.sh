@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what emofuse needs on Debian 12, idempotently: it does nothing (and prints nothing)
 # when every package is already present. Usage: cmake/install-deps.sh [--python]
-#   --python  also install the Python stack that regenerates test fixtures and runs the
-#             PyTorch / scikit-learn comparison scripts (not needed to build or test).
+#   --python  also install the Python stack (PyTorch, SciPy, h5py) that regenerates test
+#             fixtures and runs the PyTorch comparisons (and the Python tests' torch round
+#             trip). The default set builds the Python module and runs its pytest suite.
 set -euo pipefail
 
 packages=(
@@ -11,11 +12,12 @@ packages=(
     nlohmann-json3-dev libhdf5-dev
     libopenmpi-dev openmpi-bin
     clang libclang-rt-14-dev
+    # The Python module (EMOFUSE_BUILD_PYTHON) and its pytest suite, which the test workflow runs.
+    python3-dev pybind11-dev python3-pybind11 python3-numpy python3-pytest python3-sklearn
 )
 if [[ "${1:-}" == "--python" ]]; then
     # OpenBLAS: without it numpy falls back to the reference BLAS and the GEMM comparison is moot.
-    packages+=(python3-numpy python3-torch python3-sklearn python3-scipy python3-h5py
-               python3-matplotlib libopenblas0-pthread)
+    packages+=(python3-torch python3-scipy python3-h5py python3-matplotlib libopenblas0-pthread)
 fi
 
 missing=()

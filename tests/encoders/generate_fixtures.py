@@ -13,9 +13,8 @@ and the module's constructor arguments as string metadata. Parameters and inputs
 float32 and stored exactly, so the C++ float and double builds see the same numbers; the
 references are computed by the same module converted with .double().
 """
-import json
 import os
-import struct
+import sys
 
 import numpy as np
 import torch
@@ -23,30 +22,11 @@ import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+from safetensors_writer import save_safetensors  # noqa: E402
 DATA = os.path.join(HERE, "data")
 torch.set_num_threads(1)
 GEN = torch.Generator().manual_seed(20261205)
-
-
-def save_safetensors(path, tensors, metadata):
-    """Minimal safetensors writer: 8-byte little-endian header size, JSON header, raw bytes."""
-    dtypes = {np.dtype("float64"): "F64", np.dtype("float32"): "F32", np.dtype("int64"): "I64"}
-    header, blobs, offset = {}, [], 0
-    for name in sorted(tensors):
-        arr = np.ascontiguousarray(tensors[name])
-        raw = arr.tobytes()
-        header[name] = {"dtype": dtypes[arr.dtype], "shape": list(arr.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for raw in blobs:
-            f.write(raw)
 
 
 def f32(*shape, scale=1.0):

@@ -7,6 +7,7 @@
 // reaches `run_tool` becomes one line "TOOL: error: ..." on stderr, never an abort.
 #pragma once
 
+#include <emofuse/core/error.hpp>
 #include <emofuse/io/detail/temporary_files.hpp>
 
 #include <cerrno>
@@ -33,28 +34,13 @@ struct usage_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-/// Longest piece of user input a message repeats; longer input is cut in the middle.
+/// Longest piece of user input a message repeats; longer input is cut after it.
 inline constexpr std::size_t max_echo = 60;
 
 /// `text` in double quotes with control characters shown as \xNN, so a message stays one
 /// line; when `cut` is set, text longer than `max_echo` is cut with its byte count kept.
 [[nodiscard]] inline std::string escaped(std::string_view text, bool cut) {
-    std::string out = "\"";
-    const bool shorten = cut && text.size() > max_echo;
-    const std::string_view shown = shorten ? text.substr(0, max_echo) : text;
-    for (const char c : shown) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7f) {
-            constexpr char hex[] = "0123456789abcdef";
-            out += "\\x";
-            out += hex[byte >> 4];
-            out += hex[byte & 15];
-        } else {
-            out += c;
-        }
-    }
-    out += shorten ? "...\" (" + std::to_string(text.size()) + " bytes)" : "\"";
-    return out;
+    return printable(text, '"', cut ? max_echo : std::string_view::npos);
 }
 
 /// `text` quoted for a message, cut to about `max_echo` characters with the byte count kept,

@@ -92,3 +92,13 @@ TEST_CASE("static dims compute sums and products at compile time") {
     static_assert(!static_sizes_conflict(3, dynamic));
     CHECK(tfn::values[1] == 128);
 }
+
+TEST_CASE("printable keeps a message on one line and bounded") {
+    CHECK(emofuse::printable("words") == "\"words\"");
+    CHECK(emofuse::printable("a\nb\x7f", '\'') == "'a\\x0ab\\x7f'");
+    const std::string long_token(100, 'x');
+    CHECK(emofuse::printable(long_token) == "\"" + std::string(60, 'x') + "...\" (100 bytes)");
+    CHECK(emofuse::printable(long_token, '"', std::string_view::npos) ==
+          "\"" + long_token + "\"");
+    CHECK(emofuse::printable(std::string(60, 'y')) == "\"" + std::string(60, 'y') + "\"");
+}

@@ -46,6 +46,34 @@ std::string concat_message(const Parts&... parts) {
 
 } // namespace detail
 
+/// `text` as a message quotes it: between `quote`s, control bytes as \xNN (so the message
+/// stays one line), and text longer than `max_shown` bytes cut with its length given (a 20 MB
+/// bad token is not echoed whole).
+[[nodiscard]] inline std::string printable(std::string_view text, char quote = '"',
+                                           std::size_t max_shown = 60) {
+    const bool cut = text.size() > max_shown;
+    std::string out(1, quote);
+    for (const char c : text.substr(0, max_shown)) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f) {
+            constexpr char hex[] = "0123456789abcdef";
+            out += "\\x";
+            out += hex[byte >> 4];
+            out += hex[byte & 15];
+        } else {
+            out += c;
+        }
+    }
+    if (cut) {
+        out += "...";
+    }
+    out += quote;
+    if (cut) {
+        out += " (" + std::to_string(text.size()) + " bytes)";
+    }
+    return out;
+}
+
 /// Builds "stage: what: expected E, got G".
 template <class Expected, class Actual>
 [[nodiscard]] std::string mismatch_message(std::string_view stage, std::string_view what,

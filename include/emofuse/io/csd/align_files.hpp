@@ -95,30 +95,6 @@ private:
     std::size_t samples_ = 0;
 };
 
-// `text` for a message, between `quote`s: control bytes as \xNN (the message stays one
-// line), text past 60 bytes cut with its length given.
-inline std::string printable(std::string_view text, char quote) {
-    constexpr std::size_t shown = 60;
-    std::string out(1, quote);
-    for (const char c : text.substr(0, shown)) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7f) {
-            constexpr char hex[] = "0123456789abcdef";
-            out += "\\x";
-            out += hex[byte >> 4];
-            out += hex[byte & 15];
-        } else {
-            out += c;
-        }
-    }
-    out += quote;
-    if (text.size() > shown) {
-        out.insert(out.size() - 1, "...");
-        out += " (" + std::to_string(text.size()) + " bytes)";
-    }
-    return out;
-}
-
 } // namespace detail
 
 /// Aligns the sequences in `inputs` and writes each under its file name in `out_dir`.
@@ -165,7 +141,7 @@ inline align_files_result align_files(const std::vector<std::filesystem::path>& 
                      f->path().filename().string() + ")";
         }
         throw value_error("align_files: reference: expected a sequence or file stem among " +
-                          known + ", got " + detail::printable(options.align.reference, '\''));
+                          known + ", got " + printable(options.align.reference, '\''));
     }
     std::error_code ec;
     fs::create_directories(out_dir, ec);
@@ -217,7 +193,7 @@ inline align_files_result align_files(const std::vector<std::filesystem::path>& 
                         const std::string& key = rows.keys[entry[0]];
                         if (key.find_first_of("\n\r") != std::string::npos) {
                             throw value_error("align_files: tensor keys: segment key " +
-                                              detail::printable(key, '"') +
+                                              printable(key, '"') +
                                               " holds a line break, but tensor_keys.txt has one "
                                               "key per line; rename the entry or drop --tensors");
                         }

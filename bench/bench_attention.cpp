@@ -1,6 +1,7 @@
 // Attention workloads (docs/workloads.md): mult_cross — one pre-LN MulT crossmodal
 // layer (MHA with Q from the target, K = V from the source, FFN 4d) — and mha_self — multi-head
 // self-attention with its in/out projections. fp32, one thread, seeded random parameters.
+#include "random_tensor.hpp"
 #include <emofuse/attention/crossmodal.hpp>
 #include <emofuse/attention/mult.hpp>
 #include <emofuse/attention/multi_head.hpp>
@@ -20,16 +21,7 @@ namespace {
 
 namespace ea = emofuse::attention;
 
-template <std::size_t N>
-xt::xtensor<float, N> random_tensor(const std::array<std::size_t, N>& shape, float scale,
-                                    std::mt19937& rng) {
-    std::normal_distribution<float> normal(0.0f, scale);
-    xt::xtensor<float, N> x(shape);
-    for (auto& v : x) {
-        v = normal(rng);
-    }
-    return x;
-}
+using emofuse_bench::random_tensor;
 
 ea::multi_head_attention<float> random_mha(std::size_t d, std::size_t heads, std::mt19937& rng) {
     const float s = 1.0f / std::sqrt(static_cast<float>(d));

@@ -1,6 +1,7 @@
 // Encoder workloads (docs/workloads.md): lstm_b32_t50_768_128 — one nn.LSTM layer
 // (768 → 128, batch-first, unidirectional) over 32 sequences of 50 steps, the shape of MMSA's
 // text sub-network on BERT-sized features. fp32, one thread, seeded random parameters.
+#include "random_tensor.hpp"
 #include <emofuse/encoders/recurrent.hpp>
 
 #include <benchmark/benchmark.h>
@@ -14,16 +15,7 @@ namespace {
 
 namespace ee = emofuse::encoders;
 
-template <std::size_t N>
-xt::xtensor<float, N> random_tensor(const std::array<std::size_t, N>& shape, float scale,
-                                    std::mt19937& rng) {
-    std::normal_distribution<float> normal(0.0f, scale);
-    xt::xtensor<float, N> x(shape);
-    for (auto& v : x) {
-        v = normal(rng);
-    }
-    return x;
-}
+using emofuse_bench::random_tensor;
 
 void lstm_b32_t50_768_128(benchmark::State& state) {
     constexpr std::size_t batch = 32, steps = 50, input = 768, hidden = 128;

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,7 +35,8 @@ namespace {
 struct prepared_suite {
     std::string suite;
     std::string preset;
-    std::size_t samples = 0;
+    std::size_t samples = 0; ///< rows the bootstrap resamples
+    std::size_t scored = 0;  ///< samples the suite scores ("n"; ov skips empty truth sets)
     std::function<em::suite_result(std::span<const std::uint32_t>)> evaluate;
 };
 
@@ -461,9 +463,30 @@ prepared_suite prepare_open_vocabulary(const suite_request& r) {
         std::make_shared<std::vector<std::vector<std::string>>>(word_sets(r.truth, "truth"));
     auto pred = std::make_shared<std::vector<std::vector<std::string>>>(word_sets(r.pred, "pred"));
     check_rows("pred", pred->size(), "truth", truth->size());
+    // The suite scores a sample only when its truth set is non-empty, as emofuse-eval reports.
+    auto scorable = std::make_shared<std::vector<bool>>();
+    for (const auto& words : *truth) {
+        scorable->push_back(!words.empty());
+    }
     prepared_suite out;
     out.samples = truth->size();
-    out.evaluate = [tables, truth, pred](std::span<const std::uint32_t> w) {
+    out.scored = static_cast<std::size_t>(std::count(scorable->begin(), scorable->end(), true));
+    if (out.samples > 0 && out.scored == 0) {
+        throw py::value_error("truth: every truth set is empty; ov scores only samples with a "
+                              "non-empty truth set");
+    }
+    out.evaluate = [tables, truth, pred, scorable](std::span<const std::uint32_t> w) {
+        bool any = w.empty();
+        for (std::size_t i = 0; i < w.size() && !any; ++i) {
+            any = w[i] != 0 && (*scorable)[i];
+        }
+        if (!any) { // a resample of empty truth sets only: no value (left out of the bootstrap)
+            em::suite_result none;
+            for (const char* key : {"precision", "recall", "mer_ov_score", "f_score"}) {
+                none.add(key, std::numeric_limits<double>::quiet_NaN());
+            }
+            return none;
+        }
         em::open_vocabulary_suite suite(tables);
         if (w.empty()) {
             suite.update(*truth, *pred);
@@ -496,6 +519,9 @@ prepared_suite prepare(const suite_request& r) {
                                                                     : prepare_labels(r);
     out.suite = r.suite;
     out.preset = preset;
+    if (r.suite != "ov") {
+        out.scored = out.samples;
+    }
     if (out.samples == 0) {
         throw py::value_error("pred: no samples to evaluate (expected at least one finite "
                               "sample, got 0)");
@@ -533,7 +559,7 @@ py::tuple evaluate(const suite_request& request, std::size_t bootstrap, std::uin
     py::dict out;
     out["suite"] = bound.suite;
     out["preset"] = bound.preset;
-    out["n"] = bound.samples;
+    out["n"] = bound.scored;
     py::dict metrics_dict;
     for (const auto& m : result.metrics) {
         metrics_dict[py::str(m.key)] = m.value;

@@ -10,27 +10,35 @@
   3. streaming: Accumulator("regression").update over 1e7 samples in batches vs a
      torchmetrics-style numpy update (running sums of the same co-moments per batch).
 
-Each check compares the values too. Times are the best of --repeats runs.
+Each check compares the values too. Times are medians of --repeats runs, both sides in this
+one process. OpenBLAS's pinned kernels (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE) are lifted before
+numpy loads, so the numpy side gets this machine's best kernels (emofuse uses no BLAS).
 
 usage: PYTHONPATH=build/<preset>/python /usr/bin/python3 examples/python/benchmark.py
        [--videos 20] [--repeats 5] [--samples 10000000]
 """
 import argparse
+import os
+import statistics
 import time
 
-import numpy as np
+os.environ.pop("OPENBLAS_CORETYPE", None)  # before numpy loads OpenBLAS: its best kernels
+os.environ.pop("OPENBLAS_L2_SIZE", None)
+os.environ["OPENBLAS_NUM_THREADS"] = "1"  # one thread, as emofuse
 
-import emofuse
+import numpy as np  # noqa: E402
+
+import emofuse  # noqa: E402
 
 
-def best_of(repeats, function):
-    best = float("inf")
+def median_of(repeats, function):
+    times = []
     result = None
     for _ in range(repeats):
         start = time.perf_counter()
         result = function()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
 
 
 # ------------------------------------------------------------------ 1. MOSI metrics
@@ -65,8 +73,8 @@ def bench_metrics(repeats):
     rng = np.random.default_rng(0)
     truth = np.round(rng.uniform(-3, 3, 4659) * 3) / 3  # MOSI-style thirds, some exact zeros
     pred = (truth + rng.normal(0, 0.8, truth.size)).astype(np.float32).astype(np.float64)
-    t_peer, peer = best_of(repeats, lambda: mmsa_mosi(pred, truth))
-    t_ours, ours = best_of(repeats * 20, lambda: emofuse.metrics.mosi(pred, truth))
+    t_peer, peer = median_of(repeats, lambda: mmsa_mosi(pred, truth))
+    t_ours, ours = median_of(repeats * 20, lambda: emofuse.metrics.mosi(pred, truth))
     for key, value in peer.items():
         assert abs(ours["metrics"][key] - value) < 1e-12, (key, ours["metrics"][key], value)
     return t_peer, t_ours
@@ -120,8 +128,8 @@ def align_numpy(seqs, reference, eps=1e-5):
 
 def bench_align(videos, repeats):
     seqs = make_dataset(videos)
-    t_peer, peer = best_of(max(1, repeats // 2), lambda: align_numpy(seqs, "words"))
-    t_ours, ours = best_of(repeats, lambda: emofuse.align(seqs, "words", ["mean"]))
+    t_peer, peer = median_of(max(1, repeats // 2), lambda: align_numpy(seqs, "words"))
+    t_ours, ours = median_of(repeats, lambda: emofuse.align(seqs, "words", ["mean"]))
     for name in seqs:
         assert sorted(ours[name]) == sorted(peer[name]), name
         for key, features in peer[name].items():
@@ -167,8 +175,8 @@ def bench_stream(samples, repeats, batch=65536):
             acc.update(p, t)
         return acc
 
-    t_peer, peer = best_of(repeats, lambda: run(NumpyRegression))
-    t_ours, ours = best_of(repeats, lambda: run(lambda: emofuse.metrics.Accumulator("regression")))
+    t_peer, peer = median_of(repeats, lambda: run(NumpyRegression))
+    t_ours, ours = median_of(repeats, lambda: run(lambda: emofuse.metrics.Accumulator("regression")))
     got, want = ours.compute()["metrics"], peer.compute()
     assert abs(got["mae"] - want["mae"]) < 1e-9 and abs(got["pearson"] - want["pearson"]) < 1e-6
     return t_peer, t_ours

@@ -48,17 +48,23 @@ double self_attention_flops(double b, double t, double d) {
     return 2 * b * t * 3 * d * d + 2 * (2 * b * t * t * d) + 2 * b * t * d * d;
 }
 
-void mult_cross(benchmark::State& state) {
-    constexpr std::size_t batch = 16, tq = 50, tk = 500, d = 50, heads = 10;
-    std::mt19937 rng(42);
+/// One crossmodal layer (model width d, ReLU FFN of width 4d) with seeded random weights.
+ea::crossmodal_layer<float> random_crossmodal_layer(std::size_t d, std::size_t heads,
+                                                    std::mt19937& rng) {
     const float s = 1.0f / std::sqrt(static_cast<float>(d));
-    const ea::crossmodal_layer<float> layer(
+    return ea::crossmodal_layer<float>(
         random_mha(d, heads, rng), random_norm(d, rng),
         emofuse::layers::dense<float>(random_tensor<2>({4 * d, d}, s, rng),
                                       random_tensor<1>({4 * d}, 0.1f, rng)),
         emofuse::layers::dense<float>(random_tensor<2>({d, 4 * d}, 0.5f * s, rng),
                                       random_tensor<1>({d}, 0.1f, rng)),
         random_norm(d, rng), emofuse::layers::activation::relu);
+}
+
+void mult_cross(benchmark::State& state) {
+    constexpr std::size_t batch = 16, tq = 50, tk = 500, d = 50, heads = 10;
+    std::mt19937 rng(42);
+    const ea::crossmodal_layer<float> layer = random_crossmodal_layer(d, heads, rng);
     const auto target = random_tensor<3>({batch, tq, d}, 1.0f, rng);
     const auto source = random_tensor<3>({batch, tk, d}, 1.0f, rng);
     xt::xtensor<float, 3> x(target.shape());
@@ -92,16 +98,9 @@ void mha_self(benchmark::State& state) {
 
 ea::crossmodal_encoder<float> random_encoder(std::size_t d, std::size_t heads, std::size_t layers,
                                              std::mt19937& rng) {
-    const float s = 1.0f / std::sqrt(static_cast<float>(d));
     std::vector<ea::crossmodal_layer<float>> stack;
     for (std::size_t i = 0; i < layers; ++i) {
-        stack.emplace_back(
-            random_mha(d, heads, rng), random_norm(d, rng),
-            emofuse::layers::dense<float>(random_tensor<2>({4 * d, d}, s, rng),
-                                          random_tensor<1>({4 * d}, 0.1f, rng)),
-            emofuse::layers::dense<float>(random_tensor<2>({d, 4 * d}, 0.5f * s, rng),
-                                          random_tensor<1>({d}, 0.1f, rng)),
-            random_norm(d, rng), emofuse::layers::activation::relu);
+        stack.push_back(random_crossmodal_layer(d, heads, rng));
     }
     // MulT's encoder as this workload was first measured: every frame gets a position, no
     // future mask.

@@ -51,10 +51,12 @@ struct fixture {
     io::state_dict expected;
 };
 
-fixture load_fixture(const std::string& mode) {
-    const std::string name = "mult_mosi_" + mode;
+/// The fixture `mult_<dataset><suffix>_<mode>`.
+fixture load_fixture(const std::string& mode, const std::string& dataset = "mosi",
+                     const std::string& suffix = "") {
+    const std::string name = "mult_" + dataset + suffix + "_" + mode;
     return {
-        em::mmsa_config::load(data_path(name + ".config.json"), "mult", "mosi", mode_named(mode)),
+        em::mmsa_config::load(data_path(name + ".config.json"), "mult", dataset, mode_named(mode)),
         io::load_safetensors(data_path(name + ".safetensors")),
         io::load_npz(data_path(name + ".inputs.npz")),
         io::load_npz(data_path(name + ".expected.npz"))};
@@ -81,8 +83,9 @@ double max_scaled_error(const xt::xtensor<T, 2>& got, const xt::xtensor<double, 
 }
 
 template <class T>
-void check_against_mmsa(const std::string& mode, const char* suffix, double tolerance) {
-    auto f = load_fixture(mode);
+void check_against_mmsa(const fixture& loaded, const std::string& mode, const char* suffix,
+                        double tolerance) {
+    auto f = loaded;
     const auto prepared = em::prepare_mmsa_inputs(f.config, raw_batch<T>(f.inputs));
     const auto model = em::mult<T>::load(f.config, f.weights);
     CHECK(model.output_dim() == (mode == "classification" ? 3u : 1u));
@@ -147,13 +150,26 @@ io::state_dict edited(const io::state_dict& sd, const std::string& removed,
 TEST_CASE("mult matches MMSA's forward on the MOSI fixtures (float and double)") {
     for (const std::string mode : {"regression", "classification"}) {
         INFO(mode);
-        check_against_mmsa<float>(mode, "", 1e-5);
+        const auto f = load_fixture(mode);
+        check_against_mmsa<float>(f, mode, "", 1e-5);
         // MMSA's float64 reference is not float64 throughout: its MultiheadAttention takes the
         // softmax of `attn_weights.float()`, so every attention probability is rounded to
         // float32 (~1e-7 off). With that cast removed, MMSA's float64 outputs and these agree
         // to 1e-15 (checked when this test was written).
-        check_against_mmsa<double>(mode, "_f64", 1e-6);
+        check_against_mmsa<double>(f, mode, "_f64", 1e-6);
     }
+}
+
+TEST_CASE("mult matches MMSA with kernels 5/3/1, a skipped projection and attn_mask false") {
+    // generate_mult_fixtures.py: d = 5 = audio's width, so MULT never applies proj_a (3 steps
+    // would be lost otherwise); vision's kernel-1 projection keeps its 9 steps; no future mask.
+    const auto f = load_fixture("regression", "mosei", "_mixed");
+    check_against_mmsa<float>(f, "mixed regression", "", 1e-5);
+    check_against_mmsa<double>(f, "mixed regression", "_f64", 1e-6);
+    const auto model = em::mult<float>::load(f.config, f.weights);
+    CHECK(model.core().parameters().crossmodal[0].layer_count() == 1);
+    CHECK(model.core().parameters().memory[0].layer_count() == 3);
+    CHECK_FALSE(model.core().parameters().memory[1].options().mask_future);
 }
 
 TEST_CASE("mult loads every shipped MMSA configuration's state dict, names and shapes exact") {

@@ -210,7 +210,10 @@ TEST_CASE("mult loads every shipped MMSA configuration's state dict, names and s
         for (const auto& [extra, shape] :
              std::vector<std::pair<std::string, std::vector<std::size_t>>>{
                  {"Model.proj_l.bias", {d}},
-                 {"Model.trans_l_with_a.layers.9.fc1.bias", {4 * d}},
+                 // one layer more than nlevels: not counted as a layer, reported unused
+                 {"Model.trans_l_with_a.layers." + std::to_string(config.size("nlevels")) +
+                      ".self_attn.in_proj_weight",
+                  {3 * d, d}},
                  {"Model.something_else", {1}}}) {
             const auto message = message_of(
                 [&] { (void)em::mult<float>::load(config, edited(sd, "", extra, shape)); });

@@ -169,9 +169,10 @@ inline constexpr kernels::epilogue linear = kernels::epilogue::none;
 
 /// Tensor fusion followed by its linear layer (weight (H, Π n_m), bias (H), PyTorch layout),
 /// with or without a ReLU: y = act(W·z + b) (tfn_activation names the peers' choices). z is never
-/// materialised for the whole batch: W is packed once at construction as Wᵀ (Π, H) and the product
-/// runs over blocks of 256 columns of z, generated per register tile of samples from the factors,
-/// while the matching 256 rows of Wᵀ stay in L2 for every tile of the batch.
+/// materialised for the whole batch: W is packed once at construction into the kernels' GEMM
+/// panels (kernels::packed_operand) and kernels::gemm_generated multiplies it by z, each block
+/// of z (a chunk of samples × the GEMM's depth block) generated from the factors just before
+/// the micro-kernel reads it, so it stays in cache while every column panel of W passes over it.
 ///
 /// operator() is const and thread-safe (scratch is per thread).
 template <class T, class Dims = dims<>, tensor_form Form = tensor_form::prepend_one>

@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <vector>
 
 using namespace emofuse::kernels;
@@ -412,6 +413,93 @@ TEST_CASE_TEMPLATE("linear with a packed weight matches linear_reference", T, fl
     std::vector<T> c(8, T(2));
     gemm(transpose::no, 2, T(1), static_cast<const T*>(nullptr), 0, empty, T(0.5), c.data(), 4);
     CHECK(c == std::vector<T>(8, T(1)));
+}
+
+TEST_CASE_TEMPLATE("a copied packed_operand holds its own panels; at() reads op(B) back", T, float,
+                   double) {
+    const std::size_t k = 45, n = 37, ldb = k + 3;
+    const auto b = kernel_testing::uniform_vector<T>(n * ldb);
+    auto original = std::make_unique<packed_operand<T>>(transpose::yes, k, n, b.data(), ldb);
+    const packed_operand<T> copy(*original);
+    packed_operand<T> assigned;
+    assigned = *original;
+    original.reset(); // the copies must not share the original's buffer
+    for (const packed_operand<T>* p : {&copy, static_cast<const packed_operand<T>*>(&assigned)}) {
+        REQUIRE(p->depth() == k);
+        REQUIRE(p->columns() == n);
+        for (std::size_t row = 0; row < k; ++row) {
+            for (std::size_t col = 0; col < n; ++col) {
+                REQUIRE(p->at(row, col) == b[col * ldb + row]);
+            }
+        }
+    }
+    const packed_operand<T> empty_copy(assigned = packed_operand<T>());
+    CHECK(empty_copy.columns() == 0);
+}
+
+TEST_CASE_TEMPLATE("gemm_generated matches the reference and generates each block of A once", T,
+                   float, double) {
+    // Row counts across register tiles and row chunks (mc), depths across the depth block
+    // (kc), widths across column panels (nr); C rows wider than n keep their tail.
+    for (std::size_t m : {1u, 7u, 13u, 300u}) {
+        for (std::size_t k : {1u, 255u, 600u}) {
+            for (std::size_t n : {1u, 37u, 70u}) {
+                CAPTURE(m);
+                CAPTURE(k);
+                CAPTURE(n);
+                const std::size_t ldc = n + 3;
+                const auto a = kernel_testing::uniform_vector<T>(m * k);
+                const auto b = kernel_testing::uniform_vector<T>(n * k);
+                const auto bias = kernel_testing::uniform_vector<T>(n);
+                const auto packed = packed_operand<T>::from_linear_weight(b.data(), n, k);
+                std::vector<T> c(m * ldc, T(7)), expected(m * ldc, T(7));
+                std::vector<int> generated(m * k, 0);
+                bool in_range = true;
+                auto make_a = [&](std::size_t row0, std::size_t rows, std::size_t k0,
+                                  std::size_t depth, T* dst, std::size_t ld) {
+                    in_range = in_range && row0 + rows <= m && k0 + depth <= k && ld >= depth &&
+                               rows > 0 && depth > 0;
+                    for (std::size_t r = 0; r < rows && in_range; ++r) {
+                        for (std::size_t p = 0; p < depth; ++p) {
+                            dst[r * ld + p] = a[(row0 + r) * k + k0 + p];
+                            ++generated[(row0 + r) * k + k0 + p];
+                        }
+                    }
+                };
+                const fused_epilogue<T> post{bias.data(), epilogue::relu};
+                gemm_generated(m, make_a, packed, c.data(), ldc, post);
+                gemm_reference(transpose::no, transpose::yes, m, n, k, T(1), a.data(), k, b.data(),
+                               k, T(0), expected.data(), ldc, post);
+                REQUIRE(in_range);
+                CHECK(generated == std::vector<int>(m * k, 1));
+                for (std::size_t r = 0; r < m; ++r) {
+                    for (std::size_t j = 0; j < ldc; ++j) {
+                        const std::size_t i = r * ldc + j;
+                        REQUIRE(
+                            agrees(c[i], expected[i],
+                                   2.0 * double(k + 3) * kernel_testing::eps<T>() * double(k + 2)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE_TEMPLATE("gemm_generated: empty shapes and bad C", T, float, double) {
+    auto never = [](std::size_t, std::size_t, std::size_t, std::size_t, T*, std::size_t) {
+        FAIL("an empty product must not generate A");
+    };
+    const std::vector<T> bias{T(-1), T(2)};
+    const packed_operand<T> no_depth(transpose::no, 0, 2, nullptr, 2);
+    std::vector<T> c(6, T(9));
+    gemm_generated(3, never, no_depth, c.data(), 2, fused_epilogue<T>{bias.data(), epilogue::relu});
+    CHECK(c == std::vector<T>{T(0), T(2), T(0), T(2), T(0), T(2)});
+    const std::vector<T> w(8, T(1));
+    const auto packed = packed_operand<T>::from_linear_weight(w.data(), 2, 4);
+    gemm_generated(0, never, packed, static_cast<T*>(nullptr), 2);
+    CHECK_THROWS_AS(gemm_generated(1, never, packed, static_cast<T*>(nullptr), 2),
+                    emofuse::value_error);
+    CHECK_THROWS_AS(gemm_generated(1, never, packed, c.data(), 1), emofuse::shape_error);
 }
 
 TEST_CASE("gemm leaves workspace slots 2 and 3 to the caller") {

@@ -14,11 +14,11 @@
 // dropout is training-only.
 #pragma once
 
+#include "emofuse/config.hpp"
 #include "emofuse/core/batch.hpp"
 #include "emofuse/core/concepts.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/fusion/detail/inputs.hpp"
-#include "emofuse/fusion/detail/outer_product_gemm.hpp"
 #include "emofuse/fusion/modality_mask.hpp"
 #include "emofuse/layers/dense.hpp"
 
@@ -53,7 +53,7 @@ namespace detail {
 /// squared norm of sign(z)·sqrt|z| is Σ|z|, so one SIMD pass takes the roots and the norm.
 template <class T>
 void power_l2_normalize(T* z, std::size_t rows, std::size_t n, std::size_t ld) {
-    using batch = simd_batch<T>;
+    using batch = xsimd::batch<T, simd_arch>;
     constexpr std::size_t lanes = batch::size;
     for (std::size_t r = 0; r < rows; ++r) {
         T* row = z + r * ld;

@@ -11,7 +11,7 @@
 #include "emofuse/core/concepts.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/fusion/detail/inputs.hpp"
-#include "emofuse/fusion/detail/outer_product_gemm.hpp"
+#include "emofuse/fusion/detail/packed_linear.hpp"
 #include "emofuse/fusion/modality_mask.hpp"
 #include "emofuse/kernels/workspace.hpp"
 
@@ -184,7 +184,7 @@ private:
     std::size_t rank_ = 0;
     std::size_t out_ = 0;
     // Per modality: (rank·H, d_m) with row (r, h) = W_m[r, 1:, h], bias W_m[r, 0, h], packed
-    // once for the small-batch kernel.
+    // once into the GEMM's panels.
     std::vector<detail::packed_linear<T>> kernels_;
 };
 

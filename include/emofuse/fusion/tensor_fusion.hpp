@@ -13,7 +13,7 @@
 #include "emofuse/core/dims.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/fusion/detail/inputs.hpp"
-#include "emofuse/fusion/detail/outer_product_gemm.hpp"
+#include "emofuse/fusion/detail/packed_linear.hpp"
 #include "emofuse/fusion/modality_mask.hpp"
 #include "emofuse/kernels/epilogue.hpp"
 #include "emofuse/layers/dense.hpp"
@@ -169,9 +169,10 @@ inline constexpr kernels::epilogue linear = kernels::epilogue::none;
 
 /// Tensor fusion followed by its linear layer (weight (H, Π n_m), bias (H), PyTorch layout),
 /// with or without a ReLU: y = act(W·z + b) (tfn_activation names the peers' choices). z is never
-/// materialised for the whole batch: W is packed once at construction as Wᵀ (Π, H) and the product
-/// runs over blocks of 256 columns of z, generated per register tile of samples from the factors,
-/// while the matching 256 rows of Wᵀ stay in L2 for every tile of the batch.
+/// materialised for the whole batch: W is packed once at construction into the kernels' GEMM
+/// panels (kernels::packed_operand) and kernels::gemm_generated multiplies it by z, each block
+/// of z (a chunk of samples × the GEMM's depth block) generated from the factors just before
+/// the micro-kernel reads it, so it stays in cache while every column panel of W passes over it.
 ///
 /// operator() is const and thread-safe (scratch is per thread).
 template <class T, class Dims = dims<>, tensor_form Form = tensor_form::prepend_one>
@@ -183,17 +184,16 @@ public:
     static constexpr tensor_form form = Form;
 
     tensor_fusion_linear(xt::xtensor<T, 2> weight, xt::xtensor<T, 1> bias, kernels::epilogue act)
-        : bias_(std::move(bias)), inputs_(weight.shape(1)), outputs_(weight.shape(0)),
-          activation_(act) {
+        : inputs_(weight.shape(1)), outputs_(weight.shape(0)), activation_(act) {
         if constexpr (input_size != dynamic) {
             check_size("fusion::tensor_fusion_linear", "weight columns (Π of factor sizes)",
                        input_size, inputs_);
         }
-        if (bias_.size() != 0) {
-            check_size("fusion::tensor_fusion_linear", "bias size", outputs_, bias_.size());
+        if (bias.size() != 0) {
+            check_size("fusion::tensor_fusion_linear", "bias size", outputs_, bias.size());
         }
-        packed_ = xt::xtensor<T, 2>::from_shape({inputs_, detail::padded_width<T>(outputs_)});
-        detail::pack_weight_transposed(weight.data(), outputs_, inputs_, packed_.data());
+        linear_ = detail::packed_linear<T>(weight.data(), bias.size() != 0 ? bias.data() : nullptr,
+                                           outputs_, inputs_);
     }
 
     /// Loads `<prefix>weight` (H, Π n_m) and, when present, `<prefix>bias` (H) — the
@@ -208,19 +208,13 @@ public:
 
     [[nodiscard]] std::size_t inputs() const { return inputs_; }
     [[nodiscard]] std::size_t outputs() const { return outputs_; }
-    [[nodiscard]] std::size_t parameter_count() const { return inputs_ * outputs_ + bias_.size(); }
+    [[nodiscard]] std::size_t parameter_count() const {
+        return inputs_ * outputs_ + linear_.bias().size();
+    }
     [[nodiscard]] kernels::epilogue activation() const { return activation_; }
     /// The weight in nn.Linear layout (H, Π n_m), unpacked into a new tensor.
-    [[nodiscard]] xt::xtensor<T, 2> weight() const {
-        auto w = xt::xtensor<T, 2>::from_shape({outputs_, inputs_});
-        for (std::size_t k = 0; k < inputs_; ++k) {
-            for (std::size_t h = 0; h < outputs_; ++h) {
-                w(h, k) = packed_(k, h);
-            }
-        }
-        return w;
-    }
-    [[nodiscard]] const xt::xtensor<T, 1>& bias() const { return bias_; }
+    [[nodiscard]] xt::xtensor<T, 2> weight() const { return linear_.weight(); }
+    [[nodiscard]] const xt::xtensor<T, 1>& bias() const { return linear_.bias(); }
 
     template <batch_type Batch>
     features<T> operator()(const Batch& batch) const {
@@ -294,26 +288,26 @@ private:
                 const T* pre = prefix + (r0 + r) * prefixes;
                 const T* f = last_factor + (r0 + r) * last;
                 T* row = dst + r * ld;
+                // Runs of z that share one prefix entry: a scaled copy of the last factor,
+                // which vectorises (a per-element index walk does not).
                 std::size_t p = k0 / last;
                 std::size_t t = k0 % last;
-                for (std::size_t k = 0; k < depth; ++k) {
-                    row[k] = pre[p] * f[t];
-                    if (++t == last) {
-                        t = 0;
-                        ++p;
+                for (std::size_t k = 0; k < depth; t = 0, ++p) {
+                    const std::size_t run = std::min(last - t, depth - k);
+                    const T scale = pre[p];
+                    for (std::size_t i = 0; i < run; ++i) {
+                        row[k + i] = scale * f[t + i];
                     }
+                    k += run;
                 }
             }
         };
-        detail::outer_product_linear<T>(rows, width, out, packed_.data(),
-                                        bias_.size() ? bias_.data() : nullptr, activation_, y, ws,
-                                        make_z);
+        linear_.apply_generated(rows, make_z, y, activation_);
     }
 
     static constexpr std::size_t max_modalities = 16;
 
-    xt::xtensor<T, 2> packed_; // (Π, H rounded up to whole SIMD vectors): W transposed
-    xt::xtensor<T, 1> bias_;
+    detail::packed_linear<T> linear_; // W (H, Π n_m) and b, W packed once for the GEMM
     std::size_t inputs_;
     std::size_t outputs_;
     kernels::epilogue activation_;

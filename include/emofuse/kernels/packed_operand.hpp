@@ -8,6 +8,7 @@
 #include <emofuse/kernels/operand.hpp>
 #include <emofuse/kernels/workspace.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <utility>
 
@@ -17,14 +18,26 @@ namespace emofuse::kernels {
 /// each holding all k rows contiguously (the last panel zero-padded). Packing costs one pass
 /// over B; every later gemm/linear with it skips that pass — for a PyTorch (out, in) weight
 /// it is the transposing copy that otherwise runs on every call.
-/// Move-only (it owns an aligned buffer). The layout is that of the SIMD architecture this
+/// Copies duplicate the panels (no re-pack). The layout is that of the SIMD architecture this
 /// translation unit is compiled for (emofuse::simd_arch).
 template <class T>
 class packed_operand {
 public:
     packed_operand() = default;
-    packed_operand(const packed_operand&) = delete;
-    packed_operand& operator=(const packed_operand&) = delete;
+    packed_operand(const packed_operand& other) : depth_(other.depth_), columns_(other.columns_) {
+        if (other.panels_ != nullptr) {
+            const std::size_t count = panel_count() * panel_stride();
+            T* out = storage_.buffer<T>(0, count);
+            std::copy_n(other.panels_, count, out);
+            panels_ = out;
+        }
+    }
+    packed_operand& operator=(const packed_operand& other) {
+        if (this != &other) {
+            *this = packed_operand(other);
+        }
+        return *this;
+    }
     packed_operand(packed_operand&& other) noexcept
         : depth_(other.depth_), columns_(other.columns_), panels_(other.panels_),
           storage_(std::move(other.storage_)) {
@@ -68,6 +81,11 @@ public:
     /// Columns of op(B) (the n of C).
     [[nodiscard]] std::size_t columns() const { return columns_; }
 
+    /// op(B)[row, col], read back from the panels (row < depth(), col < columns()).
+    [[nodiscard]] T at(std::size_t row, std::size_t col) const {
+        return panels_[(col / nr) * panel_stride() + row * nr + col % nr];
+    }
+
     /// Where the panels of the depth block starting at `row0` are.
     [[nodiscard]] detail::b_panels<T> panels_from(std::size_t row0) const {
         return {panels_ + row0 * nr, panel_stride()};
@@ -108,6 +126,66 @@ void gemm(transpose trans_a, std::size_t m, T alpha, const T* a, std::size_t lda
             p.base += (jc / detail::gemm_blocking<T, simd_arch>::nr) * p.panel_stride;
             return p;
         });
+}
+
+/// C = act(op(A)·op(B) + bias) (m × b.columns(), rows `ldc` apart) for an op(A) that is
+/// never stored whole: `make_a(row0, rows, k0, depth, dst, ld)` must write op(A)[row0 :
+/// row0+rows, k0 : k0+depth] into dst (rows `ld` apart), and is called once per block just
+/// before the micro-kernel reads it. For an A that is cheaper to compute than to store, such
+/// as tensor fusion's per-sample outer products (Π n_m wide). Blocks are the GEMM's (at most
+/// mc rows × kc depth): one block of A stays in cache while every column panel of B's matching
+/// block passes over it. Scratch: slot 1 of `ws` (one block).
+/// Throws value_error for a null C, shape_error for ldc < b.columns().
+template <class T, class MakeA>
+void gemm_generated(std::size_t m, MakeA&& make_a, const packed_operand<T>& b, T* c,
+                    std::size_t ldc, fused_epilogue<T> post = {},
+                    workspace& ws = thread_workspace()) {
+    using blocking = detail::gemm_blocking<T, simd_arch>;
+    constexpr std::size_t mr = blocking::mr;
+    constexpr std::size_t nr = blocking::nr;
+    const std::size_t n = b.columns(), k = b.depth();
+    if (m == 0 || n == 0) {
+        return;
+    }
+    detail::check_pointer("gemm_generated", "C", c);
+    detail::check_leading_dimension("gemm_generated", "C", ldc, n);
+    if (k == 0) {
+        detail::gemm_empty_inner(m, n, T(0), c, ldc, post);
+        return;
+    }
+    const std::size_t chunk = std::min(blocking::mc, m);
+    const std::size_t block = std::min(blocking::kc, k);
+    T* a = ws.buffer<T>(1, chunk * block);
+    for (std::size_t ic = 0; ic < m; ic += chunk) {
+        const std::size_t mc = std::min(chunk, m - ic);
+        for (std::size_t pc = 0; pc < k; pc += block) {
+            const std::size_t kc = std::min(block, k - pc);
+            const bool last_k = pc + kc == k;
+            make_a(ic, mc, pc, kc, a, kc);
+            const detail::b_panels<T> panels = b.panels_from(pc);
+            for (std::size_t jr = 0; jr < n; jr += nr) {
+                const std::size_t cols = std::min(nr, n - jr);
+                const detail::tile_store<T> st{T(1), pc == 0 ? T(0) : T(1),
+                                               (last_k && post.column_bias) ? post.column_bias + jr
+                                                                            : nullptr,
+                                               last_k ? post.activation : epilogue::none};
+                const T* b_panel = panels.base + (jr / nr) * panels.panel_stride;
+                for (std::size_t ir = 0; ir < mc; ir += mr) {
+                    const std::size_t rows = std::min(mr, mc - ir);
+                    T* c_tile = c + (ic + ir) * ldc + jr;
+                    const T* a_rows = a + ir * kc;
+                    if (rows == mr) {
+                        detail::micro_kernel<T, simd_arch, mr, false>(kc, a_rows, kc, b_panel,
+                                                                      c_tile, ldc, cols, st);
+                    } else {
+                        detail::micro_kernel_rows<T, simd_arch, false>(
+                            rows, kc, a_rows, kc, b_panel, c_tile, ldc, cols, st,
+                            std::make_index_sequence<mr - 1>{});
+                    }
+                }
+            }
+        }
+    }
 }
 
 } // namespace emofuse::kernels

@@ -5,6 +5,7 @@
 #include <emofuse/attention/crossmodal.hpp>
 #include <emofuse/attention/mult.hpp>
 #include <emofuse/attention/multi_head.hpp>
+#include <emofuse/encoders/conv1d.hpp>
 #include <emofuse/layers/dense.hpp>
 #include <emofuse/layers/layer_norm.hpp>
 
@@ -120,8 +121,8 @@ void mult_forward_mosei(benchmark::State& state) {
     std::mt19937 rng(3);
     ea::mult_parameters<float> p;
     for (std::size_t m = 0; m < 3; ++m) {
-        p.projections[m] = emofuse::layers::dense<float>(
-            random_tensor<2>({d, orig[m]}, 1.0f / std::sqrt(float(orig[m])), rng), {});
+        p.projections[m] = emofuse::encoders::conv1d<float>(
+            random_tensor<3>({d, orig[m], 1}, 1.0f / std::sqrt(float(orig[m])), rng), {});
     }
     for (auto& e : p.crossmodal) {
         e = random_encoder(d, heads, layers, rng);

@@ -7,6 +7,7 @@
 #include "emofuse/attention/mult.hpp"
 #include "emofuse/attention/multi_head.hpp"
 #include "emofuse/attention/pooling.hpp"
+#include "emofuse/attention/torch_transformer.hpp"
 #include "emofuse/core/dims.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/encoders/conv1d.hpp"
@@ -169,6 +170,45 @@ template <class T, class StateDict>
     p.proj2 = layers::load_dense<T>(sd, detail::join(prefix, "proj2."));
     p.out_layer = layers::load_dense<T>(sd, detail::join(prefix, "out_layer."));
     return mult_model<T>(std::move(p), output);
+}
+
+/// nn.TransformerEncoderLayer: `<prefix>self_attn.{in_proj_weight, in_proj_bias,
+/// out_proj.weight, out_proj.bias}`, `linear1.*`, `linear2.*`, `norm1.*`, `norm2.*`. nhead,
+/// norm_first, the activation and the eps are constructor arguments, not stored.
+template <class T, class StateDict>
+[[nodiscard]] torch_encoder_layer<T>
+load_torch_encoder_layer(const StateDict& sd, std::string_view prefix, std::size_t heads,
+                         torch_encoder_options options) {
+    const T eps = static_cast<T>(options.layer_norm_eps);
+    return torch_encoder_layer<T>(
+        load_multi_head_attention<T>(sd, detail::join(prefix, "self_attn."), heads),
+        layers::load_dense<T>(sd, detail::join(prefix, "linear1.")),
+        layers::load_dense<T>(sd, detail::join(prefix, "linear2.")),
+        layers::load_layer_norm<T>(sd, detail::join(prefix, "norm1."), eps),
+        layers::load_layer_norm<T>(sd, detail::join(prefix, "norm2."), eps), options);
+}
+
+/// nn.TransformerEncoder: `<prefix>layers.<i>.*` for i = 0, 1, … (as many as stored; see
+/// load_torch_encoder_layer) and, when stored, the final `<prefix>norm.*`. Every layer takes
+/// the same options, as nn.TransformerEncoder deep-copies one layer.
+template <class T, class StateDict>
+[[nodiscard]] torch_encoder<T> load_torch_encoder(const StateDict& sd, std::string_view prefix,
+                                                  std::size_t heads,
+                                                  torch_encoder_options options) {
+    const std::size_t count =
+        detail::require_layers(sd, "load_torch_encoder", prefix, "self_attn.in_proj_weight");
+    std::vector<torch_encoder_layer<T>> stack;
+    stack.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        stack.push_back(load_torch_encoder_layer<T>(
+            sd, detail::join(prefix, "layers." + std::to_string(i) + "."), heads, options));
+    }
+    layers::layer_norm<T> norm;
+    if (sd.contains(detail::join(prefix, "norm.weight"))) {
+        norm = layers::load_layer_norm<T>(sd, detail::join(prefix, "norm."),
+                                          static_cast<T>(options.final_norm_eps));
+    }
+    return torch_encoder<T>(std::move(stack), std::move(norm));
 }
 
 /// An additive-attention stage (attention_pool or modality_attention) from

@@ -5,6 +5,8 @@
 #include <emofuse/attention/crossmodal.hpp>
 #include <emofuse/attention/mult.hpp>
 #include <emofuse/attention/multi_head.hpp>
+#include <emofuse/attention/torch_transformer.hpp>
+#include <emofuse/encoders/conv1d.hpp>
 #include <emofuse/layers/dense.hpp>
 #include <emofuse/layers/layer_norm.hpp>
 
@@ -120,8 +122,8 @@ void mult_forward_mosei(benchmark::State& state) {
     std::mt19937 rng(3);
     ea::mult_parameters<float> p;
     for (std::size_t m = 0; m < 3; ++m) {
-        p.projections[m] = emofuse::layers::dense<float>(
-            random_tensor<2>({d, orig[m]}, 1.0f / std::sqrt(float(orig[m])), rng), {});
+        p.projections[m] = emofuse::encoders::conv1d<float>(
+            random_tensor<3>({d, orig[m], 1}, 1.0f / std::sqrt(float(orig[m])), rng), {});
     }
     for (auto& e : p.crossmodal) {
         e = random_encoder(d, heads, layers, rng);
@@ -147,8 +149,50 @@ void mult_forward_mosei(benchmark::State& state) {
     }
 }
 
+// PyTorch's own nn.TransformerEncoder(nn.TransformerEncoderLayer(128, nhead=8,
+// dim_feedforward=512, batch_first=True), num_layers=2) in eval mode (post-LN, ReLU), batch 32 ×
+// 50 steps with a key-padding mask (lengths 25..50, the same in compare_torch_attention.py).
+std::vector<std::size_t> torch_encoder_lengths(std::size_t batch, std::size_t time) {
+    std::vector<std::size_t> lengths(batch);
+    for (std::size_t b = 0; b < batch; ++b) {
+        lengths[b] = time - (b * 7) % (time / 2 + 1);
+    }
+    return lengths;
+}
+
+void torch_encoder_b32_t50_d128(benchmark::State& state) {
+    constexpr std::size_t batch = 32, t = 50, d = 128, heads = 8, ffn = 512, layers = 2;
+    std::mt19937 rng(11);
+    std::vector<ea::torch_encoder_layer<float>> stack;
+    const float s = 1.0f / std::sqrt(float(d));
+    for (std::size_t i = 0; i < layers; ++i) {
+        stack.emplace_back(random_mha(d, heads, rng),
+                           emofuse::layers::dense<float>(random_tensor<2>({ffn, d}, s, rng),
+                                                         random_tensor<1>({ffn}, 0.1f, rng)),
+                           emofuse::layers::dense<float>(random_tensor<2>({d, ffn}, 0.5f * s, rng),
+                                                         random_tensor<1>({d}, 0.1f, rng)),
+                           random_norm(d, rng), random_norm(d, rng),
+                           ea::torch_encoder_options::pytorch());
+    }
+    const ea::torch_encoder<float> encoder(std::move(stack));
+    const auto x = random_tensor<3>({batch, t, d}, 1.0f, rng);
+    ea::attention_mask<float> mask;
+    mask.key_lengths = torch_encoder_lengths(batch, t);
+    for (auto _ : state) {
+        auto y = encoder(x, mask);
+        benchmark::DoNotOptimize(y.data());
+        benchmark::ClobberMemory();
+    }
+    // Per layer: QKV, Q·Kᵀ and P·V over all T keys (padding included in the count), out_proj,
+    // the two FFN products; multiply-adds counted as 2.
+    const double per_layer = 2.0 * batch * t * d * (3 * d + d + 2 * ffn) + 4.0 * batch * t * t * d;
+    state.counters["FLOP/s"] =
+        benchmark::Counter(layers * per_layer, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 } // namespace
 
 BENCHMARK(mult_cross)->Unit(benchmark::kMillisecond);
 BENCHMARK(mha_self)->Unit(benchmark::kMicrosecond);
 BENCHMARK(mult_forward_mosei)->Unit(benchmark::kMillisecond);
+BENCHMARK(torch_encoder_b32_t50_d128)->Unit(benchmark::kMillisecond);

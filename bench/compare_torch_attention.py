@@ -9,6 +9,10 @@ Workloads (docs/workloads.md), fp32, one thread:
 and, end to end (a companion, not a canonical row of docs/workloads.md):
   mult_forward_mosei  the full MulT forward, CMU-MOSEI configuration (text 50×300, audio
                       500×74, vision 500×35, d=30, 5 heads, 5 layers), batch 8
+  torch_encoder_b32_t50_d128  PyTorch's own nn.TransformerEncoder (2 layers, d=128, 8 heads,
+                      FFN 512, post-LN ReLU, batch_first) over B=32, T=50 with a key-padding
+                      mask, timed under torch.no_grad() (torch 1.13 takes its nested-tensor fast
+                      path there)
 
 The two sides run alternately for several rounds (--rounds) so that both see the same load
 on a shared machine; medians over rounds and medians of per-round ratios are printed.
@@ -206,6 +210,20 @@ def torch_times():
     xl, xa, xv = torch.randn(8, 50, 300), torch.randn(8, 500, 74), torch.randn(8, 500, 35)
     times["mult_forward_mosei"] = time_call(lambda: model(xl, xa, xv), min_time=0.1,
                                             repetitions=3)
+    # PyTorch's own encoder (emofuse-bench torch_encoder_b32_t50_d128), its fastest eval path.
+    b, t, d = 32, 50, 128
+    encoder = nn.TransformerEncoder(
+        nn.TransformerEncoderLayer(d, 8, dim_feedforward=512, batch_first=True), 2).eval()
+    xe = torch.randn(b, t, d)
+    padded = torch.zeros(b, t, dtype=torch.bool)
+    for i in range(b):
+        padded[i, t - (i * 7) % (t // 2 + 1):] = True
+
+    def torch_encoder():
+        with torch.no_grad():
+            return encoder(xe, src_key_padding_mask=padded)
+
+    times["torch_encoder_b32_t50_d128"] = time_call(torch_encoder)
     # The machine's single-core limit as OpenBLAS reaches it: a large sgemm.
     n = 1024
     a, bm = torch.randn(n, n), torch.randn(n, n)
@@ -214,7 +232,8 @@ def torch_times():
 
 
 def emofuse_times(bench, repetitions=5):
-    names = ["mult_cross", "mha_self", "mult_forward_mosei", "fma_peak"]
+    names = ["mult_cross", "mha_self", "mult_forward_mosei", "torch_encoder_b32_t50_d128",
+             "fma_peak"]
     cmd = [bench, "--benchmark_filter=^(%s)$" % "|".join(names),
            "--benchmark_repetitions=%d" % repetitions, "--benchmark_report_aggregates_only=true",
            "--benchmark_format=json"]
@@ -261,7 +280,7 @@ def main():
     print("medians; CPU time (wall time in brackets); GFLOP/s from emofuse-bench (CPU time)")
     print("%-12s %26s %26s %9s %8s %9s %8s" % ("workload", "emofuse", "torch (MulT-style)",
                                                 "speed-up", "[wall]", "GFLOP/s", "of peak"))
-    for name in ["mult_cross", "mha_self", "mult_forward_mosei"]:
+    for name in ["mult_cross", "mha_self", "mult_forward_mosei", "torch_encoder_b32_t50_d128"]:
         if name not in ours_last:
             print("%-12s missing from emofuse-bench" % name)
             continue

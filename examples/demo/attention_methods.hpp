@@ -12,6 +12,7 @@
 #include <emofuse/attention/mult.hpp>
 #include <emofuse/attention/pooling.hpp>
 #include <emofuse/core/pipeline.hpp>
+#include <emofuse/encoders/conv1d.hpp>
 #include <emofuse/fusion/concat.hpp>
 #include <emofuse/layers/dense.hpp>
 #include <emofuse/layers/layer_norm.hpp>
@@ -48,6 +49,12 @@ public:
         const float scale = 1.0f / std::sqrt(static_cast<float>(in));
         return emofuse::layers::dense<float>(matrix(out, in, scale),
                                              bias ? vector(out, 0.1f) : xt::xtensor<float, 1>());
+    }
+    /// nn.Conv1d(in, out, kernel_size=1, bias=False), MulT's projection (draws as dense()).
+    emofuse::encoders::conv1d<float> pointwise_conv(std::size_t out, std::size_t in) {
+        xt::xtensor<float, 3> w({out, in, 1});
+        fill(w.data(), w.size(), 1.0f / std::sqrt(static_cast<float>(in)));
+        return emofuse::encoders::conv1d<float>(w, xt::xtensor<float, 1>());
     }
     static emofuse::layers::layer_norm<float> unit_norm(std::size_t d) {
         return emofuse::layers::layer_norm<float>(xt::ones<float>({d}), xt::zeros<float>({d}));
@@ -155,7 +162,7 @@ inline std::vector<method> attention_methods(const feature_sizes& sizes = sample
         ea::mult_parameters<float> p;
         std::size_t parameters = 0;
         for (std::size_t m = 0; m < 3; ++m) {
-            p.projections[m] = w.dense(d, input_sizes[m], false);
+            p.projections[m] = w.pointwise_conv(d, input_sizes[m]);
             parameters += d * input_sizes[m];
         }
         for (auto& e : p.crossmodal) {

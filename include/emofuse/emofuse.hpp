@@ -70,6 +70,7 @@
 #include "emofuse/attention/pooling.hpp"
 #include "emofuse/attention/positions.hpp"
 #include "emofuse/attention/scaled_dot_product.hpp"
+#include "emofuse/attention/torch_transformer.hpp"
 
 #include "emofuse/encoders/batch_norm.hpp"
 #include "emofuse/encoders/cells.hpp"

@@ -16,8 +16,10 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace ea = emofuse::attention;
@@ -226,4 +228,162 @@ TEST_CASE("an encoder rejects layers whose FFN activation differs from its optio
                              emofuse::layers::load_layer_norm<double>(sd, "weights.layer_norm."),
                              plain_positions(false)),
                          doctest::Contains("FFN activation"), emofuse::value_error);
+}
+
+namespace {
+
+/// A fixture written by generate_mmsa_mult_fixtures.py from MMSA's own MULT class.
+struct mmsa_case {
+    fixture io;
+    emofuse::io::state_dict sd;
+
+    explicit mmsa_case(const std::string& name)
+        : io(name + "_io"), sd(emofuse::io::load_safetensors(data_path(name + "_state_dict"))) {}
+
+    /// MMSA's preset with the case's attn_mask.
+    [[nodiscard]] ea::encoder_options options() const {
+        auto options = ea::encoder_options::mmsa();
+        options.mask_future = io.meta("attn_mask") == "1";
+        return options;
+    }
+    template <class T>
+    [[nodiscard]] ea::mult_model<T> load() const {
+        return ea::load_mult<T>(sd, "Model.", std::stoul(io.meta("heads")), options());
+    }
+    /// MMSA's MULT ignores lengths: full-length sequences.
+    template <class T>
+    [[nodiscard]] emofuse::sequence<T> input(const std::string& m) const {
+        return emofuse::sequence<T>(io.get<T, 3>("input." + m));
+    }
+};
+
+/// Sample b of x, its first `steps` time steps.
+xt::xtensor<double, 3> sample_of(const xt::xtensor<double, 3>& x, std::size_t b,
+                                 std::size_t steps) {
+    const std::size_t features = x.shape(2);
+    xt::xtensor<double, 3> out({1, steps, features});
+    std::copy_n(x.data() + b * x.shape(1) * features, steps * features, out.data());
+    return out;
+}
+
+/// Sets frames [first, last) of sample b to `value`.
+void fill_frames(xt::xtensor<double, 3>& x, std::size_t b, std::size_t first, std::size_t last,
+                 double value) {
+    const std::size_t features = x.shape(2);
+    std::fill(x.data() + (b * x.shape(1) + first) * features,
+              x.data() + (b * x.shape(1) + last) * features, value);
+}
+
+} // namespace
+
+TEST_CASE_TEMPLATE("MulT with MMSA's Conv1d kernels matches MMSA's MULT", T, float, double) {
+    // MMSA's MultiheadAttention takes its softmax in float32 (attn_weights.float()) even in a
+    // float64 model, so the reference holds float32 rounding: 1e-5 (float), 1e-6 (double).
+    const double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-6;
+    for (const char* name : {"mmsa_mult_k5", "mmsa_mult_mixed"}) {
+        CAPTURE(name);
+        const mmsa_case c(name);
+        const auto model = c.load<T>();
+        const auto r = model.forward(c.input<T>("text"), c.input<T>("audio"), c.input<T>("vision"));
+        check_close(r.prediction, c.io.get<double, 2>("expected.M"), tolerance, name);
+        check_close(r.hidden, c.io.get<double, 2>("expected.Feature_f"), tolerance, name);
+    }
+}
+
+TEST_CASE("load_mult takes the kernel sizes from the weights and skips square projections") {
+    const mmsa_case k5("mmsa_mult_k5");
+    for (const auto& conv : k5.load<float>().parameters().projections) {
+        CHECK(conv.options().kernel_size == 5);
+        CHECK(conv.options().padding == 0);
+        CHECK(!conv.options().bias);
+    }
+    // Audio has d = 8 features: MULT stores proj_a (kernel 5) but never applies it.
+    const mmsa_case mixed("mmsa_mult_mixed");
+    CHECK(mixed.sd.contains("Model.proj_a.weight"));
+    const auto& p = mixed.load<float>().parameters().projections;
+    CHECK(p[0].options().kernel_size == 3);
+    CHECK(p[1].empty());
+    CHECK(p[2].options().kernel_size == 1);
+}
+
+TEST_CASE("a padded sample is projected as if alone at its own length") {
+    const mmsa_case c("mmsa_mult_k5");
+    // MulT's shifted future mask is built from the padded time axes, so a sample's result
+    // depends on its batch's padding with it on; this is about the projection alone.
+    auto options = c.options();
+    options.mask_future = false;
+    const auto model = ea::load_mult<double>(c.sd, "Model.", 2, options);
+    auto text = c.io.get<double, 3>("input.text"); // (3, 9, 12)
+    auto audio = c.io.get<double, 3>("input.audio");
+    auto vision = c.io.get<double, 3>("input.vision");
+    // Sample 1 alone, its text cut to 7 steps.
+    const std::size_t keep = 7;
+    const auto alone =
+        model.forward(emofuse::sequence<double>(sample_of(text, 1, keep)),
+                      emofuse::sequence<double>(sample_of(audio, 1, audio.shape(1))),
+                      emofuse::sequence<double>(sample_of(vision, 1, vision.shape(1))));
+    // The same sample in the batch, its text padded with values that must not leak.
+    fill_frames(text, 1, keep, 9, std::nan(""));
+    const auto batched =
+        model.forward(emofuse::sequence<double>(text, {9, keep, 9}),
+                      emofuse::sequence<double>(audio), emofuse::sequence<double>(vision));
+    CHECK(batched.prediction.shape(1) == 1);
+    CHECK(std::abs(batched.prediction(1, 0) - alone.prediction(0, 0)) < 1e-12);
+    // A sample shorter than the kernel has no projected step: its text part of h is zero.
+    const auto none =
+        model.forward(emofuse::sequence<double>(text, {9, 4, 9}), emofuse::sequence<double>(audio),
+                      emofuse::sequence<double>(vision));
+    for (std::size_t j = 0; j < 16; ++j) {
+        CHECK(none.hidden(1, j) == 0.0);
+    }
+}
+
+TEST_CASE("with a frame mask, a projected step reads only valid frames") {
+    const mmsa_case c("mmsa_mult_k5");
+    const auto model = c.load<double>();
+    auto text = c.io.get<double, 3>("input.text");
+    const emofuse::sequence<double> audio(c.io.get<double, 3>("input.audio"));
+    const emofuse::sequence<double> vision(c.io.get<double, 3>("input.vision"));
+    xt::xtensor<std::uint8_t, 2> valid = xt::ones<std::uint8_t>({3, 9});
+    valid(0, 2) = 0; // every window of sample 0 but the last two reads frame 2
+    const auto masked =
+        model.forward(emofuse::sequence<double>(text, {9, 9, 9}, valid), audio, vision);
+    const auto plain = model.forward(emofuse::sequence<double>(text), audio, vision);
+    // The dropped frame's value never reaches the output …
+    fill_frames(text, 0, 2, 3, std::nan(""));
+    const auto poisoned =
+        model.forward(emofuse::sequence<double>(text, {9, 9, 9}, valid), audio, vision);
+    check_close(poisoned.prediction, masked.prediction, 1e-12, "dropped frame");
+    // … and the mask changes sample 0 only.
+    CHECK(std::abs(masked.prediction(0, 0) - plain.prediction(0, 0)) > 1e-6);
+    for (std::size_t b = 1; b < 3; ++b) {
+        CHECK(std::abs(masked.prediction(b, 0) - plain.prediction(b, 0)) < 1e-12);
+    }
+}
+
+TEST_CASE("load_mult and mult_model name the projection on mismatched shapes") {
+    const mmsa_case c("mmsa_mult_k5");
+    // proj_l with 6 output channels where the encoders have d = 8.
+    emofuse::io::state_dict wrong;
+    for (const auto& name : c.sd.names()) {
+        if (name != "Model.proj_l.weight") {
+            wrong.insert(name, c.sd.at(name));
+        }
+    }
+    wrong.insert("Model.proj_l.weight", xt::xtensor<float, 3>(xt::zeros<float>({6, 12, 5})));
+    CHECK_THROWS_WITH_AS((void)ea::load_mult<float>(wrong, "Model.", 2, c.options()),
+                         doctest::Contains("'Model.proj_l.weight'"), emofuse::shape_error);
+    CHECK_THROWS_WITH_AS((void)ea::load_mult<float>(wrong, "Model.", 2, c.options()),
+                         doctest::Contains("expected shape (8, orig_d, kernel_size)"),
+                         emofuse::shape_error);
+    CHECK_THROWS_WITH_AS((void)ea::load_mult<float>(wrong, "Model.", 2, c.options()),
+                         doctest::Contains("got (6, 12, 5)"), emofuse::shape_error);
+    // Text shorter than the kernel.
+    const auto model = c.load<float>();
+    const emofuse::sequence<float> short_text(xt::xtensor<float, 3>(xt::zeros<float>({3, 4, 12})));
+    CHECK_THROWS_WITH_AS(
+        (void)model.forward(short_text, c.input<float>("audio"), c.input<float>("vision")),
+        "attention::mult_model: proj_l (Conv1d kernel 5, padding 0, dilation 1): text time "
+        "steps: expected at least 5, got 4",
+        emofuse::shape_error);
 }

@@ -9,6 +9,7 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -109,6 +110,44 @@ TEST_CASE_TEMPLATE("conv1d matches torch.nn.Conv1d", T, float, double) {
         const auto conv = ee::conv1d<T>::from_state_dict(sd, "proj.", conv1d_options_of(sd));
         check_close<T>(conv(sd.tensor<T, 3>("input")), sd.tensor<double, 3>("output"), "output");
     }
+}
+
+TEST_CASE_TEMPLATE("conv1d over channels-last input is the transposed convolution", T, float,
+                   double) {
+    for (const char* name : {"conv1d_k1_nobias", "conv1d_k5", "conv1d_strided"}) {
+        INFO("case ", std::string(name));
+        const auto sd = load_case(name);
+        const auto conv = ee::conv1d<T>::from_state_dict(sd, "proj.", conv1d_options_of(sd));
+        const auto x = sd.tensor<T, 3>("input");       // (N, C_in, L)
+        const auto y = sd.tensor<double, 3>("output"); // (N, C_out, L_out)
+        xt::xtensor<T, 3> x_last({x.shape(0), x.shape(2), x.shape(1)});
+        for (std::size_t n = 0; n < x.shape(0); ++n) {
+            for (std::size_t c = 0; c < x.shape(1); ++c) {
+                for (std::size_t t = 0; t < x.shape(2); ++t) {
+                    x_last(n, t, c) = x(n, c, t);
+                }
+            }
+        }
+        xt::xtensor<double, 3> y_last({y.shape(0), y.shape(2), y.shape(1)});
+        for (std::size_t n = 0; n < y.shape(0); ++n) {
+            for (std::size_t o = 0; o < y.shape(1); ++o) {
+                for (std::size_t t = 0; t < y.shape(2); ++t) {
+                    y_last(n, t, o) = y(n, o, t);
+                }
+            }
+        }
+        check_close<T>(conv.forward_channels_last(x_last), y_last, "channels-last output");
+        // A copy re-packs the kept weight and computes the same.
+        const ee::conv1d<T> copy = conv;
+        CHECK(copy.weight() == conv.weight());
+        check_close<T>(copy(x), y, "copy");
+        const xt::xtensor<T, 3> wrong_channels =
+            xt::zeros<T>(std::array<std::size_t, 3>{1, x.shape(2), x.shape(1) + 1});
+        CHECK_THROWS_WITH_AS(static_cast<void>(conv.forward_channels_last(wrong_channels)),
+                             doctest::Contains("input channels (axis 2, in_channels)"),
+                             emofuse::shape_error);
+    }
+    CHECK(ee::conv1d<T>().empty());
 }
 
 TEST_CASE("conv1d rejects bad input with clear errors") {

@@ -7,8 +7,10 @@
 #include "emofuse/attention/mult.hpp"
 #include "emofuse/attention/multi_head.hpp"
 #include "emofuse/attention/pooling.hpp"
+#include "emofuse/attention/torch_transformer.hpp"
 #include "emofuse/core/dims.hpp"
 #include "emofuse/core/error.hpp"
+#include "emofuse/encoders/conv1d.hpp"
 #include "emofuse/layers/dense.hpp"
 #include "emofuse/layers/layer_norm.hpp"
 
@@ -107,27 +109,23 @@ load_crossmodal_encoder(const StateDict& sd, std::string_view prefix, std::size_
 }
 
 /// Loads MulT (MULTModel, all three modalities) from its state dict: proj_{l,a,v}.weight
-/// (Conv1d (d, orig_d, 1), optional), trans_{l,a,v}_with_{…}.*, trans_{l,a,v}_mem.*, proj1.*,
-/// proj2.*, out_layer.*; `prefix` is prepended to every name ("" for a plain checkpoint,
-/// "module." for a DataParallel one, "Model." for MMSA's AMIO wrapper). `heads` is MulT's
-/// num_heads; `options` names the peer that trained it: encoder_options::mult_original()
-/// (yaohungt/Multimodal-Transformer) or encoder_options::mmsa() (thuiar/MMSA) — their state
-/// dicts have the same names but their encoders differ.
+/// (nn.Conv1d (d, orig_d, k), any kernel size k; a proj_m.bias is used when stored; absent or
+/// with orig_d == d: no projection, as MulT and MMSA skip it then though they store it),
+/// trans_{l,a,v}_with_{…}.*, trans_{l,a,v}_mem.*, proj1.*, proj2.*, out_layer.*; `prefix` is
+/// prepended to every name ("" for a plain checkpoint, "module." for a DataParallel one, "Model."
+/// for MMSA's AMIO wrapper). The kernel sizes come from the weights (MulT: 1; MMSA:
+/// conv1d_kernel_size_{l,a,v}, 5 in its configs), with stride 1 and padding 0 as both build them.
+/// `heads` is MulT's num_heads; `options` names the peer that trained it:
+/// encoder_options::mult_original() (yaohungt/Multimodal-Transformer) or encoder_options::mmsa()
+/// (thuiar/MMSA: positions off) — their state dicts have the same names but their encoders differ.
+/// Throws shape_error naming the tensor and both shapes when a projection does not fit its
+/// encoders.
 template <class T, class StateDict>
 [[nodiscard]] mult_model<T> load_mult(const StateDict& sd, std::string_view prefix,
                                       std::size_t heads, encoder_options options,
                                       mult_output output = mult_output::prediction) {
     constexpr std::array<std::string_view, 3> names{"l", "a", "v"};
     mult_parameters<T> p;
-    for (std::size_t m = 0; m < 3; ++m) {
-        const std::string proj = detail::join(prefix, "proj_" + std::string(names[m]) + ".weight");
-        if (sd.contains(proj)) {
-            const auto conv = sd.template tensor<T, 3>(proj, {dynamic, dynamic, 1});
-            xt::xtensor<T, 2> weight({conv.shape(0), conv.shape(1)});
-            std::copy(conv.begin(), conv.end(), weight.begin());
-            p.projections[m] = layers::dense<T>(std::move(weight), {}, proj);
-        }
-    }
     std::size_t block = 0;
     for (std::size_t m = 0; m < 3; ++m) {
         for (std::size_t n = 0; n < 3; ++n) {
@@ -144,10 +142,73 @@ template <class T, class StateDict>
         const std::string name = "trans_" + std::string(names[m]) + "_mem.";
         p.memory[m] = load_crossmodal_encoder<T>(sd, detail::join(prefix, name), heads, options);
     }
+    for (std::size_t m = 0; m < 3; ++m) {
+        const std::string proj = detail::join(prefix, "proj_" + std::string(names[m]) + ".");
+        if (!sd.contains(proj + "weight")) {
+            continue;
+        }
+        const auto weight = sd.template tensor<T, 3>(proj + "weight", {dynamic, dynamic, dynamic});
+        const std::size_t d = p.crossmodal[2 * m].embed_dim();
+        if (weight.shape(0) != d) {
+            throw shape_error(emofuse::detail::concat_message(
+                "attention::load_mult: tensor '", proj, "weight'",
+                layers::state_dict_source_suffix(sd), ": expected shape (", d,
+                ", orig_d, kernel_size) (nn.Conv1d with d = ", d, " from trans_", names[m],
+                "_with_*), got (", weight.shape(0), ", ", weight.shape(1), ", ", weight.shape(2),
+                ")"));
+        }
+        if (weight.shape(1) == d) {
+            continue; // orig_d == d: MulT's forward never applies this convolution
+        }
+        xt::xtensor<T, 1> bias;
+        if (sd.contains(proj + "bias")) {
+            bias = sd.template tensor<T, 1>(proj + "bias", {d});
+        }
+        p.projections[m] = encoders::conv1d<T>(weight, bias);
+    }
     p.proj1 = layers::load_dense<T>(sd, detail::join(prefix, "proj1."));
     p.proj2 = layers::load_dense<T>(sd, detail::join(prefix, "proj2."));
     p.out_layer = layers::load_dense<T>(sd, detail::join(prefix, "out_layer."));
     return mult_model<T>(std::move(p), output);
+}
+
+/// nn.TransformerEncoderLayer: `<prefix>self_attn.{in_proj_weight, in_proj_bias,
+/// out_proj.weight, out_proj.bias}`, `linear1.*`, `linear2.*`, `norm1.*`, `norm2.*`. nhead,
+/// norm_first, the activation and the eps are constructor arguments, not stored.
+template <class T, class StateDict>
+[[nodiscard]] torch_encoder_layer<T>
+load_torch_encoder_layer(const StateDict& sd, std::string_view prefix, std::size_t heads,
+                         torch_encoder_options options) {
+    const T eps = static_cast<T>(options.layer_norm_eps);
+    return torch_encoder_layer<T>(
+        load_multi_head_attention<T>(sd, detail::join(prefix, "self_attn."), heads),
+        layers::load_dense<T>(sd, detail::join(prefix, "linear1.")),
+        layers::load_dense<T>(sd, detail::join(prefix, "linear2.")),
+        layers::load_layer_norm<T>(sd, detail::join(prefix, "norm1."), eps),
+        layers::load_layer_norm<T>(sd, detail::join(prefix, "norm2."), eps), options);
+}
+
+/// nn.TransformerEncoder: `<prefix>layers.<i>.*` for i = 0, 1, … (as many as stored; see
+/// load_torch_encoder_layer) and, when stored, the final `<prefix>norm.*`. Every layer takes
+/// the same options, as nn.TransformerEncoder deep-copies one layer.
+template <class T, class StateDict>
+[[nodiscard]] torch_encoder<T> load_torch_encoder(const StateDict& sd, std::string_view prefix,
+                                                  std::size_t heads,
+                                                  torch_encoder_options options) {
+    const std::size_t count =
+        detail::require_layers(sd, "load_torch_encoder", prefix, "self_attn.in_proj_weight");
+    std::vector<torch_encoder_layer<T>> stack;
+    stack.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        stack.push_back(load_torch_encoder_layer<T>(
+            sd, detail::join(prefix, "layers." + std::to_string(i) + "."), heads, options));
+    }
+    layers::layer_norm<T> norm;
+    if (sd.contains(detail::join(prefix, "norm.weight"))) {
+        norm = layers::load_layer_norm<T>(sd, detail::join(prefix, "norm."),
+                                          static_cast<T>(options.final_norm_eps));
+    }
+    return torch_encoder<T>(std::move(stack), std::move(norm));
 }
 
 /// An additive-attention stage (attention_pool or modality_attention) from

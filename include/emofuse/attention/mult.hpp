@@ -8,6 +8,7 @@
 #include "emofuse/core/error.hpp"
 #include "emofuse/core/modality.hpp"
 #include "emofuse/core/sequence.hpp"
+#include "emofuse/encoders/conv1d.hpp"
 #include "emofuse/layers/dense.hpp"
 
 #include <boost/hana/tuple.hpp>
@@ -15,10 +16,12 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace emofuse::attention {
 
@@ -33,9 +36,11 @@ enum class mult_output {
 /// trans_v_with_a); of `memory`: L, A, V (trans_l_mem, trans_a_mem, trans_v_mem).
 template <class T>
 struct mult_parameters {
-    /// Conv1d(k=1, bias=False) weights as (d_m, orig_d_m); empty = identity (MulT skips the
-    /// projection when orig_d_m == d_m).
-    std::array<layers::dense<T>, 3> projections;
+    /// The temporal convolutions proj_l, proj_a, proj_v: nn.Conv1d(orig_d_m, d_m, kernel_size
+    /// k_m), bias=False and padding 0 in MulT (k = 1) and MMSA (k = conv1d_kernel_size_m, 5 in
+    /// its configs); any kernel, stride, padding, dilation or bias runs. Empty (default-
+    /// constructed) = identity: MulT and MMSA skip the projection when orig_d_m == d_m.
+    std::array<encoders::conv1d<T>, 3> projections;
     std::array<crossmodal_encoder<T>, 6> crossmodal;
     std::array<crossmodal_encoder<T>, 3> memory;
     layers::dense<T> proj1;
@@ -44,13 +49,19 @@ struct mult_parameters {
 };
 
 /// The MulT forward pass (eval mode, all three modalities):
-///   x̂_m = Conv1d_m(x_m) (per frame), for each target m and source n ≠ m:
+///   x̂_m = Conv1d_m(x_m) over time (T_m − k_m + 1 steps for MulT's padding 0), for each target
+///   m and source n ≠ m:
 ///   h_{m←n} = Encoder_{m←n}(x̂_m, x̂_n) (keys masked by n's lengths), h_m = [h_{m←n₁}, h_{m←n₂}]
 ///   (2·d_m), h_m = Encoder_m^mem(h_m) (self-attention, keys masked by m's lengths), last_m =
 ///   h_m at the sample's last valid step; h = [last_l, last_a, last_v];
 ///   prediction = out_layer(proj2(ReLU(proj1(h))) + h).
-/// With full-length sequences the last valid step is MulT's h[-1]. Requires text, audio and
-/// vision in the batch (as sequences).
+/// With full-length sequences the last valid step is MulT's h[-1]. Padded samples are convolved
+/// as if alone at their own length (frames past it read as zeros), so sample b keeps
+/// ⌊(n_b + 2p − span)/stride⌋ + 1 projected steps (0 when n_b + 2p < span, span = dilation·(k −
+/// 1) + 1); with a frame mask, a projected step is valid when every frame its window reads
+/// inside the sample is. MulT and MMSA ignore lengths (they convolve and attend over the whole
+/// padded tensor and take its last step): pass sequences without lengths to reproduce them.
+/// Requires text, audio and vision in the batch (as sequences).
 template <class T>
 class mult_model : public fusion_stage_base {
 public:
@@ -78,8 +89,8 @@ public:
             check_size(stage, std::string(memory_name(m)) + " embed_dim (2·d of its target)", 2 * d,
                        p_.memory[m].embed_dim());
             if (!p_.projections[m].empty()) {
-                check_size(stage, std::string(projection_name(m)) + " output features (d)", d,
-                           p_.projections[m].out_features());
+                check_size(stage, std::string(projection_name(m)) + " output channels (d)", d,
+                           p_.projections[m].options().out_channels);
             }
             combined += 2 * d;
         }
@@ -102,24 +113,25 @@ public:
         const std::size_t batch = text_seq.batch_size();
         check_size(stage, "audio batch (= text batch)", batch, audio_seq.batch_size());
         check_size(stage, "vision batch (= text batch)", batch, vision_seq.batch_size());
-        std::array<xt::xtensor<T, 3>, 3> projected;
+        std::array<sequence<T>, 3> projected;
         for (std::size_t m = 0; m < 3; ++m) {
-            projected[m] = project(m, inputs[m]->values());
+            projected[m] = project(m, *inputs[m]);
         }
         features<T> hidden({batch, hidden_size()});
         std::size_t column = 0;
         for (std::size_t m = 0; m < 3; ++m) {
             const std::size_t first = (m == 0) ? 1 : 0;
             const std::size_t second = (m == 2) ? 1 : 2;
-            const auto h_first = p_.crossmodal[2 * m](projected[m], projected[first],
-                                                      key_padding_of(*inputs[first]));
-            const auto h_second = p_.crossmodal[2 * m + 1](projected[m], projected[second],
-                                                           key_padding_of(*inputs[second]));
+            const auto h_first = p_.crossmodal[2 * m](
+                projected[m].values(), projected[first].values(), key_padding_of(projected[first]));
+            const auto h_second =
+                p_.crossmodal[2 * m + 1](projected[m].values(), projected[second].values(),
+                                         key_padding_of(projected[second]));
             const auto joined = concat_features(h_first, h_second);
-            const auto h = p_.memory[m](joined, key_padding_of(*inputs[m]));
+            const auto h = p_.memory[m](joined, key_padding_of(projected[m]));
             const std::size_t width = h.shape(2);
             for (std::size_t b = 0; b < batch; ++b) {
-                const std::size_t last = last_valid_step(*inputs[m], b);
+                const std::size_t last = last_valid_step(projected[m], b);
                 T* dst = hidden.data() + b * hidden_size() + column;
                 if (last == no_step) {
                     std::fill(dst, dst + width, T(0));
@@ -189,21 +201,82 @@ private:
         return no_step;
     }
 
-    xt::xtensor<T, 3> project(std::size_t m, const xt::xtensor<T, 3>& x) const {
-        const layers::dense<T>& proj = p_.projections[m];
-        const std::size_t d = p_.crossmodal[2 * m].embed_dim();
-        if (proj.empty()) {
-            check_size("attention::mult_model",
-                       std::string(projection_name(m)) + " input features (no projection: d)", d,
-                       x.shape(2));
+    static std::string_view modality_name(std::size_t m) {
+        constexpr std::array<std::string_view, 3> names{"text", "audio", "vision"};
+        return names[m];
+    }
+
+    /// Conv1d_m over x's time axis, with the projected lengths and frame mask (see the class
+    /// comment); x itself when there is no projection.
+    sequence<T> project(std::size_t m, const sequence<T>& x) const {
+        constexpr std::string_view stage = "attention::mult_model";
+        const encoders::conv1d<T>& conv = p_.projections[m];
+        const std::string name(projection_name(m));
+        if (conv.empty()) {
+            check_size(stage, name + " input features (no projection: d)",
+                       p_.crossmodal[2 * m].embed_dim(), x.values().shape(2));
             return x;
         }
-        check_size("attention::mult_model",
-                   std::string(projection_name(m)) + " input features (orig_d)", proj.in_features(),
-                   x.shape(2));
-        xt::xtensor<T, 3> out({x.shape(0), x.shape(1), d});
-        proj.apply(x.data(), x.shape(2), x.shape(0) * x.shape(1), out.data(), d);
-        return out;
+        const encoders::conv1d_options& o = conv.options();
+        check_size(stage, name + " input features (orig_d)", o.in_channels, x.values().shape(2));
+        const std::size_t batch = x.batch_size();
+        const std::size_t time = x.values().shape(1);
+        const std::size_t span = o.dilation * (o.kernel_size - 1) + 1;
+        if (time + 2 * o.padding < span) {
+            throw shape_error(emofuse::detail::concat_message(
+                stage, ": ", name, " (Conv1d kernel ", o.kernel_size, ", padding ", o.padding,
+                ", dilation ", o.dilation, "): ", modality_name(m),
+                " time steps: expected at least ", span - std::min(span, 2 * o.padding), ", got ",
+                time));
+        }
+        const bool pointwise = o.kernel_size == 1 && o.padding == 0 && o.stride == 1;
+        bool padded = x.has_frame_mask();
+        for (std::size_t b = 0; b < batch && !padded; ++b) {
+            padded = x.length(b) < time;
+        }
+        if (pointwise || !padded) {
+            // A frame maps to one projected frame, or no sample has padding to keep out.
+            auto values = conv.forward_channels_last(x.values());
+            if (!padded) {
+                return sequence<T>(std::move(values));
+            }
+            return x.has_frame_mask() ? sequence<T>(std::move(values), x.lengths(), x.frame_mask())
+                                      : sequence<T>(std::move(values), x.lengths());
+        }
+        // Windows must read zeros, not padding values, past a sample's length (as if alone).
+        xt::xtensor<T, 3> cleared = x.values();
+        const std::size_t features = cleared.shape(2);
+        for (std::size_t b = 0; b < batch; ++b) {
+            for (std::size_t t = 0; t < time; ++t) {
+                if (!x.valid(b, t)) {
+                    std::fill_n(cleared.data() + (b * time + t) * features, features, T(0));
+                }
+            }
+        }
+        auto values = conv.forward_channels_last(cleared);
+        const std::size_t out_time = values.shape(1);
+        std::vector<std::size_t> lengths(batch);
+        for (std::size_t b = 0; b < batch; ++b) {
+            const std::size_t padded_length = x.length(b) + 2 * o.padding;
+            lengths[b] = padded_length < span ? 0 : (padded_length - span) / o.stride + 1;
+        }
+        if (!x.has_frame_mask()) {
+            return sequence<T>(std::move(values), std::move(lengths));
+        }
+        xt::xtensor<std::uint8_t, 2> valid({batch, out_time});
+        for (std::size_t b = 0; b < batch; ++b) {
+            for (std::size_t t = 0; t < out_time; ++t) {
+                bool all_valid = true;
+                for (std::size_t k = 0; k < o.kernel_size && all_valid; ++k) {
+                    const std::size_t at = t * o.stride + k * o.dilation; // padded coordinates
+                    if (at >= o.padding && at - o.padding < x.length(b)) {
+                        all_valid = x.valid(b, at - o.padding);
+                    }
+                }
+                valid(b, t) = all_valid ? 1 : 0;
+            }
+        }
+        return sequence<T>(std::move(values), std::move(lengths), std::move(valid));
     }
 
     static xt::xtensor<T, 3> concat_features(const xt::xtensor<T, 3>& a,

@@ -41,7 +41,7 @@ struct conv1d_options {
 /// The windows of all samples are unfolded into rows of C_in·kernel_size values and
 /// multiplied by the (C_out, C_in·kernel_size) weight, packed once at construction, in one
 /// GEMM with the bias fused into its store. operator() is const and thread-safe (scratch is
-/// per thread). Move-only.
+/// per thread). The weight is also kept as given; copies re-pack from it.
 template <class T>
 class conv1d {
 public:
@@ -56,7 +56,7 @@ public:
            std::size_t padding = 0, std::size_t dilation = 1)
         : options_{weight.shape(1), weight.shape(0), weight.shape(2), stride,
                    padding,         dilation,        bias.size() != 0},
-          bias_(bias.begin(), bias.end()) {
+          weight_(weight), bias_(bias.begin(), bias.end()) {
         constexpr std::string_view stage = "encoders::conv1d";
         if (options_.kernel_size == 0 || stride == 0 || dilation == 0) {
             throw value_error(emofuse::detail::concat_message(
@@ -66,9 +66,25 @@ public:
         if (bias.size() != 0) {
             check_size(stage, "bias size (out_channels)", options_.out_channels, bias.size());
         }
-        weight_ = kernels::packed_operand<T>::from_linear_weight(
-            weight.data(), options_.out_channels, window_size());
+        pack();
     }
+
+    conv1d(const conv1d& other)
+        : options_(other.options_), weight_(other.weight_), bias_(other.bias_) {
+        pack();
+    }
+    conv1d& operator=(const conv1d& other) {
+        if (this != &other) {
+            options_ = other.options_;
+            weight_ = other.weight_;
+            bias_ = other.bias_;
+            pack();
+        }
+        return *this;
+    }
+    conv1d(conv1d&&) noexcept = default;
+    conv1d& operator=(conv1d&&) noexcept = default;
+    ~conv1d() = default;
 
     /// Loads `<prefix>weight` (out, in, kernel) and, with options.bias, `<prefix>bias` (out).
     /// Throws value_error for a missing tensor or a bias with bias = false, shape_error for a
@@ -101,6 +117,11 @@ public:
     }
 
     [[nodiscard]] const conv1d_options& options() const { return options_; }
+    /// (out_channels, in_channels, kernel_size), as given (empty for a default-constructed
+    /// layer).
+    [[nodiscard]] const xt::xtensor<T, 3>& weight() const { return weight_; }
+    /// No outputs: a default-constructed layer.
+    [[nodiscard]] bool empty() const { return options_.out_channels == 0; }
 
     /// L_out for an input of `length` steps; shape_error when the padded input is shorter
     /// than one dilated kernel.
@@ -136,14 +157,10 @@ public:
         if (rows == 0 || out_channels == 0) {
             return y;
         }
-        static_cast<void>(checked_byte_count(
-            "encoders::conv1d: unfolded windows (N, L_out, in_channels·kernel_size)",
-            {samples, out_length, window_size()}, sizeof(T)));
-        kernels::workspace& ws = scratch();
-        T* windows = ws.buffer<T>(0, rows * window_size());
-        T* products = ws.buffer<T>(1, rows * out_channels);
-        unfold(x.data(), samples, length, out_length, windows);
-        kernels::linear(windows, rows, weight_, bias_.empty() ? nullptr : bias_.data(), products);
+        check_window_bytes(samples, out_length);
+        T* products = scratch().template buffer<T>(1, rows * out_channels);
+        multiply_windows(x.data(), {channels_first_strides(length), samples, length, out_length},
+                         products);
         // (N·L_out, C_out) rows → (N, C_out, L_out).
         for (std::size_t n = 0; n < samples; ++n) {
             const T* src = products + n * out_length * out_channels;
@@ -157,32 +174,96 @@ public:
         return y;
     }
 
+    /// The same convolution over channels-last input, emofuse's batch-first sequences:
+    /// x (N, L, in_channels) → (N, L_out, out_channels), i.e. operator() of x.transpose(1, 2)
+    /// with the result transposed back, without either transpose (the GEMM's rows are
+    /// already (sample, step)).
+    [[nodiscard]] xt::xtensor<T, 3> forward_channels_last(const xt::xtensor<T, 3>& x) const {
+        check_size("encoders::conv1d", "input channels (axis 2, in_channels)", options_.in_channels,
+                   x.shape(2));
+        const std::size_t samples = x.shape(0);
+        const std::size_t length = x.shape(1);
+        const std::size_t out_length = output_length(length);
+        xt::xtensor<T, 3> y(std::array<std::size_t, 3>{samples, out_length, options_.out_channels});
+        const std::size_t rows = samples * out_length;
+        if (rows == 0 || options_.out_channels == 0) {
+            return y;
+        }
+        if (options_.kernel_size == 1 && options_.stride == 1 && options_.padding == 0) {
+            // Every row of x is its own window: no unfolding.
+            kernels::linear(x.data(), rows, packed_, bias_.empty() ? nullptr : bias_.data(),
+                            y.data());
+            return y;
+        }
+        check_window_bytes(samples, out_length);
+        multiply_windows(x.data(), {channels_last_strides(length), samples, length, out_length},
+                         y.data());
+        return y;
+    }
+
 private:
+    /// Element strides of one input layout.
+    struct input_strides {
+        std::size_t sample, channel, step;
+    };
+    struct input_layout {
+        input_strides strides;
+        std::size_t samples, length, out_length;
+    };
+
+    [[nodiscard]] input_strides channels_first_strides(std::size_t length) const {
+        return {options_.in_channels * length, length, 1};
+    }
+    [[nodiscard]] input_strides channels_last_strides(std::size_t length) const {
+        return {length * options_.in_channels, 1, options_.in_channels};
+    }
+
     [[nodiscard]] std::size_t window_size() const {
         return options_.in_channels * options_.kernel_size;
     }
 
-    /// windows[(n·L_out + t), c·K + k] = x[n, c, t·stride + k·dilation − padding] or 0.
-    void unfold(const T* x, std::size_t samples, std::size_t length, std::size_t out_length,
-                T* windows) const {
+    /// Throws shape_error when the unfolded windows' byte count overflows size_t.
+    void check_window_bytes(std::size_t samples, std::size_t out_length) const {
+        static_cast<void>(checked_byte_count(
+            "encoders::conv1d: unfolded windows (N, L_out, in_channels·kernel_size)",
+            {samples, out_length, window_size()}, sizeof(T)));
+    }
+
+    /// products (N·L_out rows of out_channels) = unfold(x)·Wᵀ + b.
+    void multiply_windows(const T* x, input_layout in, T* products) const {
+        const std::size_t rows = in.samples * in.out_length;
+        T* windows = scratch().template buffer<T>(0, rows * window_size());
+        unfold(x, in, windows);
+        kernels::linear(windows, rows, packed_, bias_.empty() ? nullptr : bias_.data(), products);
+    }
+
+    /// windows[(n·L_out + t), c·K + k] = x[n, c, t·stride + k·dilation − padding] or 0, x read
+    /// through the layout's strides.
+    void unfold(const T* x, const input_layout& in, T* windows) const {
         const std::size_t channels = options_.in_channels;
         const std::size_t kernel = options_.kernel_size;
         const std::size_t width = window_size();
-        for (std::size_t n = 0; n < samples; ++n) {
-            for (std::size_t t = 0; t < out_length; ++t) {
-                T* row = windows + (n * out_length + t) * width;
+        for (std::size_t n = 0; n < in.samples; ++n) {
+            for (std::size_t t = 0; t < in.out_length; ++t) {
+                T* row = windows + (n * in.out_length + t) * width;
                 const std::size_t start = t * options_.stride; // in padded coordinates
                 for (std::size_t c = 0; c < channels; ++c) {
-                    const T* channel = x + (n * channels + c) * length;
+                    const T* channel = x + n * in.strides.sample + c * in.strides.channel;
                     for (std::size_t k = 0; k < kernel; ++k) {
                         const std::size_t at = start + k * options_.dilation;
                         const bool inside =
-                            at >= options_.padding && at - options_.padding < length;
-                        row[c * kernel + k] = inside ? channel[at - options_.padding] : T(0);
+                            at >= options_.padding && at - options_.padding < in.length;
+                        row[c * kernel + k] =
+                            inside ? channel[(at - options_.padding) * in.strides.step] : T(0);
                     }
                 }
             }
         }
+    }
+
+    void pack() {
+        packed_ = kernels::packed_operand<T>::from_linear_weight(
+            weight_.data(), options_.out_channels, window_size());
     }
 
     /// Scratch of the convolutions of one thread (slot 0 windows, slot 1 products); separate
@@ -193,7 +274,8 @@ private:
     }
 
     conv1d_options options_{};
-    kernels::packed_operand<T> weight_;
+    xt::xtensor<T, 3> weight_ = xt::xtensor<T, 3>::from_shape({0, 0, 1});
+    kernels::packed_operand<T> packed_;
     std::vector<T> bias_;
 };
 

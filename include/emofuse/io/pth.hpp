@@ -400,14 +400,16 @@ state_dict read_pth(ReadAt read_at, std::size_t total_size, const std::string& s
 }
 
 /// True when the file is a ZIP archive whose first member's directory holds data.pkl (a
-/// torch.save checkpoint rather than an .npz); false for anything else, corrupt archives too.
+/// torch.save checkpoint rather than an .npz), judged from the central directory alone so that
+/// a checkpoint with lying members still reaches load_pth's errors; false for anything else.
 inline bool is_pth_archive(const std::filesystem::path& path) {
     try {
         input_file input(path, "io::load_pth");
         auto read_at = [&input](std::size_t offset, std::size_t length) {
             return input.read_at(offset, length);
         };
-        zip_archive<decltype(read_at)> archive(read_at, input.size(), "io::pth");
+        const zip_archive<decltype(read_at)> archive(read_at, input.size(), "io::pth",
+                                                     /*validate=*/false);
         if (archive.entries().empty()) {
             return false;
         }

@@ -60,6 +60,7 @@ inline std::uint32_t crc32(std::span<const std::byte> bytes) noexcept {
 /// One member of a validated archive.
 struct zip_entry {
     std::string name;
+    std::uint16_t flags = 0;
     std::uint16_t method = 0;
     std::uint32_t crc = 0;
     std::uint64_t compressed_size = 0;
@@ -73,10 +74,14 @@ struct zip_entry {
 template <class ReadAt>
 class zip_archive {
 public:
-    zip_archive(ReadAt read_at, std::size_t total_size, std::string what)
+    /// `validate` false parses only the central directory (enough to look at member names);
+    /// members must not be read then.
+    zip_archive(ReadAt read_at, std::size_t total_size, std::string what, bool validate = true)
         : read_at_(std::move(read_at)), total_size_(total_size), what_(std::move(what)) {
         read_directory();
-        check_layout();
+        if (validate) {
+            check_layout();
+        }
     }
 
     /// Members in central directory order.
@@ -235,7 +240,7 @@ private:
                 fail("central directory entry ", index, " has a bad signature");
             }
             zip_entry entry;
-            const auto flags = get<std::uint16_t>(directory, position + 8);
+            entry.flags = get<std::uint16_t>(directory, position + 8);
             entry.method = get<std::uint16_t>(directory, position + 10);
             entry.crc = get<std::uint32_t>(directory, position + 16);
             entry.compressed_size = get<std::uint32_t>(directory, position + 20);
@@ -253,36 +258,43 @@ private:
             if (start_disk != 0 && start_disk != 0xffff) {
                 fail("multi-disk ZIP archives are not supported");
             }
-            if ((flags & 0x1u) != 0) {
-                fail("member '", entry.name, "' is encrypted");
-            }
-            if (entry.method != 0 && entry.method != 8) {
-                fail("member '", entry.name, "' uses ZIP compression method ", entry.method,
-                     "; only stored (0) and deflate (8) are supported");
-            }
-            if (entry.method == 0 && entry.compressed_size != entry.uncompressed_size) {
-                fail("stored member '", entry.name, "' has compressed size ", entry.compressed_size,
-                     " but uncompressed size ", entry.uncompressed_size);
-            }
-            // Deflate expands at most 1032:1, so a larger declared size is a lie; checking it
-            // here keeps a hostile header from forcing a huge allocation.
-            if (entry.method == 8 && entry.uncompressed_size / 1032 > entry.compressed_size + 1) {
-                fail("member '", entry.name, "' declares ", entry.uncompressed_size, " bytes from ",
-                     entry.compressed_size, " compressed bytes, more than deflate can produce");
-            }
-            if (!by_name_.emplace(entry.name, entries_.size()).second) {
-                fail("member '", entry.name, "' appears twice in the central directory");
-            }
+            by_name_.emplace(entry.name, entries_.size()); // the first of duplicates
             entries_.push_back(std::move(entry));
             position = extra_start + extra_length + comment_length;
         }
     }
 
-    /// Each local header must repeat its central entry, and members' bytes must not overlap.
+    void check_policy(const zip_entry& entry, std::size_t index) {
+        if ((entry.flags & 0x1u) != 0) {
+            fail("member '", entry.name, "' is encrypted");
+        }
+        if (entry.method != 0 && entry.method != 8) {
+            fail("member '", entry.name, "' uses ZIP compression method ", entry.method,
+                 "; only stored (0) and deflate (8) are supported");
+        }
+        if (entry.method == 0 && entry.compressed_size != entry.uncompressed_size) {
+            fail("stored member '", entry.name, "' has compressed size ", entry.compressed_size,
+                 " but uncompressed size ", entry.uncompressed_size);
+        }
+        // Deflate expands at most 1032:1, so a larger declared size is a lie; checking it
+        // here keeps a hostile header from forcing a huge allocation.
+        if (entry.method == 8 && entry.uncompressed_size / 1032 > entry.compressed_size + 1) {
+            fail("member '", entry.name, "' declares ", entry.uncompressed_size, " bytes from ",
+                 entry.compressed_size, " compressed bytes, more than deflate can produce");
+        }
+        if (by_name_.find(entry.name)->second != index) {
+            fail("member '", entry.name, "' appears twice in the central directory");
+        }
+    }
+
+    /// Member policy (method, encryption, sizes, unique names); each local header must repeat
+    /// its central entry, and members' bytes must not overlap.
     void check_layout() {
         std::vector<std::pair<std::uint64_t, std::uint64_t>> extents; // [begin, end) per member
         extents.reserve(entries_.size());
-        for (auto& entry : entries_) {
+        for (std::size_t index = 0; index < entries_.size(); ++index) {
+            auto& entry = entries_[index];
+            check_policy(entry, index);
             const auto local = read_checked(entry.local_offset, zip_local_size,
                                             "member '" + entry.name + "': its local header");
             if (get<std::uint32_t>(local, 0) != zip_local_signature) {

@@ -80,7 +80,7 @@ def repack(source, target, rename=None, transform=None, extra=(), compression=zi
             with out.open(zipfile.ZipInfo(name), "w", force_zip64=force_zip64) as member:
                 member.write(data)
         for name, data in extra:
-            out.writestr(name, data)
+            out.writestr(zipfile.ZipInfo(name), data)  # fixed date: reproducible bytes
 
 
 # --- hand-made pickles --------------------------------------------------------------------
@@ -122,10 +122,10 @@ def state_pickle(*pairs):
 def write_checkpoint(name, pickle, storages=(), prefix="archive/"):
     """A stored zip laid out as torch.save lays it out."""
     with zipfile.ZipFile(os.path.join(DATA, name), "w") as out:
-        out.writestr(f"{prefix}data.pkl", pickle)
+        out.writestr(zipfile.ZipInfo(f"{prefix}data.pkl"), pickle)
         for key, data in storages:
-            out.writestr(f"{prefix}data/{key}", data)
-        out.writestr(f"{prefix}version", b"3\n")
+            out.writestr(zipfile.ZipInfo(f"{prefix}data/{key}"), data)
+        out.writestr(zipfile.ZipInfo(f"{prefix}version"), b"3\n")
 
 
 FOUR_FLOATS = np.arange(4, dtype="<f4").tobytes()
@@ -336,6 +336,11 @@ def main():
                  "deflated.pth", "zip64.pth", "evil_os_system.pth", "cyclic.pth",
                  "duplicate_names.pth", "zip_overlap.pth", "legacy.pth"):
         shutil.copy(os.path.join(DATA, name), os.path.join(CORPUS, name))
+    # Bare pickles: fuzz_pth also decodes each input as data.pkl on its own.
+    for name in ("dtypes", "views", "module", "nested"):
+        with zipfile.ZipFile(os.path.join(DATA, name + ".pth")) as archive:
+            with open(os.path.join(CORPUS, name + ".pkl"), "wb") as f:
+                f.write(archive.read(name + "/data.pkl"))
 
     total = sum(os.path.getsize(os.path.join(DATA, f)) for f in os.listdir(DATA))
     print(f"wrote {len(os.listdir(DATA))} files, {total} bytes, to {DATA}")

@@ -163,8 +163,8 @@ TEST_CASE("load_pth refuses hostile or unsupported pickles, naming the problem")
         {"evil_newobj.pth", "pickle opcode NEWOBJ (0x81) is not allowed"},
         {"evil_ext1.pth", "pickle opcode EXT1 (0x82) is not allowed"},
         {"unknown_opcode.pth", "unknown pickle opcode 0xff"},
-        {"storage_call.pth", "REDUCE calls torch.FloatStorage"},
-        {"complex.pth", "torch.ComplexFloatStorage tensors cannot be held"},
+        {"storage_call.pth", "REDUCE calls 'torch.FloatStorage'"},
+        {"complex.pth", "'torch.ComplexFloatStorage' tensors cannot be held"},
         {"deep_marks.pth", "MARKs nest deeper than 1000"},
         {"deep_lists.pth", "containers nest deeper than 1000"},
         {"cyclic.pth", "'a.0' refers to a list already seen"},
@@ -240,7 +240,7 @@ TEST_CASE("restricted unpickler: every opcode outside the allowed set is refused
     }
 }
 
-TEST_CASE("restricted unpickler: stack and memo are capped") {
+TEST_CASE("restricted unpickler: stack, memo and values are capped") {
     std::string many_nones(detail::pickle_max_stack + 1, 'N');
     CHECK_THROWS_WITH_AS(detail::restricted_unpickle(pickle_bytes("\x80\x02" + many_nones), "t"),
                          doctest::Contains("the pickle stack exceeds 1000000 values"),
@@ -254,6 +254,14 @@ TEST_CASE("restricted unpickler: stack and memo are capped") {
     }
     CHECK_THROWS_WITH_AS(detail::restricted_unpickle(pickle_bytes(memo), "t"),
                          doctest::Contains("the pickle memo exceeds 1000000 entries"),
+                         emofuse::io_error);
+    // Values appended to a list leave the stack, but still count.
+    std::string values = "\x80\x02]";
+    for (int batch = 0; batch < 3; ++batch) {
+        values += '(' + std::string(detail::pickle_max_stack, 'N') + 'e';
+    }
+    CHECK_THROWS_WITH_AS(detail::restricted_unpickle(pickle_bytes(values + "."), "t"),
+                         doctest::Contains("the pickle holds more than 2000000 values"),
                          emofuse::io_error);
 }
 

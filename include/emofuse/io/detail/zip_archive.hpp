@@ -99,10 +99,12 @@ public:
                              static_cast<std::size_t>(entry.compressed_size));
         if (entry.method == 8) {
             data = inflate(data, static_cast<std::size_t>(entry.uncompressed_size),
-                           emofuse::detail::concat_message(what_, ": member '", entry.name, "'"));
+                           emofuse::detail::concat_message(what_, ": member ",
+                                                           printable(entry.name, '\'', 120), ""));
         }
         if (crc32(data) != entry.crc) {
-            fail("member '", entry.name, "': CRC-32 mismatch: the data is corrupt");
+            fail("member ", printable(entry.name, '\'', 120),
+                 ": CRC-32 mismatch: the data is corrupt");
         }
         return data;
     }
@@ -148,7 +150,8 @@ private:
             const auto id = get<std::uint16_t>(block, position);
             const std::size_t field_length = get<std::uint16_t>(block, position + 2);
             if (field_length > end - position - 4) {
-                fail("member '", name, "': a ZIP extra field overruns its block");
+                fail("member ", printable(name, '\'', 120),
+                     ": a ZIP extra field overruns its block");
             }
             if (id == 0x0001) {
                 std::size_t field = position + 4;
@@ -158,7 +161,8 @@ private:
                         continue;
                     }
                     if (field + 8 > field_end) {
-                        fail("member '", name, "': ZIP64 extra field too short");
+                        fail("member ", printable(name, '\'', 120),
+                             ": ZIP64 extra field too short");
                     }
                     *value = get<std::uint64_t>(block, field);
                     field += 8;
@@ -266,24 +270,26 @@ private:
 
     void check_policy(const zip_entry& entry, std::size_t index) {
         if ((entry.flags & 0x1u) != 0) {
-            fail("member '", entry.name, "' is encrypted");
+            fail("member ", printable(entry.name, '\'', 120), " is encrypted");
         }
         if (entry.method != 0 && entry.method != 8) {
-            fail("member '", entry.name, "' uses ZIP compression method ", entry.method,
-                 "; only stored (0) and deflate (8) are supported");
+            fail("member ", printable(entry.name, '\'', 120), " uses ZIP compression method ",
+                 entry.method, "; only stored (0) and deflate (8) are supported");
         }
         if (entry.method == 0 && entry.compressed_size != entry.uncompressed_size) {
-            fail("stored member '", entry.name, "' has compressed size ", entry.compressed_size,
-                 " but uncompressed size ", entry.uncompressed_size);
+            fail("stored member ", printable(entry.name, '\'', 120), " has compressed size ",
+                 entry.compressed_size, " but uncompressed size ", entry.uncompressed_size);
         }
         // Deflate expands at most 1032:1, so a larger declared size is a lie; checking it
         // here keeps a hostile header from forcing a huge allocation.
         if (entry.method == 8 && entry.uncompressed_size / 1032 > entry.compressed_size + 1) {
-            fail("member '", entry.name, "' declares ", entry.uncompressed_size, " bytes from ",
-                 entry.compressed_size, " compressed bytes, more than deflate can produce");
+            fail("member ", printable(entry.name, '\'', 120), " declares ", entry.uncompressed_size,
+                 " bytes from ", entry.compressed_size,
+                 " compressed bytes, more than deflate can produce");
         }
         if (by_name_.find(entry.name)->second != index) {
-            fail("member '", entry.name, "' appears twice in the central directory");
+            fail("member ", printable(entry.name, '\'', 120),
+                 " appears twice in the central directory");
         }
     }
 
@@ -298,7 +304,8 @@ private:
             const auto local = read_checked(entry.local_offset, zip_local_size,
                                             "member '" + entry.name + "': its local header");
             if (get<std::uint32_t>(local, 0) != zip_local_signature) {
-                fail("member '", entry.name, "': local header has a bad signature");
+                fail("member ", printable(entry.name, '\'', 120),
+                     ": local header has a bad signature");
             }
             const auto flags = get<std::uint16_t>(local, 6);
             const auto method = get<std::uint16_t>(local, 8);
@@ -312,8 +319,9 @@ private:
                              "member '" + entry.name + "': its local header");
             const std::string_view local_name = text(names_and_extra, 0, name_length);
             if (local_name != entry.name) {
-                fail("member '", entry.name, "': the local header names it '", local_name,
-                     "' (the central directory and local headers disagree)");
+                fail("member ", printable(entry.name, '\'', 120), ": the local header names it ",
+                     printable(local_name, '\'', 120),
+                     " (the central directory and local headers disagree)");
             }
             std::uint64_t unused_offset = 0;
             apply_zip64(names_and_extra, name_length, extra_length,
@@ -324,16 +332,17 @@ private:
             if (method != entry.method ||
                 (!deferred && (crc != entry.crc || compressed != entry.compressed_size ||
                                uncompressed != entry.uncompressed_size))) {
-                fail("member '", entry.name,
-                     "': the local header and the central directory disagree on its method, "
+                fail("member ", printable(entry.name, '\'', 120),
+                     ": the local header and the central directory disagree on its method, "
                      "sizes or CRC");
             }
             entry.data_offset = entry.local_offset + zip_local_size + name_length + extra_length;
             if (entry.data_offset > directory_offset_ ||
                 entry.compressed_size > directory_offset_ - entry.data_offset) {
-                fail("member '", entry.name, "': its ", entry.compressed_size, " bytes at offset ",
-                     entry.data_offset, " do not end before the central directory at ",
-                     directory_offset_, " (truncated or lying sizes)");
+                fail("member ", printable(entry.name, '\'', 120), ": its ", entry.compressed_size,
+                     " bytes at offset ", entry.data_offset,
+                     " do not end before the central directory at ", directory_offset_,
+                     " (truncated or lying sizes)");
             }
             extents.emplace_back(entry.local_offset, entry.data_offset + entry.compressed_size);
         }
@@ -346,7 +355,7 @@ private:
         });
         for (std::size_t index = 1; index < order.size(); ++index) {
             if (extents[order[index]].first < extents[order[index - 1]].second) {
-                fail("members '", entries_[order[index - 1]].name, "' and '",
+                fail("members ", printable(entries_[order[index - 1]].name, '\'', 120), " and '",
                      entries_[order[index]].name, "' overlap in the file");
             }
         }

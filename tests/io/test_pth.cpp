@@ -258,7 +258,7 @@ TEST_CASE("restricted unpickler: stack, memo and values are capped") {
     // Values appended to a list leave the stack, but still count.
     std::string values = "\x80\x02]";
     for (int batch = 0; batch < 3; ++batch) {
-        values += '(' + std::string(detail::pickle_max_stack, 'N') + 'e';
+        values += '(' + std::string(detail::pickle_max_stack - 1, 'N') + 'e';
     }
     CHECK_THROWS_WITH_AS(detail::restricted_unpickle(pickle_bytes(values + "."), "t"),
                          doctest::Contains("the pickle holds more than 2000000 values"),

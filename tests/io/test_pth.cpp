@@ -281,3 +281,25 @@ TEST_CASE("restricted unpickler: integers, STOP and MARK boundaries") {
     CHECK_THROWS_WITH_AS(detail::restricted_unpickle(pickle_bytes("\x80\x01N."), "t"),
                          doctest::Contains("pickle protocol 1"), emofuse::io_error);
 }
+
+TEST_CASE("crc32 (slicing by 8) equals the bitwise definition at every length and alignment") {
+    std::vector<std::byte> bytes(67);
+    for (std::size_t index = 0; index < bytes.size(); ++index) {
+        bytes[index] = static_cast<std::byte>((index * 151 + 7) & 0xffu);
+    }
+    for (std::size_t start = 0; start < 8; ++start) {
+        for (std::size_t length = 0; start + length <= bytes.size(); ++length) {
+            std::uint32_t expected = 0xffffffffu;
+            for (std::size_t index = start; index < start + length; ++index) {
+                expected ^= static_cast<std::uint32_t>(bytes[index]);
+                for (int bit = 0; bit < 8; ++bit) {
+                    expected = (expected & 1u) != 0 ? 0xedb88320u ^ (expected >> 1) : expected >> 1;
+                }
+            }
+            CAPTURE(start);
+            CAPTURE(length);
+            CHECK(detail::crc32(std::span(bytes).subspan(start, length)) ==
+                  (expected ^ 0xffffffffu));
+        }
+    }
+}

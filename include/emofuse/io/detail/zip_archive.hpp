@@ -37,22 +37,39 @@ inline constexpr std::size_t zip64_end_size = 56;
 inline constexpr std::size_t zip_central_size = 46;
 inline constexpr std::size_t zip_local_size = 30;
 
-/// CRC-32 (ISO 3309, the ZIP checksum), table driven.
+/// CRC-32 (ISO 3309, the ZIP checksum), slicing by 8: eight table lookups per 8 input bytes
+/// instead of one per byte (checkpoints of hundreds of MB are checked whole).
 inline std::uint32_t crc32(std::span<const std::byte> bytes) noexcept {
-    static const auto table = [] {
-        std::array<std::uint32_t, 256> entries{};
+    static const auto tables = [] {
+        std::array<std::array<std::uint32_t, 256>, 8> result{};
         for (std::uint32_t index = 0; index < 256; ++index) {
             std::uint32_t value = index;
             for (int bit = 0; bit < 8; ++bit) {
                 value = (value & 1u) != 0 ? 0xedb88320u ^ (value >> 1) : value >> 1;
             }
-            entries[index] = value;
+            result[0][index] = value;
         }
-        return entries;
+        for (std::size_t slice = 1; slice < 8; ++slice) {
+            for (std::size_t index = 0; index < 256; ++index) {
+                const std::uint32_t previous = result[slice - 1][index];
+                result[slice][index] = result[0][previous & 0xffu] ^ (previous >> 8);
+            }
+        }
+        return result;
     }();
     std::uint32_t crc = 0xffffffffu;
-    for (std::byte byte : bytes) {
-        crc = table[(crc ^ static_cast<std::uint32_t>(byte)) & 0xffu] ^ (crc >> 8);
+    std::size_t position = 0;
+    for (; position + 8 <= bytes.size(); position += 8) {
+        const std::byte* block = bytes.data() + position;
+        const std::uint32_t low = crc ^ read_little_endian<std::uint32_t>(block);
+        const std::uint32_t high = read_little_endian<std::uint32_t>(block + 4);
+        crc = tables[7][low & 0xffu] ^ tables[6][(low >> 8) & 0xffu] ^
+              tables[5][(low >> 16) & 0xffu] ^ tables[4][low >> 24] ^ tables[3][high & 0xffu] ^
+              tables[2][(high >> 8) & 0xffu] ^ tables[1][(high >> 16) & 0xffu] ^
+              tables[0][high >> 24];
+    }
+    for (; position < bytes.size(); ++position) {
+        crc = tables[0][(crc ^ static_cast<std::uint32_t>(bytes[position])) & 0xffu] ^ (crc >> 8);
     }
     return crc ^ 0xffffffffu;
 }

@@ -58,29 +58,10 @@ inline fixture load_fixture(const std::string& model, const std::string& dataset
             emofuse::io::load_npz(data_path(name + ".expected.npz"))};
 }
 
-/// numpy's np.mean over the time axis of float32 (B, T, D) data as MMSA's
-/// MMDataset.__normalize calls it: a float32 running sum over the steps, divided in float32;
-/// NaN → 0. (prepare_mmsa_inputs rounds the exact mean instead, which can differ in the last
-/// place: harmless at float tolerance, but the float64 reference needs MMSA's very values.)
-inline xt::xtensor<float, 3> numpy_float32_time_mean(const xt::xtensor<float, 3>& x) {
-    xt::xtensor<float, 3> mean = xt::zeros<float>({x.shape(0), std::size_t{1}, x.shape(2)});
-    for (std::size_t b = 0; b < x.shape(0); ++b) {
-        for (std::size_t d = 0; d < x.shape(2); ++d) {
-            float sum = 0;
-            for (std::size_t t = 0; t < x.shape(1); ++t) {
-                sum += x(b, t, d);
-            }
-            const float value = sum / static_cast<float>(x.shape(1));
-            mean(b, 0, d) = std::isnan(value) ? 0.0f : value;
-        }
-    }
-    return mean;
-}
-
-/// The raw arrays through MMSA's data-loader steps (updates `config` as MMSA does). Float runs
-/// prepare_mmsa_inputs. MMSA's loader works in float32 whatever the model's precision — its
-/// float64 reference (`<key>_f64`) is its float64 model on the float32 loader's output — so
-/// double gets exactly those float32 values (numpy_float32_time_mean), converted.
+/// The raw arrays through MMSA's data-loader steps (updates `config` as MMSA does). MMSA's
+/// loader works in float32 whatever the model's precision — its float64 reference
+/// (`<key>_f64`) is its float64 model on the float32 loader's output — so the inputs are
+/// prepared in float and converted for double.
 template <class T>
 em::mmsa_batch<T> prepared_inputs(em::mmsa_config& config, const emofuse::io::state_dict& raw) {
     em::mmsa_batch<float> batch{raw.tensor<float, 3>("text"), raw.tensor<float, 3>("audio"),
@@ -89,12 +70,6 @@ em::mmsa_batch<T> prepared_inputs(em::mmsa_config& config, const emofuse::io::st
     if constexpr (std::is_same_v<T, float>) {
         return prepared;
     } else {
-        REQUIRE(config.flag("need_normalized"));
-        for (auto& value : batch.audio) {
-            value = value == -std::numeric_limits<float>::infinity() ? 0.0f : value;
-        }
-        prepared.audio = numpy_float32_time_mean(batch.audio);
-        prepared.vision = numpy_float32_time_mean(batch.vision);
         auto convert = [](const xt::xtensor<float, 3>& x) {
             xt::xtensor<T, 3> y = xt::xtensor<T, 3>::from_shape(x.shape());
             std::copy(x.begin(), x.end(), y.begin());

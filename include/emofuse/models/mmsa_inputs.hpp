@@ -46,20 +46,19 @@ void check_batch(const mmsa_batch<T>& batch) {
 }
 
 /// (B, T, D) → (B, 1, D): the mean over the padded time axis, NaN results replaced by 0
-/// (MMDataset.__normalize). Accumulated in double, so the result is the exactly rounded mean
-/// rather than numpy's float32 pairwise sum (they differ by at most a few units in the last
-/// place).
+/// (MMDataset.__normalize). Summed step by step in T and divided in T, the order numpy's
+/// np.mean takes over that (outer) axis, so float32 data gives MMSA's values bit for bit.
 template <class T>
 xt::xtensor<T, 3> mean_over_time(const xt::xtensor<T, 3>& values) {
     const std::size_t batch = values.shape(0), steps = values.shape(1), width = values.shape(2);
     xt::xtensor<T, 3> result = xt::xtensor<T, 3>::from_shape({batch, 1, width});
     for (std::size_t sample = 0; sample < batch; ++sample) {
         for (std::size_t feature = 0; feature < width; ++feature) {
-            double sum = 0;
+            T sum = 0;
             for (std::size_t step = 0; step < steps; ++step) {
-                sum += static_cast<double>(values(sample, step, feature));
+                sum += values(sample, step, feature);
             }
-            const T mean = static_cast<T>(sum / static_cast<double>(steps));
+            const T mean = sum / static_cast<T>(steps);
             result(sample, 0, feature) = std::isnan(mean) ? T(0) : mean;
         }
     }

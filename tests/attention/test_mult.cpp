@@ -292,7 +292,8 @@ TEST_CASE_TEMPLATE("MulT with MMSA's Conv1d kernels matches MMSA's MULT", T, flo
 
 TEST_CASE("load_mult takes the kernel sizes from the weights and skips square projections") {
     const mmsa_case k5("mmsa_mult_k5");
-    for (const auto& conv : k5.load<float>().parameters().projections) {
+    const auto model = k5.load<float>();
+    for (const auto& conv : model.parameters().projections) {
         CHECK(conv.options().kernel_size == 5);
         CHECK(conv.options().padding == 0);
         CHECK(!conv.options().bias);
@@ -300,7 +301,8 @@ TEST_CASE("load_mult takes the kernel sizes from the weights and skips square pr
     // Audio has d = 8 features: MULT stores proj_a (kernel 5) but never applies it.
     const mmsa_case mixed("mmsa_mult_mixed");
     CHECK(mixed.sd.contains("Model.proj_a.weight"));
-    const auto& p = mixed.load<float>().parameters().projections;
+    const auto mixed_model = mixed.load<float>();
+    const auto& p = mixed_model.parameters().projections;
     CHECK(p[0].options().kernel_size == 3);
     CHECK(p[1].empty());
     CHECK(p[2].options().kernel_size == 1);
@@ -383,7 +385,7 @@ TEST_CASE("load_mult and mult_model name the projection on mismatched shapes") {
     const emofuse::sequence<float> short_text(xt::xtensor<float, 3>(xt::zeros<float>({3, 4, 12})));
     CHECK_THROWS_WITH_AS(
         (void)model.forward(short_text, c.input<float>("audio"), c.input<float>("vision")),
-        "attention::mult_model: proj_l (Conv1d kernel 5, padding 0, dilation 1): text time "
-        "steps: expected at least 5, got 4",
+        "attention::mult_model: proj_l over text (4 time steps): encoders::conv1d: input "
+        "length: expected at least 5 after padding (dilation·(kernel_size − 1) + 1), got 4",
         emofuse::shape_error);
 }

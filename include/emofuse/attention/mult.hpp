@@ -221,14 +221,15 @@ private:
         check_size(stage, name + " input features (orig_d)", o.in_channels, x.values().shape(2));
         const std::size_t batch = x.batch_size();
         const std::size_t time = x.values().shape(1);
-        const std::size_t span = o.dilation * (o.kernel_size - 1) + 1;
-        if (time + 2 * o.padding < span) {
-            throw shape_error(emofuse::detail::concat_message(
-                stage, ": ", name, " (Conv1d kernel ", o.kernel_size, ", padding ", o.padding,
-                ", dilation ", o.dilation, "): ", modality_name(m),
-                " time steps: expected at least ", span - std::min(span, 2 * o.padding), ", got ",
-                time));
+        try {
+            // Refuses input shorter than one window and windows that overflow size_t.
+            static_cast<void>(conv.output_length(time));
+        } catch (const shape_error& e) {
+            throw shape_error(emofuse::detail::concat_message(stage, ": ", name, " over ",
+                                                              modality_name(m), " (", time,
+                                                              " time steps): ", e.what()));
         }
+        const std::size_t span = o.dilation * (o.kernel_size - 1) + 1; // fits: checked above
         const bool pointwise = o.kernel_size == 1 && o.padding == 0 && o.stride == 1;
         bool padded = x.has_frame_mask();
         for (std::size_t b = 0; b < batch && !padded; ++b) {

@@ -82,18 +82,26 @@ public:
         detail::check_aligned_inputs("ef_lstm", inputs, features_, steps_);
         const std::size_t batch = inputs.text.shape(0);
         const std::size_t width = features_[0] + features_[1] + features_[2];
-        xt::xtensor<T, 3> fused = xt::xtensor<T, 3>::from_shape({batch, steps_, width});
+        // The concatenated, normalised input lives in a per-thread buffer: at MOSI's sizes it
+        // is megabytes, whose fresh pages would cost more than the copy itself on every call.
+        thread_local xt::xtensor<T, 3> fused;
+        const std::array<std::size_t, 3> shape{batch, steps_, width};
+        if (!std::equal(shape.begin(), shape.end(), fused.shape().begin())) {
+            fused.resize(shape);
+        }
         T* row = fused.data();
         for (std::size_t b = 0; b < batch; ++b) {
             for (std::size_t t = 0; t < steps_; ++t) {
                 for (const auto* array : {&inputs.text, &inputs.audio, &inputs.vision}) {
                     const std::size_t n = array->shape(2);
-                    row = std::copy_n(array->data() + (b * steps_ + t) * n, n, row);
+                    const T* from = array->data() + (b * steps_ + t) * n;
+                    row = std::copy(from, from + n, row);
                 }
             }
         }
         // BatchNorm1d on (B, T, D) normalises channel t = time step t.
-        const auto states = lstm_(norm_(fused));
+        norm_.apply_in_place(fused.data(), batch, width);
+        const auto states = lstm_(fused);
         const std::size_t hidden = lstm_.options().hidden_size;
         const T* last = states.h_n.data() + (lstm_.options().num_layers - 1) * batch * hidden;
         xt::xtensor<T, 2> projected = xt::xtensor<T, 2>::from_shape({batch, hidden});

@@ -146,30 +146,32 @@ public:
     /// side by side; writes (rows, inner) to `top`.
     void operator()(const T* singletons, std::size_t rows, T* top) const {
         const std::size_t total_in = in_[0] + in_[1] + in_[2];
-        std::vector<T> scratch(rows * std::max(pattern_width, inner_));
-        std::vector<T> weights(rows * efficacies);
-        efficacy_[0].apply(singletons, rows, scratch.data());
-        std::vector<T> narrow(rows * inner_);
-        efficacy_[1].apply(scratch.data(), rows, narrow.data());
-        efficacy_[2].apply(narrow.data(), rows, weights.data());
+        T* hidden = scratch<T>(scratch_slot::graph_hidden, rows * std::max(pattern_width, inner_));
+        T* weights = scratch<T>(scratch_slot::graph_efficacies, rows * efficacies);
+        T* narrow = scratch<T>(scratch_slot::graph_narrow, rows * inner_);
+        efficacy_[0].apply(singletons, rows, hidden);
+        efficacy_[1].apply(hidden, rows, narrow);
+        efficacy_[2].apply(narrow, rows, weights);
 
         // Vertex outputs: the singletons are read in place, the others stored here.
-        std::array<std::vector<T>, vertices - 3> outputs;
-        std::vector<T> input;
+        constexpr std::array<scratch_slot, vertices - 3> output_slots{
+            scratch_slot::graph_vertex_01, scratch_slot::graph_vertex_02,
+            scratch_slot::graph_vertex_12, scratch_slot::graph_vertex_012};
+        std::array<T*, vertices - 3> outputs{};
         std::size_t next_efficacy = 0;
         for (std::size_t vertex = 3; vertex <= vertices; ++vertex) {
             const auto sources = inputs_of(vertex);
             const std::size_t width = input_width(vertex, in_, inner_);
-            input.resize(rows * width);
+            T* input = scratch<T>(scratch_slot::graph_input, rows * width);
             for (std::size_t r = 0; r < rows; ++r) {
-                T* out = input.data() + r * width;
+                T* out = input + r * width;
                 for (std::size_t k = 0; k < sources.size(); ++k) {
                     const std::size_t source = sources[k];
                     const T scale = weights[r * efficacies + next_efficacy + k];
                     const std::size_t n = source < 3 ? in_[source] : inner_;
                     const T* from = source < 3
                                         ? singletons + r * total_in + singleton_offset(source)
-                                        : outputs[source - 3].data() + r * inner_;
+                                        : outputs[source - 3] + r * inner_;
                     for (std::size_t j = 0; j < n; ++j) {
                         out[j] = from[j] * scale;
                     }
@@ -177,13 +179,13 @@ public:
                 }
             }
             next_efficacy += sources.size();
-            first_[vertex - 3].apply(input.data(), rows, scratch.data());
+            first_[vertex - 3].apply(input, rows, hidden);
             T* result = top;
             if (vertex < vertices) {
-                outputs[vertex - 3].resize(rows * inner_);
-                result = outputs[vertex - 3].data();
+                outputs[vertex - 3] = scratch<T>(output_slots[vertex - 3], rows * inner_);
+                result = outputs[vertex - 3];
             }
-            second_[vertex - 3].apply(scratch.data(), rows, result);
+            second_[vertex - 3].apply(hidden, rows, result);
         }
     }
 
@@ -274,10 +276,13 @@ public:
         const std::size_t memory = memory_.memory_size();
 
         // Per modality, (h at t−1, h at t) for every step, time-major rows (zero at t = 0).
-        std::array<std::vector<T>, 3> pairs;
+        constexpr std::array<detail::scratch_slot, 3> pair_slots{detail::scratch_slot::pairs_l,
+                                                                 detail::scratch_slot::pairs_a,
+                                                                 detail::scratch_slot::pairs_v};
+        std::array<T*, 3> pairs{};
         for (std::size_t m = 0; m < 3; ++m) {
-            pairs[m].resize(rows * 2 * hidden[m]);
-            std::fill_n(pairs[m].data(), batch * 2 * hidden[m], T(0));
+            pairs[m] = detail::scratch<T>(pair_slots[m], rows * 2 * hidden[m]);
+            std::fill_n(pairs[m], batch * 2 * hidden[m], T(0));
         }
         xt::xtensor<T, 2> last = xt::xtensor<T, 2>::from_shape({batch, total + memory});
         const std::array<std::size_t, 3> offset{0, hidden[0], hidden[0] + hidden[1]};
@@ -285,24 +290,25 @@ public:
             const std::size_t n = hidden[m], width = 2 * n;
             for (std::size_t b = 0; b < batch; ++b) {
                 const T* state = h + b * n;
-                std::copy_n(state, n, pairs[m].data() + (t * batch + b) * width + n);
+                std::copy_n(state, n, pairs[m] + (t * batch + b) * width + n);
                 if (t + 1 < steps) {
-                    std::copy_n(state, n, pairs[m].data() + ((t + 1) * batch + b) * width);
+                    std::copy_n(state, n, pairs[m] + ((t + 1) * batch + b) * width);
                 } else {
                     std::copy_n(state, n, last.data() + b * (total + memory) + offset[m]);
                 }
             }
         });
         // The singleton vertices of every step, side by side: (rows, Σhidden).
-        std::vector<T> singletons(rows * total);
+        T* singletons = detail::scratch<T>(detail::scratch_slot::singletons, rows * total);
         for (std::size_t m = 0; m < 3; ++m) {
-            transforms_[m].apply(pairs[m].data(), 2 * hidden[m], rows,
-                                 singletons.data() + offset[m], total, kernels::epilogue::relu);
+            transforms_[m].apply(pairs[m], 2 * hidden[m], rows, singletons + offset[m], total,
+                                 kernels::epilogue::relu);
         }
-        std::vector<T> attended(rows * memory_.attended_size());
-        graph_(singletons.data(), rows, attended.data());
+        T* attended =
+            detail::scratch<T>(detail::scratch_slot::attended, rows * memory_.attended_size());
+        graph_(singletons, rows, attended);
         mmsa_outputs<T> result;
-        result.emplace("M", memory_.run(attended.data(), steps, batch, last.data()));
+        result.emplace("M", memory_.run(attended, steps, batch, last.data()));
         return result;
     }
 

@@ -18,7 +18,6 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace emofuse::models {
 
@@ -91,17 +90,15 @@ public:
 
         // cStar for every step, time-major rows: the previous states in the first half (zero
         // at t = 0), the current ones in the second.
-        std::vector<T> states(rows * star);
-        std::fill_n(states.data(), batch * star, T(0));
+        T* states = detail::scratch<T>(detail::scratch_slot::cell_states, rows * star);
+        std::fill_n(states, batch * star, T(0));
         xt::xtensor<T, 2> last = xt::xtensor<T, 2>::from_shape({batch, total + memory});
         cells_.run(inputs, [&](std::size_t m, std::size_t t, const T* h, const T* c) {
             for (std::size_t b = 0; b < batch; ++b) {
                 const T* cell = c + b * hidden[m];
-                std::copy_n(cell, hidden[m],
-                            states.data() + (t * batch + b) * star + total + offset[m]);
+                std::copy_n(cell, hidden[m], states + (t * batch + b) * star + total + offset[m]);
                 if (t + 1 < steps) {
-                    std::copy_n(cell, hidden[m],
-                                states.data() + ((t + 1) * batch + b) * star + offset[m]);
+                    std::copy_n(cell, hidden[m], states + ((t + 1) * batch + b) * star + offset[m]);
                 } else {
                     std::copy_n(h + b * hidden[m], hidden[m],
                                 last.data() + b * (total + memory) + offset[m]);
@@ -109,16 +106,17 @@ public:
             }
         });
 
-        std::vector<T> attention_hidden(rows * att1_fc1_.out_features());
-        std::vector<T> attended(rows * star);
-        att1_fc1_.apply(states.data(), rows, attention_hidden.data(), kernels::epilogue::relu);
-        att1_fc2_.apply(attention_hidden.data(), rows, attended.data());
-        kernels::softmax_rows(attended.data(), rows, star, star, attended.data(), star);
-        for (std::size_t i = 0; i < attended.size(); ++i) {
+        T* attention_hidden = detail::scratch<T>(detail::scratch_slot::attention_hidden,
+                                                 rows * att1_fc1_.out_features());
+        T* attended = detail::scratch<T>(detail::scratch_slot::attended, rows * star);
+        att1_fc1_.apply(states, rows, attention_hidden, kernels::epilogue::relu);
+        att1_fc2_.apply(attention_hidden, rows, attended);
+        kernels::softmax_rows(attended, rows, star, star, attended, star);
+        for (std::size_t i = 0; i < rows * star; ++i) {
             attended[i] *= states[i];
         }
         mmsa_outputs<T> result;
-        result.emplace("M", memory_.run(attended.data(), steps, batch, last.data()));
+        result.emplace("M", memory_.run(attended, steps, batch, last.data()));
         result.emplace("L", std::move(last));
         return result;
     }

@@ -22,6 +22,49 @@
 
 namespace emofuse::models::detail {
 
+/// The per-thread scratch buffers of the recurrent models, one per use. They are reused by
+/// every later call: at MOSI's sizes they hold megabytes, whose fresh (zeroed, page-faulted)
+/// memory costs more per call than the arithmetic on them.
+enum class scratch_slot : std::size_t {
+    projections,
+    cell_h,
+    cell_c,
+    cell_states,
+    attention_hidden,
+    attended,
+    memory_hidden,
+    candidate,
+    gate_hidden,
+    memory,
+    gate1,
+    gate2,
+    pairs_l,
+    pairs_a,
+    pairs_v,
+    singletons,
+    graph_hidden,
+    graph_efficacies,
+    graph_narrow,
+    graph_input,
+    graph_vertex_01,
+    graph_vertex_02,
+    graph_vertex_12,
+    graph_vertex_012,
+    count
+};
+
+/// At least `count` elements of the calling thread's buffer `slot` (contents unspecified).
+/// Pointers stay valid until the same slot is asked for more.
+template <class T>
+[[nodiscard]] T* scratch(scratch_slot slot, std::size_t count) {
+    thread_local std::array<std::vector<T>, static_cast<std::size_t>(scratch_slot::count)> buffers;
+    auto& buffer = buffers[static_cast<std::size_t>(slot)];
+    if (buffer.size() < count) {
+        buffer.resize(count);
+    }
+    return buffer.data();
+}
+
 /// value_error unless the checkpoint has `name`: a missing tensor is named, with the model.
 template <class StateDict>
 void require_tensor(const StateDict& sd, std::string_view model, const std::string& name) {
@@ -108,18 +151,18 @@ public:
         const std::array<const xt::xtensor<T, 3>*, 3> arrays{&inputs.text, &inputs.audio,
                                                              &inputs.vision};
         const std::size_t batch = inputs.text.shape(0), steps = inputs.text.shape(1);
-        std::vector<T> projected, h, c;
         for (std::size_t m = 0; m < 3; ++m) {
             const std::size_t units = hidden(m), width = 4 * units;
-            projected.resize(batch * steps * width);
+            T* projected = scratch<T>(scratch_slot::projections, batch * steps * width);
+            T* h = scratch<T>(scratch_slot::cell_h, batch * units);
+            T* c = scratch<T>(scratch_slot::cell_c, batch * units);
+            std::fill_n(h, batch * units, T(0));
+            std::fill_n(c, batch * units, T(0));
             // Batch-first rows: step t of sample b is row b·steps + t.
-            cells_[m].project_inputs(arrays[m]->data(), batch * steps, projected.data());
-            h.assign(batch * units, T(0));
-            c.assign(batch * units, T(0));
+            cells_[m].project_inputs(arrays[m]->data(), batch * steps, projected);
             for (std::size_t t = 0; t < steps; ++t) {
-                cells_[m].step(projected.data() + t * width, steps * width, batch, h.data(),
-                               c.data());
-                visit(m, t, static_cast<const T*>(h.data()), static_cast<const T*>(c.data()));
+                cells_[m].step(projected + t * width, steps * width, batch, h, c);
+                visit(m, t, static_cast<const T*>(h), static_cast<const T*>(c));
             }
         }
     }
@@ -199,42 +242,44 @@ public:
                                         T* last) const {
         const sizes& s = sizes_;
         const std::size_t rows = steps * batch, gammas = s.gamma1 + s.gamma2;
-        std::vector<T> hidden(rows * std::max(s.att2, s.out_hidden));
-        std::vector<T> candidate(rows * s.memory);
-        att2_fc1_.apply(attended, rows, hidden.data(), kernels::epilogue::relu);
-        att2_fc2_.apply(hidden.data(), rows, candidate.data());
-        kernels::tanh(candidate.data(), candidate.data(), candidate.size());
-        std::vector<T> gate_hidden(rows * gammas);
-        gamma_attended_.apply(attended, rows, gate_hidden.data());
+        T* hidden = scratch<T>(scratch_slot::memory_hidden, rows * std::max(s.att2, s.out_hidden));
+        T* candidate = scratch<T>(scratch_slot::candidate, rows * s.memory);
+        att2_fc1_.apply(attended, rows, hidden, kernels::epilogue::relu);
+        att2_fc2_.apply(hidden, rows, candidate);
+        kernels::tanh(candidate, candidate, rows * s.memory);
+        T* gate_hidden = scratch<T>(scratch_slot::gate_hidden, rows * gammas);
+        gamma_attended_.apply(attended, rows, gate_hidden);
 
-        std::vector<T> memory(batch * s.memory, T(0));
-        std::vector<T> gate1(batch * s.memory), gate2(batch * s.memory);
+        const std::size_t cells = batch * s.memory;
+        T* memory = scratch<T>(scratch_slot::memory, cells);
+        T* gate1 = scratch<T>(scratch_slot::gate1, cells);
+        T* gate2 = scratch<T>(scratch_slot::gate2, cells);
+        std::fill_n(memory, cells, T(0));
         for (std::size_t t = 0; t < steps; ++t) {
-            T* step_hidden = gate_hidden.data() + t * batch * gammas;
+            T* step_hidden = gate_hidden + t * batch * gammas;
             if (t == 0) {
                 kernels::relu(step_hidden, step_hidden, batch * gammas); // the memory is 0
             } else {
-                gamma_memory_.apply(memory.data(), s.memory, batch, step_hidden, gammas,
+                gamma_memory_.apply(memory, s.memory, batch, step_hidden, gammas,
                                     kernels::epilogue::relu, true);
             }
-            gamma1_fc2_.apply(step_hidden, gammas, batch, gate1.data(), s.memory,
+            gamma1_fc2_.apply(step_hidden, gammas, batch, gate1, s.memory, kernels::epilogue::none);
+            gamma2_fc2_.apply(step_hidden + s.gamma1, gammas, batch, gate2, s.memory,
                               kernels::epilogue::none);
-            gamma2_fc2_.apply(step_hidden + s.gamma1, gammas, batch, gate2.data(), s.memory,
-                              kernels::epilogue::none);
-            kernels::sigmoid(gate1.data(), gate1.data(), gate1.size());
-            kernels::sigmoid(gate2.data(), gate2.data(), gate2.size());
-            const T* step_candidate = candidate.data() + t * batch * s.memory;
-            for (std::size_t i = 0; i < batch * s.memory; ++i) {
+            kernels::sigmoid(gate1, gate1, cells);
+            kernels::sigmoid(gate2, gate2, cells);
+            const T* step_candidate = candidate + t * cells;
+            for (std::size_t i = 0; i < cells; ++i) {
                 memory[i] = gate1[i] * memory[i] + gate2[i] * step_candidate[i];
             }
         }
         const std::size_t width = s.hidden + s.memory;
         for (std::size_t b = 0; b < batch; ++b) {
-            std::copy_n(memory.data() + b * s.memory, s.memory, last + b * width + s.hidden);
+            std::copy_n(memory + b * s.memory, s.memory, last + b * width + s.hidden);
         }
-        out_fc1_.apply(last, batch, hidden.data(), kernels::epilogue::relu);
+        out_fc1_.apply(last, batch, hidden, kernels::epilogue::relu);
         xt::xtensor<T, 2> output = xt::xtensor<T, 2>::from_shape({batch, s.output});
-        out_fc2_.apply(hidden.data(), batch, output.data());
+        out_fc2_.apply(hidden, batch, output.data());
         return output;
     }
 

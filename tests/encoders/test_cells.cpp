@@ -8,7 +8,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -76,6 +78,35 @@ TEST_CASE("stepping a cell by hand equals the unidirectional layer with the same
         state = cell(step, state);
         for (std::size_t j = 0; j < options.hidden_size; ++j) {
             CHECK(state.h(0, j) == doctest::Approx(expected.output(t, 0, j)).epsilon(1e-13));
+        }
+    }
+}
+
+TEST_CASE("project_inputs for every step, then step(): the same states as calling the cell") {
+    const auto sd = load_case("lstm_cell");
+    const auto cell = ee::lstm_cell<double>::from_state_dict(sd, "cell.", cell_options_of(sd));
+    const std::size_t batch = 3, steps = 4, features = cell.options().input_size;
+    const std::size_t hidden = cell.options().hidden_size, width = 4 * hidden;
+    // (batch, time, features), batch-first as MMSA's inputs: step t of sample b is row b·steps+t.
+    xt::xtensor<double, 3> x = xt::xtensor<double, 3>::from_shape({batch, steps, features});
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        x.data()[i] = std::sin(0.37 * static_cast<double>(i));
+    }
+    std::vector<double> projected(batch * steps * width);
+    cell.project_inputs(x.data(), batch * steps, projected.data());
+    std::vector<double> h(batch * hidden, 0.0), c(batch * hidden, 0.0);
+    ee::cell_state<double> state;
+    for (std::size_t t = 0; t < steps; ++t) {
+        cell.step(projected.data() + t * width, steps * width, batch, h.data(), c.data());
+        xt::xtensor<double, 2> frame = xt::xtensor<double, 2>::from_shape({batch, features});
+        for (std::size_t b = 0; b < batch; ++b) {
+            std::copy_n(x.data() + (b * steps + t) * features, features,
+                        frame.data() + b * features);
+        }
+        state = cell(frame, state);
+        for (std::size_t i = 0; i < batch * hidden; ++i) {
+            CHECK(h[i] == state.h.data()[i]);
+            CHECK(c[i] == state.c.data()[i]);
         }
     }
 }

@@ -45,6 +45,9 @@ TEST_CASE_TEMPLATE("batch_norm matches torch.nn.BatchNorm1d in eval mode", T, fl
         const auto norm =
             ee::batch_norm<T>::from_state_dict(sd, "norm.", batch_norm_options_of(sd));
         check_close<T>(norm(sd.tensor<T, 3>("input")), sd.tensor<double, 3>("output"), "output");
+        auto in_place = sd.tensor<T, 3>("input");
+        norm.apply_in_place(in_place.data(), in_place.shape(0), in_place.shape(2));
+        check_close<T>(in_place, sd.tensor<double, 3>("output"), "output (in place)");
     }
 }
 

@@ -119,6 +119,13 @@ public:
         return y;
     }
 
+    /// What operator() computes, in place on `samples` × num_features() × `length` values
+    /// (length 1 for (N, C)), for a stage that keeps its own buffer instead of allocating one
+    /// per call.
+    void apply_in_place(T* x, std::size_t samples, std::size_t length) const {
+        apply(x, x, samples, length);
+    }
+
 private:
     void apply(const T* x, T* y, std::size_t samples, std::size_t length) const {
         const std::size_t channels = num_features();

@@ -141,26 +141,42 @@ public:
         if (batch == 0) {
             return next;
         }
-        kernels::workspace& ws = detail::recurrent_workspace();
-        T* projected = ws.buffer<T>(0, batch * width);
-        T* hidden_projected = ws.buffer<T>(1, batch * width);
-        kernels::linear(input.data(), batch, input_, input_bias_.data(), projected);
+        T* projected = detail::recurrent_workspace().buffer<T>(0, batch * width);
+        project_inputs(input.data(), batch, projected);
+        step(projected, width, batch, next.h.data(),
+             Cell == rnn_cell_type::lstm ? next.c.data() : nullptr);
+        return next;
+    }
+
+    /// The part of a step that does not depend on the state, for `rows` inputs at once:
+    /// out (rows, gates·hidden) = inputs (rows, input_size)·W_ihᵀ + the biases folded into it.
+    /// A model that steps by hand over a sequence projects every time step in one GEMM this
+    /// way, then calls step() per time step. `out` must not alias `inputs`.
+    void project_inputs(const T* inputs, std::size_t rows, T* out) const {
+        kernels::linear(inputs, rows, input_, input_bias_.data(), out);
+    }
+
+    /// One step from projections made by project_inputs: sample b's are at
+    /// projected + b·stride (stride ≥ gates·hidden). `h` (and, for an LSTM cell, `c`), each
+    /// batch × hidden contiguous, hold the previous state and receive the new one. The same
+    /// arithmetic as operator().
+    void step(const T* projected, std::size_t stride, std::size_t batch, T* h, T* c) const {
+        const std::size_t hidden = options_.hidden_size;
+        const std::size_t width = gates * hidden;
+        T* hidden_projected = detail::recurrent_workspace().buffer<T>(1, batch * width);
         kernels::gemm(
-            kernels::transpose::no, batch, T(1), next.h.data(), hidden, hidden_, T(0),
-            hidden_projected, width,
+            kernels::transpose::no, batch, T(1), h, hidden, hidden_, T(0), hidden_projected, width,
             kernels::fused_epilogue<T>{hidden_bias_.empty() ? nullptr : hidden_bias_.data(),
                                        kernels::epilogue::none});
         for (std::size_t b = 0; b < batch; ++b) {
             if constexpr (Cell == rnn_cell_type::lstm) {
-                detail::lstm_step(projected + b * width, hidden_projected + b * width,
-                                  next.c.data() + b * hidden, next.h.data() + b * hidden,
-                                  static_cast<T*>(nullptr), hidden);
+                detail::lstm_step(projected + b * stride, hidden_projected + b * width,
+                                  c + b * hidden, h + b * hidden, static_cast<T*>(nullptr), hidden);
             } else {
-                detail::gru_step(projected + b * width, hidden_projected + b * width,
-                                 next.h.data() + b * hidden, static_cast<T*>(nullptr), hidden);
+                detail::gru_step(projected + b * stride, hidden_projected + b * width,
+                                 h + b * hidden, static_cast<T*>(nullptr), hidden);
             }
         }
-        return next;
     }
 
 private:

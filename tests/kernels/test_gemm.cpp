@@ -440,9 +440,10 @@ TEST_CASE_TEMPLATE("a copied packed_operand holds its own panels; at() reads op(
 TEST_CASE_TEMPLATE("gemm_generated matches the reference and generates each block of A once", T,
                    float, double) {
     // Row counts across register tiles and row chunks (mc), depths across the depth block
-    // (kc), widths across column panels (nr); C rows wider than n keep their tail.
+    // (at least kc, at most 2048), widths across column panels (nr); C rows wider than n keep
+    // their tail.
     for (std::size_t m : {1u, 7u, 13u, 300u}) {
-        for (std::size_t k : {1u, 255u, 600u}) {
+        for (std::size_t k : {1u, 255u, 600u, 2100u}) {
             for (std::size_t n : {1u, 37u, 70u}) {
                 CAPTURE(m);
                 CAPTURE(k);

@@ -171,7 +171,7 @@ inline constexpr kernels::epilogue linear = kernels::epilogue::none;
 /// with or without a ReLU: y = act(W·z + b) (tfn_activation names the peers' choices). z is never
 /// materialised for the whole batch: W is packed once at construction into the kernels' GEMM
 /// panels (kernels::packed_operand) and kernels::gemm_generated multiplies it by z, each block
-/// of z (a chunk of samples × the GEMM's depth block) generated from the factors just before
+/// of z (a chunk of samples × a block of columns) generated from the factors just before
 /// the micro-kernel reads it, so it stays in cache while every column panel of W passes over it.
 ///
 /// operator() is const and thread-safe (scratch is per thread).

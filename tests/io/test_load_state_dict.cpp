@@ -48,7 +48,7 @@ TEST_CASE("load_state_dict: unknown content, missing files") {
     } catch (const emofuse::io_error& error) {
         const std::string message = error.what();
         CHECK(message.find(text.path().string()) != std::string::npos);
-        CHECK(message.find("not a safetensors, .npz or .npy file") != std::string::npos);
+        CHECK(message.find("not a safetensors, .npz, .pth or .npy file") != std::string::npos);
     }
     text.write({});
     CHECK_THROWS_AS(load_state_dict(text.path()), emofuse::io_error);

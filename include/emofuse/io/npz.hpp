@@ -12,10 +12,10 @@
 #include <emofuse/core/error.hpp>
 #include <emofuse/io/detail/binary_file.hpp>
 #include <emofuse/io/detail/inflate.hpp>
+#include <emofuse/io/detail/zip_archive.hpp>
 #include <emofuse/io/npy.hpp>
 #include <emofuse/io/state_dict.hpp>
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -28,37 +28,6 @@
 namespace emofuse::io {
 
 namespace detail {
-
-inline constexpr std::uint32_t zip_local_signature = 0x04034b50;
-inline constexpr std::uint32_t zip_central_signature = 0x02014b50;
-inline constexpr std::uint32_t zip_end_signature = 0x06054b50;
-inline constexpr std::uint32_t zip64_end_signature = 0x06064b50;
-inline constexpr std::uint32_t zip64_locator_signature = 0x07064b50;
-inline constexpr std::size_t zip_end_size = 22;
-inline constexpr std::size_t zip64_locator_size = 20;
-inline constexpr std::size_t zip64_end_size = 56;
-inline constexpr std::size_t zip_central_size = 46;
-inline constexpr std::size_t zip_local_size = 30;
-
-/// CRC-32 (ISO 3309, the ZIP checksum), table driven.
-inline std::uint32_t crc32(std::span<const std::byte> bytes) noexcept {
-    static const auto table = [] {
-        std::array<std::uint32_t, 256> entries{};
-        for (std::uint32_t index = 0; index < 256; ++index) {
-            std::uint32_t value = index;
-            for (int bit = 0; bit < 8; ++bit) {
-                value = (value & 1u) != 0 ? 0xedb88320u ^ (value >> 1) : value >> 1;
-            }
-            entries[index] = value;
-        }
-        return entries;
-    }();
-    std::uint32_t crc = 0xffffffffu;
-    for (std::byte byte : bytes) {
-        crc = table[(crc ^ static_cast<std::uint32_t>(byte)) & 0xffu] ^ (crc >> 8);
-    }
-    return crc ^ 0xffffffffu;
-}
 
 /// A bounds-checked little-endian view of a block read from the archive.
 class zip_block {

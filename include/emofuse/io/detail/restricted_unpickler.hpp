@@ -1,0 +1,746 @@
+// emofuse/io/detail/restricted_unpickler.hpp — decodes the pickle that torch.save writes for a
+// state dict (`data.pkl` of the zip checkpoint) without executing anything: it builds a plain
+// value graph and understands only the opcodes and the few callables a state dict needs.
+//
+// Accepted opcodes: PROTO, FRAME, STOP, MARK, EMPTY_DICT/EMPTY_LIST/EMPTY_TUPLE,
+// TUPLE/TUPLE1-3, SETITEM(S), APPEND(S), BINUNICODE/SHORT_BINUNICODE, BININT/BININT1/BININT2/
+// LONG1 (up to 64 bits), BINFLOAT, NEWTRUE/NEWFALSE/NONE, BINPUT/LONG_BINPUT/MEMOIZE,
+// BINGET/LONG_BINGET, GLOBAL/STACK_GLOBAL, REDUCE, BINPERSID and BUILD. GLOBAL may name only
+// `collections.OrderedDict`, `torch._utils._rebuild_tensor_v2` and the `torch.<Type>Storage`
+// classes of dtypes emofuse holds; REDUCE calls only the first two; BUILD only sets attributes
+// of a dict (OrderedDict's `_metadata`); BINPERSID accepts only torch's storage ids. Every other
+// opcode or global is an io_error naming it and its byte offset. The stack, the MARK depth and
+// the memo are capped, and values live in one arena addressed by index, so shared or cyclic
+// references cannot leak or recurse here (the consumer walks the graph with its own limits).
+#pragma once
+
+#include <emofuse/core/error.hpp>
+#include <emofuse/io/stored_tensor.hpp>
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace emofuse::io::detail {
+
+inline constexpr std::size_t pickle_max_stack = 1'000'000;
+inline constexpr std::size_t pickle_max_mark_depth = 1000;
+inline constexpr std::size_t pickle_max_memo = 1'000'000;
+inline constexpr std::size_t pickle_max_rank = 64;
+
+enum class pickle_kind {
+    none,
+    boolean,
+    integer,
+    real,
+    string,
+    tuple,
+    list,
+    dict,
+    global,
+    storage,
+    tensor
+};
+
+/// The callables GLOBAL may name.
+enum class pickle_callable { ordered_dict, rebuild_tensor, storage_type };
+
+struct pickle_node {
+    pickle_kind kind = pickle_kind::none;
+    std::int64_t integer = 0;       // integer, boolean (0/1)
+    double real = 0;                // real
+    std::string text;               // string; storage: its key; global: "module.name"
+    std::vector<std::size_t> items; // tuple/list: items; dict: key, value, key, value, ...
+    pickle_callable callable = pickle_callable::ordered_dict; // global
+    dtype element_type = dtype::f32;       // global storage_type, storage, tensor
+    std::uint64_t numel = 0;               // storage: its element count
+    std::optional<std::size_t> attributes; // dict: the state BUILD gave it
+    std::size_t storage = 0;               // tensor: its storage node
+    std::uint64_t storage_offset = 0;      // tensor: in elements
+    std::vector<std::uint64_t> shape;      // tensor
+    std::vector<std::uint64_t> stride;     // tensor, in elements
+};
+
+/// The decoded graph: `nodes[root]` is the pickled object.
+struct pickle_graph {
+    std::vector<pickle_node> nodes;
+    std::size_t root = 0;
+};
+
+/// The emofuse dtype of `torch.<name>` storages, nullopt for storages of other dtypes.
+inline std::optional<dtype> torch_storage_dtype(std::string_view name) noexcept {
+    constexpr std::pair<std::string_view, dtype> known[] = {
+        {"FloatStorage", dtype::f32}, {"DoubleStorage", dtype::f64},
+        {"HalfStorage", dtype::f16},  {"BFloat16Storage", dtype::bf16},
+        {"LongStorage", dtype::i64},  {"IntStorage", dtype::i32},
+        {"ShortStorage", dtype::i16}, {"CharStorage", dtype::i8},
+        {"ByteStorage", dtype::u8},   {"BoolStorage", dtype::boolean}};
+    for (const auto& [storage_name, type] : known) {
+        if (storage_name == name) {
+            return type;
+        }
+    }
+    return std::nullopt;
+}
+
+/// The pickle name of opcode `code` for messages ("" when it is not a pickle opcode).
+inline std::string_view pickle_opcode_name(std::uint8_t code) noexcept {
+    switch (code) {
+    case '(':
+        return "MARK";
+    case '.':
+        return "STOP";
+    case '0':
+        return "POP";
+    case '1':
+        return "POP_MARK";
+    case '2':
+        return "DUP";
+    case 'F':
+        return "FLOAT";
+    case 'I':
+        return "INT";
+    case 'J':
+        return "BININT";
+    case 'K':
+        return "BININT1";
+    case 'L':
+        return "LONG";
+    case 'M':
+        return "BININT2";
+    case 'N':
+        return "NONE";
+    case 'P':
+        return "PERSID";
+    case 'Q':
+        return "BINPERSID";
+    case 'R':
+        return "REDUCE";
+    case 'S':
+        return "STRING";
+    case 'T':
+        return "BINSTRING";
+    case 'U':
+        return "SHORT_BINSTRING";
+    case 'V':
+        return "UNICODE";
+    case 'X':
+        return "BINUNICODE";
+    case 'a':
+        return "APPEND";
+    case 'b':
+        return "BUILD";
+    case 'c':
+        return "GLOBAL";
+    case 'd':
+        return "DICT";
+    case '}':
+        return "EMPTY_DICT";
+    case 'e':
+        return "APPENDS";
+    case 'g':
+        return "GET";
+    case 'h':
+        return "BINGET";
+    case 'i':
+        return "INST";
+    case 'j':
+        return "LONG_BINGET";
+    case 'l':
+        return "LIST";
+    case ']':
+        return "EMPTY_LIST";
+    case 'o':
+        return "OBJ";
+    case 'p':
+        return "PUT";
+    case 'q':
+        return "BINPUT";
+    case 'r':
+        return "LONG_BINPUT";
+    case 's':
+        return "SETITEM";
+    case 't':
+        return "TUPLE";
+    case ')':
+        return "EMPTY_TUPLE";
+    case 'u':
+        return "SETITEMS";
+    case 'G':
+        return "BINFLOAT";
+    case 'B':
+        return "BINBYTES";
+    case 'C':
+        return "SHORT_BINBYTES";
+    case 0x80:
+        return "PROTO";
+    case 0x81:
+        return "NEWOBJ";
+    case 0x82:
+        return "EXT1";
+    case 0x83:
+        return "EXT2";
+    case 0x84:
+        return "EXT4";
+    case 0x85:
+        return "TUPLE1";
+    case 0x86:
+        return "TUPLE2";
+    case 0x87:
+        return "TUPLE3";
+    case 0x88:
+        return "NEWTRUE";
+    case 0x89:
+        return "NEWFALSE";
+    case 0x8a:
+        return "LONG1";
+    case 0x8b:
+        return "LONG4";
+    case 0x8c:
+        return "SHORT_BINUNICODE";
+    case 0x8d:
+        return "BINUNICODE8";
+    case 0x8e:
+        return "BINBYTES8";
+    case 0x8f:
+        return "EMPTY_SET";
+    case 0x90:
+        return "ADDITEMS";
+    case 0x91:
+        return "FROZENSET";
+    case 0x92:
+        return "NEWOBJ_EX";
+    case 0x93:
+        return "STACK_GLOBAL";
+    case 0x94:
+        return "MEMOIZE";
+    case 0x95:
+        return "FRAME";
+    case 0x96:
+        return "BYTEARRAY8";
+    case 0x97:
+        return "NEXT_BUFFER";
+    case 0x98:
+        return "READONLY_BUFFER";
+    default:
+        return "";
+    }
+}
+
+class restricted_unpickler {
+public:
+    /// `what` starts every error message (e.g. "io::pth: model.pth: archive/data.pkl").
+    restricted_unpickler(std::span<const std::byte> pickle, std::string what)
+        : input_(pickle), what_(std::move(what)) {}
+
+    pickle_graph run() {
+        while (true) {
+            opcode_offset_ = position_;
+            const auto code = static_cast<std::uint8_t>(take(1)[0]);
+            if (code == '.') {
+                if (stack_.size() != 1 || !marks_.empty()) {
+                    fail("STOP leaves ", stack_.size(), " values and ", marks_.size(),
+                         " open MARKs on the stack (expected exactly one value)");
+                }
+                return {std::move(nodes_), stack_.back()};
+            }
+            step(code);
+        }
+    }
+
+private:
+    template <class... Parts>
+    [[noreturn]] void fail(const Parts&... parts) const {
+        throw io_error(
+            emofuse::detail::concat_message(what_, " byte ", opcode_offset_, ": ", parts...));
+    }
+
+    std::span<const std::byte> take(std::size_t count) {
+        if (count > input_.size() - position_) {
+            fail("the pickle ends inside an opcode (truncated data)");
+        }
+        const auto part = input_.subspan(position_, count);
+        position_ += count;
+        return part;
+    }
+    template <class Unsigned>
+    Unsigned take_little_endian() {
+        const auto bytes = take(sizeof(Unsigned));
+        Unsigned value = 0;
+        for (std::size_t index = 0; index < sizeof(Unsigned); ++index) {
+            value |= static_cast<Unsigned>(static_cast<Unsigned>(bytes[index]) << (8 * index));
+        }
+        return value;
+    }
+    std::string_view take_text(std::size_t length) {
+        const auto bytes = take(length);
+        return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+    }
+    std::string_view take_line() {
+        const std::size_t start = position_;
+        while (position_ < input_.size() && input_[position_] != std::byte{'\n'}) {
+            ++position_;
+        }
+        if (position_ == input_.size()) {
+            fail("GLOBAL's name is not terminated by a newline (truncated data)");
+        }
+        ++position_;
+        return {reinterpret_cast<const char*>(input_.data()) + start, position_ - 1 - start};
+    }
+
+    std::size_t add(pickle_node node) {
+        nodes_.push_back(std::move(node));
+        return nodes_.size() - 1;
+    }
+    void push(std::size_t node) {
+        if (stack_.size() >= pickle_max_stack) {
+            fail("the pickle stack exceeds ", pickle_max_stack, " values");
+        }
+        stack_.push_back(node);
+    }
+    void push_new(pickle_kind kind) {
+        pickle_node node;
+        node.kind = kind;
+        push(add(std::move(node)));
+    }
+    std::size_t floor() const { return marks_.empty() ? 0 : marks_.back(); }
+    std::size_t pop() {
+        if (stack_.size() <= floor()) {
+            fail(opcode(), " needs a value but the stack is empty");
+        }
+        const std::size_t node = stack_.back();
+        stack_.pop_back();
+        return node;
+    }
+    std::size_t top() const {
+        if (stack_.size() <= floor()) {
+            fail(opcode(), " needs a value but the stack is empty");
+        }
+        return stack_.back();
+    }
+    /// The values pushed since the last MARK, which is removed.
+    std::vector<std::size_t> pop_mark() {
+        if (marks_.empty()) {
+            fail(opcode(), " without a MARK");
+        }
+        const std::size_t start = marks_.back();
+        marks_.pop_back();
+        std::vector<std::size_t> items(stack_.begin() + static_cast<std::ptrdiff_t>(start),
+                                       stack_.end());
+        stack_.resize(start);
+        return items;
+    }
+    std::string opcode() const {
+        const auto code = static_cast<std::uint8_t>(input_[opcode_offset_]);
+        return std::string(pickle_opcode_name(code));
+    }
+    pickle_node& node_at(std::size_t index) { return nodes_[index]; }
+
+    void memo_put(std::uint64_t index) {
+        const std::size_t value = top();
+        const auto found = memo_.find(index);
+        if (found != memo_.end()) {
+            found->second = value;
+            return;
+        }
+        if (memo_.size() >= pickle_max_memo) {
+            fail("the pickle memo exceeds ", pickle_max_memo, " entries");
+        }
+        memo_.emplace(index, value);
+    }
+    void memo_get(std::uint64_t index) {
+        const auto found = memo_.find(index);
+        if (found == memo_.end()) {
+            fail(opcode(), " reads memo entry ", index, ", which was never stored");
+        }
+        push(found->second);
+    }
+
+    void push_integer(std::int64_t value, pickle_kind kind = pickle_kind::integer) {
+        pickle_node node;
+        node.kind = kind;
+        node.integer = value;
+        push(add(std::move(node)));
+    }
+    void push_string(std::string_view text) {
+        pickle_node node;
+        node.kind = pickle_kind::string;
+        node.text = std::string(text);
+        push(add(std::move(node)));
+    }
+    void push_sequence(pickle_kind kind, std::vector<std::size_t> items) {
+        pickle_node node;
+        node.kind = kind;
+        node.items = std::move(items);
+        push(add(std::move(node)));
+    }
+
+    void push_global(std::string_view module, std::string_view name) {
+        pickle_node node;
+        node.kind = pickle_kind::global;
+        node.text = emofuse::detail::concat_message(module, ".", name);
+        if (module == "collections" && name == "OrderedDict") {
+            node.callable = pickle_callable::ordered_dict;
+        } else if (module == "torch._utils" && name == "_rebuild_tensor_v2") {
+            node.callable = pickle_callable::rebuild_tensor;
+        } else if (module == "torch" && torch_storage_dtype(name)) {
+            node.callable = pickle_callable::storage_type;
+            node.element_type = *torch_storage_dtype(name);
+        } else if (module == "torch" && name.ends_with("Storage")) {
+            fail("torch.", name,
+                 " tensors cannot be held by an emofuse state_dict (it reads "
+                 "float, double, half, bfloat16, int8-64, uint8 and bool storages)");
+        } else {
+            fail(opcode(), " '", module.substr(0, 80), " ", name.substr(0, 80),
+                 "' is refused: a state dict may name only collections.OrderedDict, "
+                 "torch._utils._rebuild_tensor_v2 and torch.<dtype>Storage (emofuse never "
+                 "imports or calls anything a checkpoint names)");
+        }
+        push(add(std::move(node)));
+    }
+
+    const pickle_node& expect(std::size_t index, pickle_kind kind, std::string_view what) {
+        if (nodes_[index].kind != kind) {
+            fail(opcode(), ": ", what);
+        }
+        return nodes_[index];
+    }
+    std::uint64_t expect_count(std::size_t index, std::string_view what) {
+        const auto& node = nodes_[index];
+        if (node.kind != pickle_kind::integer || node.integer < 0) {
+            fail(opcode(), ": ", what, " is not a non-negative integer");
+        }
+        return static_cast<std::uint64_t>(node.integer);
+    }
+    std::vector<std::uint64_t> expect_counts(std::size_t index, std::string_view what) {
+        const auto items = expect(index, pickle_kind::tuple,
+                                  emofuse::detail::concat_message(what, " is not a tuple"))
+                               .items;
+        if (items.size() > pickle_max_rank) {
+            fail(opcode(), ": ", what, " has ", items.size(), " dimensions (at most ",
+                 pickle_max_rank, ")");
+        }
+        std::vector<std::uint64_t> counts;
+        for (std::size_t item : items) {
+            counts.push_back(expect_count(item, what));
+        }
+        return counts;
+    }
+
+    void reduce() {
+        const std::size_t arguments = pop();
+        const std::size_t callable = pop();
+        if (nodes_[callable].kind != pickle_kind::global) {
+            fail("REDUCE calls something that is not an allowed GLOBAL");
+        }
+        const auto args =
+            expect(arguments, pickle_kind::tuple, "the arguments are not a tuple").items;
+        switch (nodes_[callable].callable) {
+        case pickle_callable::ordered_dict: {
+            if (!args.empty()) {
+                fail("REDUCE: collections.OrderedDict is called with arguments (only "
+                     "OrderedDict() is accepted)");
+            }
+            push_new(pickle_kind::dict);
+            return;
+        }
+        case pickle_callable::rebuild_tensor: {
+            // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
+            if (args.size() != 6 && args.size() != 7) {
+                fail("REDUCE: torch._utils._rebuild_tensor_v2 takes 6 or 7 arguments, got ",
+                     args.size());
+            }
+            pickle_node tensor;
+            tensor.kind = pickle_kind::tensor;
+            const auto& storage =
+                expect(args[0], pickle_kind::storage,
+                       "_rebuild_tensor_v2's first argument is not a persistent storage");
+            tensor.storage = args[0];
+            tensor.element_type = storage.element_type;
+            tensor.storage_offset = expect_count(args[1], "the storage offset");
+            tensor.shape = expect_counts(args[2], "the size");
+            tensor.stride = expect_counts(args[3], "the stride");
+            if (tensor.shape.size() != tensor.stride.size()) {
+                fail("REDUCE: _rebuild_tensor_v2 gets a size of ", tensor.shape.size(),
+                     " dimensions but a stride of ", tensor.stride.size());
+            }
+            expect(args[4], pickle_kind::boolean, "requires_grad is not a bool");
+            const auto& hooks = nodes_[args[5]];
+            if (hooks.kind != pickle_kind::dict || !hooks.items.empty()) {
+                fail("REDUCE: _rebuild_tensor_v2 gets backward hooks (only an empty "
+                     "OrderedDict is accepted)");
+            }
+            if (args.size() == 7 && nodes_[args[6]].kind != pickle_kind::none &&
+                !(nodes_[args[6]].kind == pickle_kind::dict && nodes_[args[6]].items.empty())) {
+                fail("REDUCE: _rebuild_tensor_v2 gets tensor metadata (only None or an empty "
+                     "dict is accepted)");
+            }
+            push(add(std::move(tensor)));
+            return;
+        }
+        case pickle_callable::storage_type:
+            fail("REDUCE calls ", nodes_[callable].text,
+                 " (storages may appear only in persistent ids)");
+        }
+    }
+
+    /// torch's persistent id: ('storage', StorageType, key, location, numel).
+    void persistent_load() {
+        const auto id = expect(pop(), pickle_kind::tuple, "the persistent id is not a tuple").items;
+        if (id.size() != 5 || nodes_[id[0]].kind != pickle_kind::string ||
+            nodes_[id[0]].text != "storage") {
+            fail("BINPERSID: only torch's ('storage', type, key, location, numel) ids are "
+                 "accepted");
+        }
+        const auto& type =
+            expect(id[1], pickle_kind::global, "the storage type is not a torch.<dtype>Storage");
+        if (type.callable != pickle_callable::storage_type) {
+            fail("BINPERSID: the storage type ", type.text, " is not a torch.<dtype>Storage");
+        }
+        pickle_node storage;
+        storage.kind = pickle_kind::storage;
+        storage.element_type = type.element_type;
+        storage.text = expect(id[2], pickle_kind::string, "the storage key is not a string").text;
+        expect(id[3], pickle_kind::string, "the storage location is not a string");
+        storage.numel = expect_count(id[4], "the storage's element count");
+        const auto [known, inserted] =
+            storages_.emplace(storage.text, std::pair(storage.element_type, storage.numel));
+        if (!inserted && known->second != std::pair(storage.element_type, storage.numel)) {
+            fail("BINPERSID: storage '", storage.text,
+                 "' is declared twice with different dtypes or sizes");
+        }
+        push(add(std::move(storage)));
+    }
+
+    void set_item(std::size_t dict, std::size_t key, std::size_t value) {
+        const auto kind = nodes_[key].kind;
+        if (kind != pickle_kind::string && kind != pickle_kind::integer) {
+            fail(opcode(), ": a dict key is neither a string nor an integer");
+        }
+        auto& items = nodes_[dict].items;
+        items.push_back(key);
+        items.push_back(value);
+    }
+
+    void step(std::uint8_t code) {
+        switch (code) {
+        case 0x80: { // PROTO
+            const auto version = static_cast<std::uint8_t>(take(1)[0]);
+            if (version < 2 || version > 5) {
+                fail("pickle protocol ", int{version}, " is not one torch.save writes (2-5)");
+            }
+            return;
+        }
+        case 0x95: // FRAME: a length hint only
+            if (take_little_endian<std::uint64_t>() > input_.size() - position_) {
+                fail("FRAME declares more bytes than remain in the pickle");
+            }
+            return;
+        case '(':
+            if (marks_.size() >= pickle_max_mark_depth) {
+                fail("MARKs nest deeper than ", pickle_max_mark_depth);
+            }
+            marks_.push_back(stack_.size());
+            return;
+        case '}':
+            push_new(pickle_kind::dict);
+            return;
+        case ']':
+            push_new(pickle_kind::list);
+            return;
+        case ')':
+            push_new(pickle_kind::tuple);
+            return;
+        case 0x85:
+        case 0x86:
+        case 0x87: {
+            std::vector<std::size_t> items(code - 0x84u);
+            for (std::size_t index = items.size(); index-- > 0;) {
+                items[index] = pop();
+            }
+            push_sequence(pickle_kind::tuple, std::move(items));
+            return;
+        }
+        case 't':
+            push_sequence(pickle_kind::tuple, pop_mark());
+            return;
+        case 'X':
+            push_string(take_text(take_little_endian<std::uint32_t>()));
+            return;
+        case 0x8c:
+            push_string(take_text(take_little_endian<std::uint8_t>()));
+            return;
+        case 'J':
+            push_integer(static_cast<std::int32_t>(take_little_endian<std::uint32_t>()));
+            return;
+        case 'K':
+            push_integer(take_little_endian<std::uint8_t>());
+            return;
+        case 'M':
+            push_integer(take_little_endian<std::uint16_t>());
+            return;
+        case 0x8a: { // LONG1: little-endian two's complement of n bytes
+            const std::size_t length = take_little_endian<std::uint8_t>();
+            if (length > 8) {
+                fail("LONG1 integer of ", length, " bytes does not fit 64 bits");
+            }
+            const auto bytes = take(length);
+            std::uint64_t value = 0;
+            for (std::size_t index = 0; index < length; ++index) {
+                value |= static_cast<std::uint64_t>(bytes[index]) << (8 * index);
+            }
+            if (length > 0 && length < 8 &&
+                (static_cast<std::uint8_t>(bytes[length - 1]) & 0x80u)) {
+                value |= ~std::uint64_t{0} << (8 * length); // sign extension
+            }
+            push_integer(static_cast<std::int64_t>(value));
+            return;
+        }
+        case 'G': { // BINFLOAT: big-endian IEEE double
+            const auto bytes = take(8);
+            std::uint64_t bits = 0;
+            for (std::byte byte : bytes) {
+                bits = (bits << 8) | static_cast<std::uint64_t>(byte);
+            }
+            pickle_node node;
+            node.kind = pickle_kind::real;
+            node.real = std::bit_cast<double>(bits);
+            push(add(std::move(node)));
+            return;
+        }
+        case 0x88:
+            push_integer(1, pickle_kind::boolean);
+            return;
+        case 0x89:
+            push_integer(0, pickle_kind::boolean);
+            return;
+        case 'N':
+            push_new(pickle_kind::none);
+            return;
+        case 'q':
+            memo_put(take_little_endian<std::uint8_t>());
+            return;
+        case 'r':
+            memo_put(take_little_endian<std::uint32_t>());
+            return;
+        case 0x94:
+            memo_put(memo_.size());
+            return;
+        case 'h':
+            memo_get(take_little_endian<std::uint8_t>());
+            return;
+        case 'j':
+            memo_get(take_little_endian<std::uint32_t>());
+            return;
+        case 's': {
+            const std::size_t value = pop();
+            const std::size_t key = pop();
+            const std::size_t dict = top();
+            expect(dict, pickle_kind::dict, "the target is not a dict");
+            set_item(dict, key, value);
+            return;
+        }
+        case 'u': {
+            const auto items = pop_mark();
+            const std::size_t dict = top();
+            expect(dict, pickle_kind::dict, "the target is not a dict");
+            if (items.size() % 2 != 0) {
+                fail("SETITEMS with an odd number of values");
+            }
+            for (std::size_t index = 0; index < items.size(); index += 2) {
+                set_item(dict, items[index], items[index + 1]);
+            }
+            return;
+        }
+        case 'a': {
+            const std::size_t value = pop();
+            const std::size_t list = top();
+            expect(list, pickle_kind::list, "the target is not a list");
+            node_at(list).items.push_back(value);
+            return;
+        }
+        case 'e': {
+            const auto items = pop_mark();
+            const std::size_t list = top();
+            expect(list, pickle_kind::list, "the target is not a list");
+            auto& target = node_at(list).items;
+            target.insert(target.end(), items.begin(), items.end());
+            return;
+        }
+        case 'c': {
+            const std::string module(take_line());
+            const std::string name(take_line());
+            push_global(module, name);
+            return;
+        }
+        case 0x93: { // STACK_GLOBAL
+            const std::string name =
+                expect(pop(), pickle_kind::string, "the name is not a string").text;
+            const std::string module =
+                expect(pop(), pickle_kind::string, "the module is not a string").text;
+            push_global(module, name);
+            return;
+        }
+        case 'R':
+            reduce();
+            return;
+        case 'Q':
+            persistent_load();
+            return;
+        case 'b': {
+            const std::size_t state = pop();
+            const std::size_t target = top();
+            expect(target, pickle_kind::dict, "BUILD may only set attributes of a dict");
+            expect(state, pickle_kind::dict, "BUILD's state is not a dict");
+            if (nodes_[target].attributes) {
+                fail("BUILD sets the attributes of a dict twice");
+            }
+            node_at(target).attributes = state;
+            return;
+        }
+        default: {
+            const auto name = pickle_opcode_name(code);
+            if (name.empty()) {
+                fail("unknown pickle opcode 0x", hex(code));
+            }
+            fail("pickle opcode ", name, " (0x", hex(code),
+                 ") is not allowed in a state dict (emofuse never executes code from a "
+                 "checkpoint)");
+        }
+        }
+    }
+
+    static std::string hex(std::uint8_t code) {
+        constexpr char digits[] = "0123456789abcdef";
+        return {digits[code >> 4], digits[code & 0xfu]};
+    }
+
+    std::span<const std::byte> input_;
+    std::string what_;
+    std::size_t position_ = 0;
+    std::size_t opcode_offset_ = 0;
+    std::vector<pickle_node> nodes_;
+    std::vector<std::size_t> stack_;
+    std::vector<std::size_t> marks_;
+    std::unordered_map<std::uint64_t, std::size_t> memo_;
+    std::map<std::string, std::pair<dtype, std::uint64_t>, std::less<>> storages_;
+};
+
+/// Decodes `pickle`; every failure is an io_error starting with `what`.
+inline pickle_graph restricted_unpickle(std::span<const std::byte> pickle, std::string what) {
+    if (pickle.empty()) {
+        throw io_error(emofuse::detail::concat_message(what, ": the pickle is empty"));
+    }
+    return restricted_unpickler(pickle, std::move(what)).run();
+}
+
+} // namespace emofuse::io::detail

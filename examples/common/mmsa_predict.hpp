@@ -50,10 +50,16 @@ struct predict_request {
     std::size_t batch = 32;
 };
 
+/// One output of the model over all samples.
+struct named_output {
+    std::string name;
+    xt::xtensor<float, 2> values;
+};
+
 /// Every output of the model over all samples, float32, in output_names() order.
 struct prediction {
     std::string model;
-    std::vector<npz_member> outputs; ///< "M" first, then "T", "A", "V" for multi-task models
+    std::vector<named_output> outputs; ///< "M" first, then "T", "A", "V" for multi-task models
     std::size_t samples = 0;
     std::size_t batches = 0;
     double seconds = 0; ///< data-loader steps + forward, all batches
@@ -131,8 +137,8 @@ inline const io::stored_tensor& feature_array(const io::state_dict& arrays, std:
     }
     const auto& array = arrays.at(name);
     if (array.type != io::dtype::f32 && array.type != io::dtype::f64) {
-        throw io_error(where + " is " + std::string(io::dtype_name(array.type)) +
-                       "; expected float32 or float64");
+        throw io_error(where + " is stored as " + std::string(io::dtype_name(array.type)) +
+                       "; expected F32 (float32) or F64 (float64)");
     }
     const std::size_t rows = samples.value_or(array.shape.empty() ? 0 : array.shape[0]);
     const bool fits = array.shape.size() == 3 && array.shape[2] == width &&
@@ -285,7 +291,11 @@ inline void write_prediction(const std::filesystem::path& path, const prediction
                              std::string_view tool) {
     std::error_code code;
     const bool existed = std::filesystem::exists(path, code);
-    save_npz(path, result.outputs, std::string(tool) + ": --out");
+    std::vector<npz_member> members;
+    for (const auto& output : result.outputs) {
+        members.push_back({output.name, io::to_stored(output.values)});
+    }
+    save_npz(path, members, std::string(tool) + ": --out");
     if (existed) {
         notice_replacing(tool, path);
     }

@@ -1,14 +1,13 @@
-// examples/common/npz_output.hpp — writes named float32 arrays as one .npz archive (what
+// examples/common/npz_output.hpp — writes named arrays as one .npz archive (what
 // numpy.savez writes: a ZIP of stored `<name>.npy` members) atomically: a temporary file
 // renamed over the target when complete, removed on an error or a signal.
 #pragma once
 
-#include <emofuse/config.hpp>
 #include <emofuse/core/error.hpp>
-#include <emofuse/io/convert.hpp>
 #include <emofuse/io/detail/binary_file.hpp>
+#include <emofuse/io/detail/zip_archive.hpp>
 #include <emofuse/io/npy.hpp>
-#include <emofuse/io/npz.hpp>
+#include <emofuse/io/stored_tensor.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -23,7 +22,7 @@ namespace emofuse::cli {
 /// One array of an .npz archive: its name (without ".npy") and its values.
 struct npz_member {
     std::string name;
-    xt::xtensor<float, 2> values;
+    io::stored_tensor values;
 };
 
 namespace detail {
@@ -68,7 +67,7 @@ inline void save_npz(const std::filesystem::path& path, const std::vector<npz_me
     std::vector<std::vector<std::byte>> images;
     std::size_t total = 0;
     for (const auto& member : members) {
-        images.push_back(io::serialize_npy(io::to_stored(member.values)));
+        images.push_back(io::serialize_npy(member.values));
         total += images.back().size() + 128 + 2 * member.name.size();
     }
     if (total >= zip_limit || members.size() > 0xffff) {

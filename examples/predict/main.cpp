@@ -154,9 +154,10 @@ int run(int argc, char** argv) {
     for (const auto& output : result.outputs) {
         names += (names.empty() ? "" : ", ") + output.name;
     }
-    std::fprintf(stderr, "%.*s: %s, %zu samples in %zu batches (%.3f s): wrote %s to %s\n",
+    std::fprintf(stderr, "%.*s: %s, %zu samples in %zu batch%s (%.3f s): wrote %s to %s\n",
                  static_cast<int>(tool.size()), tool.data(), result.model.c_str(),
-                 result.samples, result.batches, result.seconds, names.c_str(),
+                 result.samples, result.batches, result.batches == 1 ? "" : "es",
+                 result.seconds, names.c_str(),
                  cli::quoted_path(opts.out).c_str());
     if (suite) {
         mmsa::print_suite(*suite);

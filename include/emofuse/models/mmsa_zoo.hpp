@@ -8,6 +8,8 @@
 #include <emofuse/models/mmsa_config.hpp>
 #include <emofuse/models/mmsa_inputs.hpp>
 #include <emofuse/models/mmsa_model.hpp>
+// The zoo's models (one include per row of mmsa_zoo_table):
+#include <emofuse/models/tfn.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -43,7 +45,9 @@ struct mmsa_zoo_entry {
 };
 
 /// The zoo: one row per model (MMSA's names, as config_regression.json spells them).
-inline constexpr auto mmsa_zoo_table = std::tuple<>{};
+inline constexpr auto mmsa_zoo_table = std::tuple{
+    mmsa_zoo_entry<tfn>{"tfn", mmsa_task::single},
+};
 
 /// A loaded model of any kind, behind one interface (a shared, immutable model: copies are
 /// cheap and forward is const).

@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -112,20 +113,14 @@ inline std::string shape_text(std::span<const std::size_t> shape) {
     return io::shape_to_string(shape);
 }
 
-/// (samples, any, width) as a message shows it.
-inline std::string expected_text(std::size_t samples, std::size_t width) {
-    return "(" + std::to_string(samples) + ", any, " + std::to_string(width) + ")";
-}
-
 /// The array `name` of the inputs file, checked: present, float32 or float64, rank 3 with
-/// `width` features (and `samples` rows when given). Errors name the file, the array, and the
-/// found and expected shapes.
+/// time steps and features (and `samples` rows when given). Errors name the file, the array,
+/// and the found and expected shapes.
 inline const io::stored_tensor& feature_array(const io::state_dict& arrays, std::string_view name,
-                                              std::size_t width,
                                               std::optional<std::size_t> samples,
                                               std::string_view source) {
-    const std::string where = "inputs " + quoted_path(std::string(source)) + ": array '" +
-                              std::string(name) + "'";
+    const std::string where =
+        "inputs " + quoted_path(std::string(source)) + ": array '" + std::string(name) + "'";
     if (!arrays.contains(name)) {
         std::string held;
         for (const auto& present : arrays.names()) {
@@ -141,19 +136,14 @@ inline const io::stored_tensor& feature_array(const io::state_dict& arrays, std:
                        "; expected F32 (float32) or F64 (float64)");
     }
     const std::size_t rows = samples.value_or(array.shape.empty() ? 0 : array.shape[0]);
-    const bool fits = array.shape.size() == 3 && array.shape[2] == width &&
-                      array.shape[0] == rows && array.shape[1] > 0 && rows > 0;
+    const bool fits = array.shape.size() == 3 && array.shape[0] == rows && rows > 0 &&
+                      array.shape[1] > 0 && array.shape[2] > 0;
     if (!fits) {
-        std::string why;
-        if (array.shape.size() == 3 && array.shape[0] != rows) {
-            why = " (the sample count differs from 'text')";
-        } else if (array.shape.size() == 3 && array.shape[2] != width) {
-            why = " (feature_dims of the configuration)";
-        } else if (array.shape.size() == 3) {
-            why = " (no samples or no time steps)";
-        }
-        throw shape_error(where + " has shape " + shape_text(array.shape) + ", expected " +
-                          expected_text(rows, width) + why);
+        const bool other_count = array.shape.size() == 3 && array.shape[0] != rows;
+        throw shape_error(where + " has shape " + shape_text(array.shape) + ", expected (" +
+                          (rows > 0 ? std::to_string(rows) : std::string("samples > 0")) +
+                          ", steps > 0, features > 0)" +
+                          (other_count ? " (the sample count differs from 'text')" : ""));
     }
     return array;
 }
@@ -165,8 +155,8 @@ inline void check_lengths(const io::state_dict& arrays, std::string_view modalit
     if (!arrays.contains(name)) {
         return;
     }
-    const std::string where = "inputs " + quoted_path(std::string(source)) + ": array '" + name +
-                              "'";
+    const std::string where =
+        "inputs " + quoted_path(std::string(source)) + ": array '" + name + "'";
     const auto& stored = arrays.at(name);
     const std::size_t samples = values.shape[0];
     const std::size_t steps = values.shape[1];
@@ -178,38 +168,54 @@ inline void check_lengths(const io::state_dict& arrays, std::string_view modalit
     const auto lengths = io::to_xtensor<std::int64_t, 1>(stored, name, source);
     for (std::size_t index = 0; index < samples; ++index) {
         if (lengths(index) < 0 || static_cast<std::uint64_t>(lengths(index)) > steps) {
-            throw value_error(where + " holds " + std::to_string(lengths(index)) +
-                              " at index " + std::to_string(index) + ", outside [0, " +
-                              std::to_string(steps) + "] ('" + std::string(modality) +
-                              "' has shape " + shape_text(values.shape) + ")");
+            throw value_error(where + " holds " + std::to_string(lengths(index)) + " at index " +
+                              std::to_string(index) + ", outside [0, " + std::to_string(steps) +
+                              "] ('" + std::string(modality) + "' has shape " +
+                              shape_text(values.shape) + ")");
         }
     }
 }
 
 template <class T>
 xt::xtensor<T, 3> rows_of(const xt::xtensor<T, 3>& values, std::size_t begin, std::size_t end) {
-    xt::xtensor<T, 3> rows = xt::xtensor<T, 3>::from_shape({end - begin, values.shape(1),
-                                                           values.shape(2)});
+    xt::xtensor<T, 3> rows =
+        xt::xtensor<T, 3>::from_shape({end - begin, values.shape(1), values.shape(2)});
     const std::size_t row_size = values.shape(1) * values.shape(2);
     std::copy_n(values.data() + begin * row_size, (end - begin) * row_size, rows.data());
     return rows;
 }
 
-inline models::mmsa_batch<float> to_float(models::mmsa_batch<double> batch) {
-    return {xt::xtensor<float, 3>(xt::cast<float>(batch.text)),
-            xt::xtensor<float, 3>(xt::cast<float>(batch.audio)),
-            xt::xtensor<float, 3>(xt::cast<float>(batch.vision))};
+/// Where the inputs' feature widths differ from the configuration's feature_dims, a note
+/// naming each such array with its shape and the configured one; empty otherwise.
+inline std::string width_note(const models::mmsa_config& config,
+                              const models::mmsa_batch<float>& raw) {
+    const auto configured = config.feature_dims();
+    const std::array<const xt::xtensor<float, 3>*, 3> arrays{&raw.text, &raw.audio, &raw.vision};
+    const std::array<const char*, 3> names{"text", "audio", "vision"};
+    std::string note;
+    for (std::size_t m = 0; m < 3; ++m) {
+        const auto& shape = arrays[m]->shape();
+        if (shape[2] != configured[m]) {
+            note += std::string(note.empty() ? "" : "; ") + "array '" + names[m] + "' has shape " +
+                    shape_text(std::array{shape[0], shape[1], shape[2]}) +
+                    ", the configuration's feature_dims give (" + std::to_string(shape[0]) +
+                    ", any, " + std::to_string(configured[m]) + ")";
+        }
+    }
+    return note;
 }
-inline models::mmsa_batch<float> to_float(models::mmsa_batch<float> batch) { return batch; }
 
 /// Runs every batch: MMSA's data-loader steps and AMIO's alignment on the batch's raw rows
 /// (each step acts per sample, so the batch size cannot change a result), then the forward.
 /// The model is loaded once, from the configuration as the first batch's preparation leaves
-/// it (MMSA's loader sets seq_lens from the arrays, AMIO from the alignment).
-template <class T>
-prediction run_batches(const models::mmsa_config& config, const io::state_dict& weights,
-                       const models::mmsa_batch<T>& raw, std::size_t batch_size,
-                       std::string_view tool) {
+/// it (MMSA's loader sets feature_dims and seq_lens from the arrays, AMIO sets seq_lens after
+/// its alignment).
+inline prediction run_batches(const models::mmsa_config& configured, const io::state_dict& weights,
+                              const models::mmsa_batch<float>& raw, std::size_t batch_size,
+                              std::string_view tool) {
+    // MMDataset.__init_mosi: feature_dims[i] = the array's width (use_bert is not supported).
+    models::mmsa_config config = configured;
+    config.set("feature_dims", {raw.text.shape(2), raw.audio.shape(2), raw.vision.shape(2)});
     const std::size_t samples = raw.text.shape(0);
     prediction result;
     result.samples = samples;
@@ -219,17 +225,28 @@ prediction run_batches(const models::mmsa_config& config, const io::state_dict& 
     for (std::size_t begin = 0; begin < samples; begin += batch_size) {
         const std::size_t end = std::min(samples, begin + batch_size);
         models::mmsa_config batch_config = config;
-        auto prepared = to_float(models::prepare_mmsa_inputs(
-            batch_config, models::mmsa_batch<T>{rows_of(raw.text, begin, end),
-                                                rows_of(raw.audio, begin, end),
-                                                rows_of(raw.vision, begin, end)}));
+        const auto prepared = models::prepare_mmsa_inputs(
+            batch_config,
+            models::mmsa_batch<float>{rows_of(raw.text, begin, end), rows_of(raw.audio, begin, end),
+                                      rows_of(raw.vision, begin, end)});
         if (!model) {
-            model.emplace(models::load_mmsa_model<float>(batch_config, weights));
+            try {
+                model.emplace(models::load_mmsa_model<float>(batch_config, weights));
+            } catch (const std::exception& error) {
+                // A checkpoint trained on other feature widths than the inputs': say which.
+                const std::string note = width_note(configured, raw);
+                if (note.empty()) {
+                    throw;
+                }
+                throw shape_error(note +
+                                  "; the model built for the inputs' widths (as MMSA's "
+                                  "data loader builds it) does not fit the checkpoint: " +
+                                  error.what());
+            }
             result.model = std::string(model->name());
             for (const auto name : model->output_names()) {
-                result.outputs.push_back(
-                    {std::string(name), xt::xtensor<float, 2>::from_shape(
-                                            {samples, model->output_dim()})});
+                result.outputs.push_back({std::string(name), xt::xtensor<float, 2>::from_shape(
+                                                                 {samples, model->output_dim()})});
             }
         }
         const auto outputs = model->forward(prepared);
@@ -256,9 +273,9 @@ prediction run_batches(const models::mmsa_config& config, const io::state_dict& 
 
 /// Loads the configuration (MMSA's file or a flat merged JSON), the checkpoint (any format
 /// io::load_state_dict reads) and the inputs (.npz with MMSA's array names), checks them
-/// against each other and predicts every sample, `request.batch` samples at a time. Inputs
-/// stored as float64 go through the data-loader steps in float64 (as MMSA's numpy code does)
-/// and are rounded to float32 for the model (as MMSA's `torch.Tensor` does).
+/// against each other and predicts every sample, `request.batch` samples at a time. Arrays
+/// stored as float64 are rounded to float32 first, as MMSA's loader does (`astype(np.float32)`
+/// in MMDataset.__init_mosi), and the feature widths come from the arrays, as there too.
 inline prediction predict(const predict_request& request, std::string_view tool) {
     if (request.batch == 0) {
         throw usage_error("--batch: expected at least 1 sample per batch");
@@ -268,22 +285,16 @@ inline prediction predict(const predict_request& request, std::string_view tool)
     const auto weights = io::load_state_dict(request.weights);
     const auto arrays = io::load_npz(request.inputs);
     const std::string source = request.inputs.string();
-    const auto widths = config.feature_dims();
-    const auto& text = detail::feature_array(arrays, "text", widths[0], std::nullopt, source);
+    const auto& text = detail::feature_array(arrays, "text", std::nullopt, source);
     const std::size_t samples = text.shape[0];
-    const auto& audio = detail::feature_array(arrays, "audio", widths[1], samples, source);
-    const auto& vision = detail::feature_array(arrays, "vision", widths[2], samples, source);
+    const auto& audio = detail::feature_array(arrays, "audio", samples, source);
+    const auto& vision = detail::feature_array(arrays, "vision", samples, source);
     detail::check_lengths(arrays, "audio", audio, source);
     detail::check_lengths(arrays, "vision", vision, source);
-    const auto read = [&]<class T>(T) {
-        return models::mmsa_batch<T>{io::to_xtensor<T, 3>(text, "text", source),
-                                     io::to_xtensor<T, 3>(audio, "audio", source),
-                                     io::to_xtensor<T, 3>(vision, "vision", source)};
-    };
-    const bool all_float = text.type == io::dtype::f32 && audio.type == io::dtype::f32 &&
-                           vision.type == io::dtype::f32;
-    return all_float ? detail::run_batches(config, weights, read(float{}), request.batch, tool)
-                     : detail::run_batches(config, weights, read(double{}), request.batch, tool);
+    const models::mmsa_batch<float> raw{io::to_xtensor<float, 3>(text, "text", source),
+                                        io::to_xtensor<float, 3>(audio, "audio", source),
+                                        io::to_xtensor<float, 3>(vision, "vision", source)};
+    return detail::run_batches(config, weights, raw, request.batch, tool);
 }
 
 /// Writes every output of `result` to `path` as float32 arrays (one .npz, atomically).
@@ -334,8 +345,8 @@ inline metrics::suite_result evaluate(const prediction& result,
                           "shape " + detail::shape_text(predicted.shape()) + ")");
     }
     const xt::xtensor<float, 1> truth =
-        column ? xt::xtensor<float, 1>(xt::flatten(
-                     io::to_xtensor<float, 2>(stored, name, truth_file.string())))
+        column ? xt::xtensor<float, 1>(
+                     xt::flatten(io::to_xtensor<float, 2>(stored, name, truth_file.string())))
                : io::to_xtensor<float, 1>(stored, name, truth_file.string());
     metrics::sentiment_suite suite(dataset, metrics::sentiment_preset::mmsa);
     suite.update(std::span<const float>(truth.data(), truth.size()),
@@ -343,22 +354,27 @@ inline metrics::suite_result evaluate(const prediction& result,
     return suite.compute();
 }
 
-/// The suite as "key  value" lines (full double precision) after a "suite S, preset P, n = N"
-/// line, each prefixed by `indent`; warnings last.
+/// The suite as "key  value" lines (each value in the shortest form that reads back to the
+/// same double) after a "suite S, preset P, n = N" line, each prefixed by `indent`; warnings
+/// last.
 inline void print_suite(const metrics::suite_result& suite, std::string_view indent = "") {
     std::size_t width = 0;
     for (const auto& metric : suite.metrics) {
         width = std::max(width, metric.key.size());
     }
-    std::printf("%.*ssuite %s, preset %s, n = %.0f\n", static_cast<int>(indent.size()),
-                indent.data(), suite.suite.c_str(), suite.preset.c_str(), suite.count);
+    const int pad = static_cast<int>(indent.size());
+    std::printf("%.*ssuite %s, preset %s, n = %.0f\n", pad, indent.data(), suite.suite.c_str(),
+                suite.preset.c_str(), suite.count);
     for (const auto& metric : suite.metrics) {
-        std::printf("%.*s%*s  %.17g\n", static_cast<int>(indent.size()), indent.data(),
-                    static_cast<int>(width), metric.key.c_str(), metric.value);
+        std::array<char, 32> value{};
+        const auto written =
+            std::to_chars(value.data(), value.data() + value.size() - 1, metric.value);
+        *written.ptr = '\0';
+        std::printf("%.*s%*s  %s\n", pad, indent.data(), static_cast<int>(width),
+                    metric.key.c_str(), value.data());
     }
     for (const auto& warning : suite.warnings) {
-        std::printf("%.*swarning: %s\n", static_cast<int>(indent.size()), indent.data(),
-                    warning.c_str());
+        std::printf("%.*swarning: %s\n", pad, indent.data(), warning.c_str());
     }
 }
 

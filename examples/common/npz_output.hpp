@@ -38,16 +38,16 @@ inline void append_u32(std::vector<std::byte>& out, std::size_t value) {
 /// (2.0), no flags, stored, 1980-01-01 00:00, CRC, sizes, name length, no extra field.
 inline void append_member_fields(std::vector<std::byte>& out, std::uint32_t crc, std::size_t size,
                                  std::size_t name_size) {
-    append_u16(out, 20);     // version needed to extract
-    append_u16(out, 0);      // flags
-    append_u16(out, 0);      // method: stored
-    append_u16(out, 0);      // time
-    append_u16(out, 0x21);   // date: 1980-01-01
+    append_u16(out, 20);   // version needed to extract
+    append_u16(out, 0);    // flags
+    append_u16(out, 0);    // method: stored
+    append_u16(out, 0);    // time
+    append_u16(out, 0x21); // date: 1980-01-01
     append_u32(out, crc);
-    append_u32(out, size);   // compressed
-    append_u32(out, size);   // uncompressed
+    append_u32(out, size); // compressed
+    append_u32(out, size); // uncompressed
     append_u16(out, name_size);
-    append_u16(out, 0);      // extra field length
+    append_u16(out, 0); // extra field length
 }
 
 inline void append_text(std::vector<std::byte>& out, const std::string& text) {

@@ -112,13 +112,12 @@ options parse(int argc, char** argv) {
             opts.suite = value;
         }
     }
-    for (const auto& [flag, given] :
-         {std::pair{"--model", !opts.request.model.empty()},
-          std::pair{"--dataset", !opts.request.dataset.empty()},
-          std::pair{"--config", !opts.request.config.empty()},
-          std::pair{"--weights", !opts.request.weights.empty()},
-          std::pair{"--inputs", !opts.request.inputs.empty()},
-          std::pair{"--out", !opts.out.empty()}}) {
+    for (const auto& [flag, given] : {std::pair{"--model", !opts.request.model.empty()},
+                                      std::pair{"--dataset", !opts.request.dataset.empty()},
+                                      std::pair{"--config", !opts.request.config.empty()},
+                                      std::pair{"--weights", !opts.request.weights.empty()},
+                                      std::pair{"--inputs", !opts.request.inputs.empty()},
+                                      std::pair{"--out", !opts.out.empty()}}) {
         if (!given) {
             throw cli::usage_error(std::string(flag) + " is required");
         }
@@ -126,8 +125,7 @@ options parse(int argc, char** argv) {
     if (opts.truth.empty() != opts.suite.empty()) {
         throw cli::usage_error("--eval TRUTH.npy and --suite NAME go together");
     }
-    if (!opts.truth.empty() &&
-        opts.request.mode == emofuse::models::train_mode::classification) {
+    if (!opts.truth.empty() && opts.request.mode == emofuse::models::train_mode::classification) {
         throw cli::usage_error("--eval scores sentiment regression: it needs --mode regression");
     }
     return opts;
@@ -140,8 +138,8 @@ int run(int argc, char** argv) {
         print_usage();
         return 0;
     }
-    const auto directory = opts.out.parent_path().empty() ? std::filesystem::path(".")
-                                                          : opts.out.parent_path();
+    const auto directory =
+        opts.out.parent_path().empty() ? std::filesystem::path(".") : opts.out.parent_path();
     cli::sweep_stale_outputs(tool, directory);
     const auto result = mmsa::predict(opts.request, tool);
     // Scored before writing: a bad truth file leaves no output behind.
@@ -155,9 +153,8 @@ int run(int argc, char** argv) {
         names += (names.empty() ? "" : ", ") + output.name;
     }
     std::fprintf(stderr, "%.*s: %s, %zu samples in %zu batch%s (%.3f s): wrote %s to %s\n",
-                 static_cast<int>(tool.size()), tool.data(), result.model.c_str(),
-                 result.samples, result.batches, result.batches == 1 ? "" : "es",
-                 result.seconds, names.c_str(),
+                 static_cast<int>(tool.size()), tool.data(), result.model.c_str(), result.samples,
+                 result.batches, result.batches == 1 ? "" : "es", result.seconds, names.c_str(),
                  cli::quoted_path(opts.out).c_str());
     if (suite) {
         mmsa::print_suite(*suite);

@@ -305,9 +305,11 @@ predict_bad_names)
     expect_stderr "the merged configuration is for model 'tfn', not 'lmf'"
     predict_case "$base" 1 --dataset sims
     expect_stderr "the merged configuration is for dataset 'mosi', not 'sims'"
-    # MMSA's own file merged for tfn/mosi: 768-wide text, the fixture has 16.
+    # MMSA's own file merged for tfn/mosi: 768-wide text and 20-wide vision, the fixture has 16
+    # and 7. As MMSA's loader, the model is built for the arrays' widths (and MMSA's shipped
+    # hidden sizes), which the checkpoint does not fit: the arrays and tensor are named.
     predict_case "$base" 1 --config "$models/config_regression.json"
-    expect_stderr "array 'text' has shape \(4, 7, 16\), expected \(4, any, 768\) \(feature_dims of the configuration\)"
+    expect_stderr "^emofuse-predict: error: array 'text' has shape \\(4, 7, 16\\), the configuration's feature_dims give \\(4, any, 768\\); array 'vision' has shape \\(4, 9, 7\\), the configuration's feature_dims give \\(4, any, 20\\); the model built for the inputs' widths .* does not fit the checkpoint: .*'Model\\."
     # A model MMSA has and the zoo does not: the error lists the zoo's models.
     sed 's/"model_name": "tfn"/"model_name": "misa"/' "$models/$base.config.json" >misa.json
     predict_case "$base" 1 --config misa.json --model misa
@@ -337,12 +339,15 @@ predict_bad_arrays)
         no_raw_failure
     }
     check_variant missing_audio "no array 'audio' \(it holds 'audio_lengths', 'text', 'vision', 'vision_lengths'\)"
-    check_variant wide_audio "array 'audio' has shape \(4, 11, 6\), expected \(4, any, 5\)"
-    check_variant fewer_audio "array 'audio' has shape \(3, 11, 5\), expected \(4, any, 5\) \(the sample count differs from 'text'\)"
-    check_variant flat_audio "array 'audio' has shape \(4, 11\), expected \(4, any, 5\)"
+    check_variant fewer_audio "array 'audio' has shape \(3, 11, 5\), expected \(4, steps > 0, features > 0\) \(the sample count differs from 'text'\)"
+    check_variant flat_audio "array 'audio' has shape \(4, 11\), expected \(4, steps > 0, features > 0\)"
     check_variant long_lengths "array 'audio_lengths' holds 12 at index 1, outside \[0, 11\] \('audio' has shape \(4, 11, 5\)\)"
     check_variant count_lengths "array 'audio_lengths' has shape \(5,\), expected \(4,\)"
     check_variant int_text "array 'text' is stored as I32; expected F32 \(float32\) or F64 \(float64\)"
+    # Another feature width than the checkpoint's: array, both shapes and the tensor named.
+    predict_case tfn_mosi_regression 1 --inputs variants/wide_audio.npz
+    expect_stderr "^emofuse-predict: error: array 'audio' has shape \(4, 11, 6\), the configuration's feature_dims give \(4, any, 5\); .* does not fit the checkpoint: .*'Model\.audio_subnet\."
+    [ ! -e out.npz ] || fail "wide_audio: an output was written"
     predict_case tfn_mosi_regression 1 --inputs missing.npz
     expect_stderr "missing.npz"
     printf 'not a zip' >text.npz

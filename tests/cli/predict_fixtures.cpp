@@ -98,8 +98,7 @@ void variants(const std::string& in, const std::filesystem::path& dir) {
     lengths(1) = static_cast<std::int64_t>(audio.shape(1)) + 1;
     save(dir / "long_lengths.npz", replaced(arrays, "audio_lengths", io::to_stored(lengths)));
     xt::xtensor<std::int64_t, 1> short_count = xt::ones<std::int64_t>({samples + 1});
-    save(dir / "count_lengths.npz",
-         replaced(arrays, "audio_lengths", io::to_stored(short_count)));
+    save(dir / "count_lengths.npz", replaced(arrays, "audio_lengths", io::to_stored(short_count)));
 
     xt::xtensor<std::int32_t, 3> integers = xt::zeros<std::int32_t>(text.shape());
     save(dir / "int_text.npz", replaced(arrays, "text", io::to_stored(integers)));
@@ -131,8 +130,8 @@ void repeat(const std::string& in, std::size_t count, const std::filesystem::pat
             continue;
         }
         const auto values = io::to_xtensor<float, 3>(tensor, name, in);
-        xt::xtensor<float, 3> big = xt::xtensor<float, 3>::from_shape(
-            {count, values.shape(1), values.shape(2)});
+        xt::xtensor<float, 3> big =
+            xt::xtensor<float, 3>::from_shape({count, values.shape(1), values.shape(2)});
         const std::size_t row = values.shape(1) * values.shape(2);
         for (std::size_t i = 0; i < count; ++i) {
             std::copy_n(values.data() + (i % values.shape(0)) * row, row, big.data() + i * row);

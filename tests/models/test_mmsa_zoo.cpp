@@ -65,8 +65,7 @@ public:
     em::mmsa_outputs<T> forward(const em::mmsa_batch<T>& inputs) const {
         em::mmsa_outputs<T> outputs;
         for (const char* key : {"M", "T", "A", "V"}) {
-            outputs[key] = xt::xtensor<T, 2>(
-                xt::zeros<T>({inputs.text.shape(0), out_}) + offset_);
+            outputs[key] = xt::xtensor<T, 2>(xt::zeros<T>({inputs.text.shape(0), out_}) + offset_);
         }
         return outputs;
     }
@@ -188,8 +187,8 @@ TEST_CASE("mmsa zoo: dispatch picks the named row; multi-task rows return M, T, 
     const em::mmsa_batch<float> batch{xt::zeros<float>({3, 2, 1}), xt::zeros<float>({3, 2, 1}),
                                       xt::zeros<float>({3, 2, 1})};
 
-    const auto multi = em::detail::load_from_table<float>(table, fake_config("multi"), weights,
-                                                          "Model.");
+    const auto multi =
+        em::detail::load_from_table<float>(table, fake_config("multi"), weights, "Model.");
     CHECK(multi.name() == "multi");
     const std::vector<std::string_view> names(multi.output_names().begin(),
                                               multi.output_names().end());
@@ -198,14 +197,13 @@ TEST_CASE("mmsa zoo: dispatch picks the named row; multi-task rows return M, T, 
     CHECK(outputs.size() == 4);
     CHECK(outputs.at("V")(2, 0) == 0.5f);
 
-    const auto single = em::detail::load_from_table<float>(table, fake_config("single"), weights,
-                                                           "Model.");
+    const auto single =
+        em::detail::load_from_table<float>(table, fake_config("single"), weights, "Model.");
     CHECK(single.name() == "single");
     CHECK(single.output_names().size() == 1);
-    CHECK_THROWS_WITH_AS((void)em::detail::load_from_table<float>(table, fake_config("tfn"),
-                                                                  weights, "Model."),
-                         doctest::Contains("unknown model 'tfn' (known: single, multi)"),
-                         emofuse::value_error);
+    CHECK_THROWS_WITH_AS(
+        (void)em::detail::load_from_table<float>(table, fake_config("tfn"), weights, "Model."),
+        doctest::Contains("unknown model 'tfn' (known: single, multi)"), emofuse::value_error);
     // Copies share the loaded model.
     const auto copy = multi;
     CHECK(copy.forward(batch).at("M")(0, 0) == 0.5f);

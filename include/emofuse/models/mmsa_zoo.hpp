@@ -9,6 +9,8 @@
 #include <emofuse/models/mmsa_inputs.hpp>
 #include <emofuse/models/mmsa_model.hpp>
 // The zoo's models (one include per row of mmsa_zoo_table):
+#include <emofuse/models/lf_dnn.hpp>
+#include <emofuse/models/lmf.hpp>
 #include <emofuse/models/tfn.hpp>
 
 #include <algorithm>
@@ -47,6 +49,8 @@ struct mmsa_zoo_entry {
 /// The zoo: one row per model (MMSA's names, as config_regression.json spells them).
 inline constexpr auto mmsa_zoo_table = std::tuple{
     mmsa_zoo_entry<tfn>{"tfn", mmsa_task::single},
+    mmsa_zoo_entry<lmf>{"lmf", mmsa_task::single},
+    mmsa_zoo_entry<lf_dnn>{"lf_dnn", mmsa_task::single},
 };
 
 /// A loaded model of any kind, behind one interface (a shared, immutable model: copies are
@@ -170,14 +174,13 @@ template <class StateDict>
             chosen = wrapped;
             wrapper = "module.";
         } else {
-            throw value_error(
-                "models::load_mmsa_model: the checkpoint" +
-                (tensors.names("").empty() ? std::string(" holds no tensors")
-                                           : " has no tensor under '" + chosen +
-                                                 "' (nor under 'module." + chosen +
-                                                 "', as nn.DataParallel saves it); it holds " +
-                                                 detail::some_names(tensors)) +
-                "; MMSA saves AMIO's state_dict(), whose names start with 'Model.'");
+            throw value_error("models::load_mmsa_model: the checkpoint" +
+                              (tensors.names("").empty()
+                                   ? std::string(" holds no tensors")
+                                   : " has no tensor under '" + chosen + "' (nor under 'module." +
+                                         chosen + "', as nn.DataParallel saves it); it holds " +
+                                         detail::some_names(tensors)) +
+                              "; MMSA saves AMIO's state_dict(), whose names start with 'Model.'");
         }
     }
     if (chosen.empty()) {

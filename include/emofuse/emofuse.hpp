@@ -101,6 +101,7 @@
 #include "emofuse/io/load_state_dict.hpp"
 #include "emofuse/io/npy.hpp"
 #include "emofuse/io/npz.hpp"
+#include "emofuse/io/pth.hpp"
 #include "emofuse/io/safetensors.hpp"
 #include "emofuse/io/state_dict.hpp"
 #include "emofuse/io/stored_tensor.hpp"

@@ -163,8 +163,8 @@ TEST_CASE("load_pth refuses hostile or unsupported pickles, naming the problem")
         {"evil_newobj.pth", "pickle opcode NEWOBJ (0x81) is not allowed"},
         {"evil_ext1.pth", "pickle opcode EXT1 (0x82) is not allowed"},
         {"unknown_opcode.pth", "unknown pickle opcode 0xff"},
-        {"storage_call.pth", "REDUCE calls torch.FloatStorage"},
-        {"complex.pth", "torch.ComplexFloatStorage tensors cannot be held"},
+        {"storage_call.pth", "REDUCE calls 'torch.FloatStorage'"},
+        {"complex.pth", "'torch.ComplexFloatStorage' tensors cannot be held"},
         {"deep_marks.pth", "MARKs nest deeper than 1000"},
         {"deep_lists.pth", "containers nest deeper than 1000"},
         {"cyclic.pth", "'a.0' refers to a list already seen"},
@@ -240,7 +240,7 @@ TEST_CASE("restricted unpickler: every opcode outside the allowed set is refused
     }
 }
 
-TEST_CASE("restricted unpickler: stack and memo are capped") {
+TEST_CASE("restricted unpickler: stack, memo and values are capped") {
     std::string many_nones(detail::pickle_max_stack + 1, 'N');
     CHECK_THROWS_WITH_AS(detail::restricted_unpickle(pickle_bytes("\x80\x02" + many_nones), "t"),
                          doctest::Contains("the pickle stack exceeds 1000000 values"),
@@ -254,6 +254,14 @@ TEST_CASE("restricted unpickler: stack and memo are capped") {
     }
     CHECK_THROWS_WITH_AS(detail::restricted_unpickle(pickle_bytes(memo), "t"),
                          doctest::Contains("the pickle memo exceeds 1000000 entries"),
+                         emofuse::io_error);
+    // Values appended to a list leave the stack, but still count.
+    std::string values = "\x80\x02]";
+    for (int batch = 0; batch < 3; ++batch) {
+        values += '(' + std::string(detail::pickle_max_stack - 1, 'N') + 'e';
+    }
+    CHECK_THROWS_WITH_AS(detail::restricted_unpickle(pickle_bytes(values + "."), "t"),
+                         doctest::Contains("the pickle holds more than 2000000 values"),
                          emofuse::io_error);
 }
 
@@ -272,4 +280,26 @@ TEST_CASE("restricted unpickler: integers, STOP and MARK boundaries") {
                          emofuse::io_error);
     CHECK_THROWS_WITH_AS(detail::restricted_unpickle(pickle_bytes("\x80\x01N."), "t"),
                          doctest::Contains("pickle protocol 1"), emofuse::io_error);
+}
+
+TEST_CASE("crc32 (slicing by 8) equals the bitwise definition at every length and alignment") {
+    std::vector<std::byte> bytes(67);
+    for (std::size_t index = 0; index < bytes.size(); ++index) {
+        bytes[index] = static_cast<std::byte>((index * 151 + 7) & 0xffu);
+    }
+    for (std::size_t start = 0; start < 8; ++start) {
+        for (std::size_t length = 0; start + length <= bytes.size(); ++length) {
+            std::uint32_t expected = 0xffffffffu;
+            for (std::size_t index = start; index < start + length; ++index) {
+                expected ^= static_cast<std::uint32_t>(bytes[index]);
+                for (int bit = 0; bit < 8; ++bit) {
+                    expected = (expected & 1u) != 0 ? 0xedb88320u ^ (expected >> 1) : expected >> 1;
+                }
+            }
+            CAPTURE(start);
+            CAPTURE(length);
+            CHECK(detail::crc32(std::span(bytes).subspan(start, length)) ==
+                  (expected ^ 0xffffffffu));
+        }
+    }
 }

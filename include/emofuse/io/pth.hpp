@@ -79,13 +79,14 @@ public:
         }
         const std::string_view first = entries.front().name;
         if (first.find('/') == std::string_view::npos) {
-            fail("the first ZIP member '", first,
-                 "' is not inside a directory (not a torch.save checkpoint)");
+            fail("the first ZIP member ", printable(first, '\'', 120),
+                 " is not inside a directory (not a torch.save checkpoint)");
         }
         prefix_ = std::string(first.substr(0, first.find('/')));
         const auto* pickle_entry = archive_.find(prefix_ + "/data.pkl");
         if (pickle_entry == nullptr) {
-            fail("no '", prefix_, "/data.pkl' member (not a torch.save checkpoint)");
+            fail("no ", printable(prefix_ + "/data.pkl", '\'', 120),
+                 " member (not a torch.save checkpoint)");
         }
         read_byte_order();
         const auto pickle = archive_.read(*pickle_entry);
@@ -141,7 +142,7 @@ private:
             return; // torch before 2.1 writes none: little-endian
         }
         if (entry->uncompressed_size > 16) {
-            fail("'", entry->name, "' holds ", entry->uncompressed_size,
+            fail(printable(entry->name, '\'', 120), " holds ", entry->uncompressed_size,
                  " bytes (expected \"little\" or \"big\")");
         }
         const auto bytes = archive_.read(*entry);
@@ -149,7 +150,8 @@ private:
         if (order == "big") {
             big_endian_ = true;
         } else if (order != "little") {
-            fail("'", entry->name, "' says '", order, "' (expected \"little\" or \"big\")");
+            fail(printable(entry->name, '\'', 120), " says ", printable(order, '\'', 16),
+                 " (expected \"little\" or \"big\")");
         }
     }
 
@@ -185,7 +187,7 @@ private:
 
     void walk(std::size_t index, const std::string& name, std::size_t depth) {
         if (depth > pth_max_nesting) {
-            fail("'", name.substr(0, 80), "...': containers nest deeper than ", pth_max_nesting);
+            fail(printable(name, '\'', 80), ": containers nest deeper than ", pth_max_nesting);
         }
         const auto& node = graph_.nodes[index];
         switch (node.kind) {
@@ -201,7 +203,7 @@ private:
             return;
         case pickle_kind::global:
         case pickle_kind::storage:
-            fail("'", name, "' holds a ", kind_name(node.kind), ", not a tensor");
+            fail(printable(name, '\'', 120), " holds a ", kind_name(node.kind), ", not a tensor");
         case pickle_kind::tuple:
         case pickle_kind::list:
         case pickle_kind::dict:
@@ -210,7 +212,7 @@ private:
         // Containers are visited once: a second visit means a shared or cyclic reference,
         // which a state dict never has and which could multiply the output without bound.
         if (visited_[index]) {
-            fail("'", name, "' refers to a ", kind_name(node.kind),
+            fail(printable(name, '\'', 120), " refers to a ", kind_name(node.kind),
                  " already seen (shared or cyclic containers are not a state dict)");
         }
         visited_[index] = true;
@@ -218,7 +220,7 @@ private:
             for (std::size_t item = 0; item < node.items.size(); item += 2) {
                 const std::string key = key_text(node.items[item]);
                 if (key.empty()) {
-                    fail("'", name, "' has an empty key");
+                    fail(printable(name, '\'', 120), " has an empty key");
                 }
                 walk(node.items[item + 1], join(name, key), depth + 1);
             }
@@ -260,13 +262,13 @@ private:
 
     void set_metadata(const std::string& name, std::string value) {
         if (tensors_.contains(name) || !metadata_.emplace(name, std::move(value)).second) {
-            fail("the name '", name, "' appears twice");
+            fail("the name ", printable(name, '\'', 120), " appears twice");
         }
     }
 
     void insert(const std::string& name, stored_tensor tensor) {
         if (tensors_.contains(name) || metadata_.contains(name)) {
-            fail("the tensor name '", name, "' appears twice");
+            fail("the tensor name ", printable(name, '\'', 120), " appears twice");
         }
         tensors_.insert(name, std::move(tensor));
     }
@@ -280,12 +282,13 @@ private:
         const std::string member = prefix_ + "/data/" + storage.text;
         const auto* entry = archive_.find(member);
         if (entry == nullptr) {
-            fail("storage '", storage.text, "' has no member '", member, "'");
+            fail("storage ", printable(storage.text, '\'', 120), " has no member ",
+                 printable(member, '\'', 120));
         }
         const std::size_t item = dtype_size(storage.element_type);
         if (storage.numel > entry->uncompressed_size / item ||
             storage.numel * item != entry->uncompressed_size) {
-            fail("storage '", storage.text, "' declares ", storage.numel, " ",
+            fail("storage ", printable(storage.text, '\'', 120), " declares ", storage.numel, " ",
                  dtype_name(storage.element_type), " elements but its member holds ",
                  entry->uncompressed_size, " bytes");
         }
@@ -306,14 +309,15 @@ private:
         const std::size_t item = dtype_size(result.type);
         for (std::uint64_t extent : tensor.shape) {
             if (extent > std::numeric_limits<std::size_t>::max()) {
-                fail("tensor '", name, "' has an extent too large for this machine");
+                fail("tensor ", printable(name, '\'', 120),
+                     " has an extent too large for this machine");
             }
             result.shape.push_back(static_cast<std::size_t>(extent));
         }
         const auto count = try_element_count(result.shape);
         const auto byte_count = count ? try_multiply(*count, item) : std::nullopt;
         if (!byte_count) {
-            fail("tensor '", name, "' of shape ", shape_to_string(result.shape),
+            fail("tensor ", printable(name, '\'', 120), " of shape ", shape_to_string(result.shape),
                  " has more elements than fit in memory");
         }
         const auto& bytes = storage_bytes(storage); // checks the storage even for empty views
@@ -326,17 +330,18 @@ private:
             const std::uint64_t extent = tensor.shape[axis] - 1;
             const std::uint64_t stride = tensor.stride[axis];
             if (stride != 0 && extent > (~std::uint64_t{0} - last) / stride) {
-                fail("tensor '", name, "': its strides overflow");
+                fail("tensor ", printable(name, '\'', 120), ": its strides overflow");
             }
             last += extent * stride;
         }
         if (last >= storage.numel) {
-            fail("tensor '", name, "' (offset ", tensor.storage_offset, ", shape ",
-                 shape_to_string(result.shape), ") reaches element ", last, " of storage '",
-                 storage.text, "', which holds ", storage.numel, " elements");
+            fail("tensor ", printable(name, '\'', 120), " (offset ", tensor.storage_offset,
+                 ", shape ", shape_to_string(result.shape), ") reaches element ", last,
+                 " of storage ", printable(storage.text, '\'', 120), ", which holds ",
+                 storage.numel, " elements");
         }
         if (*byte_count > budget_ - produced_) {
-            fail("tensor '", name, "' would take the output beyond ", budget_,
+            fail("tensor ", printable(name, '\'', 120), " would take the output beyond ", budget_,
                  " bytes (16 times the file size): an expanded or repeated view");
         }
         produced_ += *byte_count;

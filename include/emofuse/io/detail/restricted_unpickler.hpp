@@ -10,8 +10,9 @@
 // classes of dtypes emofuse holds; REDUCE calls only the first two; BUILD only sets attributes
 // of a dict (OrderedDict's `_metadata`); BINPERSID accepts only torch's storage ids. Every other
 // opcode or global is an io_error naming it and its byte offset. The stack, the MARK depth and
-// the memo are capped, and values live in one arena addressed by index, so shared or cyclic
-// references cannot leak or recurse here (the consumer walks the graph with its own limits).
+// the memo and the number of values are capped, and values live in one arena addressed by index, so
+// shared or cyclic references cannot leak or recurse here (the consumer walks the graph with its
+// own limits).
 #pragma once
 
 #include <emofuse/core/error.hpp>
@@ -35,6 +36,9 @@ namespace emofuse::io::detail {
 inline constexpr std::size_t pickle_max_stack = 1'000'000;
 inline constexpr std::size_t pickle_max_mark_depth = 1000;
 inline constexpr std::size_t pickle_max_memo = 1'000'000;
+// Each value takes ~200 bytes, so this bounds the decoder's memory (~400 MB) whatever the
+// pickle's size; a state dict needs ~20 values per tensor.
+inline constexpr std::size_t pickle_max_values = 2'000'000;
 inline constexpr std::size_t pickle_max_rank = 64;
 
 enum class pickle_kind {
@@ -298,6 +302,9 @@ private:
     }
 
     std::size_t add(pickle_node node) {
+        if (nodes_.size() >= pickle_max_values) {
+            fail("the pickle holds more than ", pickle_max_values, " values");
+        }
         nodes_.push_back(std::move(node));
         return nodes_.size() - 1;
     }
@@ -396,12 +403,12 @@ private:
             node.callable = pickle_callable::storage_type;
             node.element_type = *torch_storage_dtype(name);
         } else if (module == "torch" && name.ends_with("Storage")) {
-            fail("torch.", name,
+            fail(printable("torch." + std::string(name), '\'', 120),
                  " tensors cannot be held by an emofuse state_dict (it reads "
                  "float, double, half, bfloat16, int8-64, uint8 and bool storages)");
         } else {
-            fail(opcode(), " '", module.substr(0, 80), " ", name.substr(0, 80),
-                 "' is refused: a state dict may name only collections.OrderedDict, "
+            fail(opcode(), " ", printable(std::string(module) + " " + std::string(name), '\'', 120),
+                 " is refused: a state dict may name only collections.OrderedDict, "
                  "torch._utils._rebuild_tensor_v2 and torch.<dtype>Storage (emofuse never "
                  "imports or calls anything a checkpoint names)");
         }
@@ -488,7 +495,7 @@ private:
             return;
         }
         case pickle_callable::storage_type:
-            fail("REDUCE calls ", nodes_[callable].text,
+            fail("REDUCE calls ", printable(nodes_[callable].text, '\'', 120),
                  " (storages may appear only in persistent ids)");
         }
     }
@@ -504,7 +511,8 @@ private:
         const auto& type =
             expect(id[1], pickle_kind::global, "the storage type is not a torch.<dtype>Storage");
         if (type.callable != pickle_callable::storage_type) {
-            fail("BINPERSID: the storage type ", type.text, " is not a torch.<dtype>Storage");
+            fail("BINPERSID: the storage type ", printable(type.text, '\'', 120),
+                 " is not a torch.<dtype>Storage");
         }
         pickle_node storage;
         storage.kind = pickle_kind::storage;
@@ -515,8 +523,8 @@ private:
         const auto [known, inserted] =
             storages_.emplace(storage.text, std::pair(storage.element_type, storage.numel));
         if (!inserted && known->second != std::pair(storage.element_type, storage.numel)) {
-            fail("BINPERSID: storage '", storage.text,
-                 "' is declared twice with different dtypes or sizes");
+            fail("BINPERSID: storage ", printable(storage.text, '\'', 120),
+                 " is declared twice with different dtypes or sizes");
         }
         push(add(std::move(storage)));
     }

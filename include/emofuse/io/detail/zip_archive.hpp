@@ -37,22 +37,39 @@ inline constexpr std::size_t zip64_end_size = 56;
 inline constexpr std::size_t zip_central_size = 46;
 inline constexpr std::size_t zip_local_size = 30;
 
-/// CRC-32 (ISO 3309, the ZIP checksum), table driven.
+/// CRC-32 (ISO 3309, the ZIP checksum), slicing by 8: eight table lookups per 8 input bytes
+/// instead of one per byte (checkpoints of hundreds of MB are checked whole).
 inline std::uint32_t crc32(std::span<const std::byte> bytes) noexcept {
-    static const auto table = [] {
-        std::array<std::uint32_t, 256> entries{};
+    static const auto tables = [] {
+        std::array<std::array<std::uint32_t, 256>, 8> result{};
         for (std::uint32_t index = 0; index < 256; ++index) {
             std::uint32_t value = index;
             for (int bit = 0; bit < 8; ++bit) {
                 value = (value & 1u) != 0 ? 0xedb88320u ^ (value >> 1) : value >> 1;
             }
-            entries[index] = value;
+            result[0][index] = value;
         }
-        return entries;
+        for (std::size_t slice = 1; slice < 8; ++slice) {
+            for (std::size_t index = 0; index < 256; ++index) {
+                const std::uint32_t previous = result[slice - 1][index];
+                result[slice][index] = result[0][previous & 0xffu] ^ (previous >> 8);
+            }
+        }
+        return result;
     }();
     std::uint32_t crc = 0xffffffffu;
-    for (std::byte byte : bytes) {
-        crc = table[(crc ^ static_cast<std::uint32_t>(byte)) & 0xffu] ^ (crc >> 8);
+    std::size_t position = 0;
+    for (; position + 8 <= bytes.size(); position += 8) {
+        const std::byte* block = bytes.data() + position;
+        const std::uint32_t low = crc ^ read_little_endian<std::uint32_t>(block);
+        const std::uint32_t high = read_little_endian<std::uint32_t>(block + 4);
+        crc = tables[7][low & 0xffu] ^ tables[6][(low >> 8) & 0xffu] ^
+              tables[5][(low >> 16) & 0xffu] ^ tables[4][low >> 24] ^ tables[3][high & 0xffu] ^
+              tables[2][(high >> 8) & 0xffu] ^ tables[1][(high >> 16) & 0xffu] ^
+              tables[0][high >> 24];
+    }
+    for (; position < bytes.size(); ++position) {
+        crc = tables[0][(crc ^ static_cast<std::uint32_t>(bytes[position])) & 0xffu] ^ (crc >> 8);
     }
     return crc ^ 0xffffffffu;
 }
@@ -99,10 +116,12 @@ public:
                              static_cast<std::size_t>(entry.compressed_size));
         if (entry.method == 8) {
             data = inflate(data, static_cast<std::size_t>(entry.uncompressed_size),
-                           emofuse::detail::concat_message(what_, ": member '", entry.name, "'"));
+                           emofuse::detail::concat_message(what_, ": member ",
+                                                           printable(entry.name, '\'', 120), ""));
         }
         if (crc32(data) != entry.crc) {
-            fail("member '", entry.name, "': CRC-32 mismatch: the data is corrupt");
+            fail("member ", printable(entry.name, '\'', 120),
+                 ": CRC-32 mismatch: the data is corrupt");
         }
         return data;
     }
@@ -148,7 +167,8 @@ private:
             const auto id = get<std::uint16_t>(block, position);
             const std::size_t field_length = get<std::uint16_t>(block, position + 2);
             if (field_length > end - position - 4) {
-                fail("member '", name, "': a ZIP extra field overruns its block");
+                fail("member ", printable(name, '\'', 120),
+                     ": a ZIP extra field overruns its block");
             }
             if (id == 0x0001) {
                 std::size_t field = position + 4;
@@ -158,7 +178,8 @@ private:
                         continue;
                     }
                     if (field + 8 > field_end) {
-                        fail("member '", name, "': ZIP64 extra field too short");
+                        fail("member ", printable(name, '\'', 120),
+                             ": ZIP64 extra field too short");
                     }
                     *value = get<std::uint64_t>(block, field);
                     field += 8;
@@ -266,24 +287,26 @@ private:
 
     void check_policy(const zip_entry& entry, std::size_t index) {
         if ((entry.flags & 0x1u) != 0) {
-            fail("member '", entry.name, "' is encrypted");
+            fail("member ", printable(entry.name, '\'', 120), " is encrypted");
         }
         if (entry.method != 0 && entry.method != 8) {
-            fail("member '", entry.name, "' uses ZIP compression method ", entry.method,
-                 "; only stored (0) and deflate (8) are supported");
+            fail("member ", printable(entry.name, '\'', 120), " uses ZIP compression method ",
+                 entry.method, "; only stored (0) and deflate (8) are supported");
         }
         if (entry.method == 0 && entry.compressed_size != entry.uncompressed_size) {
-            fail("stored member '", entry.name, "' has compressed size ", entry.compressed_size,
-                 " but uncompressed size ", entry.uncompressed_size);
+            fail("stored member ", printable(entry.name, '\'', 120), " has compressed size ",
+                 entry.compressed_size, " but uncompressed size ", entry.uncompressed_size);
         }
         // Deflate expands at most 1032:1, so a larger declared size is a lie; checking it
         // here keeps a hostile header from forcing a huge allocation.
         if (entry.method == 8 && entry.uncompressed_size / 1032 > entry.compressed_size + 1) {
-            fail("member '", entry.name, "' declares ", entry.uncompressed_size, " bytes from ",
-                 entry.compressed_size, " compressed bytes, more than deflate can produce");
+            fail("member ", printable(entry.name, '\'', 120), " declares ", entry.uncompressed_size,
+                 " bytes from ", entry.compressed_size,
+                 " compressed bytes, more than deflate can produce");
         }
         if (by_name_.find(entry.name)->second != index) {
-            fail("member '", entry.name, "' appears twice in the central directory");
+            fail("member ", printable(entry.name, '\'', 120),
+                 " appears twice in the central directory");
         }
     }
 
@@ -298,7 +321,8 @@ private:
             const auto local = read_checked(entry.local_offset, zip_local_size,
                                             "member '" + entry.name + "': its local header");
             if (get<std::uint32_t>(local, 0) != zip_local_signature) {
-                fail("member '", entry.name, "': local header has a bad signature");
+                fail("member ", printable(entry.name, '\'', 120),
+                     ": local header has a bad signature");
             }
             const auto flags = get<std::uint16_t>(local, 6);
             const auto method = get<std::uint16_t>(local, 8);
@@ -312,8 +336,9 @@ private:
                              "member '" + entry.name + "': its local header");
             const std::string_view local_name = text(names_and_extra, 0, name_length);
             if (local_name != entry.name) {
-                fail("member '", entry.name, "': the local header names it '", local_name,
-                     "' (the central directory and local headers disagree)");
+                fail("member ", printable(entry.name, '\'', 120), ": the local header names it ",
+                     printable(local_name, '\'', 120),
+                     " (the central directory and local headers disagree)");
             }
             std::uint64_t unused_offset = 0;
             apply_zip64(names_and_extra, name_length, extra_length,
@@ -324,16 +349,17 @@ private:
             if (method != entry.method ||
                 (!deferred && (crc != entry.crc || compressed != entry.compressed_size ||
                                uncompressed != entry.uncompressed_size))) {
-                fail("member '", entry.name,
-                     "': the local header and the central directory disagree on its method, "
+                fail("member ", printable(entry.name, '\'', 120),
+                     ": the local header and the central directory disagree on its method, "
                      "sizes or CRC");
             }
             entry.data_offset = entry.local_offset + zip_local_size + name_length + extra_length;
             if (entry.data_offset > directory_offset_ ||
                 entry.compressed_size > directory_offset_ - entry.data_offset) {
-                fail("member '", entry.name, "': its ", entry.compressed_size, " bytes at offset ",
-                     entry.data_offset, " do not end before the central directory at ",
-                     directory_offset_, " (truncated or lying sizes)");
+                fail("member ", printable(entry.name, '\'', 120), ": its ", entry.compressed_size,
+                     " bytes at offset ", entry.data_offset,
+                     " do not end before the central directory at ", directory_offset_,
+                     " (truncated or lying sizes)");
             }
             extents.emplace_back(entry.local_offset, entry.data_offset + entry.compressed_size);
         }
@@ -346,7 +372,7 @@ private:
         });
         for (std::size_t index = 1; index < order.size(); ++index) {
             if (extents[order[index]].first < extents[order[index - 1]].second) {
-                fail("members '", entries_[order[index - 1]].name, "' and '",
+                fail("members ", printable(entries_[order[index - 1]].name, '\'', 120), " and '",
                      entries_[order[index]].name, "' overlap in the file");
             }
         }

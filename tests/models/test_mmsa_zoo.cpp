@@ -35,18 +35,23 @@ io::state_dict with_extra(const io::state_dict& tensors, const std::string& name
     return result;
 }
 
-/// M of `model` on the fixture's inputs against MMSA's, within 1e-5·(1 + |M|).
+/// Every output of `model` on the fixture's inputs against MMSA's, within 1e-5·(1 + |x|).
 template <class T>
 void check_matches_mmsa(const em::mmsa_model<T>& model, subnet_models_testing::fixture& data) {
     auto config = data.config;
     const auto prepared = subnet_models_testing::prepared_inputs<T>(config, data.inputs);
     const auto outputs = model.forward(prepared);
-    const auto expected = subnet_models_testing::stored_values(data.expected, "M");
-    const auto& m = outputs.at("M");
-    REQUIRE(m.size() == expected.size());
-    for (std::size_t i = 0; i < expected.size(); ++i) {
-        CHECK(std::abs(static_cast<double>(m.data()[i]) - expected[i]) <=
-              1e-5 * (1 + std::abs(expected[i])));
+    REQUIRE(outputs.size() == model.output_names().size());
+    for (const auto name : model.output_names()) {
+        CAPTURE(name);
+        const auto expected =
+            subnet_models_testing::stored_values(data.expected, std::string(name));
+        const auto& values = outputs.at(name);
+        REQUIRE(values.size() == expected.size());
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+            CHECK(std::abs(static_cast<double>(values.data()[i]) - expected[i]) <=
+                  1e-5 * (1 + std::abs(expected[i])));
+        }
     }
 }
 
@@ -117,6 +122,23 @@ TEST_CASE("mmsa zoo: tfn through the table matches MMSA (float and double, both 
         check_matches_mmsa(model, data);
         const auto twice = em::load_mmsa_model<double>(prepared_config, data.weights);
         CHECK(twice.output_dim() == model.output_dim());
+    }
+}
+
+TEST_CASE("mmsa zoo: the multi-task models through the table return M, T, A, V as MMSA") {
+    for (const char* name : {"mtfn", "mlmf", "mlf_dnn"}) {
+        for (const auto mode : {em::train_mode::regression, em::train_mode::classification}) {
+            CAPTURE(name);
+            auto data = load_fixture(name, "sims", mode);
+            auto prepared_config = data.config;
+            (void)subnet_models_testing::prepared_inputs<float>(prepared_config, data.inputs);
+            const auto model = em::load_mmsa_model<float>(prepared_config, data.weights);
+            CHECK(model.name() == name);
+            const std::vector<std::string_view> names(model.output_names().begin(),
+                                                      model.output_names().end());
+            CHECK(names == std::vector<std::string_view>{"M", "T", "A", "V"});
+            check_matches_mmsa(model, data);
+        }
     }
 }
 

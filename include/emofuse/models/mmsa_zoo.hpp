@@ -11,6 +11,9 @@
 // The zoo's models (one include per row of mmsa_zoo_table):
 #include <emofuse/models/lf_dnn.hpp>
 #include <emofuse/models/lmf.hpp>
+#include <emofuse/models/mlf_dnn.hpp>
+#include <emofuse/models/mlmf.hpp>
+#include <emofuse/models/mtfn.hpp>
 #include <emofuse/models/tfn.hpp>
 
 #include <algorithm>
@@ -51,6 +54,9 @@ inline constexpr auto mmsa_zoo_table = std::tuple{
     mmsa_zoo_entry<tfn>{"tfn", mmsa_task::single},
     mmsa_zoo_entry<lmf>{"lmf", mmsa_task::single},
     mmsa_zoo_entry<lf_dnn>{"lf_dnn", mmsa_task::single},
+    mmsa_zoo_entry<mtfn>{"mtfn", mmsa_task::multi},
+    mmsa_zoo_entry<mlmf>{"mlmf", mmsa_task::multi},
+    mmsa_zoo_entry<mlf_dnn>{"mlf_dnn", mmsa_task::multi},
 };
 
 /// A loaded model of any kind, behind one interface (a shared, immutable model: copies are

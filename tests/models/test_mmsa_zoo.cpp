@@ -46,7 +46,9 @@ void check_matches_mmsa(const em::mmsa_model<T>& model, subnet_models_testing::f
         CAPTURE(name);
         const auto expected =
             subnet_models_testing::stored_values(data.expected, std::string(name));
-        const auto& values = outputs.at(name);
+        const auto found = outputs.find(name);
+        REQUIRE(found != outputs.end());
+        const auto& values = found->second;
         REQUIRE(values.size() == expected.size());
         for (std::size_t i = 0; i < expected.size(); ++i) {
             CHECK(std::abs(static_cast<double>(values.data()[i]) - expected[i]) <=

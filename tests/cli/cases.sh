@@ -3,12 +3,13 @@
 #   cases.sh CASE WORK_DIR [NAME=VALUE...]
 # with align=, demo=, eval=, evaldata= (examples/eval/testdata), mpi= (the mpiexec command line ending in emofuse-mpi-eval), data=
 # (tests/align/data), hostile= (the make_hostile_csd program), predict= (emofuse-predict),
-# fixtures= (the predict_fixtures program) and models= (tests/models/data) as the case needs them.
+# fixtures= (the predict_fixtures program), models= (tests/models/data) and zoo=
+# (examples/data/zoo) as the case needs them.
 set -u
 case_name=$1
 work=$2
 shift 2
-align= demo= mpi= data= hostile= eval= evaldata= predict= fixtures= models=
+align= demo= mpi= data= hostile= eval= evaldata= predict= fixtures= models= zoo=
 for assignment in "$@"; do
     declare "${assignment%%=*}=${assignment#*=}"
 done
@@ -413,19 +414,23 @@ predict_signal)
         done
     done
     [ "$interrupted" -gt 0 ] || fail "every run ended before its signal"
+    rm -f big.npz
     ;;
 predict_progress)
-    # Progress on a terminal (script gives the run one) for a run of more than a second.
+    # Progress on a terminal (script gives the run one) for a run of more than a second: the
+    # demo's LF_DNN at MMSA's MOSI sizes, one sample per batch.
     command -v script >/dev/null || { echo "PASSED ($case_name): script(1) missing, skipped"; exit 0; }
-    "$fixtures" repeat "$models/tfn_mosi_regression.inputs.npz" 50000 big.npz ||
+    "$fixtures" repeat "$zoo/heldout.inputs.npz" 40000 big.npz ||
         fail "could not write the large input"
-    timeout -k 5 120 script -qec "$predict --model tfn --dataset mosi --config $models/tfn_mosi_regression.config.json --weights $models/tfn_mosi_regression.safetensors --inputs big.npz --batch 1 --out out.npz" /dev/null >stdout 2>&1 </dev/null ||
+    zoo_run="$predict --model lf_dnn --dataset mosi --config $zoo/lf_dnn_mosi.config.json --weights $zoo/lf_dnn_mosi.pth --inputs big.npz --batch 1 --out out.npz"
+    timeout -k 5 120 script -qec "$zoo_run" /dev/null >stdout 2>&1 </dev/null ||
         fail "the run on a terminal failed"
-    expect_stdout "emofuse-predict: [0-9]+/50000 samples"
+    expect_stdout "emofuse-predict: [0-9]+/40000 samples \\([0-9]+%\\)"
     # ...and none in a pipe.
-    run 0 "$predict" --model tfn --dataset mosi --config "$models/tfn_mosi_regression.config.json" \
-        --weights "$models/tfn_mosi_regression.safetensors" --inputs big.npz --batch 1 --out out.npz
+    # shellcheck disable=SC2086
+    run 0 $zoo_run
     ! grep -q "samples (" stderr || fail "progress printed into a pipe"
+    rm -f big.npz out.npz
     ;;
 *)
     echo "cases.sh: unknown case '$case_name'" >&2

@@ -11,6 +11,10 @@
 #ifdef EMOFUSE_DEMO_HAS_CSD
 #include "data_files.hpp"
 #endif
+// After data_files.hpp: io/csd/writer.hpp calls checked_byte_count unqualified, which finds
+// io::checked_byte_count (stored_tensor.hpp) instead of emofuse::checked_byte_count when that
+// is declared first.
+#include "mmsa_checkpoint.hpp"
 
 #include <emofuse/align/pool.hpp>
 #include <emofuse/core/pipeline.hpp>
@@ -37,6 +41,7 @@ struct options {
     std::string write_sample_dir; // hidden: writes the raw streams as .csd files (tests)
     std::size_t seq_len = 50;
     double test_fraction = 0.3;
+    std::string zoo_dir; // the MMSA checkpoint sample (default: examples/data/zoo)
     bool help = false;
 };
 
@@ -67,6 +72,10 @@ void print_usage() {
         "  --data DIR real CMU-MOSI/MOSEI .csd files (word vectors, audio, vision, labels;\n"
         "             roles from the file names), same recipe; videos go to the test split\n"
         "             by a hash of their id (fraction F, 0 < F < 1, default 0.3)\n"
+        "Last, an LF_DNN checkpoint trained and saved by MMSA's own code is run on held-out\n"
+        "samples as emofuse-predict runs it (MOSI suite, and the command line to do the same).\n"
+        "  --zoo DIR  where that sample is (default: the source tree's examples/data/zoo, or\n"
+        "             <prefix>/share/emofuse/zoo when installed)\n"
         "Exit status: 0 success, 1 bad input or failed run, 2 bad command line.");
 }
 
@@ -84,7 +93,8 @@ options parse(int argc, char** argv) {
         }
         const bool takes_value = arg == "--train" || arg == "--test" || arg == "--seed" ||
                                  arg == "--seq-len" || arg == "--data" ||
-                                 arg == "--write-sample-csd" || arg == "--test-fraction";
+                                 arg == "--write-sample-csd" || arg == "--test-fraction" ||
+                                 arg == "--zoo";
         if (!takes_value) {
             throw cli::usage_error("unknown option " + cli::quoted(arg));
         }
@@ -101,6 +111,11 @@ options parse(int argc, char** argv) {
                 arg, value, 0, std::numeric_limits<std::uint64_t>::max());
         } else if (arg == "--seq-len") {
             opts.seq_len = cli::parse_integer<std::size_t>(arg, value, 1, max_seq_len);
+        } else if (arg == "--zoo") {
+            if (value.empty()) {
+                throw cli::usage_error("--zoo: expected a directory, got an empty name");
+            }
+            opts.zoo_dir = value;
         } else if (arg == "--data" || arg == "--write-sample-csd") {
             if (value.empty()) {
                 throw cli::usage_error(std::string(arg) + ": expected a directory, got an empty "
@@ -293,6 +308,7 @@ int run(int argc, char** argv) {
         std::fprintf(stderr, "\r\033[K");
     }
     demo::print_table(rows);
+    demo::run_mmsa_checkpoint(demo::find_zoo_sample(opts.zoo_dir, EMOFUSE_DEMO_ZOO_DIR));
     return 0;
 }
 

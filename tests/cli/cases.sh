@@ -2,12 +2,14 @@
 # tests/cli/cases.sh — one regression test of issue 16 per CASE (each a CTest of its own):
 #   cases.sh CASE WORK_DIR [NAME=VALUE...]
 # with align=, demo=, eval=, evaldata= (examples/eval/testdata), mpi= (the mpiexec command line ending in emofuse-mpi-eval), data=
-# (tests/align/data) and hostile= (the make_hostile_csd program) as the case needs them.
+# (tests/align/data), hostile= (the make_hostile_csd program), predict= (emofuse-predict),
+# fixtures= (the predict_fixtures program), models= (tests/models/data) and zoo=
+# (examples/data/zoo) as the case needs them.
 set -u
 case_name=$1
 work=$2
 shift 2
-align= demo= mpi= data= hostile= eval= evaldata=
+align= demo= mpi= data= hostile= eval= evaldata= predict= fixtures= models= zoo=
 for assignment in "$@"; do
     declare "${assignment%%=*}=${assignment#*=}"
 done
@@ -54,6 +56,24 @@ sample_inputs() {
     echo "$1/CMU_MOSI_TimestampedWordVectors.csd $1/CMU_MOSI_COVAREP.csd" \
          "$1/CMU_MOSI_Visual_Facet_42.csd $1/CMU_MOSI_Opinion_Labels.csd"
 }
+
+
+# emofuse-predict on the model-zoo fixture CASE (tests/models/data/CASE.*): predict_case CASE
+# STATUS [FLAGS...], output into out.npz unless FLAGS say otherwise.
+predict_case() {
+    local case_base=$1 expected=$2
+    shift 2
+    local model=${case_base%%_mosi_*}
+    model=${model%%_sims_*}
+    local rest=${case_base#"$model"_}
+    local dataset=${rest%%_*}
+    local mode=${case_base##*_}
+    run "$expected" "$predict" --model "$model" --dataset "$dataset" \
+        --config "$models/$case_base.config.json" --weights "$models/$case_base.safetensors" \
+        --inputs "$models/$case_base.inputs.npz" --mode "$mode" --out out.npz "$@"
+}
+# The models this emofuse-predict knows (its --help lists them).
+known_models() { "$predict" --help | sed -n 's/^ *--model NAME *MMSA.s model key (\(.*\))$/\1/p' | tr -d ','; }
 
 case $case_name in
 align_huge_seq_len)
@@ -216,6 +236,201 @@ align_signal_cleanup)
             fail "SIG$signal: exit status $status, expected $expected (ended by the signal)"
         [ -z "$(listing out)" ] || fail "SIG$signal left files: $(listing out | head -5)"
     done
+    ;;
+predict_values)
+    # M (and T/A/V) equal MMSA's own outputs on each fixture of the models built on MMSA's
+    # SubNet/TextSubNet front, with the .safetensors and the .pth MMSA saved; any --batch gives
+    # the same bytes (every data-loader step acts per sample).
+    read -r -a known <<<"$(known_models)"
+    [ "${#known[@]}" -gt 0 ] || fail "--help lists no model"
+    tested=0
+    for model in tfn lf_dnn lmf mtfn mlmf mlf_dnn; do
+        [[ " ${known[*]} " == *" $model "* ]] || continue
+        for base in "$models/$model"_*_regression.config.json "$models/$model"_*_classification.config.json; do
+            base=$(basename "$base" .config.json)
+            keys=M
+            [[ $model == m* && $model != mfn ]] && keys="M T A V"
+            for weights in safetensors pth; do
+                predict_case "$base" 0 --weights "$models/$base.$weights" --out "$weights.npz"
+                for key in $keys; do
+                    "$fixtures" compare "$weights.npz" "$models/$base.expected.npz" "$key" 1e-5 \
+                        >compare 2>&1 || fail "$base $key differs from MMSA's: $(cat compare)"
+                done
+            done
+            cmp -s safetensors.npz pth.npz || fail "$base: .pth and .safetensors outputs differ"
+            for batch in 1 3 1000; do
+                predict_case "$base" 0 --batch "$batch" --out "batch$batch.npz"
+                cmp -s safetensors.npz "batch$batch.npz" || fail "$base: --batch $batch changes the output"
+            done
+            tested=$((tested + 1))
+        done
+    done
+    [ "$tested" -ge 2 ] || fail "only $tested fixture cases ran"
+    # float64 arrays give the same outputs as their float32 values.
+    "$fixtures" variants "$models/tfn_mosi_regression.inputs.npz" variants >/dev/null 2>&1 ||
+        fail "could not write the input variants"
+    predict_case tfn_mosi_regression 0 --out f32.npz
+    predict_case tfn_mosi_regression 0 --inputs variants/f64.npz --out f64.npz
+    cmp -s f32.npz f64.npz || fail "float64 inputs change the output"
+    expect_stderr "^emofuse-predict: tfn, 4 samples in 1 batch \(.* s\): wrote M to \"f64.npz\"$"
+    no_temporaries
+    ;;
+predict_eval)
+    "$fixtures" variants "$models/tfn_mosi_regression.inputs.npz" variants >/dev/null 2>&1 ||
+        fail "could not write the input variants"
+    predict_case tfn_mosi_regression 0 --eval variants/truth.npy --suite mosi
+    expect_stdout "^suite mosi, preset mmsa, n = 4$"
+    expect_stdout "^ *Has0_acc_2  [0-9.e-]+$"
+    expect_stdout "^ *Corr  "
+    cp stdout first
+    predict_case tfn_mosi_regression 0 --eval variants/truth_column.npy --suite mosi --batch 1
+    cmp -s stdout first || fail "a (N, 1) float64 truth scores differently from (N,) float32"
+    predict_case tfn_mosi_regression 0 --eval variants/truth.npy --suite sims
+    expect_stdout "^suite sims, preset mmsa, n = 4$"
+    # A truth of the wrong length: both shapes named, no output written.
+    rm -f out.npz
+    predict_case tfn_mosi_regression 1 --eval variants/truth_short.npy --suite mosi
+    expect_stderr "truth_short.npy.*has shape \(3,\), expected \(4,\) or \(4, 1\) .*M, shape \(4, 1\)"
+    [ ! -e out.npz ] || fail "an output was written although --eval failed"
+    predict_case tfn_mosi_classification 2 --eval variants/truth.npy --suite mosi
+    expect_stderr "usage error: --eval scores sentiment regression: it needs --mode regression"
+    no_temporaries
+    ;;
+predict_bad_names)
+    base=tfn_mosi_regression
+    predict_case "$base" 1 --config "$models/config_regression.json" --model tfnn
+    expect_stderr "^emofuse-predict: error: models::mmsa_config: no model 'tfnn' in .*config_regression.json$"
+    predict_case "$base" 1 --config "$models/config_regression.json" --dataset mosx
+    expect_stderr "model 'tfn' has no dataset 'mosx' \\(it has '.*'\\)"
+    predict_case "$base" 1 --model lmf
+    expect_stderr "the merged configuration is for model 'tfn', not 'lmf'"
+    predict_case "$base" 1 --dataset sims
+    expect_stderr "the merged configuration is for dataset 'mosi', not 'sims'"
+    # MMSA's own file merged for tfn/mosi: 768-wide text and 20-wide vision, the fixture has 16
+    # and 7. As MMSA's loader, the model is built for the arrays' widths (and MMSA's shipped
+    # hidden sizes), which the checkpoint does not fit: the arrays and tensor are named.
+    predict_case "$base" 1 --config "$models/config_regression.json"
+    expect_stderr "^emofuse-predict: error: array 'text' has shape \\(4, 7, 16\\), the configuration's feature_dims give \\(4, any, 768\\); array 'vision' has shape \\(4, 9, 7\\), the configuration's feature_dims give \\(4, any, 20\\); the model built for the inputs' widths .* does not fit the checkpoint: .*'Model\\."
+    # A model MMSA has and the zoo does not: the error lists the zoo's models.
+    sed 's/"model_name": "tfn"/"model_name": "misa"/' "$models/$base.config.json" >misa.json
+    predict_case "$base" 1 --config misa.json --model misa
+    expect_stderr "unknown model 'misa' \(known: tfn"
+    predict_case "$base" 1 --config missing.json
+    expect_stderr "cannot open 'missing.json'"
+    for args in "--mode regress" "--batch 0" "--batch 1048577" "--suite mosii" "--eval t.npy" \
+        "--suite mosi" "--bogus 1" "--out"; do
+        # shellcheck disable=SC2086
+        predict_case "$base" 2 $args
+        expect_stderr "^emofuse-predict: usage error: "
+        [ "$(wc -l <stderr)" -eq 1 ] || fail "more than one stderr line for $args"
+        no_raw_failure
+    done
+    run 2 "$predict" --model tfn --dataset mosi
+    expect_stderr "usage error: --config is required"
+    [ ! -e out.npz ] || fail "a refused run wrote an output"
+    ;;
+predict_bad_arrays)
+    "$fixtures" variants "$models/tfn_mosi_regression.inputs.npz" variants >/dev/null 2>&1 ||
+        fail "could not write the input variants"
+    check_variant() {
+        predict_case tfn_mosi_regression 1 --inputs "variants/$1.npz"
+        expect_stderr "^emofuse-predict: error: inputs \".*$1.npz\": $2"
+        [ "$(wc -l <stderr)" -eq 1 ] || fail "$1: more than one stderr line"
+        [ ! -e out.npz ] || fail "$1: an output was written"
+        no_raw_failure
+    }
+    check_variant missing_audio "no array 'audio' \(it holds 'audio_lengths', 'text', 'vision', 'vision_lengths'\)"
+    check_variant fewer_audio "array 'audio' has shape \(3, 11, 5\), expected \(4, steps > 0, features > 0\) \(the sample count differs from 'text'\)"
+    check_variant flat_audio "array 'audio' has shape \(4, 11\), expected \(4, steps > 0, features > 0\)"
+    check_variant long_lengths "array 'audio_lengths' holds 12 at index 1, outside \[0, 11\] \('audio' has shape \(4, 11, 5\)\)"
+    check_variant count_lengths "array 'audio_lengths' has shape \(5,\), expected \(4,\)"
+    check_variant int_text "array 'text' is stored as I32; expected F32 \(float32\) or F64 \(float64\)"
+    # Another feature width than the checkpoint's: array, both shapes and the tensor named.
+    predict_case tfn_mosi_regression 1 --inputs variants/wide_audio.npz
+    expect_stderr "^emofuse-predict: error: array 'audio' has shape \(4, 11, 6\), the configuration's feature_dims give \(4, any, 5\); .* does not fit the checkpoint: .*'Model\.audio_subnet\."
+    [ ! -e out.npz ] || fail "wide_audio: an output was written"
+    predict_case tfn_mosi_regression 1 --inputs missing.npz
+    expect_stderr "missing.npz"
+    printf 'not a zip' >text.npz
+    predict_case tfn_mosi_regression 1 --inputs text.npz
+    expect_stderr "text.npz"
+    no_temporaries
+    ;;
+predict_bad_weights)
+    base=tfn_mosi_regression
+    for weights in safetensors pth; do
+        head -c 3000 "$models/$base.$weights" >"truncated.$weights"
+        predict_case "$base" 1 --weights "truncated.$weights"
+        expect_stderr "^emofuse-predict: error: .*truncated.$weights"
+        [ "$(wc -l <stderr)" -eq 1 ] || fail "more than one stderr line (.$weights)"
+        no_raw_failure
+        [ ! -e out.npz ] || fail "an output was written from a truncated .$weights"
+    done
+    # Another model's checkpoint: the first tensor that does not fit is named.
+    predict_case "$base" 1 --weights "$models/lmf_mosi_regression.safetensors"
+    expect_stderr "^emofuse-predict: error: .*Model\."
+    no_temporaries
+    ;;
+predict_outputs)
+    # A failed run leaves an existing output as it was; a successful one replaces it with a
+    # notice; a directory in the way is named.
+    printf 'older results\n' >out.npz
+    predict_case tfn_mosi_regression 1 --inputs missing.npz
+    [ "$(cat out.npz)" = "older results" ] || fail "a failed run changed the existing output"
+    predict_case tfn_mosi_regression 0
+    expect_stderr "^emofuse-predict: replacing existing \"out.npz\"$"
+    "$fixtures" compare out.npz "$models/tfn_mosi_regression.expected.npz" M 1e-5 >/dev/null ||
+        fail "the replacing output is wrong"
+    mkdir -p blocked.npz
+    predict_case tfn_mosi_regression 1 --out blocked.npz
+    expect_stderr "blocked.npz"
+    no_raw_failure
+    no_temporaries
+    ;;
+predict_signal)
+    # SIGINT/SIGTERM at any time leave no output and no temporary behind.
+    "$fixtures" repeat "$models/tfn_mosi_regression.inputs.npz" 50000 big.npz ||
+        fail "could not write the large input"
+    set -m
+    interrupted=0
+    for delay in 0.3 0.8 1.5 3; do
+        for signal in INT TERM; do
+            rm -f out.npz
+            "$predict" --model tfn --dataset mosi --config "$models/tfn_mosi_regression.config.json" \
+                --weights "$models/tfn_mosi_regression.safetensors" --inputs big.npz \
+                --batch 7 --out out.npz >stdout 2>stderr &
+            pid=$!
+            sleep "$delay"
+            kill -s "$signal" "$pid" 2>/dev/null
+            wait "$pid"
+            status=$?
+            if [ "$status" -eq $((128 + $(kill -l "$signal"))) ]; then
+                interrupted=$((interrupted + 1))
+                [ ! -e out.npz ] || fail "SIG$signal after $delay s left out.npz"
+                no_temporaries
+            else
+                [ "$status" -eq 0 ] || fail "exit status $status after SIG$signal"
+            fi
+        done
+    done
+    [ "$interrupted" -gt 0 ] || fail "every run ended before its signal"
+    rm -f big.npz
+    ;;
+predict_progress)
+    # Progress on a terminal (script gives the run one) for a run of more than a second: the
+    # demo's LF_DNN at MMSA's MOSI sizes, one sample per batch.
+    command -v script >/dev/null || { echo "PASSED ($case_name): script(1) missing, skipped"; exit 0; }
+    "$fixtures" repeat "$zoo/heldout.inputs.npz" 40000 big.npz ||
+        fail "could not write the large input"
+    zoo_run="$predict --model lf_dnn --dataset mosi --config $zoo/lf_dnn_mosi.config.json --weights $zoo/lf_dnn_mosi.pth --inputs big.npz --batch 1 --out out.npz"
+    timeout -k 5 120 script -qec "$zoo_run" /dev/null >stdout 2>&1 </dev/null ||
+        fail "the run on a terminal failed"
+    expect_stdout "emofuse-predict: [0-9]+/40000 samples \\([0-9]+%\\)"
+    # ...and none in a pipe.
+    # shellcheck disable=SC2086
+    run 0 $zoo_run
+    ! grep -q "samples (" stderr || fail "progress printed into a pipe"
+    rm -f big.npz out.npz
     ;;
 *)
     echo "cases.sh: unknown case '$case_name'" >&2

@@ -33,6 +33,27 @@ What it writes into DIR (default: tests/models/data next to this script):
                                 *unshrunk* configuration of every model, dataset and train mode
   config_regression.json        MMSA's configuration file, copied unchanged as test input
 
+    /usr/bin/python3 tests/models/generate_fixtures.py --mmsa /path/to/MMSA --demo DIR
+
+writes the README demo's sample instead (and nothing else): MMSA's own LF_DNN at its "mosi"
+entry of config_regression.json, on a small synthetic feature set (text 16 x 8 steps, audio
+5 x 10 frames, vision 20 x 6 frames, padded per sample, a few -inf audio frames) whose label
+is a planted function of the features, TRAINED for 25 epochs with what MMSA's LF_DNN trainer
+uses (trains/singleTask/LF_DNN.py: nn.L1Loss, Adam with the entry's learning_rate, batch_size,
+the best validation loss kept) and saved as that trainer saves it. One argument differs from
+the mosi entry: weight_decay 0.001 (MMSA's lf_dnn value for mosei) instead of 0.01, under which
+Adam's L2 term outweighs the L1 loss's gradients on this small set and the model collapses to
+a constant output within the first epoch.
+Into DIR:
+  lf_dnn_mosi.config.json  the merged arguments (flat JSON; feature_dims and seq_lens as the
+                           data loader leaves them)
+  lf_dnn_mosi.pth          torch.save(model.cpu().state_dict()) of the best epoch's AMIO
+  heldout.inputs.npz       200 held-out samples as a feature file holds them (compressed;
+                           values on a 1/8 grid so they compress), with audio_lengths and
+                           vision_lengths
+  heldout.truth.npy        their labels (float32, shape (200,))
+  heldout.expected.npz     M as MMSA's forward computes it on them (float32)
+
 The numeric cases shrink hidden sizes and feature dimensions (listed in SMALL below) so the
 checkpoints stay a few kilobytes; the shape manifest covers the shipped configurations.
 """
@@ -288,10 +309,111 @@ def numeric_case(models, data_loader, EasyDict, merged, model, dataset, mode, ou
     return case
 
 
+DEMO_FEATURE_DIMS = [16, 5, 20]
+DEMO_LENS = [8, 10, 6]  # text, audio, vision time steps (padded)
+DEMO_SPLITS = {"train": 2000, "valid": 300, "heldout": 200}
+DEMO_EPOCHS = 25
+
+
+def demo_split(rng, count, planted):
+    """Feature-file arrays of `count` samples and their labels. Values lie on a 1/8 grid; each
+    sample has its own length per modality (zero padding after it) and some audio frames are
+    -inf, as in MOSI's COVAREP features. The label is a planted function of what the model
+    sees after MMSA's loader steps (the padded time means of audio and vision, the text)."""
+    text_dim, audio_dim, vision_dim = DEMO_FEATURE_DIMS
+    text_len, audio_len, vision_len = DEMO_LENS
+
+    def grid(shape):
+        return np.clip(np.round(rng.standard_normal(shape) * 8) / 8, -3, 3).astype(np.float32)
+
+    text, audio, vision = grid((count, text_len, text_dim)), grid((count, audio_len, audio_dim)), \
+        grid((count, vision_len, vision_dim))
+    lengths = {name: rng.integers(low, high + 1, count) for name, low, high in
+               [("text", 3, text_len), ("audio", 4, audio_len), ("vision", 2, vision_len)]}
+    for sample in range(count):
+        text[sample, lengths["text"][sample]:] = 0
+        audio[sample, lengths["audio"][sample]:] = 0
+        vision[sample, lengths["vision"][sample]:] = 0
+    silent = rng.random(count) < 0.1
+    audio[silent, 0, 0] = -np.inf
+    seen_audio = np.where(np.isneginf(audio), 0, audio).mean(axis=1)
+    seen_vision = vision.mean(axis=1)
+    text_mean = text.sum(axis=1) / lengths["text"][:, None]
+    s_text = np.tanh(text_mean @ planted["text"])
+    s_audio = seen_audio @ planted["audio"]
+    s_vision = np.tanh(seen_vision @ planted["vision"])
+    label = 1.6 * s_text + 0.9 * s_audio + 0.7 * s_vision + 0.8 * s_audio * s_vision
+    label = np.clip(label + 0.1 * rng.standard_normal(count), -3, 3).astype(np.float32)
+    inputs = {"text": text, "audio": audio, "vision": vision,
+              "audio_lengths": lengths["audio"].astype(np.int64),
+              "vision_lengths": lengths["vision"].astype(np.int64)}
+    return inputs, label
+
+
+def demo_sample(models, data_loader, EasyDict, merged, out):
+    """Trains MMSA's LF_DNN on a synthetic set as MMSA's trainer does and saves the README
+    demo's sample (see the module docstring)."""
+    torch.manual_seed(7)
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(2026)
+    planted = {"text": rng.standard_normal(DEMO_FEATURE_DIMS[0]) / 2.5,
+               "audio": rng.standard_normal(DEMO_FEATURE_DIMS[1]) * 1.5,
+               "vision": rng.standard_normal(DEMO_FEATURE_DIMS[2]) * 0.8}
+    splits = {name: demo_split(rng, count, planted) for name, count in DEMO_SPLITS.items()}
+    # weight_decay: see the module docstring (0.01 collapses this small model to a constant).
+    config = dict(merged, train_mode="regression", device="cpu", weight_decay=0.001,
+                  feature_dims=DEMO_FEATURE_DIMS, seq_lens=DEMO_LENS)
+    prepared = {}
+    for name, (inputs, label) in splits.items():
+        text, audio, vision = loader_steps(data_loader, inputs, config)
+        prepared[name] = [torch.tensor(text), torch.tensor(audio), torch.tensor(vision),
+                          torch.tensor(label).view(-1, 1)]
+    config["seq_lens"] = [int(prepared["train"][i].shape[1]) for i in range(3)]
+    amio = models.AMIO(EasyDict(config))
+    # trains/singleTask/LF_DNN.py: criterion, optimiser and best-model rule (KeyEval "Loss").
+    criterion = torch.nn.L1Loss()
+    optimizer = torch.optim.Adam(amio.parameters(), lr=config["learning_rate"],
+                                 weight_decay=config["weight_decay"])
+    checkpoint = out / "lf_dnn_mosi.pth"
+    best_valid, batch_size = 1e8, config["batch_size"]
+    train = prepared["train"]
+    for epoch in range(DEMO_EPOCHS):
+        amio.train()
+        order = torch.randperm(train[0].shape[0])
+        for begin in range(0, len(order), batch_size):
+            rows = order[begin:begin + batch_size]
+            optimizer.zero_grad()
+            loss = criterion(amio(train[0][rows], train[1][rows], train[2][rows])["M"],
+                             train[3][rows])
+            loss.backward()
+            optimizer.step()
+        amio.eval()
+        with torch.no_grad():
+            valid = prepared["valid"]
+            valid_loss = criterion(amio(*valid[:3])["M"], valid[3]).item()
+        if valid_loss <= best_valid - 1e-6:
+            best_valid = valid_loss
+            torch.save(amio.cpu().state_dict(), checkpoint)
+    amio.load_state_dict(torch.load(checkpoint))
+    amio.eval()
+    heldout_inputs, heldout_label = splits["heldout"]
+    expected = forward(amio, *[t.numpy() for t in prepared["heldout"][:3]], torch.float32)
+    np.savez_compressed(out / "heldout.inputs.npz", **heldout_inputs)
+    np.save(out / "heldout.truth.npy", heldout_label)
+    np.savez(out / "heldout.expected.npz", M=expected["M"])
+    flat = {key: value for key, value in config.items() if key != "device"}
+    (out / "lf_dnn_mosi.config.json").write_text(json.dumps(flat, indent=1) + "\n")
+    mae = float(np.abs(expected["M"][:, 0] - heldout_label).mean())
+    print(f"LF_DNN: best validation L1 {best_valid:.4f}, held-out MAE {mae:.4f}, "
+          f"label std {heldout_label.std():.3f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mmsa", required=True, type=Path, help="MMSA checkout (root or src/MMSA)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "data")
+    parser.add_argument("--demo", type=Path, help="write the README demo's trained sample there "
+                        "(and nothing else)")
     args = parser.parse_args()
     root = args.mmsa / "src" / "MMSA" if (args.mmsa / "src" / "MMSA").is_dir() else args.mmsa
     if not (root / "models" / "AMIO.py").is_file():
@@ -303,6 +425,11 @@ def main():
     data_loader = load_module("mmsa_data_loader", root / "data_loader.py")
     config_file = root / "config" / "config_regression.json"
     config_all = json.loads(config_file.read_text())
+    if args.demo:
+        args.demo.mkdir(parents=True, exist_ok=True)
+        merged = dict(mmsa_config.get_config_regression("lf_dnn", "mosi", str(config_file)))
+        demo_sample(models, data_loader, EasyDict, json.loads(json.dumps(merged)), args.demo)
+        return
     args.out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(config_file, args.out / "config_regression.json")
 

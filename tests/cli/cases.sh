@@ -64,6 +64,7 @@ predict_case() {
     local case_base=$1 expected=$2
     shift 2
     local model=${case_base%%_mosi_*}
+    model=${model%%_mosei_*}
     model=${model%%_sims_*}
     local rest=${case_base#"$model"_}
     local dataset=${rest%%_*}
@@ -238,20 +239,23 @@ align_signal_cleanup)
     done
     ;;
 predict_values)
-    # M (and T/A/V) equal MMSA's own outputs on each fixture of the models built on MMSA's
-    # SubNet/TextSubNet front, with the .safetensors and the .pth MMSA saved; any --batch gives
+    # M (and T/A/V) equal MMSA's own outputs on each fixture of every zoo model, with the
+    # .safetensors and the .pth MMSA saved; any --batch gives
     # the same bytes (every data-loader step acts per sample).
     read -r -a known <<<"$(known_models)"
     [ "${#known[@]}" -gt 0 ] || fail "--help lists no model"
     tested=0
-    for model in tfn lf_dnn lmf mtfn mlmf mlf_dnn; do
+    for model in tfn lmf mfn ef_lstm lf_dnn graph_mfn mult mtfn mlmf mlf_dnn; do
         [[ " ${known[*]} " == *" $model "* ]] || continue
         for base in "$models/$model"_*_regression.config.json "$models/$model"_*_classification.config.json; do
             base=$(basename "$base" .config.json)
             keys=M
             [[ $model == m* && $model != mfn ]] && keys="M T A V"
             for weights in safetensors pth; do
-                predict_case "$base" 0 --weights "$models/$base.$weights" --out "$weights.npz"
+                file=$models/$base.$weights
+                # MMSA's own Graph-MFN file lacks the fusion graph's pair networks (below).
+                [ "$weights" = pth ] && [ -f "$models/$base.complete.pth" ] && file=$models/$base.complete.pth
+                predict_case "$base" 0 --weights "$file" --out "$weights.npz"
                 for key in $keys; do
                     "$fixtures" compare "$weights.npz" "$models/$base.expected.npz" "$key" 1e-5 \
                         >compare 2>&1 || fail "$base $key differs from MMSA's: $(cat compare)"
@@ -265,7 +269,12 @@ predict_values)
             tested=$((tested + 1))
         done
     done
-    [ "$tested" -ge 2 ] || fail "only $tested fixture cases ran"
+    [ "$tested" -ge 21 ] || fail "only $tested fixture cases ran"
+    # A Graph-MFN checkpoint as MMSA saves it cannot be run: the error says why.
+    predict_case graph_mfn_mosi_regression 1 --weights "$models/graph_mfn_mosi_regression.pth" \
+        --out plain.npz
+    expect_stderr "keeps them in a plain dict"
+    [ ! -e plain.npz ] || fail "a refused Graph-MFN checkpoint left an output file"
     # float64 arrays give the same outputs as their float32 values.
     "$fixtures" variants "$models/tfn_mosi_regression.inputs.npz" variants >/dev/null 2>&1 ||
         fail "could not write the input variants"

@@ -9,11 +9,15 @@
 #include <emofuse/models/mmsa_inputs.hpp>
 #include <emofuse/models/mmsa_model.hpp>
 // The zoo's models (one include per row of mmsa_zoo_table):
+#include <emofuse/models/ef_lstm.hpp>
+#include <emofuse/models/graph_mfn.hpp>
 #include <emofuse/models/lf_dnn.hpp>
 #include <emofuse/models/lmf.hpp>
+#include <emofuse/models/mfn.hpp>
 #include <emofuse/models/mlf_dnn.hpp>
 #include <emofuse/models/mlmf.hpp>
 #include <emofuse/models/mtfn.hpp>
+#include <emofuse/models/mult.hpp>
 #include <emofuse/models/tfn.hpp>
 
 #include <algorithm>
@@ -53,7 +57,11 @@ struct mmsa_zoo_entry {
 inline constexpr auto mmsa_zoo_table = std::tuple{
     mmsa_zoo_entry<tfn>{"tfn", mmsa_task::single},
     mmsa_zoo_entry<lmf>{"lmf", mmsa_task::single},
+    mmsa_zoo_entry<mfn>{"mfn", mmsa_task::single},
+    mmsa_zoo_entry<ef_lstm>{"ef_lstm", mmsa_task::single},
     mmsa_zoo_entry<lf_dnn>{"lf_dnn", mmsa_task::single},
+    mmsa_zoo_entry<graph_mfn>{"graph_mfn", mmsa_task::single},
+    mmsa_zoo_entry<mult>{"mult", mmsa_task::single},
     mmsa_zoo_entry<mtfn>{"mtfn", mmsa_task::multi},
     mmsa_zoo_entry<mlmf>{"mlmf", mmsa_task::multi},
     mmsa_zoo_entry<mlf_dnn>{"mlf_dnn", mmsa_task::multi},

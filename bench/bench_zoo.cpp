@@ -12,12 +12,24 @@
 
 #include <emofuse/core/fixed_string.hpp>
 #include <emofuse/io/state_dict.hpp>
+#include <emofuse/models/lf_dnn.hpp>
+#include <emofuse/models/lmf.hpp>
 #include <emofuse/models/mmsa_config.hpp>
 #include <emofuse/models/mmsa_inputs.hpp>
+#include <emofuse/models/tfn.hpp>
+// The recurrent models come from a branch merged separately; until then this file builds
+// without them (the guard can go once they are on main).
+#if __has_include(<emofuse/models/ef_lstm.hpp>)
+#include <emofuse/models/ef_lstm.hpp>
+#include <emofuse/models/graph_mfn.hpp>
+#include <emofuse/models/mfn.hpp>
+#define EMOFUSE_BENCH_RECURRENT_ZOO 1
+#endif
 
 #include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstddef>
@@ -129,8 +141,8 @@ struct zoo_case {
 
 template <template <class> class Model>
 zoo_case<Model> make_zoo_case(std::string_view key, std::string_view dataset, std::size_t batch) {
-    auto config = em::mmsa_config::from_mmsa(read_zoo_json("config_regression.json"), key,
-                                             dataset, em::train_mode::regression);
+    auto config = em::mmsa_config::from_mmsa(read_zoo_json("config_regression.json"), key, dataset,
+                                             em::train_mode::regression);
     std::mt19937 rng(42);
     const auto lengths = config.seq_lens();
     const auto widths = config.feature_dims();
@@ -144,7 +156,7 @@ zoo_case<Model> make_zoo_case(std::string_view key, std::string_view dataset, st
     const std::string entry = std::string(key) + "/" + std::string(dataset) + "/regression";
     emofuse::io::state_dict sd("random weights shaped as MMSA's " + entry);
     for (const auto& [name, shape] : manifest.at(entry).items()) {
-        insert_random(sd, name, shape.get<std::vector<std::size_t>>(), rng);
+        insert_random(sd, name, shape.template get<std::vector<std::size_t>>(), rng);
     }
     if (key == "graph_mfn") {
         add_graph_mfn_node_networks(sd, config, rng);
@@ -167,4 +179,18 @@ void zoo_forward(benchmark::State& state) {
 
 } // namespace
 
-// One line per benchmark: the model class, MMSA's model key, the dataset, the batch size.
+// A model is two lines (one per batch size): its class, MMSA's key, the configuration's dataset.
+BENCHMARK_TEMPLATE(zoo_forward, em::tfn, "tfn", "mosi", 32)->Name("zoo_tfn_b32");
+BENCHMARK_TEMPLATE(zoo_forward, em::tfn, "tfn", "mosi", 1)->Name("zoo_tfn_b1");
+BENCHMARK_TEMPLATE(zoo_forward, em::lmf, "lmf", "mosi", 32)->Name("zoo_lmf_b32");
+BENCHMARK_TEMPLATE(zoo_forward, em::lmf, "lmf", "mosi", 1)->Name("zoo_lmf_b1");
+BENCHMARK_TEMPLATE(zoo_forward, em::lf_dnn, "lf_dnn", "mosi", 32)->Name("zoo_lf_dnn_b32");
+BENCHMARK_TEMPLATE(zoo_forward, em::lf_dnn, "lf_dnn", "mosi", 1)->Name("zoo_lf_dnn_b1");
+#ifdef EMOFUSE_BENCH_RECURRENT_ZOO
+BENCHMARK_TEMPLATE(zoo_forward, em::ef_lstm, "ef_lstm", "mosi", 32)->Name("zoo_ef_lstm_b32");
+BENCHMARK_TEMPLATE(zoo_forward, em::ef_lstm, "ef_lstm", "mosi", 1)->Name("zoo_ef_lstm_b1");
+BENCHMARK_TEMPLATE(zoo_forward, em::mfn, "mfn", "mosi", 32)->Name("zoo_mfn_b32");
+BENCHMARK_TEMPLATE(zoo_forward, em::mfn, "mfn", "mosi", 1)->Name("zoo_mfn_b1");
+BENCHMARK_TEMPLATE(zoo_forward, em::graph_mfn, "graph_mfn", "mosi", 32)->Name("zoo_graph_mfn_b32");
+BENCHMARK_TEMPLATE(zoo_forward, em::graph_mfn, "graph_mfn", "mosi", 1)->Name("zoo_graph_mfn_b1");
+#endif

@@ -332,11 +332,13 @@ def last_level_cache_bytes():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bench", required=True, help="emofuse-bench executable")
+    parser.add_argument("--bench", help="emofuse-bench executable (required)")
     parser.add_argument("--mmsa", required=True, type=Path, help="MMSA checkout (root or src/MMSA)")
     parser.add_argument("--ort-cache", type=Path, default=REPO / "build" / "onnxruntime-node",
                         help="where onnxruntime-node is (or gets) installed")
     parser.add_argument("--no-ort", action="store_true", help="skip ONNX Runtime")
+    parser.add_argument("--ort-skip", nargs="*", default=[],
+                        help="models not exported to ONNX (Graph-MFN's trace takes many minutes)")
     parser.add_argument("--models", nargs="*", help="default: every zoo_* benchmark registered")
     parser.add_argument("--batches", nargs="*", type=int, default=list(BATCHES))
     parser.add_argument("--repetitions", type=int, default=5)
@@ -348,6 +350,8 @@ def main():
     args = parser.parse_args()
     if args.torch_worker:
         return torch_worker(args.mmsa)
+    if not args.bench:
+        parser.error("--bench is required")
 
     models = args.models or registered_models(args.bench)
     unknown = [m for m in models if m not in DATASETS]
@@ -363,7 +367,7 @@ def main():
         info, specs = {}, {}
         for model, batch in workloads:
             info[(model, batch)] = child.ask("describe", model=model, batch=batch)
-            if node_modules:
+            if node_modules and model not in args.ort_skip:
                 specs[(model, batch)] = child.ask("export", model=model, batch=batch,
                                                   directory=str(work))
         rounds = []
@@ -377,7 +381,7 @@ def main():
                                             args.min_time)[name]}
                 row["torch"] = child.ask("time", model=model, batch=batch,
                                          repetitions=args.repetitions, min_time=args.min_time)
-                if node_modules:
+                if (model, batch) in specs:
                     ort = run_ort(node_modules, specs[(model, batch)], args.repetitions,
                                   args.min_time)
                     row["ort"] = {"wall": ort["wall"], "cpu": ort["cpu"],
@@ -425,29 +429,31 @@ def main():
         name = f"zoo_{model}_b{batch}"
         e = med([name, "emofuse", "cpu"])
         t = med([name, "torch", "cpu"])
-        o = med([name, "ort", "cpu"]) if node_modules else float("nan")
+        has_ort = (model, batch) in specs
+        o = med([name, "ort", "cpu"]) if has_ort else float("nan")
         flops, weight_bytes = info[(model, batch)]["flops"], info[(model, batch)]["weight_bytes"]
         compute = flops / peak
         memory = weight_bytes / triad if weight_bytes > cache else 0.0
         floor, bound = (compute, "FMA") if compute >= memory else (memory, "memory")
         goal = GOAL_TORCH.get(batch, GOAL_TORCH[32])
         mark = lambda ratio, target: "" if ratio >= target else " ✗"  # noqa: E731
-        ort_cell = f"{o / e:.2f}×{mark(o / e, GOAL_ORT)}" if node_modules else "-"
+        ort_cell = f"{o / e:.2f}×{mark(o / e, GOAL_ORT)}" if has_ort else "-"
         print(f"| `{model}` | {batch} | {e * 1e3:.3f} | {t * 1e3:.3f} | "
-              f"{o * 1e3:.3f} | {t / e:.2f}× ({goal:g}×){mark(t / e, goal)} | {ort_cell} | "
+              f"{f'{o * 1e3:.3f}' if has_ort else '-'} | {t / e:.2f}× ({goal:g}×){mark(t / e, goal)} | {ort_cell} | "
               f"{flops / 1e9:.4f} | {floor * 1e3:.3f} ms {bound} | {100 * floor / e:.0f} % |")
         row = {"workload": name, "emofuse_cpu_s": e, "torch_cpu_s": t, "ort_cpu_s": o,
                "emofuse_wall_s": med([name, "emofuse", "wall"]),
                "torch_wall_s": med([name, "torch", "wall"]), "flops": flops,
                "weight_bytes": weight_bytes, "floor_s": floor, "floor": bound,
                "shapes": info[(model, batch)]["shapes"]}
-        if node_modules:
+        if has_ort:
             row["ort_wall_s"] = med([name, "ort", "wall"])
             row["ort_max_rel_diff_vs_torch"] = max(
                 r[name]["ort"]["max_rel_diff_vs_torch"] for r in rounds)
         results["rows"].append(row)
-    if node_modules:
-        worst = max(row["ort_max_rel_diff_vs_torch"] for row in results["rows"])
+    if specs:
+        worst = max(row["ort_max_rel_diff_vs_torch"] for row in results["rows"]
+                    if "ort_max_rel_diff_vs_torch" in row)
         print(f"ONNX Runtime vs PyTorch outputs: largest |difference| / (1 + |torch|) = "
               f"{worst:.2e}" + ("" if worst <= 1e-4 else "  (above 1e-4: check the export)"))
     if not args.no_lstm:

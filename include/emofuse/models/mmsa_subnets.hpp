@@ -1,6 +1,6 @@
 // emofuse/models/mmsa_subnets.hpp — MMSA's pre-fusion sub-networks (SubNet, TextSubNet in
-// src/MMSA/models/subNets/FeatureNets.py, copied unchanged into the multi-task models' files)
-// and the front that TFN, LMF, LF_DNN and their multi-task variants share.
+// src/MMSA/models/subNets/FeatureNets.py; the multi-task models carry their own copies)
+// and the parts that TFN, LMF, LF_DNN and their multi-task variants share.
 #pragma once
 
 #include <emofuse/config.hpp>
@@ -212,6 +212,44 @@ private:
     mmsa_subnet<T> audio_;
     mmsa_subnet<T> video_;
     mmsa_text_subnet<T> text_;
+};
+
+/// The unimodal read-outs of MMSA's multi-task models (MTFN, MLMF, MLF_DNN): per modality,
+/// dropout (identity), relu(post_<m>_layer_1), relu(post_<m>_layer_2), post_<m>_layer_3, giving
+/// the outputs "T" (from text_h), "A" (audio_h) and "V" (video_h). No range mapping.
+template <class T>
+class mmsa_unimodal_heads {
+public:
+    /// Loads `<prefix>post_text_layer_{1,2,3}.` (post_text_dim), `post_audio_layer_…`
+    /// (post_audio_dim), `post_video_layer_…` (post_video_dim) for the front's output sizes.
+    template <class StateDict>
+    static mmsa_unimodal_heads load(const mmsa_config& config, const StateDict& sd,
+                                    const std::string& prefix, const mmsa_subnet_front<T>& front) {
+        const std::size_t out = config.output_dim();
+        return mmsa_unimodal_heads(
+            detail::load_mmsa_post_layers<T>(sd, prefix + "post_text_layer_", front.text_out(),
+                                             config.size("post_text_dim"), out),
+            detail::load_mmsa_post_layers<T>(sd, prefix + "post_audio_layer_", front.audio_hidden(),
+                                             config.size("post_audio_dim"), out),
+            detail::load_mmsa_post_layers<T>(sd, prefix + "post_video_layer_", front.video_hidden(),
+                                             config.size("post_video_dim"), out));
+    }
+
+    /// Adds "T", "A" and "V" to `outputs`.
+    template <class Outputs>
+    void operator()(const mmsa_subnet_features<T>& h, Outputs& outputs) const {
+        outputs.emplace("T", text_(h.text));
+        outputs.emplace("A", audio_(h.audio));
+        outputs.emplace("V", video_(h.video));
+    }
+
+private:
+    mmsa_unimodal_heads(heads::mlp<T> text, heads::mlp<T> audio, heads::mlp<T> video)
+        : text_(std::move(text)), audio_(std::move(audio)), video_(std::move(video)) {}
+
+    heads::mlp<T> text_;
+    heads::mlp<T> audio_;
+    heads::mlp<T> video_;
 };
 
 } // namespace emofuse::models

@@ -14,8 +14,11 @@
 #include <emofuse/io/state_dict.hpp>
 #include <emofuse/models/lf_dnn.hpp>
 #include <emofuse/models/lmf.hpp>
+#include <emofuse/models/mlf_dnn.hpp>
+#include <emofuse/models/mlmf.hpp>
 #include <emofuse/models/mmsa_config.hpp>
 #include <emofuse/models/mmsa_inputs.hpp>
+#include <emofuse/models/mtfn.hpp>
 #include <emofuse/models/tfn.hpp>
 // The recurrent models come from a branch merged separately; until then this file builds
 // without them (the guard can go once they are on main).
@@ -186,6 +189,12 @@ BENCHMARK_TEMPLATE(zoo_forward, em::lmf, "lmf", "mosi", 32)->Name("zoo_lmf_b32")
 BENCHMARK_TEMPLATE(zoo_forward, em::lmf, "lmf", "mosi", 1)->Name("zoo_lmf_b1");
 BENCHMARK_TEMPLATE(zoo_forward, em::lf_dnn, "lf_dnn", "mosi", 32)->Name("zoo_lf_dnn_b32");
 BENCHMARK_TEMPLATE(zoo_forward, em::lf_dnn, "lf_dnn", "mosi", 1)->Name("zoo_lf_dnn_b1");
+BENCHMARK_TEMPLATE(zoo_forward, em::mtfn, "mtfn", "sims", 32)->Name("zoo_mtfn_b32");
+BENCHMARK_TEMPLATE(zoo_forward, em::mtfn, "mtfn", "sims", 1)->Name("zoo_mtfn_b1");
+BENCHMARK_TEMPLATE(zoo_forward, em::mlmf, "mlmf", "sims", 32)->Name("zoo_mlmf_b32");
+BENCHMARK_TEMPLATE(zoo_forward, em::mlmf, "mlmf", "sims", 1)->Name("zoo_mlmf_b1");
+BENCHMARK_TEMPLATE(zoo_forward, em::mlf_dnn, "mlf_dnn", "sims", 32)->Name("zoo_mlf_dnn_b32");
+BENCHMARK_TEMPLATE(zoo_forward, em::mlf_dnn, "mlf_dnn", "sims", 1)->Name("zoo_mlf_dnn_b1");
 #ifdef EMOFUSE_BENCH_RECURRENT_ZOO
 BENCHMARK_TEMPLATE(zoo_forward, em::ef_lstm, "ef_lstm", "mosi", 32)->Name("zoo_ef_lstm_b32");
 BENCHMARK_TEMPLATE(zoo_forward, em::ef_lstm, "ef_lstm", "mosi", 1)->Name("zoo_ef_lstm_b1");

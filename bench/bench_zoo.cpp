@@ -12,22 +12,18 @@
 
 #include <emofuse/core/fixed_string.hpp>
 #include <emofuse/io/state_dict.hpp>
+#include <emofuse/models/ef_lstm.hpp>
+#include <emofuse/models/graph_mfn.hpp>
 #include <emofuse/models/lf_dnn.hpp>
 #include <emofuse/models/lmf.hpp>
+#include <emofuse/models/mfn.hpp>
 #include <emofuse/models/mlf_dnn.hpp>
 #include <emofuse/models/mlmf.hpp>
 #include <emofuse/models/mmsa_config.hpp>
 #include <emofuse/models/mmsa_inputs.hpp>
 #include <emofuse/models/mtfn.hpp>
+#include <emofuse/models/mult.hpp>
 #include <emofuse/models/tfn.hpp>
-// The recurrent models come from a branch merged separately; until then this file builds
-// without them (the guard can go once they are on main).
-#if __has_include(<emofuse/models/ef_lstm.hpp>)
-#include <emofuse/models/ef_lstm.hpp>
-#include <emofuse/models/graph_mfn.hpp>
-#include <emofuse/models/mfn.hpp>
-#define EMOFUSE_BENCH_RECURRENT_ZOO 1
-#endif
 
 #include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>
@@ -195,11 +191,11 @@ BENCHMARK_TEMPLATE(zoo_forward, em::mlmf, "mlmf", "sims", 32)->Name("zoo_mlmf_b3
 BENCHMARK_TEMPLATE(zoo_forward, em::mlmf, "mlmf", "sims", 1)->Name("zoo_mlmf_b1");
 BENCHMARK_TEMPLATE(zoo_forward, em::mlf_dnn, "mlf_dnn", "sims", 32)->Name("zoo_mlf_dnn_b32");
 BENCHMARK_TEMPLATE(zoo_forward, em::mlf_dnn, "mlf_dnn", "sims", 1)->Name("zoo_mlf_dnn_b1");
-#ifdef EMOFUSE_BENCH_RECURRENT_ZOO
 BENCHMARK_TEMPLATE(zoo_forward, em::ef_lstm, "ef_lstm", "mosi", 32)->Name("zoo_ef_lstm_b32");
 BENCHMARK_TEMPLATE(zoo_forward, em::ef_lstm, "ef_lstm", "mosi", 1)->Name("zoo_ef_lstm_b1");
 BENCHMARK_TEMPLATE(zoo_forward, em::mfn, "mfn", "mosi", 32)->Name("zoo_mfn_b32");
 BENCHMARK_TEMPLATE(zoo_forward, em::mfn, "mfn", "mosi", 1)->Name("zoo_mfn_b1");
 BENCHMARK_TEMPLATE(zoo_forward, em::graph_mfn, "graph_mfn", "mosi", 32)->Name("zoo_graph_mfn_b32");
 BENCHMARK_TEMPLATE(zoo_forward, em::graph_mfn, "graph_mfn", "mosi", 1)->Name("zoo_graph_mfn_b1");
-#endif
+BENCHMARK_TEMPLATE(zoo_forward, em::mult, "mult", "mosi", 32)->Name("zoo_mult_b32");
+BENCHMARK_TEMPLATE(zoo_forward, em::mult, "mult", "mosi", 1)->Name("zoo_mult_b1");

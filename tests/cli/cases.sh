@@ -250,7 +250,7 @@ predict_values)
         for base in "$models/$model"_*_regression.config.json "$models/$model"_*_classification.config.json; do
             base=$(basename "$base" .config.json)
             keys=M
-            [[ $model == m* && $model != mfn ]] && keys="M T A V"
+            case $model in mtfn | mlmf | mlf_dnn) keys="M T A V" ;; esac
             for weights in safetensors pth; do
                 file=$models/$base.$weights
                 # MMSA's own Graph-MFN file lacks the fusion graph's pair networks (below).

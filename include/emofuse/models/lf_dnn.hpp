@@ -66,18 +66,14 @@ private:
 /// output_dim)}; forward_with_features adds Feature_t, Feature_a, Feature_v and Feature_f, the
 /// concatenation.
 template <class T>
-class lf_dnn : public mmsa_subnet_model<T, detail::lf_dnn_network<T>, false> {
-    using model = mmsa_subnet_model<T, detail::lf_dnn_network<T>, false>;
+class lf_dnn : public mmsa_subnet_model<lf_dnn<T>, T, detail::lf_dnn_network<T>, false> {
+    using model = mmsa_subnet_model<lf_dnn<T>, T, detail::lf_dnn_network<T>, false>;
+    friend model;
 
 public:
-    /// Builds MMSA's LF_DNN for `config` (feature_dims, hidden_dims, text_out, post_fusion_dim,
-    /// num_classes in classification) and loads `<prefix>...` tensors. Every shape is checked;
-    /// missing tensors and tensors under `prefix` the model does not use are errors naming them.
-    template <class StateDict>
-    static lf_dnn load(const mmsa_config& config, const StateDict& sd,
-                       std::string_view prefix = "Model.") {
-        return lf_dnn(model::load_model(config, sd, prefix, "lf_dnn"));
-    }
+    /// MMSA's model key; `load` reads feature_dims, hidden_dims, text_out, post_fusion_dim
+    /// (num_classes in classification) from the config.
+    static constexpr std::string_view mmsa_name = "lf_dnn";
 
 private:
     explicit lf_dnn(model loaded) : model(std::move(loaded)) {}

@@ -122,18 +122,14 @@ private:
 /// gives {"M": (B, output_dim)}; forward_with_features adds Feature_t, Feature_a, Feature_v and
 /// Feature_f, MMSA's fusion_zy as (B, rank·output_dim).
 template <class T>
-class lmf : public mmsa_subnet_model<T, detail::lmf_network<T>, false> {
-    using model = mmsa_subnet_model<T, detail::lmf_network<T>, false>;
+class lmf : public mmsa_subnet_model<lmf<T>, T, detail::lmf_network<T>, false> {
+    using model = mmsa_subnet_model<lmf<T>, T, detail::lmf_network<T>, false>;
+    friend model;
 
 public:
-    /// Builds MMSA's LMF for `config` (feature_dims, hidden_dims, rank, num_classes in
-    /// classification) and loads `<prefix>...` tensors. Every shape is checked; missing tensors and
-    /// tensors under `prefix` the model does not use are errors naming them.
-    template <class StateDict>
-    static lmf load(const mmsa_config& config, const StateDict& sd,
-                    std::string_view prefix = "Model.") {
-        return lmf(model::load_model(config, sd, prefix, "lmf"));
-    }
+    /// MMSA's model key; `load` reads feature_dims, hidden_dims, rank (num_classes in
+    /// classification) from the config.
+    static constexpr std::string_view mmsa_name = "lmf";
 
 private:
     explicit lmf(model loaded) : model(std::move(loaded)) {}

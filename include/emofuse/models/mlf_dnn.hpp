@@ -17,19 +17,15 @@ namespace emofuse::models {
 /// Feature_a, Feature_v and Feature_f, the concatenation. Unlike MMSA's, it also runs a batch of
 /// one (MMSA's multi-task TextSubNet squeezes the batch axis away there and its torch.cat fails).
 template <class T>
-class mlf_dnn : public mmsa_subnet_model<T, detail::lf_dnn_network<T>, true> {
-    using model = mmsa_subnet_model<T, detail::lf_dnn_network<T>, true>;
+class mlf_dnn : public mmsa_subnet_model<mlf_dnn<T>, T, detail::lf_dnn_network<T>, true> {
+    using model = mmsa_subnet_model<mlf_dnn<T>, T, detail::lf_dnn_network<T>, true>;
+    friend model;
 
 public:
-    /// Builds MMSA's MLF_DNN for `config` (feature_dims, hidden_dims, text_out, post_fusion_dim,
-    /// post_text_dim, post_audio_dim, post_video_dim, num_classes in classification) and loads
-    /// `<prefix>...` tensors. Every shape is checked; missing tensors and tensors under `prefix`
-    /// the model does not use are errors naming them.
-    template <class StateDict>
-    static mlf_dnn load(const mmsa_config& config, const StateDict& sd,
-                        std::string_view prefix = "Model.") {
-        return mlf_dnn(model::load_model(config, sd, prefix, "mlf_dnn"));
-    }
+    /// MMSA's model key; `load` reads feature_dims, hidden_dims, text_out, post_fusion_dim,
+    /// post_text_dim, post_audio_dim, post_video_dim (num_classes in classification) from the
+    /// config.
+    static constexpr std::string_view mmsa_name = "mlf_dnn";
 
 private:
     explicit mlf_dnn(model loaded) : model(std::move(loaded)) {}

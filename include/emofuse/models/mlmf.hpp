@@ -18,19 +18,14 @@ namespace emofuse::models {
 /// also runs a batch of one (MMSA's multi-task TextSubNet squeezes the batch axis away there and
 /// its torch.cat fails).
 template <class T>
-class mlmf : public mmsa_subnet_model<T, detail::lmf_network<T>, true> {
-    using model = mmsa_subnet_model<T, detail::lmf_network<T>, true>;
+class mlmf : public mmsa_subnet_model<mlmf<T>, T, detail::lmf_network<T>, true> {
+    using model = mmsa_subnet_model<mlmf<T>, T, detail::lmf_network<T>, true>;
+    friend model;
 
 public:
-    /// Builds MMSA's MLMF for `config` (feature_dims, hidden_dims, rank, post_text_dim,
-    /// post_audio_dim, post_video_dim, num_classes in classification) and loads `<prefix>...`
-    /// tensors. Every shape is checked; missing tensors and tensors under `prefix` the model does
-    /// not use are errors naming them.
-    template <class StateDict>
-    static mlmf load(const mmsa_config& config, const StateDict& sd,
-                     std::string_view prefix = "Model.") {
-        return mlmf(model::load_model(config, sd, prefix, "mlmf"));
-    }
+    /// MMSA's model key; `load` reads feature_dims, hidden_dims, rank, post_text_dim,
+    /// post_audio_dim, post_video_dim (num_classes in classification) from the config.
+    static constexpr std::string_view mmsa_name = "mlmf";
 
 private:
     explicit mlmf(model loaded) : model(std::move(loaded)) {}

@@ -261,10 +261,32 @@ private:
 ///   static Network load(config, sd, prefix, front)      loads its `<prefix>...` tensors,
 ///   void operator()(features, outputs, with_features)   adds "M" (and "Feature_f"),
 ///   std::size_t outputs() const                         the width of "M".
-/// The model classes derive from it and add only their `load` (the name in error messages).
-template <class T, class Network, bool MultiTask>
+/// The model classes derive from it (CRTP: `Model` is the derived class, which names itself in
+/// `Model::mmsa_name`, MMSA's model key).
+template <class Model, class T, class Network, bool MultiTask>
 class mmsa_subnet_model {
 public:
+    /// Builds MMSA's model for `config` and loads `<prefix>...` tensors (prefix "Model.", as
+    /// AMIO's state dict names them). Every shape is checked against the config (an error names
+    /// tensor, expected and found shapes); missing tensors and tensors under `prefix` the model
+    /// does not use are errors naming them and the model.
+    template <class StateDict>
+    static Model load(const mmsa_config& config, const StateDict& sd,
+                      std::string_view prefix = "Model.") {
+        const std::string_view model = Model::mmsa_name;
+        const tracking_state_dict<StateDict> tracked(sd);
+        const std::string at(prefix);
+        auto front = mmsa_subnet_front<T>::load(config, tracked, at, std::string(model),
+                                                Network::text_out(config));
+        std::optional<mmsa_unimodal_heads<T>> unimodal;
+        if constexpr (MultiTask) {
+            unimodal = mmsa_unimodal_heads<T>::load(config, tracked, at, front);
+        }
+        auto network = Network::load(config, tracked, at, front);
+        tracked.require_all_read(at, model);
+        return Model(mmsa_subnet_model(std::move(front), std::move(unimodal), std::move(network)));
+    }
+
     /// MMSA's forward on prepared inputs (prepare_mmsa_inputs): {"M": (B, output_dim)}, and for the
     /// multi-task models "T", "A", "V" too, each (B, output_dim). Unlike MMSA's multi-task models,
     /// it also runs a batch of one (MMSA's multi-task TextSubNet squeezes the batch axis away there
@@ -280,26 +302,6 @@ public:
     }
 
     [[nodiscard]] std::size_t output_dim() const { return network_.outputs(); }
-
-protected:
-    /// Builds the model for `config` and loads `<prefix>...` tensors. Every shape is checked;
-    /// missing tensors and tensors under `prefix` the model does not use are errors naming them and
-    /// `model`.
-    template <class StateDict>
-    static mmsa_subnet_model load_model(const mmsa_config& config, const StateDict& sd,
-                                        std::string_view prefix, std::string_view model) {
-        const tracking_state_dict<StateDict> tracked(sd);
-        const std::string at(prefix);
-        auto front = mmsa_subnet_front<T>::load(config, tracked, at, std::string(model),
-                                                Network::text_out(config));
-        std::optional<mmsa_unimodal_heads<T>> unimodal;
-        if constexpr (MultiTask) {
-            unimodal = mmsa_unimodal_heads<T>::load(config, tracked, at, front);
-        }
-        auto network = Network::load(config, tracked, at, front);
-        tracked.require_all_read(at, model);
-        return mmsa_subnet_model(std::move(front), std::move(unimodal), std::move(network));
-    }
 
 private:
     mmsa_subnet_model(mmsa_subnet_front<T> front, std::optional<mmsa_unimodal_heads<T>> unimodal,

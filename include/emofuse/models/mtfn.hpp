@@ -18,19 +18,15 @@ namespace emofuse::models {
 /// Π(d + 1)). Unlike MMSA's, it also runs a batch of one (MMSA's multi-task TextSubNet squeezes the
 /// batch axis away there and its torch.cat fails).
 template <class T>
-class mtfn : public mmsa_subnet_model<T, detail::tfn_network<T>, true> {
-    using model = mmsa_subnet_model<T, detail::tfn_network<T>, true>;
+class mtfn : public mmsa_subnet_model<mtfn<T>, T, detail::tfn_network<T>, true> {
+    using model = mmsa_subnet_model<mtfn<T>, T, detail::tfn_network<T>, true>;
+    friend model;
 
 public:
-    /// Builds MMSA's MTFN for `config` (feature_dims, hidden_dims, text_out, post_fusion_dim,
-    /// post_text_dim, post_audio_dim, post_video_dim, num_classes in classification) and loads
-    /// `<prefix>...` tensors. Every shape is checked; missing tensors and tensors under `prefix`
-    /// the model does not use are errors naming them.
-    template <class StateDict>
-    static mtfn load(const mmsa_config& config, const StateDict& sd,
-                     std::string_view prefix = "Model.") {
-        return mtfn(model::load_model(config, sd, prefix, "mtfn"));
-    }
+    /// MMSA's model key; `load` reads feature_dims, hidden_dims, text_out, post_fusion_dim,
+    /// post_text_dim, post_audio_dim, post_video_dim (num_classes in classification) from the
+    /// config.
+    static constexpr std::string_view mmsa_name = "mtfn";
 
 private:
     explicit mtfn(model loaded) : model(std::move(loaded)) {}

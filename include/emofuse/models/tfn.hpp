@@ -139,18 +139,14 @@ private:
 /// fusion::tensor_fusion_linear. forward gives {"M": (B, output_dim)}; forward_with_features
 /// adds Feature_t, Feature_a, Feature_v and Feature_f, the fused tensor (B, Π(d + 1)).
 template <class T>
-class tfn : public mmsa_subnet_model<T, detail::tfn_network<T>, false> {
-    using model = mmsa_subnet_model<T, detail::tfn_network<T>, false>;
+class tfn : public mmsa_subnet_model<tfn<T>, T, detail::tfn_network<T>, false> {
+    using model = mmsa_subnet_model<tfn<T>, T, detail::tfn_network<T>, false>;
+    friend model;
 
 public:
-    /// Builds MMSA's TFN for `config` (feature_dims, hidden_dims, text_out, post_fusion_dim,
-    /// num_classes in classification) and loads `<prefix>...` tensors. Every shape is checked;
-    /// missing tensors and tensors under `prefix` the model does not use are errors naming them.
-    template <class StateDict>
-    static tfn load(const mmsa_config& config, const StateDict& sd,
-                    std::string_view prefix = "Model.") {
-        return tfn(model::load_model(config, sd, prefix, "tfn"));
-    }
+    /// MMSA's model key; `load` reads feature_dims, hidden_dims, text_out, post_fusion_dim
+    /// (num_classes in classification) from the config.
+    static constexpr std::string_view mmsa_name = "tfn";
 
 private:
     explicit tfn(model loaded) : model(std::move(loaded)) {}

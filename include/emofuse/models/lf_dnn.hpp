@@ -23,73 +23,60 @@ namespace emofuse::models {
 
 namespace detail {
 
-/// LF_DNN's late fusion: [audio_h; video_h; text_h] (MMSA's torch.cat order).
+/// The network for "M" of LF_DNN and MLF_DNN (mmsa_subnet_model's Network): the sub-network outputs
+/// concatenated as (audio, video, text) (MMSA's torch.cat order), then post_fusion_layer_1 (ReLU),
+/// post_fusion_layer_2 (ReLU), post_fusion_layer_3. Feature_f is the concatenation.
 template <class T>
-xt::xtensor<T, 2> lf_dnn_fusion(const mmsa_subnet_features<T>& h) {
-    return fusion::concat<>{}(
-        make_batch(audio(std::cref(h.audio)), vision(std::cref(h.video)), text(std::cref(h.text))));
-}
-
-} // namespace detail
-
-/// MMSA's LF_DNN: the sub-networks of TFN (text output size text_out), their outputs
-/// concatenated as (audio, video, text), then post_fusion_layer_1 (ReLU), post_fusion_layer_2
-/// (ReLU), post_fusion_layer_3. No range mapping in either train mode.
-template <class T>
-class lf_dnn {
+class lf_dnn_network {
 public:
-    /// Builds MMSA's LF_DNN for `config` (feature_dims, hidden_dims, text_out,
-    /// post_fusion_dim, num_classes in classification) and loads `<prefix>...` tensors. Every
-    /// shape is checked; missing tensors and tensors under `prefix` the model does not use are
-    /// errors naming them.
+    static std::size_t text_out(const mmsa_config& config) { return config.size("text_out"); }
+
     template <class StateDict>
-    static lf_dnn load(const mmsa_config& config, const StateDict& sd,
-                       std::string_view prefix = "Model.") {
-        const tracking_state_dict<StateDict> tracked(sd);
-        const std::string at(prefix);
-        const auto hidden = config.sizes("hidden_dims", 3);
-        const std::size_t text_out = config.size("text_out");
-        auto front = mmsa_subnet_front<T>::load(config, tracked, at, "lf_dnn", text_out);
-        auto head = detail::load_mmsa_post_layers<T>(
-            tracked, at + "post_fusion_layer_", text_out + hidden[1] + hidden[2],
-            config.size("post_fusion_dim"), config.output_dim());
-        tracked.require_all_read(at, "lf_dnn");
-        return lf_dnn(std::move(front), std::move(head));
+    static lf_dnn_network load(const mmsa_config& config, const StateDict& sd,
+                               const std::string& prefix, const mmsa_subnet_front<T>& front) {
+        return lf_dnn_network(
+            load_mmsa_post_layers<T>(sd, prefix + "post_fusion_layer_",
+                                     front.text_out() + front.audio_hidden() + front.video_hidden(),
+                                     config.size("post_fusion_dim"), config.output_dim()));
     }
 
-    /// MMSA's forward on prepared inputs (prepare_mmsa_inputs): {"M": (B, output_dim)}.
-    [[nodiscard]] mmsa_outputs<T> forward(const mmsa_batch<T>& inputs) const {
-        return run(inputs, false);
-    }
+    [[nodiscard]] std::size_t outputs() const { return head_.outputs(); }
 
-    /// forward, plus Feature_t, Feature_a, Feature_v (the sub-network outputs) and Feature_f,
-    /// the concatenation.
-    [[nodiscard]] mmsa_outputs<T> forward_with_features(const mmsa_batch<T>& inputs) const {
-        return run(inputs, true);
-    }
-
-    [[nodiscard]] std::size_t output_dim() const { return head_.outputs(); }
-
-private:
-    lf_dnn(mmsa_subnet_front<T> front, heads::mlp<T> head)
-        : front_(std::move(front)), head_(std::move(head)) {}
-
-    mmsa_outputs<T> run(const mmsa_batch<T>& inputs, bool with_features) const {
-        const auto h = front_(inputs);
-        auto fused = detail::lf_dnn_fusion(h);
-        mmsa_outputs<T> outputs;
+    void operator()(const mmsa_subnet_features<T>& h, mmsa_outputs<T>& outputs,
+                    bool with_features) const {
+        auto fused = fusion::concat<>{}(make_batch(
+            audio(std::cref(h.audio)), vision(std::cref(h.video)), text(std::cref(h.text))));
         outputs.emplace("M", head_(fused));
         if (with_features) {
             outputs.emplace("Feature_f", std::move(fused));
-            outputs.emplace("Feature_t", h.text);
-            outputs.emplace("Feature_a", h.audio);
-            outputs.emplace("Feature_v", h.video);
         }
-        return outputs;
     }
 
-    mmsa_subnet_front<T> front_;
+private:
+    explicit lf_dnn_network(heads::mlp<T> head) : head_(std::move(head)) {}
+
     heads::mlp<T> head_;
+};
+
+} // namespace detail
+
+/// MMSA's LF_DNN: the sub-networks of TFN (text output size text_out), their outputs concatenated
+/// as (audio, video, text), then post_fusion_layer_1 (ReLU), post_fusion_layer_2 (ReLU),
+/// post_fusion_layer_3. No range mapping in either train mode. forward gives {"M": (B,
+/// output_dim)}; forward_with_features adds Feature_t, Feature_a, Feature_v and Feature_f, the
+/// concatenation.
+template <class T>
+class lf_dnn : public mmsa_subnet_model<lf_dnn<T>, T, detail::lf_dnn_network<T>, false> {
+    using model = mmsa_subnet_model<lf_dnn<T>, T, detail::lf_dnn_network<T>, false>;
+    friend model;
+
+public:
+    /// MMSA's model key; `load` reads feature_dims, hidden_dims, text_out, post_fusion_dim
+    /// (num_classes in classification) from the config.
+    static constexpr std::string_view mmsa_name = "lf_dnn";
+
+private:
+    explicit lf_dnn(model loaded) : model(std::move(loaded)) {}
 };
 
 } // namespace emofuse::models

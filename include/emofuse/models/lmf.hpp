@@ -79,63 +79,60 @@ auto lmf_fusion_batch(const mmsa_subnet_features<T>& h) {
                       text(std::cref(h.text)));
 }
 
+/// The network for "M" of LMF and MLMF (mmsa_subnet_model's Network): low-rank fusion
+/// f_m = [1; h_m]·W_m per rank, Z = f_audio ⊙ f_video ⊙ f_text, M = fusion_weights·Z +
+/// fusion_bias, with a text sub-network of output size text_hidden / 2 (MMSA's choice).
+/// Feature_f is MMSA's fusion_zy as (B, rank·output_dim).
+template <class T>
+class lmf_network {
+public:
+    static std::size_t text_out(const mmsa_config& config) {
+        return config.sizes("hidden_dims", 3)[0] / 2;
+    }
+
+    template <class StateDict>
+    static lmf_network load(const mmsa_config& config, const StateDict& sd,
+                            const std::string& prefix, const mmsa_subnet_front<T>& front) {
+        return lmf_network(load_lmf_fusion<T>(sd, prefix, config.size("rank"), front.audio_hidden(),
+                                              front.video_hidden(), front.text_out(),
+                                              config.output_dim()));
+    }
+
+    [[nodiscard]] std::size_t outputs() const { return fusion_.outputs(); }
+
+    void operator()(const mmsa_subnet_features<T>& h, mmsa_outputs<T>& outputs,
+                    bool with_features) const {
+        outputs.emplace("M", fusion_(lmf_fusion_batch(h)));
+        if (with_features) {
+            outputs.emplace("Feature_f", lmf_fused_factors(fusion_, h));
+        }
+    }
+
+private:
+    explicit lmf_network(fusion::low_rank_fusion<T> fusion) : fusion_(std::move(fusion)) {}
+
+    fusion::low_rank_fusion<T> fusion_;
+};
+
 } // namespace detail
 
 /// MMSA's LMF: the sub-networks of TFN (text output size text_hidden / 2, MMSA's choice), then
-/// low-rank fusion: f_m = [1; h_m]·W_m per rank, Z = f_audio ⊙ f_video ⊙ f_text,
-/// M = fusion_weights·Z + fusion_bias. No activation or range mapping in either train mode.
+/// low-rank fusion: f_m = [1; h_m]·W_m per rank, Z = f_audio ⊙ f_video ⊙ f_text, M =
+/// fusion_weights·Z + fusion_bias. No activation or range mapping in either train mode. forward
+/// gives {"M": (B, output_dim)}; forward_with_features adds Feature_t, Feature_a, Feature_v and
+/// Feature_f, MMSA's fusion_zy as (B, rank·output_dim).
 template <class T>
-class lmf {
+class lmf : public mmsa_subnet_model<lmf<T>, T, detail::lmf_network<T>, false> {
+    using model = mmsa_subnet_model<lmf<T>, T, detail::lmf_network<T>, false>;
+    friend model;
+
 public:
-    /// Builds MMSA's LMF for `config` (feature_dims, hidden_dims, rank, num_classes in
-    /// classification) and loads `<prefix>...` tensors. Every shape is checked; missing tensors
-    /// and tensors under `prefix` the model does not use are errors naming them.
-    template <class StateDict>
-    static lmf load(const mmsa_config& config, const StateDict& sd,
-                    std::string_view prefix = "Model.") {
-        const tracking_state_dict<StateDict> tracked(sd);
-        const std::string at(prefix);
-        const auto hidden = config.sizes("hidden_dims", 3);
-        const std::size_t text_out = hidden[0] / 2;
-        auto front = mmsa_subnet_front<T>::load(config, tracked, at, "lmf", text_out);
-        auto fusion = detail::load_lmf_fusion<T>(tracked, at, config.size("rank"), hidden[1],
-                                                 hidden[2], text_out, config.output_dim());
-        tracked.require_all_read(at, "lmf");
-        return lmf(std::move(front), std::move(fusion));
-    }
-
-    /// MMSA's forward on prepared inputs (prepare_mmsa_inputs): {"M": (B, output_dim)}.
-    [[nodiscard]] mmsa_outputs<T> forward(const mmsa_batch<T>& inputs) const {
-        return run(inputs, false);
-    }
-
-    /// forward, plus Feature_t, Feature_a, Feature_v (the sub-network outputs) and Feature_f,
-    /// MMSA's fusion_zy as (B, rank·output_dim).
-    [[nodiscard]] mmsa_outputs<T> forward_with_features(const mmsa_batch<T>& inputs) const {
-        return run(inputs, true);
-    }
-
-    [[nodiscard]] std::size_t output_dim() const { return fusion_.outputs(); }
+    /// MMSA's model key; `load` reads feature_dims, hidden_dims, rank (num_classes in
+    /// classification) from the config.
+    static constexpr std::string_view mmsa_name = "lmf";
 
 private:
-    lmf(mmsa_subnet_front<T> front, fusion::low_rank_fusion<T> fusion)
-        : front_(std::move(front)), fusion_(std::move(fusion)) {}
-
-    mmsa_outputs<T> run(const mmsa_batch<T>& inputs, bool with_features) const {
-        const auto h = front_(inputs);
-        mmsa_outputs<T> outputs;
-        outputs.emplace("M", fusion_(detail::lmf_fusion_batch(h)));
-        if (with_features) {
-            outputs.emplace("Feature_f", detail::lmf_fused_factors(fusion_, h));
-            outputs.emplace("Feature_t", h.text);
-            outputs.emplace("Feature_a", h.audio);
-            outputs.emplace("Feature_v", h.video);
-        }
-        return outputs;
-    }
-
-    mmsa_subnet_front<T> front_;
-    fusion::low_rank_fusion<T> fusion_;
+    explicit lmf(model loaded) : model(std::move(loaded)) {}
 };
 
 } // namespace emofuse::models

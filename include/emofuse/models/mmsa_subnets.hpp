@@ -12,10 +12,12 @@
 #include <emofuse/layers/dense.hpp>
 #include <emofuse/models/mmsa_config.hpp>
 #include <emofuse/models/mmsa_inputs.hpp>
+#include <emofuse/models/mmsa_model.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -250,6 +252,80 @@ private:
     heads::mlp<T> text_;
     heads::mlp<T> audio_;
     heads::mlp<T> video_;
+};
+
+/// A model on the SubNet/TextSubNet front: TFN, LMF, LF_DNN (single task) and their multi-task
+/// twins MTFN, MLMF, MLF_DNN, which add the unimodal read-outs "T", "A", "V" to the same network
+/// for "M". `Network` is that fusion network; it provides
+///   static std::size_t text_out(const mmsa_config&)     the text sub-network's output size,
+///   static Network load(config, sd, prefix, front)      loads its `<prefix>...` tensors,
+///   void operator()(features, outputs, with_features)   adds "M" (and "Feature_f"),
+///   std::size_t outputs() const                         the width of "M".
+/// The model classes derive from it (CRTP: `Model` is the derived class, which names itself in
+/// `Model::mmsa_name`, MMSA's model key).
+template <class Model, class T, class Network, bool MultiTask>
+class mmsa_subnet_model {
+public:
+    /// Builds MMSA's model for `config` and loads `<prefix>...` tensors (prefix "Model.", as
+    /// AMIO's state dict names them). Every shape is checked against the config (an error names
+    /// tensor, expected and found shapes); missing tensors and tensors under `prefix` the model
+    /// does not use are errors naming them and the model.
+    template <class StateDict>
+    static Model load(const mmsa_config& config, const StateDict& sd,
+                      std::string_view prefix = "Model.") {
+        const std::string_view model = Model::mmsa_name;
+        const tracking_state_dict<StateDict> tracked(sd);
+        const std::string at(prefix);
+        auto front = mmsa_subnet_front<T>::load(config, tracked, at, std::string(model),
+                                                Network::text_out(config));
+        std::optional<mmsa_unimodal_heads<T>> unimodal;
+        if constexpr (MultiTask) {
+            unimodal = mmsa_unimodal_heads<T>::load(config, tracked, at, front);
+        }
+        auto network = Network::load(config, tracked, at, front);
+        tracked.require_all_read(at, model);
+        return Model(mmsa_subnet_model(std::move(front), std::move(unimodal), std::move(network)));
+    }
+
+    /// MMSA's forward on prepared inputs (prepare_mmsa_inputs): {"M": (B, output_dim)}, and for the
+    /// multi-task models "T", "A", "V" too, each (B, output_dim). Unlike MMSA's multi-task models,
+    /// it also runs a batch of one (MMSA's multi-task TextSubNet squeezes the batch axis away there
+    /// and its torch.cat fails).
+    [[nodiscard]] mmsa_outputs<T> forward(const mmsa_batch<T>& inputs) const {
+        return run(inputs, false);
+    }
+
+    /// forward, plus what MMSA's dict also returns: Feature_t, Feature_a, Feature_v (the
+    /// sub-network outputs) and the model's Feature_f.
+    [[nodiscard]] mmsa_outputs<T> forward_with_features(const mmsa_batch<T>& inputs) const {
+        return run(inputs, true);
+    }
+
+    [[nodiscard]] std::size_t output_dim() const { return network_.outputs(); }
+
+private:
+    mmsa_subnet_model(mmsa_subnet_front<T> front, std::optional<mmsa_unimodal_heads<T>> unimodal,
+                      Network network)
+        : front_(std::move(front)), unimodal_(std::move(unimodal)), network_(std::move(network)) {}
+
+    mmsa_outputs<T> run(const mmsa_batch<T>& inputs, bool with_features) const {
+        auto h = front_(inputs);
+        mmsa_outputs<T> outputs;
+        if (unimodal_) {
+            (*unimodal_)(h, outputs);
+        }
+        network_(h, outputs, with_features);
+        if (with_features) {
+            outputs.emplace("Feature_t", std::move(h.text));
+            outputs.emplace("Feature_a", std::move(h.audio));
+            outputs.emplace("Feature_v", std::move(h.video));
+        }
+        return outputs;
+    }
+
+    mmsa_subnet_front<T> front_;
+    std::optional<mmsa_unimodal_heads<T>> unimodal_;
+    Network network_;
 };
 
 } // namespace emofuse::models

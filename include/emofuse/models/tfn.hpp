@@ -75,87 +75,81 @@ auto tfn_fusion_batch(const mmsa_subnet_features<T>& h) {
                       text(std::cref(h.text)));
 }
 
+/// The network for "M" of TFN and MTFN (mmsa_subnet_model's Network): the tensor
+/// [1; audio_h] ⊗ [1; video_h] ⊗ [1; text_h] through post_fusion_layer_1 (ReLU),
+/// post_fusion_layer_2 (ReLU), post_fusion_layer_3; in regression only, then
+/// sigmoid·output_range + output_shift. Feature_f is the tensor, built explicitly.
+template <class T>
+class tfn_network {
+public:
+    static std::size_t text_out(const mmsa_config& config) { return config.size("text_out"); }
+
+    template <class StateDict>
+    static tfn_network load(const mmsa_config& config, const StateDict& sd,
+                            const std::string& prefix, const mmsa_subnet_front<T>& front) {
+        const std::size_t post = config.size("post_fusion_dim");
+        const std::size_t out = config.output_dim();
+        auto fusion = load_tfn_fusion<T>(
+            sd, prefix,
+            tfn_tensor_width(front.text_out(), front.audio_hidden(), front.video_hidden()), post);
+        std::vector<layers::dense<T>> head;
+        head.push_back(load_mmsa_linear<T>(sd, prefix + "post_fusion_layer_2.", post, post));
+        head.push_back(load_mmsa_linear<T>(sd, prefix + "post_fusion_layer_3.", post, out));
+        const auto range = load_tfn_output_range<T>(sd, prefix);
+        return tfn_network(std::move(fusion),
+                           heads::mlp<T>(std::move(head), layers::activation::relu),
+                           !config.classification(), range);
+    }
+
+    [[nodiscard]] std::size_t outputs() const { return head_.outputs(); }
+
+    void operator()(const mmsa_subnet_features<T>& h, mmsa_outputs<T>& outputs,
+                    bool with_features) const {
+        const auto batch = tfn_fusion_batch(h);
+        auto y = head_(fusion_(batch));
+        if (regression_) {
+            apply_tfn_output_range(y, output_range_, output_shift_);
+        }
+        outputs.emplace("M", std::move(y));
+        if (with_features) {
+            outputs.emplace("Feature_f",
+                            fusion::tensor_fusion<dims<>, fusion::tensor_form::mmsa>{}(batch));
+        }
+    }
+
+private:
+    tfn_network(fusion::tensor_fusion_linear<T> fusion, heads::mlp<T> head, bool regression,
+                std::array<T, 2> range)
+        : fusion_(std::move(fusion)), head_(std::move(head)), regression_(regression),
+          output_range_(range[0]), output_shift_(range[1]) {}
+
+    fusion::tensor_fusion_linear<T> fusion_;
+    heads::mlp<T> head_;
+    bool regression_;
+    T output_range_;
+    T output_shift_;
+};
+
 } // namespace detail
 
 /// MMSA's TFN: SubNet on the time-averaged audio and vision, TextSubNet on the text, the
 /// tensor [1; audio_h] ⊗ [1; video_h] ⊗ [1; text_h] (text fastest) through post_fusion_layer_1
 /// (ReLU), post_fusion_layer_2 (ReLU), post_fusion_layer_3; in regression only, then
 /// sigmoid·output_range + output_shift. The tensor is never built: post_fusion_layer_1 runs as
-/// fusion::tensor_fusion_linear.
+/// fusion::tensor_fusion_linear. forward gives {"M": (B, output_dim)}; forward_with_features
+/// adds Feature_t, Feature_a, Feature_v and Feature_f, the fused tensor (B, Π(d + 1)).
 template <class T>
-class tfn {
+class tfn : public mmsa_subnet_model<tfn<T>, T, detail::tfn_network<T>, false> {
+    using model = mmsa_subnet_model<tfn<T>, T, detail::tfn_network<T>, false>;
+    friend model;
+
 public:
-    /// Builds MMSA's TFN for `config` (feature_dims, hidden_dims, text_out, post_fusion_dim,
-    /// num_classes in classification) and loads `<prefix>...` tensors. Every shape is checked;
-    /// missing tensors and tensors under `prefix` the model does not use are errors naming them.
-    template <class StateDict>
-    static tfn load(const mmsa_config& config, const StateDict& sd,
-                    std::string_view prefix = "Model.") {
-        const tracking_state_dict<StateDict> tracked(sd);
-        const std::string at(prefix);
-        const auto hidden = config.sizes("hidden_dims", 3);
-        const std::size_t text_out = config.size("text_out");
-        const std::size_t post = config.size("post_fusion_dim");
-        const std::size_t out = config.output_dim();
-        auto front = mmsa_subnet_front<T>::load(config, tracked, at, "tfn", text_out);
-        auto fusion = detail::load_tfn_fusion<T>(
-            tracked, at, detail::tfn_tensor_width(text_out, hidden[1], hidden[2]), post);
-        std::vector<layers::dense<T>> head;
-        head.push_back(
-            detail::load_mmsa_linear<T>(tracked, at + "post_fusion_layer_2.", post, post));
-        head.push_back(
-            detail::load_mmsa_linear<T>(tracked, at + "post_fusion_layer_3.", post, out));
-        const auto range = detail::load_tfn_output_range<T>(tracked, at);
-        tracked.require_all_read(at, "tfn");
-        return tfn(std::move(front), std::move(fusion),
-                   heads::mlp<T>(std::move(head), layers::activation::relu),
-                   !config.classification(), range);
-    }
-
-    /// MMSA's forward on prepared inputs (prepare_mmsa_inputs): {"M": (B, output_dim)}.
-    [[nodiscard]] mmsa_outputs<T> forward(const mmsa_batch<T>& inputs) const {
-        return run(inputs, false);
-    }
-
-    /// forward, plus what MMSA's dict also returns: Feature_t, Feature_a, Feature_v (the
-    /// sub-network outputs) and Feature_f, the fused tensor (B, Π(d + 1)), built explicitly.
-    [[nodiscard]] mmsa_outputs<T> forward_with_features(const mmsa_batch<T>& inputs) const {
-        return run(inputs, true);
-    }
-
-    [[nodiscard]] std::size_t output_dim() const { return head_.outputs(); }
+    /// MMSA's model key; `load` reads feature_dims, hidden_dims, text_out, post_fusion_dim
+    /// (num_classes in classification) from the config.
+    static constexpr std::string_view mmsa_name = "tfn";
 
 private:
-    tfn(mmsa_subnet_front<T> front, fusion::tensor_fusion_linear<T> fusion, heads::mlp<T> head,
-        bool regression, std::array<T, 2> range)
-        : front_(std::move(front)), fusion_(std::move(fusion)), head_(std::move(head)),
-          regression_(regression), output_range_(range[0]), output_shift_(range[1]) {}
-
-    mmsa_outputs<T> run(const mmsa_batch<T>& inputs, bool with_features) const {
-        const auto h = front_(inputs);
-        const auto batch = detail::tfn_fusion_batch(h);
-        auto y = head_(fusion_(batch));
-        if (regression_) {
-            detail::apply_tfn_output_range(y, output_range_, output_shift_);
-        }
-        mmsa_outputs<T> outputs;
-        outputs.emplace("M", std::move(y));
-        if (with_features) {
-            outputs.emplace("Feature_f",
-                            fusion::tensor_fusion<dims<>, fusion::tensor_form::mmsa>{}(batch));
-            outputs.emplace("Feature_t", h.text);
-            outputs.emplace("Feature_a", h.audio);
-            outputs.emplace("Feature_v", h.video);
-        }
-        return outputs;
-    }
-
-    mmsa_subnet_front<T> front_;
-    fusion::tensor_fusion_linear<T> fusion_;
-    heads::mlp<T> head_;
-    bool regression_;
-    T output_range_;
-    T output_shift_;
+    explicit tfn(model loaded) : model(std::move(loaded)) {}
 };
 
 } // namespace emofuse::models

@@ -33,6 +33,12 @@ import subprocess
 import sys
 import time
 
+# This process is PyTorch's (the anchor's): it gets OpenBLAS's best kernels for the machine, so
+# the pins the environment sets for old OpenBLAS builds are lifted before torch loads; the
+# emofuse-bench child gets the environment as it was.
+ORIGINAL_ENVIRONMENT = dict(os.environ)
+os.environ.pop("OPENBLAS_CORETYPE", None)
+os.environ.pop("OPENBLAS_L2_SIZE", None)
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
@@ -237,7 +243,7 @@ def emofuse_times(bench, repetitions=5):
     cmd = [bench, "--benchmark_filter=^(%s)$" % "|".join(names),
            "--benchmark_repetitions=%d" % repetitions, "--benchmark_report_aggregates_only=true",
            "--benchmark_format=json"]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env = dict(ORIGINAL_ENVIRONMENT, OMP_NUM_THREADS="1")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     result = {}
     unit = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}

@@ -19,7 +19,6 @@
 #include <cstddef>
 #include <functional>
 #include <map>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -126,7 +125,7 @@ public:
                 encoders::conv1d_options{sizes.feature_dims[m], sizes.d, sizes.kernels[m], 1, 0, 1,
                                          /*bias=*/false});
             if (sizes.feature_dims[m] != sizes.d) {
-                model.projections_[m] = std::move(conv);
+                parameters.projections[m] = std::move(conv);
             }
         }
         auto options = attention::encoder_options::mmsa();
@@ -184,15 +183,11 @@ public:
         const std::array<const xt::xtensor<T, 3>*, 3> raw{&inputs.text, &inputs.audio,
                                                           &inputs.vision};
         check_inputs(raw);
-        std::array<xt::xtensor<T, 3>, 3> projected;
-        for (std::size_t m = 0; m < 3; ++m) {
-            projected[m] = project(m, *raw[m]);
-        }
         // MULT passes no padding masks: every projected step is a valid key and h[-1] is the
-        // last step, which is what full-length sequences give mult_model.
-        auto core = core_.forward(sequence<T>(std::move(projected[0])),
-                                  sequence<T>(std::move(projected[1])),
-                                  sequence<T>(std::move(projected[2])));
+        // last step, which is what full-length sequences give mult_model (whose Conv1d
+        // projections are MULT's proj_l/a/v).
+        auto core = core_.forward(sequence<T>(inputs.text), sequence<T>(inputs.audio),
+                                  sequence<T>(inputs.vision));
         result r;
         r.prediction = std::move(core.prediction);
         const std::size_t batch = core.hidden.shape(0);
@@ -373,7 +368,7 @@ private:
                                   std::to_string(raw[m]->shape(1)) + ", " +
                                   std::to_string(raw[m]->shape(2)) + "))");
             }
-            const std::size_t needed = projections_[m] ? sizes_.kernels[m] : 1;
+            const std::size_t needed = sizes_.feature_dims[m] != sizes_.d ? sizes_.kernels[m] : 1;
             if (raw[m]->shape(1) < needed) {
                 throw shape_error("models::mult: " + what + " steps: expected at least " +
                                   std::to_string(needed) + " (proj_" +
@@ -383,39 +378,7 @@ private:
         }
     }
 
-    /// (B, T, orig_d) → (B, T − k + 1, d): MULT's transpose, Conv1d and permute.
-    xt::xtensor<T, 3> project(std::size_t m, const xt::xtensor<T, 3>& x) const {
-        if (!projections_[m]) {
-            return x;
-        }
-        const std::size_t batch = x.shape(0), steps = x.shape(1), width = x.shape(2);
-        xt::xtensor<T, 3> channels_first = xt::xtensor<T, 3>::from_shape({batch, width, steps});
-        for (std::size_t b = 0; b < batch; ++b) {
-            const T* src = x.data() + b * steps * width;
-            T* dst = channels_first.data() + b * width * steps;
-            for (std::size_t t = 0; t < steps; ++t) {
-                for (std::size_t c = 0; c < width; ++c) {
-                    dst[c * steps + t] = src[t * width + c];
-                }
-            }
-        }
-        const xt::xtensor<T, 3> y = (*projections_[m])(channels_first);
-        const std::size_t d = y.shape(1), out_steps = y.shape(2);
-        xt::xtensor<T, 3> out = xt::xtensor<T, 3>::from_shape({batch, out_steps, d});
-        for (std::size_t b = 0; b < batch; ++b) {
-            const T* src = y.data() + b * d * out_steps;
-            T* dst = out.data() + b * out_steps * d;
-            for (std::size_t c = 0; c < d; ++c) {
-                for (std::size_t t = 0; t < out_steps; ++t) {
-                    dst[t * d + c] = src[c * out_steps + t];
-                }
-            }
-        }
-        return out;
-    }
-
     sizes_type sizes_;
-    std::array<std::optional<encoders::conv1d<T>>, 3> projections_;
     attention::mult_model<T> core_;
 };
 

@@ -102,8 +102,10 @@ ALIGNED_LEN = 6            # every modality, for need_data_aligned models
 UNALIGNED_LENS = [7, 11, 9]  # text, audio, vision (MulT's kernel-5 convolutions need ≥ 5)
 
 
-def install_placeholders():
-    """Stands in for the packages MMSA imports at module level but the non-BERT models never use."""
+def install_placeholders(provided=()):
+    """Stands in for the packages MMSA imports at module level but the non-BERT models never use.
+    Packages named in `provided` (and their submodules) are left to the real or stand-in modules
+    on sys.path (the BERT generator's standins/ folder)."""
 
     class Placeholder(torch.nn.Module):
         def __init__(self, *args, **kwargs):
@@ -118,7 +120,8 @@ def install_placeholders():
     for name in ["transformers", "transformers.models", "transformers.models.bert",
                  "transformers.models.bert.modeling_bert", "pytorch_transformers",
                  "pytorch_transformers.modeling_utils", "einops"]:
-        sys.modules[name] = PlaceholderModule(name)
+        if name.split(".")[0] not in provided:
+            sys.modules[name] = PlaceholderModule(name)
 
     class EasyDict(dict):
         """easydict.EasyDict's behaviour that MMSA relies on: attributes are keys, nested dicts too."""

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""BERT-era model fixtures computed by MMSA's own code.
+
+    /usr/bin/python3 tests/models/generate_bert_fixtures.py --mmsa /path/to/MMSA [--out DIR]
+                                                           [--only MODEL ...]
+
+Like generate_fixtures.py (whose helpers it reuses; read its docstring for the files each case
+writes), for the models that feed text through a pretrained BERT. `transformers` (and
+`pytorch_transformers`, `einops`) are not in Debian: the stand-ins in standins/ (see its
+README) take their place on sys.path, so MMSA's model code runs unchanged and saves the
+checkpoints it would save. `from_pretrained` builds the tiny configurations in STANDIN_CONFIGS
+below with random weights.
+
+Inputs differ from the non-BERT cases in the text: MMSA's `text_bert` array, (batch, 3, seq_len)
+float32 rows of input ids, attention mask and segment ids, as MMSA's feature files hold it and
+its data loader passes it on. Each sample has its own number of real tokens ([CLS] first, [SEP]
+last, zeros after); audio and vision follow make_inputs (zero padding, -inf audio entries).
+"""
+
+import argparse
+import copy
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "standins"))
+sys.path.insert(0, str(HERE))
+
+import generate_fixtures as base  # noqa: E402  (after the sys.path set-up)
+import transformers  # noqa: E402  the stand-in
+
+# A tiny BERT for every pretrained name MMSA's configurations use. CLS/SEP/PAD ids follow
+# bert-base's vocabulary layout in miniature: 0 = [PAD], 1 = [UNK], 2 = [CLS], 3 = [SEP].
+TINY_BERT = dict(vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                 intermediate_size=37, max_position_embeddings=64, type_vocab_size=2)
+STANDIN_CONFIGS = {
+    "bert-base-uncased": TINY_BERT,
+    "bert-base-chinese": TINY_BERT,
+}
+CLS_ID, SEP_ID = 2, 3
+
+BATCH = 4
+BERT_SEQ_LEN = 9                 # text tokens, [CLS] and [SEP] included
+FEATURE_DIMS = [TINY_BERT["hidden_size"], 5, 7]
+UNALIGNED_AUDIO_VISION = [11, 8]
+
+# model -> overrides of MMSA's merged arguments that shrink it (every other argument is
+# MMSA's own), and how MMSA's trainer calls it ("plain": model(text, audio, vision);
+# "lengths": model(text, (audio, audio_lengths), (vision, vision_lengths))).
+CASES = {
+}
+
+
+def make_bert_text(rng, seq_len, vocab_size):
+    """MMSA's text_bert rows: ids, mask, segment ids for samples of 9, 7, 3 and 2 tokens."""
+    lengths = [seq_len, seq_len - 2, 3, 2][:BATCH]
+    text = np.zeros((BATCH, 3, seq_len), dtype=np.float32)
+    for sample, length in enumerate(lengths):
+        ids = rng.integers(4, vocab_size, size=length)
+        ids[0], ids[-1] = CLS_ID, SEP_ID
+        text[sample, 0, :length] = ids
+        text[sample, 1, :length] = 1
+    return text, np.array(lengths, dtype=np.int64)
+
+
+def make_inputs(config, rng):
+    text_len, audio_len, vision_len = config["seq_lens"]
+    _, audio_dim, vision_dim = config["feature_dims"]
+    text, token_counts = make_bert_text(rng, text_len, TINY_BERT["vocab_size"])
+    audio = rng.standard_normal((BATCH, audio_len, audio_dim)).astype(np.float32)
+    vision = rng.standard_normal((BATCH, vision_len, vision_dim)).astype(np.float32)
+    if config["need_data_aligned"]:
+        audio_lengths = token_counts.copy()
+        vision_lengths = token_counts.copy()
+    else:
+        audio_lengths = np.array([audio_len, audio_len - 3, 4, 2])
+        vision_lengths = np.array([vision_len, 2, vision_len - 1, 1])
+    for sample in range(BATCH):
+        audio[sample, audio_lengths[sample]:] = 0
+        vision[sample, vision_lengths[sample]:] = 0
+    audio[0, 1, 0] = -np.inf
+    audio[2, 0, :] = -np.inf
+    return {"text_bert": text, "audio": audio, "vision": vision,
+            "audio_lengths": audio_lengths.astype(np.int64),
+            "vision_lengths": vision_lengths.astype(np.int64)}
+
+
+def loader_steps(data_loader, inputs, config):
+    renamed = dict(inputs, text=inputs["text_bert"])
+    return base.loader_steps(data_loader, renamed, config)
+
+
+def forward(amio, call, text, audio, vision, lengths, dtype):
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        with torch.no_grad():
+            t = torch.tensor(text, dtype=dtype)
+            a = torch.tensor(audio, dtype=dtype)
+            v = torch.tensor(vision, dtype=dtype)
+            if call == "lengths":
+                audio_lengths, vision_lengths = (torch.tensor(x) for x in lengths)
+                result = amio(t, (a, audio_lengths), (v, vision_lengths))
+            else:
+                result = amio(t, a, v)
+    finally:
+        torch.set_default_dtype(previous)
+    return {key: value.detach().numpy() for key, value in result.items()
+            if isinstance(value, torch.Tensor)}
+
+
+def bert_case(models, data_loader, EasyDict, merged, model, dataset, mode, out, seed,
+              overrides, call="plain", suffix=""):
+    config = dict(merged)
+    config.update(overrides)
+    config["train_mode"] = mode
+    config["device"] = "cpu"
+    config["feature_dims"] = list(overrides.get("feature_dims", FEATURE_DIMS))
+    if config["need_data_aligned"]:
+        config["seq_lens"] = [BERT_SEQ_LEN] * 3
+    else:
+        config["seq_lens"] = [BERT_SEQ_LEN] + UNALIGNED_AUDIO_VISION
+    case = f"{model}_{dataset}{suffix}_{mode}"
+    rng = np.random.default_rng(seed)
+    inputs = make_inputs(config, rng)
+    text, audio, vision = loader_steps(data_loader, inputs, config)
+    lengths = (inputs["audio_lengths"], inputs["vision_lengths"])
+    amio = base.build(models, EasyDict, config)
+    randomise_all(amio, torch.Generator().manual_seed(seed))
+    expected = forward(amio, call, text, audio, vision, lengths, torch.float32)
+    amio_f64 = copy.deepcopy(amio).double()
+    expected.update({f"{key}_f64": value for key, value in
+                     forward(amio_f64, call, text, audio, vision, lengths,
+                             torch.float64).items()})
+    torch.save(amio.cpu().state_dict(), out / f"{case}.pth")
+    base.write_safetensors(out / f"{case}.safetensors", amio.state_dict())
+    np.savez(out / f"{case}.inputs.npz", **inputs)
+    np.savez(out / f"{case}.expected.npz", **expected)
+    flat = {key: value for key, value in config.items() if key != "device"}
+    (out / f"{case}.config.json").write_text(json.dumps(flat, indent=1) + "\n")
+    return case
+
+
+def randomise_all(amio, generator):
+    """base.randomise, and embedding rows the padding index zeroed made random too (a loader
+    that drops a row must not pass by luck)."""
+    base.randomise(amio, generator)
+    with torch.no_grad():
+        for module in amio.modules():
+            if isinstance(module, torch.nn.Embedding) and module.padding_idx is not None:
+                row = module.weight[module.padding_idx]
+                row.copy_(0.1 * torch.randn(row.shape, generator=generator))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mmsa", required=True, type=Path, help="MMSA checkout (root or src/MMSA)")
+    parser.add_argument("--out", type=Path, default=HERE / "data")
+    parser.add_argument("--only", nargs="*", help="models to write (default: all of CASES)")
+    args = parser.parse_args()
+    root = args.mmsa / "src" / "MMSA" if (args.mmsa / "src" / "MMSA").is_dir() else args.mmsa
+    if not (root / "models" / "AMIO.py").is_file():
+        sys.exit(f"{args.mmsa}: not an MMSA checkout (no models/AMIO.py)")
+    transformers.STANDIN_CONFIGS.update(STANDIN_CONFIGS)
+    provided = {path.name.removesuffix(".py") for path in (HERE / "standins").iterdir()
+                if path.is_dir() or path.suffix == ".py"}
+    EasyDict = base.install_placeholders(provided)
+    sys.path.insert(0, str(root))
+    models = __import__("models")
+    mmsa_config = base.load_module("mmsa_config", root / "config.py")
+    data_loader = base.load_module("mmsa_data_loader", root / "data_loader.py")
+    config_file = root / "config" / "config_regression.json"
+    config_all = json.loads(config_file.read_text())
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    cases = []
+    for index, (model, spec) in enumerate(sorted(CASES.items())):
+        if args.only and model not in args.only:
+            continue
+        dataset = spec.get("dataset") or ("mosi" if "mosi" in config_all[model]["datasetParams"]
+                                          else "sims")
+        merged = json.loads(json.dumps(dict(
+            mmsa_config.get_config_regression(model, dataset, str(config_file)))))
+        for offset, mode in enumerate(["regression", "classification"]):
+            cases.append(bert_case(models, data_loader, EasyDict, merged, model, dataset, mode,
+                                   args.out, seed=300 + 2 * index + offset,
+                                   overrides=spec["overrides"], call=spec.get("call", "plain")))
+    print("\n".join(cases))
+
+
+if __name__ == "__main__":
+    main()

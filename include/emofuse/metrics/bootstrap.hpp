@@ -6,17 +6,16 @@
 
 #include <emofuse/core/error.hpp>
 #include <emofuse/metrics/suite_result.hpp>
+#include <emofuse/platform/parallel.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <exception>
 #include <limits>
 #include <mutex>
 #include <span>
 #include <string>
-#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -26,7 +25,7 @@ struct bootstrap_options {
     std::size_t resamples = 1000;
     std::uint64_t seed = 0;
     double confidence = 0.95; ///< central interval: percentiles (1-c)/2 and (1+c)/2
-    unsigned threads = 0;     ///< 0: std::thread::hardware_concurrency(); 1: no threads
+    unsigned threads = 0; ///< at most this many threads; 0: num_threads() (platform/parallel.hpp)
 };
 
 /// A confidence interval [low, high].
@@ -154,41 +153,22 @@ std::vector<std::string> statistic_keys(const R& value, std::size_t count) {
     }
 }
 
-/// Runs body(resample, weights) for every resample over `threads` workers.
+/// Runs body(resample, weights) for every resample on the library's thread pool (at most
+/// options.threads threads when that is not 0). Each resample's weights depend on the seed and
+/// its index only, so the result does not depend on the thread count.
 template <class Body>
 void for_each_resample(std::size_t n, const bootstrap_options& options, Body&& body) {
-    unsigned threads = options.threads ? options.threads : std::thread::hardware_concurrency();
-    threads = std::max(1U, std::min<unsigned>(threads, static_cast<unsigned>(options.resamples)));
-    std::exception_ptr failure;
-    std::mutex failure_lock;
-    const auto worker = [&](unsigned id) {
-        std::vector<std::uint32_t> weights(n);
-        try {
-            for (std::size_t r = id; r < options.resamples; r += threads) {
+    constexpr std::size_t resamples_per_chunk = 4;
+    parallel_for(
+        options.resamples, resamples_per_chunk,
+        [&](std::size_t begin, std::size_t end) {
+            std::vector<std::uint32_t> weights(n);
+            for (std::size_t r = begin; r < end; ++r) {
                 resample_weights(n, options.seed, r, weights);
                 body(r, std::span<const std::uint32_t>(weights));
             }
-        } catch (...) {
-            const std::lock_guard lock(failure_lock);
-            if (!failure) {
-                failure = std::current_exception();
-            }
-        }
-    };
-    if (threads == 1) {
-        worker(0);
-    } else {
-        std::vector<std::thread> pool;
-        for (unsigned id = 0; id < threads; ++id) {
-            pool.emplace_back(worker, id);
-        }
-        for (auto& t : pool) {
-            t.join();
-        }
-    }
-    if (failure) {
-        std::rethrow_exception(failure);
-    }
+        },
+        options.threads);
 }
 
 } // namespace detail

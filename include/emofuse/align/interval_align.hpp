@@ -10,11 +10,13 @@
 #include "emofuse/align/collapse.hpp"
 #include "emofuse/align/computational_sequence.hpp"
 #include "emofuse/align/sequence_source.hpp"
+#include "emofuse/platform/parallel.hpp"
 #include "emofuse/platform/prefetch.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <limits>
 #include <map>
@@ -41,8 +43,13 @@ struct align_options {
     /// After aligning, give every reference key missing in another sequence the reference's
     /// interval and zero features (the SDK's `impute(reference, numpy.zeros)`).
     bool impute_zeros = false;
-    /// Called after each video: (videos done, videos in total, video id).
+    /// Called after each video: (videos done, videos in total, video id), in video order, on
+    /// the calling thread.
     std::function<void(std::size_t, std::size_t, std::string_view)> progress;
+    /// At most this many threads align videos at once (0: num_threads(), see
+    /// platform/parallel.hpp). The result does not depend on it; collapse functions must be
+    /// safe to call concurrently when it is not 1.
+    unsigned threads = 0;
 };
 
 /// What `align` did.
@@ -517,9 +524,94 @@ inline std::size_t find_reference(std::span<const sequence_source* const> source
     return ref_index;
 }
 
+// The per-video work of align_videos, on one thread's states: appends the video's entries to
+// `out` and counts its segments, imputed entries and skipped reference rows into `report`.
+class video_aligner {
+public:
+    video_aligner(std::span<const sequence_source* const> sources, const align_options& options,
+                  const video_index& index, std::size_t ref_index)
+        : sources_(sources), options_(options), index_(index), ref_index_(ref_index) {}
+
+    [[nodiscard]] std::vector<std::unique_ptr<sequence_state>> make_states() const {
+        std::vector<std::unique_ptr<sequence_state>> states;
+        for (const auto* src : sources_) {
+            states.push_back(make_state(*src, options_.collapse));
+        }
+        return states;
+    }
+
+    void align(const std::string& video, std::vector<std::unique_ptr<sequence_state>>& states,
+               std::vector<any_aligned_rows>& out, align_report& report) {
+        const auto entries = [&](std::size_t s) {
+            return std::visit([](const auto& rows) { return rows.entries(); }, out[s]);
+        };
+        entries_before_.resize(sources_.size());
+        for (std::size_t s = 0; s < sources_.size(); ++s) {
+            entries_before_[s] = entries(s);
+            if (s != ref_index_) {
+                states[s]->load(index_.keys_by_video[s].at(video), video, true);
+            }
+        }
+        sequence_state& ref = *states[ref_index_];
+        for (const auto& ref_key : index_.keys_by_video[ref_index_].at(video)) {
+            ref.load({ref_key}, ref_key, false);
+            refs_.clear();
+            keys_.clear();
+            const double* riv = ref.intervals();
+            for (std::size_t i = 0; i < ref.rows(); ++i) {
+                const double r0 = riv[2 * i];
+                const double r1 = riv[2 * i + 1];
+                if (std::abs(r0 - r1) < interval_epsilon) {
+                    ++report.skipped_reference_rows;
+                    continue;
+                }
+                refs_.push_back({r0, r1, i});
+                keys_.push_back(ref_key + "[" + std::to_string(i) + "]");
+            }
+            // Sequence by sequence, so each one's frames stream through memory in order.
+            for (std::size_t s = 0; s < sources_.size(); ++s) {
+                if (s == ref_index_) {
+                    ref.append_own(refs_, keys_, out[s]);
+                } else {
+                    report.imputed[s] +=
+                        states[s]->append_aligned(refs_, keys_, options_.impute_zeros, out[s]);
+                }
+            }
+        }
+        for (std::size_t s = 0; s < sources_.size(); ++s) {
+            report.segments[s] += entries(s) - entries_before_[s];
+        }
+    }
+
+private:
+    std::span<const sequence_source* const> sources_;
+    const align_options& options_;
+    const video_index& index_;
+    std::size_t ref_index_;
+    std::vector<reference_row> refs_;
+    std::vector<std::string> keys_;
+    std::vector<std::size_t> entries_before_;
+};
+
+template <class T>
+void append_rows(const aligned_rows<T>& from, aligned_rows<T>& to) {
+    for (std::size_t e = 0; e < from.entries(); ++e) {
+        double* intervals = nullptr;
+        T* features = to.append(from.keys[e], from.rows(e), &intervals);
+        std::copy_n(from.intervals_of(e), 2 * from.rows(e), intervals);
+        std::copy_n(from.features_of(e), from.rows(e) * from.feature_size, features);
+    }
+}
+
 // Aligns video by video, appending each video's entries to `out` (one per source, input
 // order, created here) and then calling `video_done(video, out)`, which may consume and
 // clear them. `expected_entries` (0: unknown) sizes the outputs up front.
+//
+// With more than one thread (options.threads, num_threads()) and sources that may be read
+// concurrently, videos are aligned in waves of a few per thread, each on its own thread's
+// states, and handed to video_done in video order: every output, the report, the progress
+// calls and the first error (in video order) are those of the serial loop. A wave's results
+// are held until it is handed over, so memory stays bounded by a wave's videos.
 template <class VideoDone>
 align_report align_videos(std::span<const sequence_source* const> sources,
                           const align_options& options, std::vector<any_aligned_rows>& out,
@@ -529,61 +621,89 @@ align_report align_videos(std::span<const sequence_source* const> sources,
     report.segments.assign(sources.size(), 0);
     report.imputed.assign(sources.size(), 0);
     const video_index index = index_videos(sources, report);
+    video_aligner aligner{sources, options, index, ref_index};
 
-    std::vector<std::unique_ptr<sequence_state>> states;
+    auto states = aligner.make_states();
     out.clear();
-    for (const auto* src : sources) {
-        states.push_back(make_state(*src, options.collapse));
-        out.push_back(states.back()->empty_output());
+    for (const auto& state : states) {
+        out.push_back(state->empty_output());
         std::visit([&](auto& rows) { rows.reserve(expected_entries, !options.collapse.empty()); },
                    out.back());
     }
-    sequence_state& ref = *states[ref_index];
-    const auto entries = [&](std::size_t s) {
-        return std::visit([](const auto& rows) { return rows.entries(); }, out[s]);
-    };
-    std::vector<reference_row> refs;
-    std::vector<std::string> keys;
-    std::vector<std::size_t> entries_before(sources.size());
-    for (const auto& video : index.videos) {
-        for (std::size_t s = 0; s < sources.size(); ++s) {
-            entries_before[s] = entries(s);
-            if (s != ref_index) {
-                states[s]->load(index.keys_by_video[s].at(video), video, true);
-            }
-        }
-        for (const auto& ref_key : index.keys_by_video[ref_index].at(video)) {
-            ref.load({ref_key}, ref_key, false);
-            refs.clear();
-            keys.clear();
-            const double* riv = ref.intervals();
-            for (std::size_t i = 0; i < ref.rows(); ++i) {
-                const double r0 = riv[2 * i];
-                const double r1 = riv[2 * i + 1];
-                if (std::abs(r0 - r1) < interval_epsilon) {
-                    ++report.skipped_reference_rows;
-                    continue;
-                }
-                refs.push_back({r0, r1, i});
-                keys.push_back(ref_key + "[" + std::to_string(i) + "]");
-            }
-            // Sequence by sequence, so each one's frames stream through memory in order.
-            for (std::size_t s = 0; s < sources.size(); ++s) {
-                if (s == ref_index) {
-                    ref.append_own(refs, keys, out[s]);
-                } else {
-                    report.imputed[s] +=
-                        states[s]->append_aligned(refs, keys, options.impute_zeros, out[s]);
-                }
-            }
-        }
-        for (std::size_t s = 0; s < sources.size(); ++s) {
-            report.segments[s] += entries(s) - entries_before[s];
-        }
+    const auto video_finished = [&](const std::string& video) {
         ++report.videos;
         video_done(std::string_view(video), out);
         if (options.progress) {
             options.progress(report.videos, index.videos.size(), video);
+        }
+    };
+
+    unsigned threads = num_threads();
+    if (options.threads != 0 && options.threads < threads) {
+        threads = options.threads;
+    }
+    const bool concurrent_reads =
+        std::all_of(sources.begin(), sources.end(),
+                    [](const sequence_source* src) { return src->concurrent_reads(); });
+    if (threads <= 1 || index.videos.size() <= 1 || !concurrent_reads) {
+        for (const auto& video : index.videos) {
+            aligner.align(video, states, out, report);
+            video_finished(video);
+        }
+        return report;
+    }
+
+    struct video_result {
+        std::vector<any_aligned_rows> rows;
+        align_report counts;
+        std::exception_ptr error;
+    };
+    const std::size_t wave = 4 * static_cast<std::size_t>(threads);
+    std::vector<video_result> results;
+    for (std::size_t first = 0; first < index.videos.size(); first += wave) {
+        const std::size_t count = std::min(wave, index.videos.size() - first);
+        results.assign(count, {});
+        parallel_for(
+            count, 1,
+            [&](std::size_t begin, std::size_t end) {
+                video_aligner local{sources, options, index, ref_index};
+                auto local_states = local.make_states();
+                for (std::size_t v = begin; v < end; ++v) {
+                    video_result& result = results[v];
+                    try {
+                        for (const auto& state : local_states) {
+                            result.rows.push_back(state->empty_output());
+                        }
+                        result.counts.segments.assign(sources.size(), 0);
+                        result.counts.imputed.assign(sources.size(), 0);
+                        local.align(index.videos[first + v], local_states, result.rows,
+                                    result.counts);
+                    } catch (...) {
+                        result.error = std::current_exception();
+                    }
+                }
+            },
+            threads);
+        for (std::size_t v = 0; v < count; ++v) {
+            video_result& result = results[v];
+            if (result.error) {
+                std::rethrow_exception(result.error);
+            }
+            for (std::size_t s = 0; s < sources.size(); ++s) {
+                std::visit(
+                    [](const auto& from, auto& to) {
+                        if constexpr (std::is_same_v<decltype(from.features),
+                                                     decltype(to.features)>) {
+                            append_rows(from, to);
+                        }
+                    },
+                    result.rows[s], out[s]);
+                report.segments[s] += result.counts.segments[s];
+                report.imputed[s] += result.counts.imputed[s];
+            }
+            report.skipped_reference_rows += result.counts.skipped_reference_rows;
+            result.rows.clear();
+            video_finished(index.videos[first + v]);
         }
     }
     return report;

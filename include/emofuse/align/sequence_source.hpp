@@ -52,6 +52,10 @@ public:
     /// requested precision; false otherwise.
     virtual bool view(const std::string&, rows_view<float>&) const { return false; }
     virtual bool view(const std::string&, rows_view<double>&) const { return false; }
+
+    /// True when read() and view() may run on several threads at once (the aligner then
+    /// aligns videos in parallel); false keeps every read on the calling thread.
+    [[nodiscard]] virtual bool concurrent_reads() const { return false; }
 };
 
 /// A source over a computational_sequence in memory (not copied: it must outlive the source).
@@ -87,6 +91,8 @@ public:
     bool view(const std::string& key, rows_view<double>& out) const override {
         return view_as(key, out);
     }
+    /// Reads only look up the (unchanging) sequence in memory.
+    [[nodiscard]] bool concurrent_reads() const override { return true; }
 
 private:
     const segment<T>& checked(const std::string& key) const {

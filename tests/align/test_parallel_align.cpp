@@ -1,0 +1,207 @@
+// Aligning videos on several threads gives exactly the serial result: outputs, report,
+// progress order and the first error in video order, at 1, 2, 3 and 5 threads.
+#include <emofuse/align/interval_align.hpp>
+#include <emofuse/core/error.hpp>
+#include <emofuse/platform/parallel.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cstddef>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+using namespace emofuse::align;
+
+namespace {
+
+/// 3 sequences over 37 videos: the reference has one to three entries per video (some
+/// with a zero-length row the aligner skips), audio frames at 100 Hz-ish with jitter (float),
+/// vision frames at 30 Hz (double), and a video only the audio has.
+std::vector<any_sequence> many_videos() {
+    std::mt19937 rng(7);
+    computational_sequence<double> words;
+    words.name = "words";
+    words.feature_size = 2;
+    computational_sequence<float> audio;
+    audio.name = "audio";
+    audio.feature_size = 3;
+    computational_sequence<double> vision;
+    vision.name = "vision";
+    vision.feature_size = 4;
+    const auto fill = [&](auto& seq, const std::string& key, double begin, double end,
+                          double step) {
+        using T = typename std::decay_t<decltype(seq)>::value_type;
+        std::vector<double> starts;
+        for (double t = begin; t < end;
+             t += step * (0.5 + static_cast<double>(rng() % 100) / 100.0)) {
+            starts.push_back(t);
+        }
+        segment<T> entry;
+        entry.intervals = xt::xtensor<double, 2>::from_shape({starts.size(), 2});
+        entry.features = xt::xtensor<T, 2>::from_shape({starts.size(), seq.feature_size});
+        for (std::size_t i = 0; i < starts.size(); ++i) {
+            entry.intervals(i, 0) = starts[i];
+            entry.intervals(i, 1) = starts[i] + step;
+            for (std::size_t d = 0; d < seq.feature_size; ++d) {
+                entry.features(i, d) = static_cast<T>(static_cast<double>(rng() % 10000) / 97.0);
+            }
+        }
+        seq.entries[key] = std::move(entry);
+    };
+    for (int v = 0; v < 37; ++v) {
+        const std::string video = "video" + std::to_string(v);
+        const int parts = 1 + v % 3;
+        for (int p = 0; p < parts; ++p) {
+            const std::string key = parts == 1 ? video : video + "[" + std::to_string(p) + "]";
+            fill(words, key, 10.0 * p, 10.0 * p + 6.0, 0.4);
+            if (v % 5 == 0) {
+                words.entries[key].intervals(1, 1) = words.entries[key].intervals(1, 0);
+            }
+        }
+        fill(audio, video, 0.0, 30.0, 0.01);
+        if (v % 7 != 3) { // some videos leave reference rows without vision frames
+            fill(vision, video, 1.0, 25.0, 1.0 / 30.0);
+        } else {
+            fill(vision, video, 40.0, 41.0, 1.0 / 30.0);
+        }
+    }
+    fill(audio, "only_audio", 0.0, 2.0, 0.01);
+    return {words, audio, vision};
+}
+
+template <class T>
+void check_same(const aligned_rows<T>& a, const aligned_rows<T>& b) {
+    REQUIRE(a.keys == b.keys);
+    REQUIRE(a.offsets == b.offsets);
+    REQUIRE(a.intervals.size() == b.intervals.size());
+    REQUIRE(a.features.size() == b.features.size());
+    CHECK(std::memcmp(a.intervals.data(), b.intervals.data(),
+                      a.intervals.size() * sizeof(double)) == 0);
+    CHECK(std::memcmp(a.features.data(), b.features.data(), a.features.size() * sizeof(T)) == 0);
+}
+
+void check_same(const align_report& a, const align_report& b) {
+    CHECK(a.videos == b.videos);
+    CHECK(a.removed_ids == b.removed_ids);
+    CHECK(a.skipped_reference_rows == b.skipped_reference_rows);
+    CHECK(a.segments == b.segments);
+    CHECK(a.imputed == b.imputed);
+}
+
+struct pool_size {
+    explicit pool_size(unsigned n) { emofuse::set_num_threads(n); }
+    ~pool_size() { emofuse::set_num_threads(0); }
+    pool_size(const pool_size&) = delete;
+    pool_size& operator=(const pool_size&) = delete;
+};
+
+} // namespace
+
+TEST_CASE("align_rows and align give the same bits at 1, 2, 3 and 5 threads") {
+    const auto sequences = many_videos();
+    for (const bool collapse_mean : {true, false}) {
+        for (const bool impute : {false, true}) {
+            CAPTURE(collapse_mean);
+            CAPTURE(impute);
+            align_options options;
+            options.reference = "words";
+            options.impute_zeros = impute;
+            if (collapse_mean) {
+                options.collapse = {collapse::mean(), collapse::max()};
+            }
+            std::vector<std::string> serial_progress;
+            options.progress = [&](std::size_t, std::size_t, std::string_view video) {
+                serial_progress.emplace_back(video);
+            };
+            options.threads = 1;
+            align_report serial_report;
+            const auto serial = align_rows(sequences, options, &serial_report);
+            REQUIRE(serial_report.videos == 37);
+            CHECK(serial_report.skipped_reference_rows > 0);
+
+            for (const unsigned threads : {2U, 3U, 5U}) {
+                CAPTURE(threads);
+                const pool_size pool(threads);
+                std::vector<std::string> progress;
+                options.progress = [&](std::size_t done, std::size_t total,
+                                       std::string_view video) {
+                    CHECK(done == progress.size() + 1);
+                    CHECK(total == 37);
+                    progress.emplace_back(video);
+                };
+                options.threads = 0;
+                align_report report;
+                const auto parallel = align_rows(sequences, options, &report);
+                check_same(serial_report, report);
+                CHECK(progress == serial_progress);
+                REQUIRE(parallel.size() == serial.size());
+                for (std::size_t s = 0; s < serial.size(); ++s) {
+                    std::visit(
+                        [&](const auto& a, const auto& b) {
+                            if constexpr (std::is_same_v<decltype(a), decltype(b)>) {
+                                check_same(a, b);
+                            } else {
+                                FAIL("sequence " << s << " changed precision");
+                            }
+                        },
+                        serial[s], parallel[s]);
+                }
+                // The SDK-shaped result too.
+                options.progress = nullptr;
+                const auto sdk_form = align(sequences, options);
+                options.threads = 1;
+                const auto sdk_serial = align(sequences, options);
+                for (std::size_t s = 0; s < sdk_form.size(); ++s) {
+                    std::visit(
+                        [&](const auto& a, const auto& b) {
+                            if constexpr (std::is_same_v<decltype(a), decltype(b)>) {
+                                REQUIRE(a.entries.size() == b.entries.size());
+                                for (const auto& [key, entry] : a.entries) {
+                                    const auto& other = b.entries.at(key);
+                                    CHECK(entry.intervals == other.intervals);
+                                    CHECK(entry.features == other.features);
+                                }
+                            }
+                        },
+                        sdk_form[s], sdk_serial[s]);
+                }
+                options.threads = 1;
+                options.progress = [&](std::size_t, std::size_t, std::string_view video) {
+                    serial_progress.emplace_back(video);
+                };
+                serial_progress.clear();
+                (void)align_rows(sequences, options);
+            }
+        }
+    }
+}
+
+TEST_CASE("the first bad video in video order fails the parallel run as it fails the serial one") {
+    auto sequences = many_videos();
+    auto& vision = std::get<computational_sequence<double>>(sequences[2]);
+    vision.entries["video13"].intervals(4, 1) = vision.entries["video13"].intervals(4, 0) - 1.0;
+    vision.entries["video21"].intervals(2, 0) = std::numeric_limits<double>::quiet_NaN();
+    align_options options;
+    options.reference = "words";
+    options.collapse = {collapse::mean()};
+    options.threads = 1;
+    std::string serial_message;
+    try {
+        (void)align_rows(sequences, options);
+    } catch (const emofuse::value_error& e) {
+        serial_message = e.what();
+    }
+    REQUIRE(serial_message.find("video13") != std::string::npos);
+    for (const unsigned threads : {2U, 3U, 5U}) {
+        CAPTURE(threads);
+        const pool_size pool(threads);
+        options.threads = 0;
+        CHECK_THROWS_WITH_AS((void)align_rows(sequences, options), serial_message.c_str(),
+                             emofuse::value_error);
+    }
+}

@@ -4,6 +4,7 @@
 #include <emofuse/io/csd/align_files.hpp>
 #include <emofuse/io/csd/reader.hpp>
 #include <emofuse/io/csd/writer.hpp>
+#include <emofuse/platform/parallel.hpp>
 
 #include <doctest/doctest.h>
 #include <xtensor/xnpy.hpp>
@@ -686,9 +687,9 @@ TEST_CASE("chunked data reads the same through the decoded-chunk path and throug
             }
             const hid_t stored =
                 is_intervals || how == storage::gzip_float64 ? H5T_IEEE_F64LE : H5T_IEEE_F32LE;
-            handle ds(H5Dcreate2(g, name, stored, space.get(), H5P_DEFAULT, dcpl.get(),
-                                 H5P_DEFAULT),
-                      H5Dclose);
+            handle ds(
+                H5Dcreate2(g, name, stored, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                H5Dclose);
             REQUIRE(ds.valid());
             REQUIRE(H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
                              is_intervals ? times.data() : values.data()) >= 0);
@@ -706,5 +707,66 @@ TEST_CASE("chunked data reads the same through the decoded-chunk path and throug
         intervals.clear();
         file->read("v", intervals, as_double); // float32 data read into double: HDF5 converts
         CHECK(as_double == values);
+    }
+}
+
+TEST_CASE(
+    "align_files: the same aligned contents at 1 and 3 threads, gzip'd inputs read concurrently") {
+    // 23 videos in three gzip-compressed files (chunks inflated on the aligner's threads).
+    std::mt19937 rng(11);
+    temp_dir in;
+    std::vector<fs::path> inputs;
+    const std::vector<std::pair<std::string, double>> streams = {
+        {"words", 0.4}, {"audio", 0.01}, {"visual", 1.0 / 30.0}};
+    for (const auto& [name, step] : streams) {
+        computational_sequence<float> seq;
+        seq.name = name;
+        seq.feature_size = name == "words" ? 3 : 5;
+        for (int v = 0; v < 23; ++v) {
+            const std::size_t rows = static_cast<std::size_t>(20.0 / step);
+            segment<float> entry;
+            entry.intervals = xt::xtensor<double, 2>::from_shape({rows, 2});
+            entry.features = xt::xtensor<float, 2>::from_shape({rows, seq.feature_size});
+            for (std::size_t i = 0; i < rows; ++i) {
+                entry.intervals(i, 0) = static_cast<double>(i) * step;
+                entry.intervals(i, 1) = static_cast<double>(i + 1) * step;
+                for (std::size_t d = 0; d < seq.feature_size; ++d) {
+                    entry.features(i, d) = static_cast<float>(rng() % 1000) / 8.0F;
+                }
+            }
+            seq.entries["video" + std::to_string(v)] = std::move(entry);
+        }
+        csd::writer_options gzip;
+        gzip.compact_below = 0;
+        inputs.push_back(in.path / (name + ".csd"));
+        csd::write_csd(inputs.back(), seq, gzip);
+    }
+    const auto run = [&](unsigned threads, const fs::path& out) {
+        emofuse::set_num_threads(threads);
+        csd::align_files_options options;
+        options.align.reference = "words";
+        options.align.collapse = {collapse::mean(), collapse::stddev()};
+        const auto result = csd::align_files(inputs, out, options);
+        emofuse::set_num_threads(0);
+        return result.report;
+    };
+    temp_dir serial, parallel;
+    const auto serial_report = run(1, serial.path);
+    const auto parallel_report = run(3, parallel.path);
+    CHECK(serial_report.videos == 23);
+    CHECK(parallel_report.videos == serial_report.videos);
+    CHECK(parallel_report.segments == serial_report.segments);
+    for (const auto& [name, step] : streams) {
+        CAPTURE(name);
+        const auto a =
+            std::get<computational_sequence<float>>(csd::read_csd(serial.path / (name + ".csd")));
+        const auto b =
+            std::get<computational_sequence<float>>(csd::read_csd(parallel.path / (name + ".csd")));
+        REQUIRE(a.entries.size() == b.entries.size());
+        for (const auto& [key, entry] : a.entries) {
+            const auto& other = b.entries.at(key);
+            CHECK(entry.intervals == other.intervals);
+            CHECK(entry.features == other.features);
+        }
     }
 }

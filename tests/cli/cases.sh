@@ -208,6 +208,27 @@ eval_stale_temporaries)
     [ -e "out/cm.svg.emofuse-tmp.$$.1" ] || fail "a live process's temporary was removed"
     grep -q '</svg>' out/cm.svg || fail "no SVG written"
     ;;
+align_threads_identical)
+    # Videos are aligned on several threads and written in video order: the tensors and
+    # their keys are the same bytes at any thread count. (.csd files differ in HDF5's own
+    # bookkeeping bytes from run to run even on one thread; test_align compares their
+    # contents across thread counts.)
+    sample_csd sample 40
+    # shellcheck disable=SC2046
+    set -- $(sample_inputs sample)
+    for threads in 1 2 3; do
+        run 0 "$align" --quiet --threads "$threads" --reference CMU_MOSI_TimestampedWordVectors \
+            --collapse mean,std --tensors --seq-len 20 --out "out$threads" "$@"
+    done
+    for threads in 2 3; do
+        for file in out1/*.npy out1/tensor_keys.txt; do
+            cmp -s "$file" "out$threads/${file##*/}" ||
+                fail "${file##*/} differs between --threads 1 and --threads $threads"
+        done
+    done
+    run 2 "$align" --threads 0 --reference words --out out "$data/words.csd"
+    expect_stderr "^emofuse-align: usage error: --threads: expected an integer in \\[1, 4096\\]"
+    ;;
 align_signal_cleanup)
     # SIGINT/SIGTERM mid-run left *.csd.partial and *.npy.tmp-* (tens of MB) behind.
     sample_csd big 300

@@ -11,6 +11,7 @@
 #include "emofuse/core/checked_size.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/io/csd/detail/global_heap.hpp"
+#include "emofuse/io/csd/detail/hdf5_lock.hpp"
 #include "emofuse/io/csd/detail/navigation.hpp"
 #include "emofuse/io/csd/detail/storage.hpp"
 #include "emofuse/io/csd/hdf5.hpp"
@@ -101,14 +102,19 @@ public:
     [[nodiscard]] const std::filesystem::path& path() const { return path_; }
 
     /// Appends entry `key`: its intervals (checked: finite, end >= start) and its features.
+    /// Several threads may read at once (from this file or others): the HDF5 calls take
+    /// turns under one process-wide lock, the inflating of chunks does not.
     void read(const std::string& key, std::vector<double>& intervals,
               std::vector<float>& features) const override {
+        const detail::hdf5_read_lock hdf5;
         read_entry(key, intervals, features, H5T_NATIVE_FLOAT);
     }
     void read(const std::string& key, std::vector<double>& intervals,
               std::vector<double>& features) const override {
+        const detail::hdf5_read_lock hdf5;
         read_entry(key, intervals, features, H5T_NATIVE_DOUBLE);
     }
+    [[nodiscard]] bool concurrent_reads() const override { return true; }
 
 private:
     // An entry's open datasets after its layout was checked.

@@ -8,6 +8,7 @@
 
 #include "emofuse/core/checked_size.hpp"
 #include "emofuse/core/error.hpp"
+#include "emofuse/io/csd/detail/hdf5_lock.hpp"
 #include "emofuse/io/csd/detail/zlib_stream.hpp"
 #include "emofuse/io/csd/hdf5.hpp"
 #include "emofuse/io/csd/limits.hpp"
@@ -142,7 +143,9 @@ inline void check_chunk(hid_t dataset, const hsize_t* offset,
           "reading a chunk");
     // Writing applies the filters in order: shuffle keeps the size, fletcher32 adds its
     // checksum, gzip compresses. Undo them in reverse; gzip must be undone on its own output,
-    // so only one gzip and no shuffle of compressed bytes.
+    // so only one gzip and no shuffle of compressed bytes. No libhdf5 call from here on:
+    // other threads may use it meanwhile.
+    const hdf5_unlocked inflating;
     hsize_t bytes = stored;
     for (std::size_t f = pipeline.size(); f-- > 0;) {
         if (!active(f)) {

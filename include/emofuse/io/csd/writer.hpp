@@ -103,14 +103,27 @@ public:
                       context(), "format version");
         detail::check(H5Pset_meta_block_size(fapl.get(), 1 << 20), context(), "metadata blocks");
         try {
-            file_ = detail::checked(H5Fcreate(p.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()),
+            // No creation times in object headers: the same inputs give the same bytes.
+            untimed_group_ = detail::checked(H5Pcreate(H5P_GROUP_CREATE), H5Pclose, context(),
+                                             "group properties");
+            detail::check(H5Pset_obj_track_times(untimed_group_.get(), 0), context(),
+                          "time tracking");
+            untimed_dataset_ = detail::checked(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, context(),
+                                               "dataset properties");
+            detail::check(H5Pset_obj_track_times(untimed_dataset_.get(), 0), context(),
+                          "time tracking");
+            // The file's own root group "/" takes its creation properties from the file's.
+            const detail::handle fcpl =
+                detail::checked(H5Pcreate(H5P_FILE_CREATE), H5Pclose, context(), "file properties");
+            detail::check(H5Pset_obj_track_times(fcpl.get(), 0), context(), "time tracking");
+            file_ = detail::checked(H5Fcreate(p.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()),
                                     H5Fclose, context(), "creating");
-            root_group_ = detail::checked(
-                H5Gcreate2(file_.get(), root_.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                H5Gclose, context(), "creating the root group");
-            data_ = detail::checked(
-                H5Gcreate2(root_group_.get(), "data", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                H5Gclose, context(), "creating the data group");
+            root_group_ = detail::checked(H5Gcreate2(file_.get(), root_.c_str(), H5P_DEFAULT,
+                                                     untimed_group_.get(), H5P_DEFAULT),
+                                          H5Gclose, context(), "creating the root group");
+            data_ = detail::checked(H5Gcreate2(root_group_.get(), "data", H5P_DEFAULT,
+                                               untimed_group_.get(), H5P_DEFAULT),
+                                    H5Gclose, context(), "creating the data group");
         } catch (...) {
             abandon(); // no destructor runs for a half-built writer
             throw;
@@ -139,8 +152,8 @@ public:
                               "'");
         }
         detail::handle group = detail::checked(
-            H5Gcreate2(data_.get(), key.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
-            context() + ", video '" + key + "'", "creating the entry group");
+            H5Gcreate2(data_.get(), key.c_str(), H5P_DEFAULT, untimed_group_.get(), H5P_DEFAULT),
+            H5Gclose, context() + ", video '" + key + "'", "creating the entry group");
         // The SDK writes features first, then intervals.
         write_matrix(group.get(), key, "features", features, rows, dim,
                      sizeof(T) == 4 ? H5T_IEEE_F32LE : H5T_IEEE_F64LE,
@@ -163,9 +176,9 @@ public:
         if (!file_.valid()) {
             throw io_error(context() + (closed_ ? ": closed twice" : ": close after abandon"));
         }
-        detail::handle meta = detail::checked(
-            H5Gcreate2(root_group_.get(), "metadata", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-            H5Gclose, context(), "creating the metadata group");
+        detail::handle meta = detail::checked(H5Gcreate2(root_group_.get(), "metadata", H5P_DEFAULT,
+                                                         untimed_group_.get(), H5P_DEFAULT),
+                                              H5Gclose, context(), "creating the metadata group");
         detail::handle type = detail::vlen_string_type();
         const hsize_t one = 1;
         for (const auto& [name, value] : complete_metadata(metadata, root_)) {
@@ -173,7 +186,7 @@ public:
                 detail::checked(H5Screate_simple(1, &one, nullptr), H5Sclose, context(), "space");
             detail::handle ds =
                 detail::checked(H5Dcreate2(meta.get(), name.c_str(), type.get(), space.get(),
-                                           H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                                           H5P_DEFAULT, untimed_dataset_.get(), H5P_DEFAULT),
                                 H5Dclose, context(), "metadata '" + name + "'");
             const char* text = value.c_str();
             detail::check(H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &text),
@@ -268,6 +281,8 @@ private:
     bool committed_ = false;
     std::string root_;
     writer_options options_;
+    detail::handle untimed_group_;
+    detail::handle untimed_dataset_;
     detail::handle file_;
     detail::handle root_group_;
     detail::handle data_;

@@ -7,10 +7,13 @@
 #include <emofuse/kernels/gemv.hpp>
 #include <emofuse/kernels/linear.hpp>
 #include <emofuse/kernels/packed_operand.hpp>
+#include <emofuse/platform/parallel.hpp>
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <vector>
@@ -20,6 +23,14 @@ using kernel_testing::agrees;
 using kernel_testing::guarded_buffer;
 
 namespace {
+
+/// Runs a test case on one thread, then restores the default.
+struct one_thread {
+    one_thread() { emofuse::set_num_threads(1); }
+    ~one_thread() { emofuse::set_num_threads(0); }
+    one_thread(const one_thread&) = delete;
+    one_thread& operator=(const one_thread&) = delete;
+};
 
 struct gemm_case {
     std::size_t m, n, k;
@@ -441,7 +452,8 @@ TEST_CASE_TEMPLATE("gemm_generated matches the reference and generates each bloc
                    float, double) {
     // Row counts across register tiles and row chunks (mc), depths across the depth block
     // (at least kc, at most 2048), widths across column panels (nr); C rows wider than n keep
-    // their tail.
+    // their tail. On one thread: with more, each column run generates its own blocks (below).
+    const one_thread serial;
     for (std::size_t m : {1u, 7u, 13u, 300u}) {
         for (std::size_t k : {1u, 255u, 600u, 2100u}) {
             for (std::size_t n : {1u, 37u, 70u}) {
@@ -522,5 +534,46 @@ TEST_CASE("gemm leaves workspace slots 2 and 3 to the caller") {
     for (std::size_t i = 0; i < 64; ++i) {
         CHECK(mine[i] == float(i));
         CHECK(more[i] == -float(i));
+    }
+}
+
+TEST_CASE_TEMPLATE("packed gemm and gemm_generated: the same bits at 1, 2, 3 and 5 threads", T,
+                   float, double) {
+    // Large enough to be split (m·n·k above parallel_gemm_min_fmas) over column runs whose
+    // borders fall inside the GEMM's nc blocks; a width that is not a multiple of nr.
+    const std::size_t m = 45, k = 700, n = 333, ldc = n + 5;
+    REQUIRE(m * n * k >= detail::parallel_gemm_min_fmas);
+    const auto a = kernel_testing::uniform_vector<T>(m * k);
+    const auto b = kernel_testing::uniform_vector<T>(n * k);
+    const auto bias = kernel_testing::uniform_vector<T>(n);
+    const auto packed = packed_operand<T>::from_linear_weight(b.data(), n, k);
+    const fused_epilogue<T> post{bias.data(), epilogue::relu};
+    std::atomic<int> blocks_made{0};
+    auto make_a = [&](std::size_t row0, std::size_t rows, std::size_t k0, std::size_t depth, T* dst,
+                      std::size_t ld) {
+        blocks_made.fetch_add(1);
+        for (std::size_t r = 0; r < rows; ++r) {
+            std::memcpy(dst + r * ld, a.data() + (row0 + r) * k + k0, depth * sizeof(T));
+        }
+    };
+    const auto run = [&](unsigned threads) {
+        emofuse::set_num_threads(threads);
+        std::vector<T> plain(m * ldc, T(3)), generated(m * ldc, T(3));
+        gemm(transpose::no, m, T(1), a.data(), k, packed, T(0), plain.data(), ldc, post);
+        blocks_made = 0;
+        gemm_generated(m, make_a, packed, generated.data(), ldc, post);
+        emofuse::set_num_threads(0);
+        return std::make_pair(plain, generated);
+    };
+    const auto [plain1, generated1] = run(1);
+    const int serial_blocks = blocks_made.load();
+    for (const unsigned threads : {2U, 3U, 5U}) {
+        CAPTURE(threads);
+        const auto [plain, generated] = run(threads);
+        CHECK(std::memcmp(plain.data(), plain1.data(), plain.size() * sizeof(T)) == 0);
+        CHECK(std::memcmp(generated.data(), generated1.data(), generated.size() * sizeof(T)) == 0);
+        // Each column run makes its own blocks of A.
+        CHECK(blocks_made.load() > serial_blocks);
+        CHECK(blocks_made.load() <= static_cast<int>(threads) * serial_blocks);
     }
 }

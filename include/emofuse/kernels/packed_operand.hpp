@@ -7,9 +7,11 @@
 #include <emofuse/kernels/gemm.hpp>
 #include <emofuse/kernels/operand.hpp>
 #include <emofuse/kernels/workspace.hpp>
+#include <emofuse/platform/parallel.hpp>
 
 #include <algorithm>
 #include <cstddef>
+#include <thread>
 #include <utility>
 
 namespace emofuse::kernels {
@@ -102,8 +104,40 @@ private:
     workspace storage_;
 };
 
+namespace detail {
+
+/// Products with fewer multiply-adds than this run on the calling thread alone: waking the
+/// pool and splitting costs about as much as 2^21 of them (a few tens of µs).
+inline constexpr std::size_t parallel_gemm_min_fmas = std::size_t{1} << 21;
+
+/// Calls body(col0, cols, ws) over C's columns [0, n) split into runs of whole nr-wide panels,
+/// one run per thread (platform/parallel.hpp), or once for all of them when the product is
+/// small. Every element of C is computed by the same micro-kernel steps in the same order
+/// whichever run holds it, so the result does not depend on the thread count. `ws` serves
+/// the calling thread; the pool's workers use their own thread_workspace().
+template <class Body>
+void for_column_runs(std::size_t m, std::size_t n, std::size_t k, std::size_t nr, workspace& ws,
+                     Body&& body) {
+    const std::size_t panels = (n + nr - 1) / nr;
+    const unsigned threads = num_threads();
+    if (threads <= 1 || panels < 2 || m * n * k < parallel_gemm_min_fmas) {
+        body(std::size_t{0}, n, ws);
+        return;
+    }
+    const std::size_t panels_per_run = (panels + threads - 1) / threads;
+    const auto caller = std::this_thread::get_id();
+    parallel_for(panels, panels_per_run, [&](std::size_t first, std::size_t last) {
+        const std::size_t col0 = first * nr;
+        workspace& own = std::this_thread::get_id() == caller ? ws : thread_workspace();
+        body(col0, std::min(n, last * nr) - col0, own);
+    });
+}
+
+} // namespace detail
+
 /// C = act(alpha·op(A)·op(B) + beta·C + bias) with op(B) packed beforehand; otherwise the same
-/// contract as gemm (m × b.columns() result, inner dimension b.depth()).
+/// contract as gemm (m × b.columns() result, inner dimension b.depth()). Large products run on
+/// the library's threads, split over C's columns (the same bits at any thread count).
 template <class T>
 void gemm(transpose trans_a, std::size_t m, T alpha, const T* a, std::size_t lda,
           const packed_operand<T>& b, T beta, T* c, std::size_t ldc, fused_epilogue<T> post = {},
@@ -119,12 +153,18 @@ void gemm(transpose trans_a, std::size_t m, T alpha, const T* a, std::size_t lda
         detail::gemm_empty_inner(m, n, beta, c, ldc, post);
         return;
     }
-    detail::gemm_blocked<T, simd_arch>(
-        trans_a, m, n, k, alpha, a, lda, beta, c, ldc, post, ws,
-        [&](std::size_t jc, std::size_t, std::size_t pc, std::size_t) {
-            detail::b_panels<T> p = b.panels_from(pc);
-            p.base += (jc / detail::gemm_blocking<T, simd_arch>::nr) * p.panel_stride;
-            return p;
+    constexpr std::size_t nr = detail::gemm_blocking<T, simd_arch>::nr;
+    detail::for_column_runs(
+        m, n, k, nr, ws, [&](std::size_t col0, std::size_t cols, workspace& own) {
+            const fused_epilogue<T> run_post{post.column_bias ? post.column_bias + col0 : nullptr,
+                                             post.activation};
+            detail::gemm_blocked<T, simd_arch>(
+                trans_a, m, cols, k, alpha, a, lda, beta, c + col0, ldc, run_post, own,
+                [&](std::size_t jc, std::size_t, std::size_t pc, std::size_t) {
+                    detail::b_panels<T> p = b.panels_from(pc);
+                    p.base += ((col0 + jc) / nr) * p.panel_stride;
+                    return p;
+                });
         });
 }
 
@@ -134,7 +174,9 @@ void gemm(transpose trans_a, std::size_t m, T alpha, const T* a, std::size_t lda
 /// before the micro-kernel reads it. For an A that is cheaper to compute than to store, such
 /// as tensor fusion's per-sample outer products (Π n_m wide). Blocks have at most the GEMM's
 /// mc rows and a depth of at least kc: one block of A stays in cache while every column panel
-/// of B's matching block passes over it. Scratch: slot 1 of `ws` (one block).
+/// of B's matching block passes over it. Scratch: slot 1 of `ws` (one block). Large products
+/// run on the library's threads, split over C's columns: make_a must then be safe to call
+/// from several threads at once (each call writes only its own `dst`).
 /// Throws value_error for a null C, shape_error for ldc < b.columns().
 template <class T, class MakeA>
 void gemm_generated(std::size_t m, MakeA&& make_a, const packed_operand<T>& b, T* c,
@@ -161,37 +203,42 @@ void gemm_generated(std::size_t m, MakeA&& make_a, const packed_operand<T>& b, T
     const std::size_t chunk = std::min(blocking::mc, m);
     const std::size_t block =
         std::min(k, std::max(blocking::kc, std::min<std::size_t>(2048, a_block_elements / chunk)));
-    T* a = ws.buffer<T>(1, chunk * block);
-    for (std::size_t ic = 0; ic < m; ic += chunk) {
-        const std::size_t mc = std::min(chunk, m - ic);
-        for (std::size_t pc = 0; pc < k; pc += block) {
-            const std::size_t kc = std::min(block, k - pc);
-            const bool last_k = pc + kc == k;
-            make_a(ic, mc, pc, kc, a, kc);
-            const detail::b_panels<T> panels = b.panels_from(pc);
-            for (std::size_t jr = 0; jr < n; jr += nr) {
-                const std::size_t cols = std::min(nr, n - jr);
-                const detail::tile_store<T> st{T(1), pc == 0 ? T(0) : T(1),
-                                               (last_k && post.column_bias) ? post.column_bias + jr
-                                                                            : nullptr,
-                                               last_k ? post.activation : epilogue::none};
-                const T* b_panel = panels.base + (jr / nr) * panels.panel_stride;
-                for (std::size_t ir = 0; ir < mc; ir += mr) {
-                    const std::size_t rows = std::min(mr, mc - ir);
-                    T* c_tile = c + (ic + ir) * ldc + jr;
-                    const T* a_rows = a + ir * kc;
-                    if (rows == mr) {
-                        detail::micro_kernel<T, simd_arch, mr, false>(kc, a_rows, kc, b_panel,
-                                                                      c_tile, ldc, cols, st);
-                    } else {
-                        detail::micro_kernel_rows<T, simd_arch, false>(
-                            rows, kc, a_rows, kc, b_panel, c_tile, ldc, cols, st,
-                            std::make_index_sequence<mr - 1>{});
+    // Large products split C's columns over the library's threads; each run makes its own
+    // blocks of A (make_a is called from several threads at once then).
+    detail::for_column_runs(
+        m, n, k, nr, ws, [&](std::size_t col0, std::size_t run_cols, workspace& own) {
+            T* a = own.buffer<T>(1, chunk * block);
+            for (std::size_t ic = 0; ic < m; ic += chunk) {
+                const std::size_t mc = std::min(chunk, m - ic);
+                for (std::size_t pc = 0; pc < k; pc += block) {
+                    const std::size_t kc = std::min(block, k - pc);
+                    const bool last_k = pc + kc == k;
+                    make_a(ic, mc, pc, kc, a, kc);
+                    const detail::b_panels<T> panels = b.panels_from(pc);
+                    for (std::size_t jr = col0; jr < col0 + run_cols; jr += nr) {
+                        const std::size_t cols = std::min(nr, n - jr);
+                        const detail::tile_store<T> st{
+                            T(1), pc == 0 ? T(0) : T(1),
+                            (last_k && post.column_bias) ? post.column_bias + jr : nullptr,
+                            last_k ? post.activation : epilogue::none};
+                        const T* b_panel = panels.base + (jr / nr) * panels.panel_stride;
+                        for (std::size_t ir = 0; ir < mc; ir += mr) {
+                            const std::size_t rows = std::min(mr, mc - ir);
+                            T* c_tile = c + (ic + ir) * ldc + jr;
+                            const T* a_rows = a + ir * kc;
+                            if (rows == mr) {
+                                detail::micro_kernel<T, simd_arch, mr, false>(
+                                    kc, a_rows, kc, b_panel, c_tile, ldc, cols, st);
+                            } else {
+                                detail::micro_kernel_rows<T, simd_arch, false>(
+                                    rows, kc, a_rows, kc, b_panel, c_tile, ldc, cols, st,
+                                    std::make_index_sequence<mr - 1>{});
+                            }
+                        }
                     }
                 }
             }
-        }
-    }
+        });
 }
 
 } // namespace emofuse::kernels

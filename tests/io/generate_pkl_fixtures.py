@@ -75,7 +75,7 @@ def values():
     value["scalars_list"] = [np.int64(1), np.int64(2)]
     expected = {}
     for key, array in numeric.items():
-        array = np.ascontiguousarray(np.asarray(array))
+        array = np.array(array, order="C", copy=True)
         expected[key] = array.astype(array.dtype.newbyteorder("<"))
     expected["lengths_list"] = np.array([3, 0, 5], dtype="i8")
     expected["labels_list"] = np.array([0.5, -1.0, 2.0], dtype="f8")

@@ -285,6 +285,11 @@ private:
             bytes = npy_fortran_to_c(bytes, shape, item);
         }
         if (node.element == numpy_element::unicode) {
+            // Each string costs its object even when empty ('U0' elements have no data at
+            // all, so the data size alone does not bound the count).
+            spend(try_multiply(*count, sizeof(std::string))
+                      .value_or(std::numeric_limits<std::size_t>::max()),
+                  name);
             value.kind = pickled_kind::strings;
             value.strings.reserve(*count);
             for (std::size_t element = 0; element < *count; ++element) {

@@ -297,7 +297,7 @@ predict_pkl)
     predict_case tfn_mosi_regression 0 --inputs "$pkl/mmsa_mini_p4.pkl" --split train --out train.npz
     expect_stderr "tfn, 6 samples in 1 batch"
     predict_case tfn_mosi_regression 2 --inputs "$pkl/mmsa_mini_p4.pkl" --out none.npz
-    expect_stderr "usage error: --inputs '.*mmsa_mini_p4.pkl' is a pickle: name the split to run with --split"
+    expect_stderr 'usage error: --inputs ".*mmsa_mini_p4.pkl" is a pickle: name the split to run with --split'
     predict_case tfn_mosi_regression 1 --inputs "$pkl/mmsa_mini_p4.pkl" --split tset --out none.npz
     expect_stderr "mmsa_mini_p4.pkl: no key 'tset' in the top-level dict \(it holds 'train', 'valid', 'test'\)"
     predict_case tfn_mosi_regression 1 --inputs "$pkl/hostile_os_system.pkl" --split test --out none.npz
@@ -324,7 +324,7 @@ eval_pkl)
     expect_stdout "n = 4|4"
     run 1 "$eval" --suite mosi --pred pred.txt --truth "$pkl/mmsa_mini_p4.pkl" --split test \
         --labels raw_text
-    expect_stderr "split 'test' has no numeric array 'raw_text' \(it has .*'regression_labels'"
+    expect_stderr 'split "test" has no numeric array "raw_text" \(it has .*"regression_labels"'
     printf '%s\n' 0.5 -1.25 2 >short.txt
     run 1 "$eval" --suite mosi --pred short.txt --truth "$pkl/mmsa_mini_p4.pkl" --split test \
         --labels regression_labels

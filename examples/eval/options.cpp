@@ -26,7 +26,7 @@ Options:
   --pred FILE           predictions, one sample per line ('-' reads stdin)
   --truth FILE          ground truth, one sample per line ('-' reads stdin)
   --split NAME          with --labels: --truth is MMSA's feature file (.pkl, read without
-                        executing it) and the truth is array LABELS of split NAME
+                        executing it) and the truth is array KEY of split NAME
   --labels KEY          e.g. regression_labels, classification_labels (one row per sample)
   --preset P            peer definition of the suite's metrics
   --num-classes K       number of classes (class suites), 1..4096; without it K is the

@@ -221,9 +221,12 @@ TEST_CASE("parse_pkl: hand-made pickles reach each check") {
     CHECK(contains(bytes_error("\x93NUMPY\x01"), "t.pkl is a .npy file, not a pickle"));
     // A 'U0' array of 2**40 empty strings has no data bytes; the output bound stops it.
     CHECK(contains(bytes_error("\x80\x04\x8c\x15numpy.core.multiarray\x8c\x0c_reconstruct\x93"
-                               "\x8c\x05numpy\x8c\x07ndarray\x93K\x00\x85C\x01"
+                               "\x8c\x05numpy\x8c\x07ndarray\x93K\x00\x85"
+                               "C\x01"
                                "b\x87R(K\x01\x8a\x06\x00\x00\x00\x00\x00\x01\x85\x8c\x05numpy"
-                               "\x8c\x05" "dtype\x93\x8c\x02U0\x89\x88\x87R\x89C\x00tb."),
+                               "\x8c\x05"
+                               "dtype\x93\x8c\x02U0\x89\x88\x87R\x89"
+                               "C\x00tb."),
                    "would take the output beyond"));
     // NumPy 2 names the module numpy._core: same arrays.
     auto bytes = io_test::read_bytes(pkl_path("values_p2.pkl"));

@@ -172,11 +172,9 @@ private:
         case pickle_kind::none:
             return value;
         case pickle_kind::boolean:
-            value.kind = pickled_kind::boolean;
-            value.integer = node.integer;
-            return value;
         case pickle_kind::integer:
-            value.kind = pickled_kind::integer;
+            value.kind =
+                node.kind == pickle_kind::boolean ? pickled_kind::boolean : pickled_kind::integer;
             value.integer = node.integer;
             return value;
         case pickle_kind::real:
@@ -207,13 +205,8 @@ private:
         case pickle_kind::dict:
             break;
         }
-        // Containers are visited once: a second visit means a shared or cyclic reference,
-        // which could multiply the output without bound.
-        if (visited_[index]) {
-            fail(printable(name, '\'', 120), " refers to a ", pickle_kind_name(node.kind),
-                 " already seen (shared or cyclic containers are not read)");
-        }
-        visited_[index] = true;
+        visit_container_once(visited_, graph_, index, what_, name,
+                             "shared or cyclic containers are not read");
         if (node.kind == pickle_kind::dict) {
             value.kind = pickled_kind::dict;
             for (std::size_t item = 0; item < node.items.size(); item += 2) {

@@ -185,13 +185,8 @@ private:
         case pickle_kind::dict:
             break;
         }
-        // Containers are visited once: a second visit means a shared or cyclic reference,
-        // which a state dict never has and which could multiply the output without bound.
-        if (visited_[index]) {
-            fail(printable(name, '\'', 120), " refers to a ", pickle_kind_name(node.kind),
-                 " already seen (shared or cyclic containers are not a state dict)");
-        }
-        visited_[index] = true;
+        visit_container_once(visited_, graph_, index, what_, name,
+                             "shared or cyclic containers are not a state dict");
         if (node.kind == pickle_kind::dict) {
             for (std::size_t item = 0; item < node.items.size(); item += 2) {
                 const std::string key = key_text(node.items[item]);

@@ -1180,6 +1180,20 @@ private:
     std::map<std::string, std::pair<dtype, std::uint64_t>, std::less<>> storages_;
 };
 
+/// Marks container `index` as walked. A second visit is a shared or cyclic reference, which
+/// could multiply a consumer's output without bound: an io_error "<what>: '<name>' refers to
+/// a <kind> already seen (<why>)".
+inline void visit_container_once(std::vector<bool>& visited, const pickle_graph& graph,
+                                 std::size_t index, std::string_view what, std::string_view name,
+                                 std::string_view why) {
+    if (visited[index]) {
+        throw io_error(emofuse::detail::concat_message(
+            what, ": ", printable(name, '\'', 120), " refers to a ",
+            pickle_kind_name(graph.nodes[index].kind), " already seen (", why, ")"));
+    }
+    visited[index] = true;
+}
+
 /// Decodes `pickle`; every failure is an io_error starting with `what`.
 inline pickle_graph restricted_unpickle(std::span<const std::byte> pickle, std::string what,
                                         pickle_dialect dialect = pickle_dialect::torch_state_dict) {

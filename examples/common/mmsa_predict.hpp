@@ -1,7 +1,8 @@
 // examples/common/mmsa_predict.hpp — the path from an MMSA checkpoint to predictions that
 // emofuse-predict and emofuse-demo share: MMSA's configuration, the checkpoint, the arrays of
-// an MMSA feature file (.npz), MMSA's data-loader steps and AMIO's alignment per batch, the
-// zoo model's forward, the outputs as float32 arrays, and the metric suite on M.
+// an MMSA feature file (.npz, or a split of MMSA's .pkl), MMSA's data-loader steps and AMIO's
+// alignment per batch, the zoo model's forward, the outputs as float32 arrays, and the metric suite
+// on M.
 #pragma once
 
 #include "common/cli.hpp"
@@ -13,6 +14,7 @@
 #include <emofuse/io/load_state_dict.hpp>
 #include <emofuse/io/npy.hpp>
 #include <emofuse/io/npz.hpp>
+#include <emofuse/io/pkl.hpp>
 #include <emofuse/metrics/sentiment.hpp>
 #include <emofuse/metrics/suite_result.hpp>
 #include <emofuse/models/mmsa_config.hpp>
@@ -47,6 +49,7 @@ struct predict_request {
     std::filesystem::path config;
     std::filesystem::path weights;
     std::filesystem::path inputs;
+    std::string split; ///< non-empty: `inputs` is a pickled dict of splits, this one is read
     models::train_mode mode = models::train_mode::regression;
     std::size_t batch = 32;
 };
@@ -272,7 +275,8 @@ inline prediction run_batches(const models::mmsa_config& configured, const io::s
 } // namespace detail
 
 /// Loads the configuration (MMSA's file or a flat merged JSON), the checkpoint (any format
-/// io::load_state_dict reads) and the inputs (.npz with MMSA's array names), checks them
+/// io::load_state_dict reads) and the inputs (.npz with MMSA's array names, or with
+/// `request.split` that split of MMSA's .pkl, whose keys are the same names), checks them
 /// against each other and predicts every sample, `request.batch` samples at a time. Arrays
 /// stored as float64 are rounded to float32 first, as MMSA's loader does (`astype(np.float32)`
 /// in MMDataset.__init_mosi), and the feature widths come from the arrays, as there too.
@@ -283,8 +287,11 @@ inline prediction predict(const predict_request& request, std::string_view tool)
     const auto config =
         models::mmsa_config::load(request.config, request.model, request.dataset, request.mode);
     const auto weights = io::load_state_dict(request.weights);
-    const auto arrays = io::load_npz(request.inputs);
-    const std::string source = request.inputs.string();
+    const bool pickled = !request.split.empty();
+    const auto arrays = pickled ? io::load_pkl_split(request.inputs, request.split).arrays
+                                : io::load_npz(request.inputs);
+    const std::string source =
+        request.inputs.string() + (pickled ? ":" + request.split : std::string());
     const auto& text = detail::feature_array(arrays, "text", std::nullopt, source);
     const std::size_t samples = text.shape[0];
     const auto& audio = detail::feature_array(arrays, "audio", samples, source);

@@ -54,7 +54,7 @@ std::vector<double> kept_column(numeric_file& file, const std::vector<std::size_
 template <class MakeSuite>
 bound_suite bind_score_suite(const options& o, MakeSuite make) {
     auto pred_file = read_numeric(o.pred_path, 1, "one score per line");
-    auto truth_file = read_numeric(o.truth_path, 1, "one score per line");
+    auto truth_file = read_truth(o, 1, "one score per line");
     check_same_length(pred_file.name, pred_file.lines, truth_file.name, truth_file.lines);
     const auto keep = finite_samples(pred_file, truth_file, o.nan);
     const score_column truth = std::make_shared<std::vector<double>>(kept_column(truth_file, keep));
@@ -191,7 +191,7 @@ bound_suite bind_class_ids(const options& o, em::emotion_suite_kind kind,
         read_numeric(o.pred_path, pred_columns,
                      o.logits ? (valence ? "--logits: K logits then valence" : "--logits: K logits")
                               : truth_what);
-    auto truth_file = read_numeric(o.truth_path, 1 + extra, truth_what);
+    auto truth_file = read_truth(o, 1 + extra, truth_what);
     check_same_length(pred_file.name, pred_file.lines, truth_file.name, truth_file.lines);
     std::size_t k = o.num_classes;
     if (o.logits && k == 0 && pred_file.rows() > 0) {
@@ -252,7 +252,7 @@ bound_suite bind_binary_emotions(const options& o) {
     auto pred_file =
         read_numeric(o.pred_path, o.logits ? 2 * emotions : emotions,
                      o.logits ? "--logits: 2 logits per emotion" : "4 per-emotion 0/1 labels");
-    auto truth_file = read_numeric(o.truth_path, emotions, "4 per-emotion 0/1 labels");
+    auto truth_file = read_truth(o, emotions, "4 per-emotion 0/1 labels");
     check_same_length(pred_file.name, pred_file.lines, truth_file.name, truth_file.lines);
     const auto keep = finite_samples(pred_file, truth_file, o.nan);
     auto truth = std::make_shared<std::vector<int>>();
@@ -285,6 +285,10 @@ bound_suite bind_open_vocabulary(const options& o) {
     }
     if (tables.empty()) {
         tables.emplace_back(); // every word is its own group
+    }
+    if (!o.truth_split.empty()) {
+        throw cli::usage_error("--split and --labels read numeric labels; the ov suite reads "
+                               "word sets from text files");
     }
     const text_file pred_file = read_text(o.pred_path);
     const text_file truth_file = read_text(o.truth_path);

@@ -3,6 +3,10 @@
 #include "input.hpp"
 
 #include "common/cli.hpp"
+#include "options.hpp"
+
+#include <emofuse/io/convert.hpp>
+#include <emofuse/io/pkl.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -153,6 +157,44 @@ numeric_file read_numeric(const std::string& path, std::size_t columns, const st
         }
         file.lines.push_back(number);
     });
+    return file;
+}
+
+numeric_file read_truth(const options& o, std::size_t columns, const std::string& what) {
+    if (o.truth_split.empty()) {
+        return read_numeric(o.truth_path, columns, what);
+    }
+    numeric_file file;
+    file.name = o.truth_path + ":" + o.truth_split + "/" + o.truth_labels;
+    const auto split = io::load_pkl_split(o.truth_path, o.truth_split);
+    if (!split.arrays.contains(o.truth_labels)) {
+        std::string held;
+        for (const auto& name : split.arrays.names()) {
+            held += (held.empty() ? "" : ", ") + cli::quoted(name);
+        }
+        throw input_error(o.truth_path + ": split " + cli::quoted(o.truth_split) +
+                          " has no numeric array " + cli::quoted(o.truth_labels) + " (it has " +
+                          (held.empty() ? std::string("none") : held) + ")");
+    }
+    const auto& labels = split.arrays.at(o.truth_labels);
+    const std::size_t rank = labels.shape.size();
+    const std::size_t found = rank == 2 ? labels.shape[1] : 1;
+    if (rank < 1 || rank > 2 || (columns != 0 && found != columns)) {
+        const std::string expected = columns > 1 ? "(samples, " + std::to_string(columns) + ")"
+                                     : columns == 1
+                                         ? std::string("(samples,) or (samples, 1)")
+                                         : std::string("(samples,) or (samples, columns)");
+        throw input_error(file.name + ": shape " + io::shape_to_string(labels.shape) +
+                          ", expected " + expected + " (" + what + ")");
+    }
+    file.columns = found;
+    const auto values = io::to_xtensor<double, 2>(
+        io::stored_tensor{labels.type, {labels.shape[0], found}, labels.bytes}, o.truth_labels,
+        file.name);
+    file.values.assign(values.begin(), values.end());
+    for (std::size_t row = 0; row < labels.shape[0]; ++row) {
+        file.lines.push_back(row + 1);
+    }
     return file;
 }
 

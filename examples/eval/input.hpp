@@ -14,6 +14,8 @@
 
 namespace emofuse::eval {
 
+struct options;
+
 /// Bad input data, unreadable or unwritable files: exit 1.
 struct input_error : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -51,6 +53,12 @@ struct numeric_file {
 /// describes them in the message).
 [[nodiscard]] numeric_file read_numeric(const std::string& path, std::size_t columns,
                                         const std::string& what);
+
+/// The truth as numeric rows: read_numeric on --truth, or with --split/--labels the array
+/// `labels` of that split of an MMSA .pkl (shape (N,) or (N, C); row i is "line" i + 1 of
+/// the name "FILE:split/labels", so messages point at the sample).
+[[nodiscard]] numeric_file read_truth(const options& o, std::size_t columns,
+                                      const std::string& what);
 
 /// Data lines of a text file, kept as they are (ov word sets and --groups tables are small).
 struct text_file {

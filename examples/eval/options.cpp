@@ -25,6 +25,9 @@ Options:
   --suite NAME          metric suite (required)
   --pred FILE           predictions, one sample per line ('-' reads stdin)
   --truth FILE          ground truth, one sample per line ('-' reads stdin)
+  --split NAME          with --labels: --truth is MMSA's feature file (.pkl, read without
+                        executing it) and the truth is array KEY of split NAME
+  --labels KEY          e.g. regression_labels, classification_labels (one row per sample)
   --preset P            peer definition of the suite's metrics
   --num-classes K       number of classes (class suites), 1..4096; without it K is the
                         suite's default, or for classification the largest id + 1 (at most 4096)
@@ -106,6 +109,10 @@ options parse_options(int argc, char** argv) {
             o.pred_path = value(i, arg);
         } else if (arg == "--truth") {
             o.truth_path = value(i, arg);
+        } else if (arg == "--split") {
+            o.truth_split = value(i, arg);
+        } else if (arg == "--labels") {
+            o.truth_labels = value(i, arg);
         } else if (arg == "--groups") {
             o.group_paths.push_back(value(i, arg));
         } else if (arg == "--num-classes") {
@@ -153,6 +160,18 @@ options parse_options(int argc, char** argv) {
     }
     if (o.suite.empty() || o.pred_path.empty() || o.truth_path.empty()) {
         throw cli::usage_error("--suite, --pred and --truth are required");
+    }
+    if (o.truth_split.empty() != o.truth_labels.empty()) {
+        throw cli::usage_error("--split and --labels go together (the split and key of the "
+                               "labels in a .pkl --truth)");
+    }
+    if (!o.truth_split.empty() && o.truth_path == "-") {
+        throw cli::usage_error("--split reads --truth as a .pkl file, not from stdin");
+    }
+    if (o.truth_split.empty() && o.truth_path.ends_with(".pkl")) {
+        throw cli::usage_error("--truth " + cli::quoted(o.truth_path) +
+                               " is a pickle: name its labels with --split and --labels (e.g. "
+                               "--split test --labels regression_labels)");
     }
     if (o.pred_path == "-" && o.truth_path == "-") {
         throw cli::usage_error("only one of --pred and --truth can read stdin");

@@ -27,6 +27,8 @@ struct options {
     std::string preset;
     std::string pred_path;
     std::string truth_path;
+    std::string truth_split;  ///< with truth_labels: --truth is a pickled dict of splits (.pkl)
+    std::string truth_labels; ///< the split's key holding the labels
     std::vector<std::string> group_paths;
     std::size_t num_classes = 0;
     bool logits = false;

@@ -34,7 +34,8 @@ void print_usage() {
     }
     std::printf(
         "usage: emofuse-predict --model NAME --dataset NAME --config CONFIG.json\n"
-        "                       --weights FILE --inputs IN.npz --out OUT.npz\n"
+        "                       --weights FILE --inputs IN.npz|IN.pkl [--split NAME]\n"
+        "                       --out OUT.npz\n"
         "                       [--mode regression|classification] [--batch N]\n"
         "                       [--eval TRUTH.npy --suite mosi|mosei|sims]\n"
         "Runs a model trained with MMSA (github.com/thuiar/MMSA) from its checkpoint and writes\n"
@@ -50,6 +51,9 @@ void print_usage() {
         "  --inputs IN.npz   the feature file's arrays: text, audio, vision (samples, steps,\n"
         "                    features; float32 or float64, padded), optionally audio_lengths\n"
         "                    and vision_lengths; MMSA's data-loader steps are applied\n"
+        "  --inputs IN.pkl   MMSA's own feature file (aligned_50.pkl, ...), read without\n"
+        "                    executing it, with --split: the same arrays from that split\n"
+        "  --split NAME      the split of IN.pkl to run (train, valid, test)\n"
         "  --out OUT.npz     written when complete (no partial file on an error or a signal)\n"
         "  --mode MODE       MMSA's train_mode the checkpoint was trained in (default\n"
         "                    regression)\n"
@@ -72,7 +76,7 @@ options parse(int argc, char** argv) {
         const bool takes_value = arg == "--model" || arg == "--dataset" || arg == "--config" ||
                                  arg == "--weights" || arg == "--inputs" || arg == "--out" ||
                                  arg == "--mode" || arg == "--batch" || arg == "--eval" ||
-                                 arg == "--suite";
+                                 arg == "--suite" || arg == "--split";
         if (!takes_value) {
             throw cli::usage_error("unknown option " + cli::quoted(arg));
         }
@@ -105,6 +109,8 @@ options parse(int argc, char** argv) {
                                                  : emofuse::models::train_mode::classification;
         } else if (arg == "--batch") {
             request.batch = cli::parse_integer<std::size_t>(arg, value, 1, max_batch);
+        } else if (arg == "--split") {
+            request.split = value;
         } else if (arg == "--eval") {
             opts.truth = value;
         } else {
@@ -121,6 +127,11 @@ options parse(int argc, char** argv) {
         if (!given) {
             throw cli::usage_error(std::string(flag) + " is required");
         }
+    }
+    if (opts.request.split.empty() && opts.request.inputs.extension() == ".pkl") {
+        throw cli::usage_error("--inputs " + cli::quoted_path(opts.request.inputs) +
+                               " is a pickle: name the split to run with --split (train, "
+                               "valid or test)");
     }
     if (opts.truth.empty() != opts.suite.empty()) {
         throw cli::usage_error("--eval TRUTH.npy and --suite NAME go together");

@@ -4,12 +4,12 @@
 # with align=, demo=, eval=, evaldata= (examples/eval/testdata), mpi= (the mpiexec command line ending in emofuse-mpi-eval), data=
 # (tests/align/data), hostile= (the make_hostile_csd program), predict= (emofuse-predict),
 # fixtures= (the predict_fixtures program), models= (tests/models/data) and zoo=
-# (examples/data/zoo) as the case needs them.
+# (examples/data/zoo) and pkl= (tests/io/data/pkl) as the case needs them.
 set -u
 case_name=$1
 work=$2
 shift 2
-align= demo= mpi= data= hostile= eval= evaldata= predict= fixtures= models= zoo=
+align= demo= mpi= data= hostile= eval= evaldata= predict= fixtures= models= zoo= pkl=
 for assignment in "$@"; do
     declare "${assignment%%=*}=${assignment#*=}"
 done
@@ -309,6 +309,66 @@ predict_values)
     cmp -s f32.npz f64.npz || fail "float64 inputs change the output"
     expect_stderr "^emofuse-predict: tfn, 4 samples in 1 batch \(.* s\): wrote M to \"f64.npz\"$"
     no_temporaries
+    ;;
+predict_pkl)
+    # MMSA's .pkl feature file read directly: the test split of the miniature files holds the
+    # fixture's arrays (protocol 2 with big-endian audio and Fortran-order vision, 4 and 5),
+    # so every file gives the .npz run's bytes.
+    predict_case tfn_mosi_regression 0 --out npz.npz
+    for protocol in 2 4 5; do
+        predict_case tfn_mosi_regression 0 --inputs "$pkl/mmsa_mini_p$protocol.pkl" --split test \
+            --out "p$protocol.npz"
+        cmp -s npz.npz "p$protocol.npz" || fail "the protocol $protocol .pkl predicts otherwise than the .npz"
+    done
+    predict_case tfn_mosi_regression 0 --inputs "$pkl/mmsa_mini_p4.pkl" --split train --out train.npz
+    expect_stderr "tfn, 6 samples in 1 batch"
+    predict_case tfn_mosi_regression 2 --inputs "$pkl/mmsa_mini_p4.pkl" --out none.npz
+    expect_stderr 'usage error: --inputs ".*mmsa_mini_p4.pkl" is a pickle: name the split to run with --split'
+    predict_case tfn_mosi_regression 1 --inputs "$pkl/mmsa_mini_p4.pkl" --split tset --out none.npz
+    expect_stderr "mmsa_mini_p4.pkl: no key 'tset' in the top-level dict \(it holds 'train', 'valid', 'test'\)"
+    predict_case tfn_mosi_regression 1 --inputs "$pkl/hostile_os_system.pkl" --split test --out none.npz
+    expect_stderr "GLOBAL 'os system' is refused"
+    predict_case tfn_mosi_regression 1 --split test --out none.npz
+    expect_stderr "inputs.npz is a ZIP archive \(.npz or a torch.save checkpoint\), not a pickle"
+    [ ! -e none.npz ] || fail "a refused .pkl run left an output"
+    no_raw_failure
+    no_temporaries
+    ;;
+eval_pkl)
+    # --truth FILE.pkl --split S --labels KEY scores as the same labels written as text.
+    printf '%s\n' 0.5 -1.25 2 0.1 >pred.txt
+    run 0 "$eval" --suite mosi --pred pred.txt --truth "$pkl/mmsa_mini.test_labels.txt"
+    cp stdout text.json
+    for protocol in 2 4 5; do
+        run 0 "$eval" --suite mosi --pred pred.txt --truth "$pkl/mmsa_mini_p$protocol.pkl" \
+            --split test --labels regression_labels
+        cmp -s stdout text.json || fail "protocol $protocol: the .pkl labels score otherwise than the text"
+    done
+    printf '%s\n' 0 1 2 1 >classes.txt
+    run 0 "$eval" --suite classification --pred classes.txt --truth "$pkl/mmsa_mini_p4.pkl" \
+        --split test --labels classification_labels --format table
+    expect_stdout "n = 4|4"
+    run 1 "$eval" --suite mosi --pred pred.txt --truth "$pkl/mmsa_mini_p4.pkl" --split test \
+        --labels raw_text
+    expect_stderr 'split "test" has no numeric array "raw_text" \(it has .*"regression_labels"'
+    printf '%s\n' 0.5 -1.25 2 >short.txt
+    run 1 "$eval" --suite mosi --pred short.txt --truth "$pkl/mmsa_mini_p4.pkl" --split test \
+        --labels regression_labels
+    expect_stderr "mmsa_mini_p4.pkl:test/regression_labels:4: length mismatch"
+    run 1 "$eval" --suite mosi --pred pred.txt --truth "$pkl/mmsa_mini_p4.pkl" --split test \
+        --labels text
+    expect_stderr "test/text: shape \(4, 7, 16\), expected \(samples,\) or \(samples, 1\)"
+    run 2 "$eval" --suite mosi --pred pred.txt --truth "$pkl/mmsa_mini_p4.pkl"
+    expect_stderr "is a pickle: name its labels with --split and --labels"
+    run 2 "$eval" --suite mosi --pred pred.txt --truth "$pkl/mmsa_mini_p4.pkl" --split test
+    expect_stderr "--split and --labels go together"
+    run 2 "$eval" --suite ov --pred pred.txt --truth "$pkl/mmsa_mini_p4.pkl" --split test \
+        --labels regression_labels
+    expect_stderr "the ov suite reads word sets"
+    run 1 "$eval" --suite mosi --pred pred.txt --truth "$pkl/hostile_os_system.pkl" --split test \
+        --labels regression_labels
+    expect_stderr "GLOBAL 'os system' is refused"
+    no_raw_failure
     ;;
 predict_eval)
     "$fixtures" variants "$models/tfn_mosi_regression.inputs.npz" variants >/dev/null 2>&1 ||

@@ -272,29 +272,19 @@ private:
     }
 
     void parse_descr(const std::string& descr, npy_header& header) {
-        struct known {
-            std::string_view code;
-            dtype type;
-        };
-        constexpr known table[] = {{"f2", dtype::f16}, {"f4", dtype::f32}, {"f8", dtype::f64},
-                                   {"i1", dtype::i8},  {"i2", dtype::i16}, {"i4", dtype::i32},
-                                   {"i8", dtype::i64}, {"u1", dtype::u8},  {"u2", dtype::u16},
-                                   {"u4", dtype::u32}, {"u8", dtype::u64}, {"b1", dtype::boolean}};
         const std::string_view code = descr.size() >= 1 ? std::string_view(descr).substr(1) : "";
         const char order = descr.empty() ? '\0' : descr.front();
-        const auto found = std::find_if(std::begin(table), std::end(table),
-                                        [&](const known& entry) { return entry.code == code; });
-        if (found == std::end(table) ||
-            (order != '<' && order != '>' && order != '|' && order != '=')) {
+        const auto found = dtype_from_numpy_code(code);
+        if (!found || (order != '<' && order != '>' && order != '|' && order != '=')) {
             fail(
                 "unsupported descr '" + descr +
                 "' (emofuse reads f2 f4 f8 i1 i2 i4 i8 u1 u2 u4 u8 b1 with byte order < > = or |)");
         }
-        if (order == '|' && dtype_size(found->type) != 1) {
+        if (order == '|' && dtype_size(*found) != 1) {
             fail("descr '" + descr + "' gives no byte order for a multi-byte type");
         }
-        header.type = found->type;
-        header.big_endian = order == '>' && dtype_size(found->type) > 1;
+        header.type = *found;
+        header.big_endian = order == '>' && dtype_size(*found) > 1;
     }
 
     std::string_view text_;

@@ -94,7 +94,7 @@ public:
         visited_.assign(graph_.nodes.size(), false);
         const auto& root = graph_.nodes[graph_.root];
         if (root.kind != pickle_kind::dict) {
-            fail("data.pkl holds a ", kind_name(root.kind),
+            fail("data.pkl holds a ", pickle_kind_name(root.kind),
                  ", not a dict of tensors (save model.state_dict())");
         }
         walk(graph_.root, "", 0);
@@ -106,34 +106,6 @@ private:
     template <class... Parts>
     [[noreturn]] void fail(const Parts&... parts) const {
         throw io_error(emofuse::detail::concat_message(what_, ": ", parts...));
-    }
-
-    static std::string_view kind_name(pickle_kind kind) {
-        switch (kind) {
-        case pickle_kind::none:
-            return "None";
-        case pickle_kind::boolean:
-            return "bool";
-        case pickle_kind::integer:
-            return "int";
-        case pickle_kind::real:
-            return "float";
-        case pickle_kind::string:
-            return "str";
-        case pickle_kind::tuple:
-            return "tuple";
-        case pickle_kind::list:
-            return "list";
-        case pickle_kind::dict:
-            return "dict";
-        case pickle_kind::global:
-            return "class or function";
-        case pickle_kind::storage:
-            return "bare storage";
-        case pickle_kind::tensor:
-            return "tensor";
-        }
-        return "?";
     }
 
     void read_byte_order() {
@@ -203,19 +175,18 @@ private:
             return;
         case pickle_kind::global:
         case pickle_kind::storage:
-            fail(printable(name, '\'', 120), " holds a ", kind_name(node.kind), ", not a tensor");
+        case pickle_kind::bytes:
+        case pickle_kind::numpy_dtype:
+        case pickle_kind::numpy_array:
+            fail(printable(name, '\'', 120), " holds a ", pickle_kind_name(node.kind),
+                 ", not a tensor");
         case pickle_kind::tuple:
         case pickle_kind::list:
         case pickle_kind::dict:
             break;
         }
-        // Containers are visited once: a second visit means a shared or cyclic reference,
-        // which a state dict never has and which could multiply the output without bound.
-        if (visited_[index]) {
-            fail(printable(name, '\'', 120), " refers to a ", kind_name(node.kind),
-                 " already seen (shared or cyclic containers are not a state dict)");
-        }
-        visited_[index] = true;
+        visit_container_once(visited_, graph_, index, what_, name,
+                             "shared or cyclic containers are not a state dict");
         if (node.kind == pickle_kind::dict) {
             for (std::size_t item = 0; item < node.items.size(); item += 2) {
                 const std::string key = key_text(node.items[item]);

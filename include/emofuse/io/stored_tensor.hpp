@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace emofuse::io {
@@ -90,6 +91,21 @@ constexpr std::optional<dtype> dtype_from_name(std::string_view name) noexcept {
                              dtype::u16, dtype::u32,  dtype::u64};
     for (dtype type : all) {
         if (dtype_name(type) == name) {
+            return type;
+        }
+    }
+    return std::nullopt;
+}
+
+/// The dtype of NumPy's type code without byte order ("f4", "i8", "b1", as in .npy
+/// descriptors and pickled dtypes), nullopt for codes emofuse does not read.
+constexpr std::optional<dtype> dtype_from_numpy_code(std::string_view code) noexcept {
+    constexpr std::pair<std::string_view, dtype> known[] = {
+        {"f2", dtype::f16}, {"f4", dtype::f32}, {"f8", dtype::f64}, {"i1", dtype::i8},
+        {"i2", dtype::i16}, {"i4", dtype::i32}, {"i8", dtype::i64}, {"u1", dtype::u8},
+        {"u2", dtype::u16}, {"u4", dtype::u32}, {"u8", dtype::u64}, {"b1", dtype::boolean}};
+    for (const auto& [known_code, type] : known) {
+        if (known_code == code) {
             return type;
         }
     }

@@ -200,8 +200,8 @@ inline void read_wheel_synonyms(const sheet& s, metrics::emotion_wheel_tables& t
                                 std::size_t runs = 8) {
     std::vector<std::pair<std::uint32_t, std::uint32_t>> columns;
     for (std::size_t run = 1; run <= runs; ++run) {
-        columns.emplace_back(detail::sheet_column(s, "word_run" + std::to_string(run)),
-                             detail::sheet_column(s, "synonym_run" + std::to_string(run)));
+        const auto word = detail::sheet_column(s, "word_run" + std::to_string(run));
+        columns.emplace_back(word, detail::sheet_column(s, "synonym_run" + std::to_string(run)));
     }
     const std::uint32_t last = s.last_row_with_data();
     tables.synonym_runs.assign(runs, {});

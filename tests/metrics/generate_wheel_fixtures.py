@@ -100,6 +100,20 @@ def write_sheet(path, header, rows):
     for row in rows:
         sheet.append(list(row))
     book.save(path)
+    reproducible(path)
+
+
+def reproducible(path):
+    """Fixed member times and document dates, so a rerun writes the same bytes."""
+    import zipfile
+    with zipfile.ZipFile(path) as archive:
+        members = [(info.filename, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members:
+            if name == 'docProps/core.xml':
+                data = re.sub(rb'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ', b'2026-01-01T00:00:00Z', data)
+            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data,
+                             zipfile.ZIP_DEFLATED)
 
 
 # Five small wheels: groups repeat across wheels, a word sits in two level-1 groups of one
@@ -263,6 +277,7 @@ def write_xlsx_cases(folder):
             archive.writestr('xl/worksheets/other.xml', OTHER)
             if spec['strings']:
                 archive.writestr('xl/sharedStrings.xml', SST.format(items=''.join(spec['strings'])))
+        reproducible(path)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore')
@@ -327,9 +342,9 @@ def main():
     if args.real:
         for release, track in tracks.items():
             folder = os.path.join(track, 'emotion_wheel')
+            with contextlib.redirect_stdout(io.StringIO()):  # MER2026's wheel.py reads the npz
+                names = sorted(load_wheel(tracks['mertools'], folder).read_format2raws().keys())
             module = load_wheel(track, folder)
-            with contextlib.redirect_stdout(io.StringIO()):
-                names = sorted(module.read_format2raws().keys())
             truth = [random_answer(rng, names) for _ in range(2000)]
             pred = [random_answer(rng, names) for _ in range(2000)]
             base = os.path.join(tempfile.gettempdir(), f'emofuse_wheel_real_{release}')

@@ -57,8 +57,8 @@ void ov_mertools_2000(benchmark::State& state) {
     std::vector<em::wheel_answer> truth(wheel_samples), pred(wheel_samples);
     for (auto _ : state) {
         for (std::size_t i = 0; i < wheel_samples; ++i) {
-            truth[i] = em::map_wheel_answer(map, truth_text[i]);
-            pred[i] = em::map_wheel_answer(map, pred_text[i]);
+            em::map_wheel_answer(map, truth_text[i], truth[i]);
+            em::map_wheel_answer(map, pred_text[i], pred[i]);
         }
         em::emotion_wheel_suite suite(em::wheel_release::mertools2025, em::wheel_levels::both);
         suite.update(truth, pred);

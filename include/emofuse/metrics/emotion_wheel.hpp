@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -106,11 +107,11 @@ inline std::string python_lower_strip(std::string_view text) {
 
 } // namespace detail
 
-/// MERTools' string_to_list for text: a leading '[' and a trailing ']' removed, split at
-/// quotes (' ") and commas, each piece stripped, empty pieces dropped. ("[" alone, on which
-/// MERTools raises IndexError, gives no words.)
-[[nodiscard]] inline std::vector<std::string> mertools_string_to_list(std::string_view text) {
-    std::vector<std::string> out;
+/// Calls visit(word) for each word of MERTools' string_to_list on text: a leading '[' and a
+/// trailing ']' removed, split at quotes (' ") and commas, each piece stripped, empty pieces
+/// dropped. ("[" alone, on which MERTools raises IndexError, gives no words.)
+template <class Visit>
+void for_each_mertools_word(std::string_view text, Visit&& visit) {
     if (!text.empty() && text.front() == '[') {
         text.remove_prefix(1);
     }
@@ -118,17 +119,22 @@ inline std::string python_lower_strip(std::string_view text) {
         text.remove_suffix(1);
     }
     std::size_t start = 0;
-    while (start <= text.size()) {
-        std::size_t cut = text.find_first_of("'\",", start);
-        if (cut == std::string_view::npos) {
-            cut = text.size();
+    for (std::size_t at = 0; at <= text.size(); ++at) {
+        if (at < text.size() && text[at] != '\'' && text[at] != '"' && text[at] != ',') {
+            continue;
         }
-        const auto piece = detail::python_strip(text.substr(start, cut - start));
+        const auto piece = detail::python_strip(text.substr(start, at - start));
         if (!piece.empty()) {
-            out.emplace_back(piece);
+            visit(piece);
         }
-        start = cut + 1;
+        start = at + 1;
     }
+}
+
+/// MERTools' string_to_list for text, as a list (see for_each_mertools_word).
+[[nodiscard]] inline std::vector<std::string> mertools_string_to_list(std::string_view text) {
+    std::vector<std::string> out;
+    for_each_mertools_word(text, [&](std::string_view word) { out.emplace_back(word); });
     return out;
 }
 
@@ -180,30 +186,45 @@ public:
     /// The clusters of one word (already lower-cased and stripped), or nullptr when
     /// format.csv does not list it. value_error when its chain reaches a format.csv name the
     /// synonym table lacks (wheel.py raises KeyError there).
-    [[nodiscard]] const std::array<std::int32_t, slots>* clusters(const std::string& word) const {
-        const auto it = index_.find(word);
-        if (it == index_.end()) {
-            return nullptr;
+    [[nodiscard]] const std::array<std::int32_t, slots>* clusters(std::string_view word) const {
+        const std::uint32_t hash = hash_word(word);
+        for (std::size_t at = hash & mask_;; at = (at + 1) & mask_) {
+            const auto& slot_entry = table_[at];
+            if (slot_entry.word == 0) {
+                return nullptr;
+            }
+            const std::size_t w = slot_entry.word - 1;
+            if (slot_entry.hash != hash || key(w) != word) {
+                continue;
+            }
+            if (missing_raw_[w] != nullptr) {
+                throw value_error(
+                    "metrics::emotion_wheel: the word \"" + std::string(word.substr(0, 60)) +
+                    "\" maps (format.csv) to \"" + missing_raw_[w]->substr(0, 60) +
+                    "\", which synonym.xlsx does not list (MERTools raises KeyError)");
+            }
+            return &clusters_[w];
         }
-        const auto& entry = words_[it->second];
-        if (!entry.missing_raw.empty()) {
-            throw value_error("metrics::emotion_wheel: the word \"" + word.substr(0, 60) +
-                              "\" maps (format.csv) to \"" + entry.missing_raw.substr(0, 60) +
-                              "\", which synonym.xlsx does not list (MERTools raises KeyError)");
-        }
-        return &entry.clusters;
     }
 
     [[nodiscard]] const std::string& cluster_name(std::int32_t id) const {
         return cluster_names_.at(static_cast<std::size_t>(id));
     }
-    [[nodiscard]] std::size_t word_count() const noexcept { return words_.size(); }
+    [[nodiscard]] std::size_t word_count() const noexcept { return clusters_.size(); }
 
 private:
-    struct word_entry {
-        std::array<std::int32_t, slots> clusters{};
-        std::string missing_raw;
-    };
+    // FNV-1a: words are short, and the table below needs only a well-spread 32-bit hash.
+    static std::uint32_t hash_word(std::string_view word) noexcept {
+        std::uint32_t h = 2166136261u;
+        for (const char c : word) {
+            h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+        }
+        return h;
+    }
+    [[nodiscard]] std::string_view key(std::size_t w) const noexcept {
+        return std::string_view(keys_).substr(key_offsets_[w],
+                                              key_offsets_[w + 1] - key_offsets_[w]);
+    }
     using label_map = std::unordered_map<std::string, std::string>;
     struct wheel_maps_t {
         std::unordered_set<std::string> candidates;
@@ -335,10 +356,14 @@ private:
                      const std::unordered_map<std::string, std::vector<std::string>>& raw_mapping,
                      const wheel_maps_t& wheels) {
         std::vector<std::vector<std::string>> raws_of;
+        std::unordered_map<std::string, std::size_t> index;
+        key_offsets_.assign(1, 0);
         auto add = [&](const std::string& form, const std::string& name) {
-            const auto [it, inserted] = index_.emplace(form, raws_of.size());
+            const auto [it, inserted] = index.emplace(form, raws_of.size());
             if (inserted) {
                 raws_of.emplace_back();
+                keys_ += form;
+                key_offsets_.push_back(keys_.size());
             }
             raws_of[it->second].push_back(name);
         };
@@ -348,23 +373,39 @@ private:
             }
             add(name, name);
         }
+        // Open addressing, at most half full: a lookup touches one slot, then the key bytes.
+        std::size_t capacity = 16;
+        while (capacity < 2 * raws_of.size()) {
+            capacity *= 2;
+        }
+        table_.assign(capacity, {});
+        mask_ = capacity - 1;
+        for (std::size_t w = 0; w < raws_of.size(); ++w) {
+            const std::uint32_t hash = hash_word(key(w));
+            std::size_t at = hash & mask_;
+            while (table_[at].word != 0) {
+                at = (at + 1) & mask_;
+            }
+            table_[at] = {hash, static_cast<std::uint32_t>(w + 1)};
+        }
         std::unordered_map<std::string, std::int32_t> cluster_ids;
-        words_.resize(raws_of.size());
+        clusters_.resize(raws_of.size());
+        missing_raw_.resize(raws_of.size());
         std::vector<std::string> labels;
         for (std::size_t w = 0; w < raws_of.size(); ++w) {
-            auto& entry = words_[w];
+            auto& entry = clusters_[w];
             labels.clear();
             for (const auto& raw : raws_of[w]) {
                 const auto found = raw_mapping.find(raw);
                 if (found == raw_mapping.end()) {
-                    entry.missing_raw = raw;
+                    missing_raw_[w] = std::make_unique<std::string>(raw);
                     break;
                 }
                 labels.insert(labels.end(), found->second.begin(), found->second.end());
             }
             std::sort(labels.begin(), labels.end());
             for (std::size_t s = 0; s < slots; ++s) {
-                entry.clusters[s] = no_cluster;
+                entry[s] = no_cluster;
                 for (const auto& label : labels) {
                     const auto hit = wheels.maps[s].find(label);
                     if (hit == wheels.maps[s].end()) {
@@ -375,15 +416,23 @@ private:
                     if (inserted) {
                         cluster_names_.push_back(hit->second);
                     }
-                    entry.clusters[s] = id->second;
+                    entry[s] = id->second;
                     break;
                 }
             }
         }
     }
 
-    std::unordered_map<std::string, std::size_t> index_;
-    std::vector<word_entry> words_;
+    struct table_slot {
+        std::uint32_t hash = 0;
+        std::uint32_t word = 0; // word index + 1; 0: empty
+    };
+    std::vector<table_slot> table_;
+    std::size_t mask_ = 0;
+    std::string keys_;                     // every word, back to back
+    std::vector<std::size_t> key_offsets_; // word w is keys_[offsets[w], offsets[w + 1])
+    std::vector<std::array<std::int32_t, slots>> clusters_;
+    std::vector<std::unique_ptr<std::string>> missing_raw_; // set where wheel.py raises KeyError
     std::vector<std::string> cluster_names_;
 };
 
@@ -398,28 +447,62 @@ struct wheel_answer {
 };
 
 /// Maps one answer as wheel.py does: string_to_list, lower().strip(), the chain; words that
-/// reach no cluster are dropped.
+/// reach no cluster are dropped. Writes into `out`, reusing its storage.
+inline void map_wheel_answer(const emotion_wheel_map& map, std::string_view text,
+                             wheel_answer& out) {
+    using clusters_t = std::array<std::int32_t, emotion_wheel_map::slots>;
+    // Answers hold a handful of words: a small fixed buffer, then the heap.
+    constexpr std::size_t inline_words = 16;
+    std::array<const clusters_t*, inline_words> inline_found{};
+    std::vector<const clusters_t*> more;
+    std::size_t count = 0;
+    std::string key; // reused across the answer's words
+    for_each_mertools_word(text, [&](std::string_view word) {
+        key.assign(word);
+        for (char& c : key) {
+            if (c >= 'A' && c <= 'Z') {
+                c = static_cast<char>(c - 'A' + 'a');
+            }
+        }
+        const auto stripped = detail::python_strip(key);
+        if (stripped.size() != key.size()) {
+            key = std::string(stripped);
+        }
+        if (const auto* clusters = map.clusters(key)) {
+            if (count < inline_words) {
+                inline_found[count] = clusters;
+            } else {
+                more.push_back(clusters);
+            }
+            ++count;
+        }
+    });
+    const auto found = [&](std::size_t i) {
+        return i < inline_words ? inline_found[i] : more[i - inline_words];
+    };
+    out.ids.clear();
+    for (std::size_t s = 0; s < emotion_wheel_map::slots; ++s) {
+        const auto begin = out.ids.size();
+        for (std::size_t i = 0; i < count; ++i) {
+            const std::int32_t id = (*found(i))[s];
+            if (id != emotion_wheel_map::no_cluster &&
+                std::find(out.ids.begin() + static_cast<std::ptrdiff_t>(begin), out.ids.end(),
+                          id) == out.ids.end()) {
+                out.ids.push_back(id);
+            }
+        }
+        if (out.ids.size() - begin > 1) {
+            std::sort(out.ids.begin() + static_cast<std::ptrdiff_t>(begin), out.ids.end());
+        }
+        out.offsets[s + 1] = static_cast<std::uint32_t>(out.ids.size());
+    }
+}
+
+/// The same, returning a new answer.
 [[nodiscard]] inline wheel_answer map_wheel_answer(const emotion_wheel_map& map,
                                                    std::string_view text) {
     wheel_answer out;
-    std::vector<const std::array<std::int32_t, emotion_wheel_map::slots>*> found;
-    for (const auto& word : mertools_string_to_list(text)) {
-        if (const auto* clusters = map.clusters(detail::python_lower_strip(word))) {
-            found.push_back(clusters);
-        }
-    }
-    for (std::size_t s = 0; s < emotion_wheel_map::slots; ++s) {
-        const auto begin = out.ids.size();
-        for (const auto* clusters : found) {
-            if ((*clusters)[s] != emotion_wheel_map::no_cluster) {
-                out.ids.push_back((*clusters)[s]);
-            }
-        }
-        const auto first = out.ids.begin() + static_cast<std::ptrdiff_t>(begin);
-        std::sort(first, out.ids.end());
-        out.ids.erase(std::unique(first, out.ids.end()), out.ids.end());
-        out.offsets[s + 1] = static_cast<std::uint32_t>(out.ids.size());
-    }
+    map_wheel_answer(map, text, out);
     return out;
 }
 

@@ -3,7 +3,9 @@
 // rather than stop at the ZIP CRC — the worksheet part (1) or the shared-strings part (2)
 // wrapped in a well-formed archive, or format.csv text (3). Anything accepted must also be
 // readable as a wheel sheet or a synonym sheet (or refused with io_error), and the cells of
-// an accepted sheet must be sorted, unique and inside Excel's limits.
+// an accepted sheet must be sorted, unique and inside Excel's limits. As format.csv text the
+// input is also scored as an answer on a fixed small wheel map (ids sorted and unique per
+// slot), and its forms are compiled into a map of their own.
 #include <emofuse/io/detail/zip_archive.hpp>
 #include <emofuse/io/xlsx/emotion_wheel.hpp>
 #include <emofuse/io/xlsx/workbook.hpp>
@@ -13,6 +15,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -106,6 +109,35 @@ constexpr std::string_view default_strings =
     R"(<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>level1</t>)"
     R"(</si><si><t>level2</t></si><si><t>level3</t></si><si><t>Joy</t></si></sst>)";
 
+namespace em = emofuse::metrics;
+
+/// Five one-row wheels and one synonym run: enough for every chain step.
+em::emotion_wheel_tables fixed_tables() {
+    em::emotion_wheel_tables t;
+    for (int k = 1; k <= 5; ++k) {
+        t.wheels.push_back({"wheel" + std::to_string(k),
+                            {{std::string("Joy"), std::string("Happy"), std::string("Glad")},
+                             {std::nullopt, std::string("Calm"), std::nullopt}}});
+    }
+    t.synonym_runs = {{{"joy", "['delight', 'bliss']"}, {"glad", "cheerful"}, {"calm", ""}}};
+    t.forms = {{"joy", "joyful,joys"}, {"delight", "delighted"}, {"glad", ""}, {"cheerful", ""}};
+    return t;
+}
+
+void check_answer(const em::emotion_wheel_map& map, std::string_view text) {
+    try {
+        const auto answer = em::map_wheel_answer(map, text);
+        for (std::size_t s = 0; s < em::emotion_wheel_map::slots; ++s) {
+            const auto ids = answer.slot(s);
+            for (std::size_t i = 1; i < ids.size(); ++i) {
+                require(ids[i - 1] < ids[i], "an answer's ids are sorted and unique per slot");
+            }
+        }
+    } catch (const emofuse::value_error&) {
+        // a form whose chain reaches a name the synonym runs lack (wheel.py's KeyError)
+    }
+}
+
 void check_sheet(const xlsx::sheet& sheet) {
     const auto cells = sheet.cells();
     for (std::size_t i = 0; i < cells.size(); ++i) {
@@ -140,10 +172,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string rest(reinterpret_cast<const char*>(data + 1), size - 1);
     try {
         if (mode == 3) {
-            const auto rows = xlsx::parse_wheel_forms(rest, "format.csv");
-            for (const auto& [name, forms] : rows) {
-                (void)emofuse::metrics::mertools_string_to_list(forms);
-                (void)emofuse::metrics::detail::python_lower_strip(name);
+            static const em::emotion_wheel_map fixed(fixed_tables());
+            check_answer(fixed, rest);
+            auto tables = fixed_tables();
+            tables.forms = xlsx::parse_wheel_forms(rest, "format.csv");
+            const em::emotion_wheel_map own(tables);
+            for (const auto& [name, forms] : tables.forms) {
+                check_answer(own, forms);
+                check_answer(own, name);
             }
             return 0;
         }
@@ -152,12 +188,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             const auto bytes = std::as_bytes(std::span<const char>(rest));
             archive.assign(bytes.begin(), bytes.end());
         } else {
-            archive = stored_zip({{"xl/workbook.xml", std::string(workbook)},
-                                  {"xl/_rels/workbook.xml.rels", std::string(relationships)},
-                                  {"xl/worksheets/sheet1.xml",
-                                   mode == 1 ? rest : std::string(default_sheet)},
-                                  {"xl/sharedStrings.xml",
-                                   mode == 2 ? rest : std::string(default_strings)}});
+            archive = stored_zip(
+                {{"xl/workbook.xml", std::string(workbook)},
+                 {"xl/_rels/workbook.xml.rels", std::string(relationships)},
+                 {"xl/worksheets/sheet1.xml", mode == 1 ? rest : std::string(default_sheet)},
+                 {"xl/sharedStrings.xml", mode == 2 ? rest : std::string(default_strings)}});
         }
         check_sheet(xlsx::parse_first_sheet(archive, "fuzz.xlsx"));
     } catch (const emofuse::io_error&) {

@@ -128,6 +128,15 @@ TEST_CASE("emotion wheel: --level selects the keys; bootstrap weights repeat sam
     CHECK_FALSE(one.contains("track2_score"));
     const auto two = score(truth, pred, em::wheel_release::mertools2025, em::wheel_levels::level2);
     CHECK(two.at("level2_recall") == both.at("level2_recall"));
+    // Two halves merged: the same sums as one pass.
+    const std::size_t half = truth.size() / 2;
+    em::emotion_wheel_suite first(em::wheel_release::mertools2025, em::wheel_levels::both);
+    em::emotion_wheel_suite second(em::wheel_release::mertools2025, em::wheel_levels::both);
+    first.update(std::span(truth).first(half), std::span(pred).first(half));
+    second.update(std::span(truth).subspan(half), std::span(pred).subspan(half));
+    first.merge(second);
+    CHECK(first.compute().at("track2_score") ==
+          doctest::Approx(both.at("track2_score")).epsilon(1e-14));
     // Weight 2 on every sample: the same averages.
     std::vector<std::uint32_t> weights(truth.size(), 2);
     em::emotion_wheel_suite suite(em::wheel_release::mertools2025, em::wheel_levels::both);

@@ -28,8 +28,8 @@ struct options {
     std::string pred_path;
     std::string truth_path;
     std::vector<std::string> group_paths;
-    std::string wheel_dir;      ///< ov mertools presets: the emotion_wheel/ folder
-    std::string level = "both"; ///< ov mertools presets: 1, 2 or both
+    std::string wheel_dir; ///< ov mertools presets: the emotion_wheel/ folder
+    std::string level;     ///< ov mertools presets: 1, 2 or both (empty: both)
     std::size_t num_classes = 0;
     bool logits = false;
     std::size_t bootstrap = 0;

@@ -55,6 +55,9 @@ def load_wheel(track, wheel_root):
     for name in STUBBED:
         sys.modules.pop(name, None)
     utils = os.path.join(track, 'toolkit', 'utils')
+    if not os.path.isdir(utils):
+        sys.exit(f'{utils}: missing; --mertools needs a full MERTools checkout (wheel.py takes '
+                 'string_to_list and func_read_key_from_csv from toolkit/utils)')
     functions = functions_from(os.path.join(utils, 'functions.py'), {'string_to_list'},
                                {'np': np, 'pd': pd, 're': re})
     read_files = functions_from(os.path.join(utils, 'read_files.py'),

@@ -30,3 +30,14 @@ if(HDF5_FOUND)
 else()
     message(STATUS "emofuse: HDF5 not found (apt-get install libhdf5-dev), emofuse::csd disabled")
 endif()
+
+# emofuse::xlsx — .xlsx first-sheet reading and the OV-MER emotion_wheel/ folder (io/xlsx/
+# headers): needs expat. Build tree only for now (not installed).
+if(EXPAT_FOUND)
+    add_library(emofuse_xlsx INTERFACE)
+    add_library(emofuse::xlsx ALIAS emofuse_xlsx)
+    target_link_libraries(emofuse_xlsx INTERFACE emofuse EXPAT::EXPAT)
+    message(STATUS "emofuse: expat found, emofuse::xlsx and emofuse-eval --suite ov --wheel enabled")
+else()
+    message(STATUS "emofuse: expat not found (apt-get install libexpat1-dev), emofuse::xlsx disabled")
+endif()

@@ -25,4 +25,5 @@ endif()
 
 # Optional components: each exists only when its dependency is found.
 find_package(HDF5 QUIET COMPONENTS C)
+find_package(EXPAT QUIET) # emofuse::xlsx (.xlsx reading, the OV-MER emotion wheel)
 find_package(MPI QUIET COMPONENTS CXX)

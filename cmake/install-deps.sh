@@ -10,6 +10,7 @@ packages=(
     build-essential cmake ninja-build pkg-config
     libxtensor-dev libxsimd-dev libboost-dev doctest-dev libbenchmark-dev
     nlohmann-json3-dev libhdf5-dev
+    libexpat1-dev # emofuse::xlsx: the OV-MER emotion-wheel folder's .xlsx files
     libopenmpi-dev openmpi-bin
     clang libclang-rt-14-dev
     # The Python module (EMOFUSE_BUILD_PYTHON) and its pytest suite, which the test workflow runs.
@@ -18,6 +19,8 @@ packages=(
 if [[ "${1:-}" == "--python" ]]; then
     # OpenBLAS: without it numpy falls back to the reference BLAS and the GEMM comparison is moot.
     packages+=(python3-torch python3-scipy python3-h5py python3-matplotlib libopenblas0-pthread)
+    # tests/metrics/generate_wheel_fixtures.py runs MERTools' wheel.py, which reads Excel.
+    packages+=(python3-pandas python3-openpyxl)
 fi
 
 missing=()

@@ -45,4 +45,7 @@ struct bound_suite {
 /// ov: comma-separated words per line, grouped by the --groups tables.
 [[nodiscard]] bound_suite bind_open_vocabulary(const options& o);
 
+/// ov mertools / mertools2026: answers scored on the --wheel folder (wheel_binder.cpp).
+[[nodiscard]] bound_suite bind_emotion_wheel(const options& o, std::string_view preset);
+
 } // namespace emofuse::eval

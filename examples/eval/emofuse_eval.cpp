@@ -46,6 +46,11 @@ int run(int argc, char** argv) {
             "--groups applies to --suite " +
             suites_where([](input_kind k) { return k == input_kind::word_sets; }) + " only");
     }
+    if ((!o.wheel_dir.empty() || !o.level.empty()) &&
+        !(suite->name == "ov" && preset->name.starts_with("mertools"))) {
+        throw cli::usage_error("--wheel and --level apply to --suite ov --preset mertools or "
+                               "mertools2026 only");
+    }
     if (o.logits && (kind == input_kind::scores || kind == input_kind::word_sets)) {
         throw cli::usage_error("--logits applies to class suites only");
     }

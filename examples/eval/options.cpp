@@ -33,6 +33,8 @@ Options:
                         suite's default, or for classification the largest id + 1 (at most 4096)
   --logits              prediction lines hold K scores; the class is their argmax
   --groups FILE         CSV word,group table for ov (repeat to average over tables)
+  --wheel DIR           ov mertools presets: MERTools' emotion_wheel/ folder
+  --level 1|2|both      ov mertools presets: wheel levels to report (default both)
   --bootstrap N         N-resample percentile bootstrap confidence intervals, 0..1000000
                         (progress on stderr when it is a terminal)
   --seed S              bootstrap seed, 0..18446744073709551615 (default 0)
@@ -115,6 +117,14 @@ options parse_options(int argc, char** argv) {
             o.truth_labels = value(i, arg);
         } else if (arg == "--groups") {
             o.group_paths.push_back(value(i, arg));
+        } else if (arg == "--wheel") {
+            o.wheel_dir = value(i, arg);
+        } else if (arg == "--level") {
+            o.level = value(i, arg);
+            if (o.level != "1" && o.level != "2" && o.level != "both") {
+                throw cli::usage_error("--level: expected 1, 2 or both, got " +
+                                       cli::quoted(o.level));
+            }
         } else if (arg == "--num-classes") {
             o.num_classes = cli::parse_integer<std::size_t>(arg, value(i, arg), 1, max_classes);
         } else if (arg == "--logits") {

@@ -30,6 +30,8 @@ struct options {
     std::string truth_split;  ///< with truth_labels: --truth is a pickled dict of splits (.pkl)
     std::string truth_labels; ///< the split's key holding the labels
     std::vector<std::string> group_paths;
+    std::string wheel_dir; ///< ov mertools presets: the emotion_wheel/ folder
+    std::string level;     ///< ov mertools presets: 1, 2 or both (empty: both)
     std::size_t num_classes = 0;
     bool logits = false;
     std::size_t bootstrap = 0;

@@ -36,6 +36,9 @@ bound_suite binary_emotions_binder(const options& o, const suite_spec&, std::str
 bound_suite open_vocabulary_binder(const options& o, const suite_spec&, std::string_view) {
     return bind_open_vocabulary(o);
 }
+bound_suite emotion_wheel_binder(const options& o, const suite_spec&, std::string_view preset) {
+    return bind_emotion_wheel(o, preset);
+}
 
 using enum input_kind;
 using em::emotion_suite_kind;
@@ -88,10 +91,14 @@ constexpr std::array<suite_spec, 10> suites = {{
      6,
      "class ids, 6 classes"},
     {"ov",
-     {{{"default", word_sets, open_vocabulary_binder}, none}},
-     1,
+     {{{"default", word_sets, open_vocabulary_binder},
+       {"mertools", word_sets, emotion_wheel_binder},
+       {"mertools2026", word_sets, emotion_wheel_binder}}},
+     3,
      0,
-     "comma-separated emotion words per line; --groups maps words"},
+     "comma-separated emotion words per line; default: --groups\n"
+     "maps words; mertools (MER2025), mertools2026: OV-MER\n"
+     "emotion-wheel scoring on --wheel DIR [--level 1|2|both]"},
 }};
 
 /// Every suite has 1..max_presets named presets; a suite listed on the previous row (empty

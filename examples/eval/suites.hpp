@@ -33,7 +33,7 @@ struct preset_spec {
     binder bind;
 };
 
-inline constexpr std::size_t max_presets = 2;
+inline constexpr std::size_t max_presets = 3;
 
 struct suite_spec {
     std::string_view name;

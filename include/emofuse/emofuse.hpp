@@ -87,6 +87,7 @@
 #include "emofuse/metrics/classification.hpp"
 #include "emofuse/metrics/confusion.hpp"
 #include "emofuse/metrics/emotion.hpp"
+#include "emofuse/metrics/emotion_wheel.hpp"
 #include "emofuse/metrics/moments.hpp"
 #include "emofuse/metrics/numeric.hpp"
 #include "emofuse/metrics/open_vocabulary.hpp"

@@ -29,7 +29,7 @@ class MmsaModel:
     Each call applies MMSA's data-loader steps (``-inf`` audio to 0, ``need_normalized``
     averaging) and AMIO's alignment to the arrays, then runs the forward without the GIL. The
     loader steps run in float32 as MMSA's loader does, unless the model is float64 and all three
-    arrays are float64. ``audio_lengths`` / ``vision_lengths`` (one integer per sample, as the
+    arrays are float64; the alignment (part of AMIO's model) runs in the model's dtype. ``audio_lengths`` / ``vision_lengths`` (one integer per sample, as the
     feature files give them) are checked but not used: no model of the zoo reads them, as in
     MMSA (``needs`` lists what a model reads).
     """

@@ -182,7 +182,7 @@ public:
         check_lengths(audio_lengths, 1, arrays[1]);
         check_lengths(vision_lengths, 2, arrays[2]);
         // MMSA's loader works in float32 (astype(np.float32)); a float64 model on float64
-        // arrays runs the loader steps in float64 too.
+        // arrays runs the loader steps in float64 too. The alignment runs in the model's dtype.
         const bool double_loader = dtype() == "float64" && arrays[0].is_double &&
                                    arrays[1].is_double && arrays[2].is_double;
         py::dict result;
@@ -241,13 +241,16 @@ private:
         return mo::load_mmsa_model<double>(built, tensors);
     }
 
+    /// MMSA's loader steps in `Loader`'s precision, then AMIO's alignment — part of the model
+    /// in MMSA — in the model's.
     template <class Loader, class T>
     static mo::mmsa_batch<T> prepare(mo::mmsa_config& config,
                                      const std::array<real_array, 3>& arrays) {
-        return convert_batch<T>(mo::prepare_mmsa_inputs(
-            config, mo::mmsa_batch<Loader>{copy_modality<Loader>(arrays[0]),
-                                           copy_modality<Loader>(arrays[1]),
-                                           copy_modality<Loader>(arrays[2])}));
+        return mo::apply_mmsa_alignment(
+            config, convert_batch<T>(mo::apply_mmsa_loader_steps(
+                        config, mo::mmsa_batch<Loader>{copy_modality<Loader>(arrays[0]),
+                                                       copy_modality<Loader>(arrays[1]),
+                                                       copy_modality<Loader>(arrays[2])})));
     }
 
     mo::mmsa_config loaded_;

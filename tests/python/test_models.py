@@ -68,7 +68,8 @@ def test_fixture_reproduced(name, dtype):
         for key, values in got.items():
             want = expected[key + suffix].astype(np.float64).reshape(values.shape)
             assert values.dtype == np.dtype(dtype)
-            assert values.shape == (x["text"].shape[0], model.output_dim)
+            if key in model.output_names:  # MFN's L has its own width
+                assert values.shape == (x["text"].shape[0], model.output_dim)
             error = np.max(np.abs(values - want) / (1 + np.abs(want)))
             assert error <= tolerance(name, dtype), (key, error)
 
@@ -142,7 +143,7 @@ def test_bad_arrays_name_the_argument(tfn):
     model, x = tfn
     t, a, v = x["text"], x["audio"], x["vision"]
     with pytest.raises(TypeError, match=r"audio: expected dtype float32 or float64, got int64"):
-        model(t, a.astype(np.int64), v)
+        model(t, np.zeros(a.shape, np.int64), v)
     with pytest.raises(TypeError, match=r"vision: expected an array .*got None"):
         model(t, a, None)
     with pytest.raises(TypeError, match=r"text: expected an array-like of numbers"):

@@ -3,17 +3,16 @@
 #include "binders.hpp"
 
 #include "common/cli.hpp"
+#include "common/metric_suites.hpp"
 #include "input.hpp"
 #include "options.hpp"
 
 #include <emofuse/core/error.hpp>
+#include <emofuse/metrics/emotion.hpp>
 #include <emofuse/metrics/open_vocabulary.hpp>
-#include <emofuse/metrics/policy.hpp>
-#include <emofuse/metrics/regression_suite.hpp>
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -24,18 +23,6 @@ namespace emofuse::eval {
 namespace em = emofuse::metrics;
 
 namespace {
-
-/// Calls f(data...) for the plain run and f(data..., weights) for a bootstrap resample.
-template <class F, class... Data>
-void apply_weights(std::span<const std::uint32_t> weights, F&& f, const Data&... data) {
-    if (weights.empty()) {
-        f(data...);
-    } else {
-        f(data..., weights);
-    }
-}
-
-using score_column = std::shared_ptr<const std::vector<double>>;
 
 /// The kept samples' values of a one-column file (moved out when every sample is kept).
 std::vector<double> kept_column(numeric_file& file, const std::vector<std::size_t>& keep) {
@@ -48,27 +35,6 @@ std::vector<double> kept_column(numeric_file& file, const std::vector<std::size_
         out.push_back(file.values[i]);
     }
     return out;
-}
-
-/// Reads one score per line from both files; binds `make()` (a fresh suite) to them.
-template <class MakeSuite>
-bound_suite bind_score_suite(const options& o, MakeSuite make) {
-    auto pred_file = read_numeric(o.pred_path, 1, "one score per line");
-    auto truth_file = read_truth(o, 1, "one score per line");
-    check_same_length(pred_file.name, pred_file.lines, truth_file.name, truth_file.lines);
-    const auto keep = finite_samples(pred_file, truth_file, o.nan);
-    const score_column truth = std::make_shared<std::vector<double>>(kept_column(truth_file, keep));
-    const score_column pred = std::make_shared<std::vector<double>>(kept_column(pred_file, keep));
-    bound_suite bound;
-    bound.samples = bound.scored = keep.size();
-    bound.evaluate = [=](std::span<const std::uint32_t> w) {
-        auto suite = make();
-        apply_weights(
-            w, [&](const auto&... a) { suite.update(a...); }, std::span<const double>(*truth),
-            std::span<const double>(*pred));
-        return suite.compute();
-    };
-    return bound;
 }
 
 std::size_t argmax(const double* row, std::size_t count) {
@@ -109,7 +75,6 @@ std::size_t infer_classes(const numeric_file& pred, const numeric_file& truth,
 struct label_data {
     std::vector<int> truth, pred;
     std::vector<double> val_truth, val_pred;
-    std::size_t num_classes = 0;
 };
 
 em::grouping_table read_groups(const std::string& path) {
@@ -140,47 +105,38 @@ em::grouping_table read_groups(const std::string& path) {
     return table;
 }
 
-using word_sets = std::vector<em::open_vocabulary_suite::word_set>;
+using word_sets = std::vector<cli::suites::word_set>;
 
 /// Comma-separated words per line; "-" is the empty set (a blank line would be skipped).
 word_sets parse_word_sets(const text_file& file) {
     word_sets out;
     out.reserve(file.rows());
     for (const auto& text : file.texts) {
-        em::open_vocabulary_suite::word_set words;
-        if (text != "-") {
-            std::size_t start = 0;
-            while (start <= text.size()) {
-                const std::size_t comma = std::min(text.find(',', start), text.size());
-                const std::string_view word = std::string_view(text).substr(start, comma - start);
-                if (!trim(word).empty()) {
-                    words.emplace_back(word);
-                }
-                start = comma + 1;
-            }
-        }
-        out.push_back(std::move(words));
+        out.push_back(text == "-" ? cli::suites::word_set{} : cli::suites::split_words(text));
     }
     return out;
 }
 
 } // namespace
 
-bound_suite bind_sentiment(const options& o, std::string_view preset,
-                           em::sentiment_dataset dataset) {
-    const auto p = preset == "mmsa" ? em::sentiment_preset::mmsa : em::sentiment_preset::mult;
-    return bind_score_suite(o,
-                            [=] { return em::sentiment_suite(dataset, p, em::nan_policy::error); });
+bound_suite bind_scores(const options& o, std::string_view suite, std::string_view preset) {
+    auto pred_file = read_numeric(o.pred_path, 1, "one score per line");
+    auto truth_file = read_numeric(o.truth_path, 1, "one score per line");
+    check_same_length(pred_file.name, pred_file.lines, truth_file.name, truth_file.lines);
+    const auto keep = finite_samples(pred_file, truth_file, o.nan);
+    auto columns = std::make_shared<std::pair<std::vector<double>, std::vector<double>>>(
+        kept_column(truth_file, keep), kept_column(pred_file, keep));
+    bound_suite bound;
+    bound.samples = bound.scored = keep.size();
+    bound.evaluate =
+        cli::suites::score_evaluator(suite, preset, std::span<const double>(columns->first),
+                                     std::span<const double>(columns->second), columns);
+    return bound;
 }
 
-bound_suite bind_regression(const options& o, std::string_view preset) {
-    const auto p = preset == "mertools" ? em::regression_preset::mertools
-                                        : em::regression_preset::torchmetrics;
-    return bind_score_suite(o, [=] { return em::regression_suite(p, em::nan_policy::error); });
-}
-
-bound_suite bind_class_ids(const options& o, em::emotion_suite_kind kind,
-                           std::size_t default_classes, bool valence) {
+bound_suite bind_class_ids(const options& o, std::string_view suite, std::size_t default_classes) {
+    const bool valence = cli::suites::has_valence(suite);
+    const auto kind = cli::suites::emotion_kind(suite);
     const std::size_t extra = valence ? 1 : 0;
     const std::string truth_what = valence ? "class and valence" : "one class id per line";
     // With --logits and no --num-classes, the first line's column count sets K.
@@ -211,7 +167,6 @@ bound_suite bind_class_ids(const options& o, em::emotion_suite_kind kind,
                                  : infer_classes(pred_file, truth_file, keep, o.logits);
     }
     auto data = std::make_shared<label_data>();
-    data->num_classes = k;
     data->truth.reserve(keep.size());
     data->pred.reserve(keep.size());
     for (const auto i : keep) {
@@ -227,20 +182,11 @@ bound_suite bind_class_ids(const options& o, em::emotion_suite_kind kind,
     bound_suite bound;
     bound.samples = bound.scored = keep.size();
     bound.num_classes = k;
-    bound.evaluate = [=](std::span<const std::uint32_t> w) {
-        em::emotion_suite suite(kind, data->num_classes);
-        apply_weights(
-            w, [&](const auto&... a) { suite.update(a...); }, std::span<const int>(data->truth),
-            std::span<const int>(data->pred));
-        if (suite.needs_valence()) {
-            apply_weights(
-                w, [&](const auto&... a) { suite.update_valence(a...); },
-                std::span<const double>(data->val_truth), std::span<const double>(data->val_pred));
-        }
-        return suite.compute();
-    };
+    bound.evaluate = cli::suites::class_evaluator(
+        suite, k, std::span<const int>(data->truth), std::span<const int>(data->pred),
+        std::span<const double>(data->val_truth), std::span<const double>(data->val_pred), data);
     bound.confusion = [=] {
-        em::confusion_counts counts(data->num_classes);
+        em::confusion_counts counts(k);
         counts.update(std::span<const int>(data->truth), std::span<const int>(data->pred));
         return counts;
     };
@@ -255,26 +201,20 @@ bound_suite bind_binary_emotions(const options& o) {
     auto truth_file = read_truth(o, emotions, "4 per-emotion 0/1 labels");
     check_same_length(pred_file.name, pred_file.lines, truth_file.name, truth_file.lines);
     const auto keep = finite_samples(pred_file, truth_file, o.nan);
-    auto truth = std::make_shared<std::vector<int>>();
-    auto pred = std::make_shared<std::vector<int>>();
-    truth->reserve(keep.size() * emotions);
-    pred->reserve(keep.size() * emotions);
+    auto data = std::make_shared<label_data>();
+    data->truth.reserve(keep.size() * emotions);
+    data->pred.reserve(keep.size() * emotions);
     for (const auto i : keep) {
         for (std::size_t e = 0; e < emotions; ++e) {
-            truth->push_back(class_id(truth_file, i, truth_file.row(i)[e], 2));
-            pred->push_back(o.logits ? static_cast<int>(argmax(pred_file.row(i) + 2 * e, 2))
-                                     : class_id(pred_file, i, pred_file.row(i)[e], 2));
+            data->truth.push_back(class_id(truth_file, i, truth_file.row(i)[e], 2));
+            data->pred.push_back(o.logits ? static_cast<int>(argmax(pred_file.row(i) + 2 * e, 2))
+                                          : class_id(pred_file, i, pred_file.row(i)[e], 2));
         }
     }
     bound_suite bound;
     bound.samples = bound.scored = keep.size();
-    bound.evaluate = [=](std::span<const std::uint32_t> w) {
-        em::per_emotion_binary_suite suite;
-        apply_weights(
-            w, [&](const auto&... a) { suite.update(a...); }, std::span<const int>(*truth),
-            std::span<const int>(*pred));
-        return suite.compute();
-    };
+    bound.evaluate = cli::suites::binary_emotion_evaluator(std::span<const int>(data->truth),
+                                                           std::span<const int>(data->pred), data);
     return bound;
 }
 
@@ -282,9 +222,6 @@ bound_suite bind_open_vocabulary(const options& o) {
     std::vector<em::grouping_table> tables;
     for (const auto& path : o.group_paths) {
         tables.push_back(read_groups(path));
-    }
-    if (tables.empty()) {
-        tables.emplace_back(); // every word is its own group
     }
     if (!o.truth_split.empty()) {
         throw cli::usage_error("--split and --labels read numeric labels; the ov suite reads "
@@ -295,44 +232,15 @@ bound_suite bind_open_vocabulary(const options& o) {
     check_same_length(pred_file.name, pred_file.lines, truth_file.name, truth_file.lines);
     auto truth = std::make_shared<word_sets>(parse_word_sets(truth_file));
     auto pred = std::make_shared<word_sets>(parse_word_sets(pred_file));
-    // The library scores a sample only when its truth set is non-empty (words are trimmed
-    // and non-empty, and every word maps to a non-empty group).
-    auto scorable = std::make_shared<std::vector<bool>>();
-    scorable->reserve(truth->size());
-    for (const auto& words : *truth) {
-        scorable->push_back(!words.empty());
-    }
+    auto scoring = cli::suites::open_vocabulary_evaluator(std::move(tables), truth, pred);
     bound_suite bound;
     bound.samples = truth->size();
-    bound.scored = static_cast<std::size_t>(std::count(scorable->begin(), scorable->end(), true));
+    bound.scored = scoring.scored;
     if (bound.samples > 0 && bound.scored == 0) {
         throw input_error(truth_file.name + ": every truth set is empty ('-'); ov scores only "
                                             "samples with a non-empty truth set");
     }
-    const std::vector<std::string> keys = {"precision", "recall", "mer_ov_score", "f_score"};
-    bound.evaluate = [=](std::span<const std::uint32_t> w) {
-        if (!w.empty()) {
-            // A resample may draw only empty truth sets: no value, which the bootstrap
-            // leaves out of the percentiles.
-            bool any = false;
-            for (std::size_t i = 0; i < w.size() && !any; ++i) {
-                any = w[i] != 0 && (*scorable)[i];
-            }
-            if (!any) {
-                em::suite_result none;
-                for (const auto& key : keys) {
-                    none.add(key, std::numeric_limits<double>::quiet_NaN());
-                }
-                return none;
-            }
-        }
-        em::open_vocabulary_suite suite(tables);
-        apply_weights(
-            w, [&](const auto&... a) { suite.update(a...); },
-            std::span<const word_sets::value_type>(*truth),
-            std::span<const word_sets::value_type>(*pred));
-        return suite.compute();
-    };
+    bound.evaluate = std::move(scoring.evaluate);
     return bound;
 }
 

@@ -4,8 +4,6 @@
 #pragma once
 
 #include <emofuse/metrics/confusion.hpp>
-#include <emofuse/metrics/emotion.hpp>
-#include <emofuse/metrics/sentiment.hpp>
 #include <emofuse/metrics/suite_result.hpp>
 
 #include <cstddef>
@@ -27,17 +25,15 @@ struct bound_suite {
     std::function<metrics::confusion_counts()> confusion; ///< single-label class suites only
 };
 
-/// mosi, mosei, sims: one score per line; preset mmsa or mult.
-[[nodiscard]] bound_suite bind_sentiment(const options& o, std::string_view preset,
-                                         metrics::sentiment_dataset dataset);
-
-/// regression: one value per line; preset mertools or torchmetrics.
-[[nodiscard]] bound_suite bind_regression(const options& o, std::string_view preset);
+/// mosi, mosei, sims (presets mmsa, mult) and regression (mertools, torchmetrics): one score
+/// per line.
+[[nodiscard]] bound_suite bind_scores(const options& o, std::string_view suite,
+                                      std::string_view preset);
 
 /// Single-label class suites: one class id per line (or K logits with --logits), plus a
-/// valence column when `valence`. default_classes = 0: K is the largest id + 1.
-[[nodiscard]] bound_suite bind_class_ids(const options& o, metrics::emotion_suite_kind kind,
-                                         std::size_t default_classes, bool valence);
+/// valence column for mer2023. default_classes = 0: K is the largest id + 1.
+[[nodiscard]] bound_suite bind_class_ids(const options& o, std::string_view suite,
+                                         std::size_t default_classes);
 
 /// iemocap mult: four per-emotion 0/1 columns (eight logits with --logits).
 [[nodiscard]] bound_suite bind_binary_emotions(const options& o);

@@ -64,11 +64,7 @@ int run(int argc, char** argv) {
                                " classes; --num-classes is " + std::to_string(o.num_classes));
     }
 
-    if (preset->bind == nullptr) {
-        throw std::logic_error("emofuse-eval: suite table: preset " + std::string(preset->name) +
-                               " of suite " + std::string(suite->name) + " has no binder");
-    }
-    const bound_suite bound = preset->bind(o, *suite, preset->name);
+    const bound_suite bound = bind_suite(o, *suite, *preset);
     if (bound.samples == 0) {
         throw input_error(display_name(o.pred_path) +
                           ": no samples to evaluate (after skipping blank, comment and "

@@ -1,9 +1,11 @@
-// examples/eval/suites.hpp — the one table of emofuse-eval's suites: names, presets (each
-// with its input kind and binder), default class counts and --help descriptions. Every
-// suite list the tool prints or checks is derived from it.
+// examples/eval/suites.hpp — emofuse-eval's view of the one suite table
+// (common/metric_suites.hpp: names, presets with their input kinds, default class counts,
+// --help descriptions): preset resolution, the binder of each input kind, and the suite
+// lists the tool prints or checks.
 #pragma once
 
 #include "binders.hpp"
+#include "common/metric_suites.hpp"
 
 #include <array>
 #include <cstddef>
@@ -14,41 +16,15 @@
 namespace emofuse::eval {
 
 struct options;
-struct suite_spec;
 
-/// What one sample line holds.
-enum class input_kind {
-    scores,          ///< one real score
-    class_ids,       ///< one class id (or K logits), mer2023 plus a valence
-    binary_emotions, ///< per-emotion 0/1 columns (or two logits each)
-    word_sets,       ///< comma-separated words
-};
+// The table itself is shared with the Python module (common/metric_suites.hpp).
+using input_kind = cli::suites::input_kind;
+using preset_spec = cli::suites::preset_entry;
+using suite_spec = cli::suites::suite_entry;
 
-/// Reads both files and binds the suite's metrics to the parsed data.
-using binder = bound_suite (*)(const options&, const suite_spec&, std::string_view preset);
-
-struct preset_spec {
-    std::string_view name;
-    input_kind input;
-    binder bind;
-};
-
-inline constexpr std::size_t max_presets = 3;
-
-struct suite_spec {
-    std::string_view name;
-    std::array<preset_spec, max_presets> preset_list;
-    std::size_t preset_count;
-    /// Class suites without --num-classes: K; 0 infers the largest id + 1.
-    std::size_t default_classes;
-    /// Description in --help; continuation lines start with '\n'. Empty: listed on the
-    /// previous suite's row (same presets).
-    std::string_view help;
-
-    [[nodiscard]] constexpr std::span<const preset_spec> presets() const noexcept {
-        return std::span<const preset_spec>(preset_list.data(), preset_count);
-    }
-};
+/// Reads both files in the preset's input format and binds the suite's metrics to the data.
+[[nodiscard]] bound_suite bind_suite(const options& o, const suite_spec& suite,
+                                     const preset_spec& preset);
 
 /// Every suite, in --help order.
 [[nodiscard]] std::span<const suite_spec> suite_table() noexcept;

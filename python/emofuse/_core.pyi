@@ -1,5 +1,6 @@
 """Type stubs of the compiled module ``emofuse._core`` (use the ``emofuse`` package instead)."""
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from os import PathLike
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy.typing as npt
 
@@ -7,6 +8,8 @@ Groups = Sequence[Sequence[Tuple[str, str]]]
 SuiteResult = Dict[str, Any]
 
 class metrics:
+    @staticmethod
+    def suite_table() -> List[Tuple[str, List[str], int]]: ...
     @staticmethod
     def evaluate(suite: str, pred: Any, truth: Any, preset: str = ..., num_classes: Optional[int] = ...,
                  logits: Optional[bool] = ..., groups: Groups = ..., nan: str = ...,
@@ -49,6 +52,9 @@ class metrics:
         def merge(self, other: "metrics.BinaryEmotionAccumulator") -> None: ...
         def compute(self) -> Tuple[SuiteResult, List[str]]: ...
 
+    @staticmethod
+    def update_kernel_level() -> str: ...
+
     class OpenVocabularyAccumulator:
         state: List[Tuple[float, float, float]]
         groups: List[List[Tuple[str, str]]]
@@ -82,3 +88,21 @@ class fusion:
     @staticmethod
     def low_rank_fusion(modalities: Sequence[Any], factors: Sequence[Any], rank_weights: Any,
                         bias: Any) -> npt.NDArray[Any]: ...
+
+class models:
+    @staticmethod
+    def model_names() -> List[str]: ...
+
+    class MmsaModel:
+        name: str
+        dataset: str
+        mode: str
+        dtype: str
+        output_names: List[str]
+        output_dim: int
+        feature_dims: Tuple[int, int, int]
+        def __init__(self, model: str, dataset: str, config: Union[str, "PathLike[str]"],
+                     weights: Union[str, "PathLike[str]"], mode: str = ...,
+                     dtype: str = ...) -> None: ...
+        def __call__(self, text: Any, audio: Any, vision: Any, audio_lengths: Any = ...,
+                     vision_lengths: Any = ...) -> Dict[str, npt.NDArray[Any]]: ...

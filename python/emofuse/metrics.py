@@ -40,19 +40,10 @@ __all__ = [
     "SUITES",
 ]
 
-#: Each suite's presets, the default first (as ``emofuse-eval --help`` lists them).
+#: Each suite's presets, the default first (as ``emofuse-eval --help`` lists them; both come
+#: from one table, examples/common/metric_suites.hpp).
 SUITES: Dict[str, Tuple[str, ...]] = {
-    "mosi": ("mmsa", "mult"),
-    "mosei": ("mmsa", "mult"),
-    "sims": ("mmsa",),
-    "regression": ("mertools", "torchmetrics"),
-    "classification": ("sklearn",),
-    "iemocap": ("default", "mult"),
-    "meld": ("default",),
-    "mer2023": ("mertools",),
-    "mer2024": ("mertools",),
-    "ov": ("default",),
-}
+    name: tuple(presets) for name, presets, _ in _core.metrics.suite_table()}
 
 GroupTable = Union[Mapping[str, str], str, "os.PathLike[str]"]
 Groups = Union[None, GroupTable, Sequence[GroupTable]]
@@ -234,7 +225,7 @@ def mcnemar(truth: Any, pred_a: Any, pred_b: Any, *, num_classes: Optional[int] 
     return _core.metrics.mcnemar(truth, pred_a, pred_b, num_classes=num_classes, method=method)
 
 
-_DEFAULT_CLASSES = {"iemocap": 4, "meld": 7, "mer2023": 6, "mer2024": 6}
+_DEFAULT_CLASSES = {name: k for name, _, k in _core.metrics.suite_table() if k}
 
 
 class Accumulator:

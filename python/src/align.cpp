@@ -31,16 +31,6 @@ namespace {
 
 namespace al = emofuse::align;
 
-/// An xtensor handed to NumPy: the array owns the tensor's buffer through a capsule.
-template <class Tensor>
-py::array to_numpy(Tensor&& tensor) {
-    using T = typename std::decay_t<Tensor>::value_type;
-    auto* owned = new std::decay_t<Tensor>(std::forward<Tensor>(tensor));
-    const py::capsule release(owned, [](void* p) { delete static_cast<std::decay_t<Tensor>*>(p); });
-    std::vector<py::ssize_t> shape(owned->shape().begin(), owned->shape().end());
-    return py::array_t<T>(shape, owned->data(), release);
-}
-
 std::string entry_label(const std::string& sequence, const std::string& key, const char* field) {
     return "sequences['" + sequence + "']['" + key + "']['" + field + "']";
 }

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace emofuse::python {
@@ -75,6 +77,18 @@ inline std::size_t first_argmax(const double* row, std::size_t count) {
         best = row[i] > row[best] ? i : best;
     }
     return best;
+}
+
+/// An xtensor handed to NumPy without a copy: the array owns the tensor's buffer through a
+/// capsule.
+template <class Tensor>
+py::array to_numpy(Tensor&& tensor) {
+    using owned_type = std::decay_t<Tensor>;
+    using T = typename owned_type::value_type;
+    auto* owned = new owned_type(std::forward<Tensor>(tensor));
+    const py::capsule release(owned, [](void* p) { delete static_cast<owned_type*>(p); });
+    std::vector<py::ssize_t> shape(owned->shape().begin(), owned->shape().end());
+    return py::array_t<T>(shape, owned->data(), release);
 }
 
 /// ValueError "name: expected E, got G".

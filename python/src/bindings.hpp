@@ -10,5 +10,6 @@ void bind_metric_suites(pybind11::module_& m);
 void bind_metric_accumulators(pybind11::module_& m);
 void bind_align(pybind11::module_& m);
 void bind_fusion(pybind11::module_& m);
+void bind_models(pybind11::module_& m);
 
 } // namespace emofuse::python

@@ -77,19 +77,12 @@ auto with_batch(const modality_inputs& in, const Stage& stage) {
 }
 
 template <class T>
-py::array to_numpy(xt::xtensor<T, 2>&& tensor) {
-    auto* owned = new xt::xtensor<T, 2>(std::move(tensor));
-    const py::capsule release(owned, [](void* p) { delete static_cast<xt::xtensor<T, 2>*>(p); });
-    return py::array_t<T>({owned->shape(0), owned->shape(1)}, owned->data(), release);
-}
-
-template <class T>
 py::array tensor_fusion_as(const modality_inputs& in, bool prepend_one) {
     if (prepend_one) {
-        return to_numpy<T>(
+        return to_numpy(
             with_batch<T>(in, fusion::tensor_fusion<dims<>, fusion::tensor_form::prepend_one>{}));
     }
-    return to_numpy<T>(
+    return to_numpy(
         with_batch<T>(in, fusion::tensor_fusion<dims<>, fusion::tensor_form::no_prepend>{}));
 }
 
@@ -114,7 +107,7 @@ py::array low_rank_fusion_as(const modality_inputs& in, const py::sequence& fact
     const fusion::low_rank_fusion<T> stage(
         std::move(packed), copy_matrix<T>(real_matrix(rank_weights, "rank_weights")),
         copy_matrix<T>(real_matrix(bias, "bias")));
-    return to_numpy<T>(with_batch<T>(in, stage));
+    return to_numpy(with_batch<T>(in, stage));
 }
 
 } // namespace
@@ -125,8 +118,8 @@ void bind_fusion(py::module_& m) {
         [](const py::sequence& modalities) {
             const auto in = read_modalities(modalities);
             const auto stage = fusion::concat<>{};
-            return in.is_double ? to_numpy<double>(with_batch<double>(in, stage))
-                                : to_numpy<float>(with_batch<float>(in, stage));
+            return in.is_double ? to_numpy(with_batch<double>(in, stage))
+                                : to_numpy(with_batch<float>(in, stage));
         },
         py::arg("modalities"), "Concatenates (n, d_m) arrays along features, in list order.");
     m.def(

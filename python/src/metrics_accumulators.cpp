@@ -17,6 +17,7 @@
 
 #include <array>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -80,15 +81,61 @@ std::pair<real_array, real_array> score_pair(py::handle pred, py::handle truth) 
     return {std::move(p), std::move(t)};
 }
 
+// The score suites' update kernel is compiled for three x86-64 levels and the CPU picks one
+// when the module loads (GCC's target_clones, an ifunc): the module itself targets the
+// baseline, whose SSE2 lacks the registers for the kernel's 16 lanes x 8 sums, and runs it
+// 3-4x slower than AVX-512 does. flatten inlines the whole update into each clone. The module
+// is compiled with -ffp-contract=off, so no clone fuses a multiply-add and every clone gives
+// the baseline's bits (the lanes fix the order of the sums).
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12 && defined(__x86_64__) &&           \
+    defined(__linux__)
+#define EMOFUSE_PYTHON_ISA_CLONES 1
+#define EMOFUSE_PYTHON_UPDATE_KERNEL                                                               \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"), flatten))
+#else
+#define EMOFUSE_PYTHON_ISA_CLONES 0
+#define EMOFUSE_PYTHON_UPDATE_KERNEL
+#endif
+
+/// Score pairs of either precision into a suite (inlined into each clone below).
+template <class Suite>
+void update_either(Suite& suite, const real_array& truth, const real_array& pred) {
+    if (pred.is_double) {
+        suite.update(truth.values<double>(), pred.values<double>());
+    } else {
+        suite.update(truth.values<float>(), pred.values<float>());
+    }
+}
+
+EMOFUSE_PYTHON_UPDATE_KERNEL void update_kernel(em::regression_suite& suite,
+                                                const real_array& truth, const real_array& pred) {
+    update_either(suite, truth, pred);
+}
+EMOFUSE_PYTHON_UPDATE_KERNEL void update_kernel(em::sentiment_suite& suite, const real_array& truth,
+                                                const real_array& pred) {
+    update_either(suite, truth, pred);
+}
+
+/// The x86-64 level whose clone of the update kernel this CPU runs.
+std::string update_kernel_level() {
+#if EMOFUSE_PYTHON_ISA_CLONES
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4")) {
+        return "x86-64-v4";
+    }
+    if (__builtin_cpu_supports("x86-64-v3")) {
+        return "x86-64-v3";
+    }
+#endif
+    return "baseline";
+}
+
+/// Contiguous float32/float64 input is read in place (no copy, no per-element Python work).
 template <class Suite>
 void update_scores(Suite& suite, py::handle pred, py::handle truth) {
     const auto [p, t] = score_pair(pred, truth);
     const py::gil_scoped_release unlocked;
-    if (p.is_double) {
-        suite.update(t.values<double>(), p.values<double>());
-    } else {
-        suite.update(t.values<float>(), p.values<float>());
-    }
+    update_kernel(suite, t, p);
 }
 
 class sentiment_accumulator {
@@ -481,6 +528,9 @@ private:
 } // namespace
 
 void bind_metric_accumulators(py::module_& m) {
+    m.def("update_kernel_level", &update_kernel_level,
+          "The x86-64 level (\"x86-64-v4\", \"x86-64-v3\" or \"baseline\") whose build of the "
+          "score accumulators' update kernel this CPU runs.");
     constexpr const char* compute_doc =
         "(result dict shaped like emofuse-eval's JSON, warnings) of every sample seen.";
     py::class_<sentiment_accumulator>(m, "SentimentAccumulator",

@@ -4,6 +4,8 @@
 #include "arrays.hpp"
 #include "bindings.hpp"
 
+#include "common/metric_suites.hpp"
+
 #include <emofuse/metrics/bootstrap.hpp>
 #include <emofuse/metrics/emotion.hpp>
 #include <emofuse/metrics/open_vocabulary.hpp>
@@ -16,8 +18,6 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
-#include <functional>
-#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +30,8 @@ namespace em = emofuse::metrics;
 
 namespace {
 
+namespace suites = emofuse::cli::suites;
+
 /// A suite bound to its data: evaluate(weights), empty weights = every sample once (what
 /// the bootstrap resamples).
 struct prepared_suite {
@@ -37,7 +39,7 @@ struct prepared_suite {
     std::string preset;
     std::size_t samples = 0; ///< rows the bootstrap resamples
     std::size_t scored = 0;  ///< samples the suite scores ("n"; ov skips empty truth sets)
-    std::function<em::suite_result(std::span<const std::uint32_t>)> evaluate;
+    suites::evaluator evaluate;
 };
 
 struct suite_request {
@@ -51,42 +53,26 @@ struct suite_request {
     em::nan_policy nan = em::nan_policy::error;
 };
 
-const std::vector<std::pair<std::string, std::vector<std::string>>>& preset_table() {
-    static const std::vector<std::pair<std::string, std::vector<std::string>>> table = {
-        {"mosi", {"mmsa", "mult"}},
-        {"mosei", {"mmsa", "mult"}},
-        {"sims", {"mmsa"}},
-        {"regression", {"mertools", "torchmetrics"}},
-        {"classification", {"sklearn"}},
-        {"iemocap", {"default", "mult"}},
-        {"meld", {"default"}},
-        {"mer2023", {"mertools"}},
-        {"mer2024", {"mertools"}},
-        {"ov", {"default"}}};
-    return table;
-}
-
-std::string resolve_preset(const std::string& suite, const std::string& preset) {
-    for (const auto& [name, presets] : preset_table()) {
-        if (name != suite) {
-            continue;
-        }
-        if (preset.empty()) {
-            return presets.front();
-        }
-        if (std::find(presets.begin(), presets.end(), preset) == presets.end()) {
-            std::string valid;
-            for (const auto& p : presets) {
-                valid += (valid.empty() ? "\"" : ", \"") + p + "\"";
-            }
-            throw py::value_error("preset: suite \"" + suite + "\" has presets " + valid +
-                                  "; got \"" + preset + "\"");
-        }
-        return preset;
+/// The suite's table entry and preset (the default when `preset` is empty); ValueError naming
+/// the valid choices otherwise.
+std::pair<const suites::suite_entry*, const suites::preset_entry*>
+resolve_preset(const std::string& suite, const std::string& preset) {
+    const auto* entry = suites::find_suite(suite);
+    if (entry == nullptr) {
+        throw py::value_error("suite: expected one of " + suites::suite_names() + "; got \"" +
+                              suite + "\"");
     }
-    throw py::value_error("suite: expected one of mosi, mosei, sims, regression, classification, "
-                          "iemocap, meld, mer2023, mer2024, ov; got \"" +
-                          suite + "\"");
+    const auto* chosen = suites::find_preset(*entry, preset);
+    if (chosen == nullptr) {
+        throw py::value_error("preset: suite \"" + suite + "\" has presets " +
+                              suites::preset_names(*entry, "\"") + "; got \"" + preset + "\"");
+    }
+    if (chosen->input == suites::input_kind::wheel_word_sets) {
+        throw py::value_error("preset: \"" + preset + "\" scores on OV-MER emotion-wheel " +
+                              "folders, which only emofuse-eval reads (--wheel DIR); the " +
+                              "Python module offers suite \"ov\" with preset \"default\"");
+    }
+    return {entry, chosen};
 }
 
 /// Whether every value of `a` is finite: one branch-free pass (x - x is 0 only for finite x).
@@ -159,18 +145,6 @@ std::vector<std::size_t> selected_rows(const std::optional<std::vector<std::size
     return all;
 }
 
-template <class Suite, class T, class... Args>
-em::suite_result run_scores(std::span<const std::uint32_t> w, std::span<const T> truth,
-                            std::span<const T> pred, Args... args) {
-    Suite suite(args...);
-    if (w.empty()) {
-        suite.update(truth, pred);
-    } else {
-        suite.update(truth, pred, w);
-    }
-    return suite.compute();
-}
-
 prepared_suite prepare_scores(const suite_request& r, const std::string& preset) {
     auto pred = std::make_shared<real_array>(real_vector(r.pred, "pred"));
     auto truth = std::make_shared<real_array>(real_vector(r.truth, "truth"));
@@ -184,29 +158,14 @@ prepared_suite prepare_scores(const suite_request& r, const std::string& preset)
     }
     prepared_suite out;
     out.samples = pred->rows;
-    const auto run = [pred, truth](auto&& body) {
-        return [pred, truth, body](std::span<const std::uint32_t> w) {
-            if (pred->is_double) {
-                return body(w, truth->values<double>(), pred->values<double>());
-            }
-            return body(w, truth->values<float>(), pred->values<float>());
-        };
-    };
-    if (r.suite == "regression") {
-        const auto p = preset == "mertools" ? em::regression_preset::mertools
-                                            : em::regression_preset::torchmetrics;
-        out.evaluate = run([p](auto w, auto t, auto q) {
-            return run_scores<em::regression_suite>(w, t, q, p, em::nan_policy::error);
-        });
-        return out;
-    }
-    const auto dataset = r.suite == "mosi"    ? em::sentiment_dataset::mosi
-                         : r.suite == "mosei" ? em::sentiment_dataset::mosei
-                                              : em::sentiment_dataset::sims;
-    const auto p = preset == "mmsa" ? em::sentiment_preset::mmsa : em::sentiment_preset::mult;
-    out.evaluate = run([dataset, p](auto w, auto t, auto q) {
-        return run_scores<em::sentiment_suite>(w, t, q, dataset, p, em::nan_policy::error);
-    });
+    const auto owner =
+        std::make_shared<std::pair<std::shared_ptr<real_array>, std::shared_ptr<real_array>>>(
+            pred, truth);
+    out.evaluate = pred->is_double
+                       ? suites::score_evaluator(r.suite, preset, truth->values<double>(),
+                                                 pred->values<double>(), owner)
+                       : suites::score_evaluator(r.suite, preset, truth->values<float>(),
+                                                 pred->values<float>(), owner);
     return out;
 }
 
@@ -217,7 +176,6 @@ struct label_data {
     std::vector<std::int64_t> truth_owned, pred_owned;
     std::span<const std::int64_t> truth, pred;
     std::vector<double> val_truth, val_pred;
-    std::size_t num_classes = 0;
 };
 
 /// Class predictions: labels (1-D) or logits (2-D, class = first argmax of `width` columns,
@@ -229,8 +187,8 @@ bool wants_logits(const suite_request& r) {
     return as_array(r.pred, "pred").ndim() == 2;
 }
 
-prepared_suite prepare_labels(const suite_request& r) {
-    const bool valence = r.suite == "mer2023";
+prepared_suite prepare_labels(const suite_request& r, const suites::suite_entry& entry) {
+    const bool valence = suites::has_valence(r.suite);
     const bool logits = wants_logits(r);
     auto data = std::make_shared<label_data>();
     std::size_t k = r.num_classes.value_or(0);
@@ -312,47 +270,26 @@ prepared_suite prepare_labels(const suite_request& r) {
         }
     }
     if (k == 0) {
-        if (r.suite == "classification") { // the CLI's rule: the largest id seen, at least 2
-            std::int64_t largest = 0;
-            for (std::size_t i = 0; i < kept; ++i) {
-                largest = std::max({largest, data->truth[i], data->pred[i]});
-            }
-            k = static_cast<std::size_t>(std::max<std::int64_t>(2, largest + 1));
-        } else {
-            k = r.suite == "iemocap" ? 4 : r.suite == "meld" ? 7 : 6;
-        }
+        k = entry.default_classes;
     }
-    data->num_classes = k;
+    if (k == 0) { // the CLI's rule: the largest id seen, at least 2
+        std::int64_t largest = 0;
+        for (std::size_t i = 0; i < kept; ++i) {
+            largest = std::max({largest, data->truth[i], data->pred[i]});
+        }
+        k = static_cast<std::size_t>(std::max<std::int64_t>(2, largest + 1));
+    }
     data->truth_source = std::move(truth);
     data->pred_source = std::move(pred_labels);
-    const auto kind = r.suite == "classification" ? em::emotion_suite_kind::classification
-                      : r.suite == "iemocap"      ? em::emotion_suite_kind::iemocap
-                      : r.suite == "meld"         ? em::emotion_suite_kind::meld
-                      : r.suite == "mer2023"      ? em::emotion_suite_kind::mer2023
-                                                  : em::emotion_suite_kind::mer2024;
     {
-        em::emotion_suite probe(kind, k);      // validates K for the suite now
-        probe.update(data->truth, data->pred); // and the label range
+        em::emotion_suite probe(suites::emotion_kind(r.suite), k); // validates K for the suite
+        probe.update(data->truth, data->pred);                     // and the label range
     }
     prepared_suite out;
     out.samples = kept;
-    out.evaluate = [kind, data](std::span<const std::uint32_t> w) {
-        em::emotion_suite suite(kind, data->num_classes);
-        const std::span<const std::int64_t> t(data->truth), p(data->pred);
-        const std::span<const double> vt(data->val_truth), vp(data->val_pred);
-        if (w.empty()) {
-            suite.update(t, p);
-            if (suite.needs_valence()) {
-                suite.update_valence(vt, vp);
-            }
-        } else {
-            suite.update(t, p, w);
-            if (suite.needs_valence()) {
-                suite.update_valence(vt, vp, w);
-            }
-        }
-        return suite.compute();
-    };
+    out.evaluate = suites::class_evaluator(r.suite, k, data->truth, data->pred,
+                                           std::span<const double>(data->val_truth),
+                                           std::span<const double>(data->val_pred), data);
     return out;
 }
 
@@ -379,8 +316,9 @@ prepared_suite prepare_binary_emotions(const suite_request& r) {
         checked.emplace_back("pred", &*pred_logits);
     }
     const auto keep = selected_rows(usable_rows(checked, truth.rows, r.nan), truth.rows);
-    auto t = std::make_shared<std::vector<std::int64_t>>();
-    auto p = std::make_shared<std::vector<std::int64_t>>();
+    auto data = std::make_shared<std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>>>();
+    auto* t = &data->first;
+    auto* p = &data->second;
     for (const auto i : keep) {
         for (std::size_t e = 0; e < emotions; ++e) {
             t->push_back(truth.values[i * emotions + e]);
@@ -395,15 +333,8 @@ prepared_suite prepare_binary_emotions(const suite_request& r) {
     probe.update(std::span<const std::int64_t>(*t), std::span<const std::int64_t>(*p));
     prepared_suite out;
     out.samples = keep.size();
-    out.evaluate = [t, p](std::span<const std::uint32_t> w) {
-        em::per_emotion_binary_suite suite;
-        if (w.empty()) {
-            suite.update(std::span<const std::int64_t>(*t), std::span<const std::int64_t>(*p));
-        } else {
-            suite.update(std::span<const std::int64_t>(*t), std::span<const std::int64_t>(*p), w);
-        }
-        return suite.compute();
-    };
+    out.evaluate = suites::binary_emotion_evaluator(std::span<const std::int64_t>(*t),
+                                                    std::span<const std::int64_t>(*p), data);
     return out;
 }
 
@@ -420,16 +351,7 @@ std::vector<std::vector<std::string>> word_sets(const py::object& obj, const cha
     for (const auto item : obj) {
         std::vector<std::string> words;
         if (py::isinstance<py::str>(item)) {
-            const std::string text = item.cast<std::string>();
-            std::size_t start = 0;
-            while (start <= text.size()) {
-                const std::size_t comma = std::min(text.find(',', start), text.size());
-                std::string word = text.substr(start, comma - start);
-                if (word.find_first_not_of(" \t\r\n") != std::string::npos) {
-                    words.push_back(std::move(word));
-                }
-                start = comma + 1;
-            }
+            words = suites::split_words(item.cast<std::string>());
         } else {
             try {
                 words = item.cast<std::vector<std::string>>();
@@ -456,70 +378,45 @@ prepared_suite prepare_open_vocabulary(const suite_request& r) {
         }
         tables.push_back(std::move(table));
     }
-    if (tables.empty()) {
-        tables.emplace_back(); // every word is its own group
-    }
     auto truth =
         std::make_shared<std::vector<std::vector<std::string>>>(word_sets(r.truth, "truth"));
     auto pred = std::make_shared<std::vector<std::vector<std::string>>>(word_sets(r.pred, "pred"));
     check_rows("pred", pred->size(), "truth", truth->size());
-    // The suite scores a sample only when its truth set is non-empty, as emofuse-eval reports.
-    auto scorable = std::make_shared<std::vector<bool>>();
-    for (const auto& words : *truth) {
-        scorable->push_back(!words.empty());
-    }
+    auto scoring = suites::open_vocabulary_evaluator(std::move(tables), truth, pred);
     prepared_suite out;
     out.samples = truth->size();
-    out.scored = static_cast<std::size_t>(std::count(scorable->begin(), scorable->end(), true));
+    out.scored = scoring.scored;
     if (out.samples > 0 && out.scored == 0) {
         throw py::value_error("truth: every truth set is empty; ov scores only samples with a "
                               "non-empty truth set");
     }
-    out.evaluate = [tables, truth, pred, scorable](std::span<const std::uint32_t> w) {
-        bool any = w.empty();
-        for (std::size_t i = 0; i < w.size() && !any; ++i) {
-            any = w[i] != 0 && (*scorable)[i];
-        }
-        if (!any) { // a resample of empty truth sets only: no value (left out of the bootstrap)
-            em::suite_result none;
-            for (const char* key : {"precision", "recall", "mer_ov_score", "f_score"}) {
-                none.add(key, std::numeric_limits<double>::quiet_NaN());
-            }
-            return none;
-        }
-        em::open_vocabulary_suite suite(tables);
-        if (w.empty()) {
-            suite.update(*truth, *pred);
-        } else {
-            suite.update(*truth, *pred, w);
-        }
-        return suite.compute();
-    };
+    out.evaluate = std::move(scoring.evaluate);
     return out;
 }
 
 prepared_suite prepare(const suite_request& r) {
-    const std::string preset = resolve_preset(r.suite, r.preset);
+    const auto [entry, chosen] = resolve_preset(r.suite, r.preset);
+    const std::string preset(chosen->name);
     if (!r.groups.empty() && r.suite != "ov") {
         throw py::value_error("groups: applies to suite \"ov\" only, got suite \"" + r.suite +
                               "\"");
     }
-    const bool scores =
-        r.suite == "mosi" || r.suite == "mosei" || r.suite == "sims" || r.suite == "regression";
-    if (r.logits.value_or(false) && (scores || r.suite == "ov")) {
+    const auto input = chosen->input;
+    if (r.logits.value_or(false) &&
+        (input == suites::input_kind::scores || input == suites::input_kind::word_sets)) {
         throw py::value_error("logits: applies to class suites only, got suite \"" + r.suite +
                               "\"");
     }
     if (r.num_classes && *r.num_classes == 0) {
         throw_value("num_classes", "at least 1", "0");
     }
-    prepared_suite out = scores                                     ? prepare_scores(r, preset)
-                         : r.suite == "ov"                          ? prepare_open_vocabulary(r)
-                         : r.suite == "iemocap" && preset == "mult" ? prepare_binary_emotions(r)
-                                                                    : prepare_labels(r);
+    prepared_suite out = input == suites::input_kind::scores            ? prepare_scores(r, preset)
+                         : input == suites::input_kind::word_sets       ? prepare_open_vocabulary(r)
+                         : input == suites::input_kind::binary_emotions ? prepare_binary_emotions(r)
+                                                                        : prepare_labels(r, *entry);
     out.suite = r.suite;
     out.preset = preset;
-    if (r.suite != "ov") {
+    if (input != suites::input_kind::word_sets) {
         out.scored = out.samples;
     }
     if (out.samples == 0) {
@@ -599,6 +496,25 @@ suite_request make_request(std::string suite, py::object pred, py::object truth,
 } // namespace
 
 void bind_metric_suites(py::module_& m) {
+    m.def(
+        "suite_table",
+        [] {
+            py::list rows;
+            for (const auto& suite : suites::table) {
+                py::list presets;
+                for (const auto& preset : suite.presets()) {
+                    if (preset.input != suites::input_kind::wheel_word_sets) {
+                        presets.append(std::string(preset.name));
+                    }
+                }
+                rows.append(
+                    py::make_tuple(std::string(suite.name), presets, suite.default_classes));
+            }
+            return rows;
+        },
+        "emofuse-eval's suites as (name, presets with the default first, default class count "
+        "or 0 when inferred from the data); the emotion-wheel presets, which need emofuse-eval's "
+        "--wheel folder, are left out.");
     using groups_type = std::vector<std::vector<std::pair<std::string, std::string>>>;
     m.def(
         "evaluate",

@@ -31,4 +31,6 @@ PYBIND11_MODULE(_core, m) {
     emofuse::python::bind_align(align);
     auto fusion = m.def_submodule("fusion", "Fusion operators on (n, d_m) arrays.");
     emofuse::python::bind_fusion(fusion);
+    auto models = m.def_submodule("models", "MMSA checkpoints run by the model zoo.");
+    emofuse::python::bind_models(models);
 }

@@ -106,3 +106,27 @@ def test_accumulator_errors():
     assert labels.compute()["n"] == 2  # the failed update counted nothing
     with pytest.raises(ValueError, match=r"state: binary_all: expected 4 values, got 2"):
         acc._core.state = ([1, 2], [0] * 4, [0] * 3, 0, (0.0,) * 8)
+
+
+def test_update_kernel_level_is_one_the_cpu_supports():
+    level = emofuse._core.metrics.update_kernel_level()
+    assert level in ("x86-64-v4", "x86-64-v3", "baseline")
+    if level == "baseline":
+        return
+    with open("/proc/cpuinfo", encoding="utf-8") as stream:
+        flags = set(next(line for line in stream if line.startswith("flags")).split())
+    needed = {"x86-64-v3": {"avx2", "fma", "bmi2"},
+              "x86-64-v4": {"avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl"}}
+    assert needed[level] <= flags
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("suite", ["regression", "mosi"])
+def test_the_cpu_specific_update_kernel_gives_the_one_shot_bits(suite, dtype):
+    # The accumulators' kernel runs the CPU's AVX2/AVX-512 build; the one-shot functions run
+    # the baseline build. One batch over several blocks must give the same doubles.
+    t = rng.uniform(-3, 3, 5000).astype(dtype)
+    p = (t + rng.normal(0, 1, 5000)).astype(dtype)
+    acc = M.Accumulator(suite)
+    acc.update(p, t)
+    assert acc.compute()["metrics"] == M.evaluate(suite, p, t)["metrics"]

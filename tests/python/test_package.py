@@ -11,7 +11,7 @@ import emofuse
 
 
 def public_callables():
-    for module in (emofuse, emofuse.metrics, emofuse.csd, emofuse.fusion):
+    for module in (emofuse, emofuse.metrics, emofuse.csd, emofuse.fusion, emofuse.models):
         for name in getattr(module, "__all__", []):
             value = getattr(module, name)
             if callable(value):
@@ -20,7 +20,8 @@ def public_callables():
                     for attr, member in vars(value).items():
                         if not attr.startswith("_") and callable(member):
                             yield f"{module.__name__}.{name}.{attr}", member
-    for sub in (emofuse._core.metrics, emofuse._core.align, emofuse._core.fusion):
+    for sub in (emofuse._core.metrics, emofuse._core.align, emofuse._core.fusion,
+                emofuse._core.models):
         for name, value in vars(sub).items():
             if not name.startswith("_") and callable(value):
                 yield f"{sub.__name__}.{name}", value

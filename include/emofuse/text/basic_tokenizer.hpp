@@ -119,7 +119,9 @@ private:
                 append_lowercase(processed, cp);
             }
         }
-        if (strips_accents()) {
+        const bool maybe_accented =
+            std::any_of(processed.begin(), processed.end(), [](char32_t cp) { return cp >= 0xC0; });
+        if (strips_accents() && maybe_accented) { // nothing below U+00C0 decomposes or is Mn
             std::u32string decomposed = nfd(processed);
             std::erase_if(decomposed, [](char32_t cp) { return is_nonspacing_mark(cp); });
             processed = std::move(decomposed);

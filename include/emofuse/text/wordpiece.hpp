@@ -110,14 +110,14 @@ public:
     /// The tokens of `text` (no [CLS]/[SEP]), as Hugging Face's `tokenize`.
     [[nodiscard]] std::vector<std::string> tokenize(std::string_view text) const {
         std::vector<std::string> tokens;
-        run(text, [&](std::string_view token, id_type) { tokens.emplace_back(token); });
+        run<true>(text, [&](std::string_view token, id_type) { tokens.emplace_back(token); });
         return tokens;
     }
 
     /// The ids of `text`'s tokens (no [CLS]/[SEP]), as `convert_tokens_to_ids(tokenize(text))`.
     [[nodiscard]] std::vector<id_type> token_ids(std::string_view text) const {
         std::vector<id_type> ids;
-        run(text, [&](std::string_view, id_type id) { ids.push_back(id); });
+        run<false>(text, [&](std::string_view, id_type id) { ids.push_back(id); });
         return ids;
     }
 
@@ -166,8 +166,25 @@ private:
         return best;
     }
 
-    template <class Sink>
+    struct piece {
+        std::size_t begin, end;
+        id_type id;
+    };
+
+    /// Buffers reused across the words of a text.
+    struct scratch {
+        std::vector<std::u32string> words;
+        std::string utf8;
+        std::string candidate;
+        std::vector<std::size_t> boundaries;
+        std::vector<piece> pieces;
+    };
+
+    /// Calls sink(token, id) for every token of `text`; the token text is built only when
+    /// `WithText` (ids alone skip assembling "##" pieces).
+    template <bool WithText, class Sink>
     void run(std::string_view text, Sink&& sink) const {
+        scratch buffers;
         const std::u32string decoded = decode_utf8(text, "bert_tokenizer: text");
         const std::u32string_view view(decoded);
         std::size_t segment_start = 0;
@@ -177,16 +194,16 @@ private:
                 ++i;
                 continue;
             }
-            run_plain(view.substr(segment_start, i - segment_start), sink);
+            run_plain<WithText>(view.substr(segment_start, i - segment_start), sink, buffers);
             sink(special->name, special->id);
             i += special->text.size();
             segment_start = i;
         }
-        run_plain(view.substr(segment_start), sink);
+        run_plain<WithText>(view.substr(segment_start), sink, buffers);
     }
 
-    template <class Sink>
-    void run_plain(std::u32string_view text, Sink& sink) const {
+    template <bool WithText, class Sink>
+    void run_plain(std::u32string_view text, Sink& sink, scratch& buffers) const {
         if (text.empty()) {
             return;
         }
@@ -198,7 +215,8 @@ private:
             }
             text = lowered;
         }
-        std::vector<std::u32string> words;
+        auto& words = buffers.words;
+        words.clear();
         if (options_.do_basic_tokenize) {
             basic_.tokenize(text, words);
         } else {
@@ -215,23 +233,23 @@ private:
                 start = end;
             }
         }
-        std::string utf8;
-        std::vector<std::size_t> boundaries;
-        std::string candidate;
         for (const auto& word : words) {
             if (options_.do_basic_tokenize && basic_.is_never_split(word)) {
-                utf8 = to_utf8(word);
-                sink(utf8, vocab_.find(utf8).value_or(unk_id_));
+                buffers.utf8 = to_utf8(word);
+                sink(buffers.utf8, vocab_.find(buffers.utf8).value_or(unk_id_));
                 continue;
             }
-            wordpiece(word, sink, utf8, boundaries, candidate);
+            wordpiece<WithText>(word, sink, buffers);
         }
     }
 
     /// Greedy longest-match-first WordPiece of one word; the buffers are reused across words.
-    template <class Sink>
-    void wordpiece(std::u32string_view word, Sink& sink, std::string& utf8,
-                   std::vector<std::size_t>& boundaries, std::string& candidate) const {
+    template <bool WithText, class Sink>
+    void wordpiece(std::u32string_view word, Sink& sink, scratch& buffers) const {
+        auto& utf8 = buffers.utf8;
+        auto& boundaries = buffers.boundaries;
+        auto& candidate = buffers.candidate;
+        auto& pieces = buffers.pieces;
         if (word.size() > options_.max_input_chars_per_word) {
             sink(options_.unk_token, unk_id_);
             return;
@@ -244,11 +262,7 @@ private:
         }
         boundaries.push_back(utf8.size());
 
-        struct piece {
-            std::size_t begin, end;
-            id_type id;
-        };
-        std::vector<piece> pieces;
+        pieces.clear();
         const std::size_t characters = word.size();
         std::size_t start = 0;
         while (start < characters) {
@@ -282,6 +296,10 @@ private:
             start = end;
         }
         for (const auto& p : pieces) {
+            if constexpr (!WithText) {
+                sink(std::string_view(), p.id);
+                continue;
+            }
             const std::string_view substring(utf8.data() + p.begin, p.end - p.begin);
             if (p.begin == 0) {
                 sink(substring, p.id);

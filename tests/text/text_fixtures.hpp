@@ -2,6 +2,8 @@
 // expected cases generate_fixtures.py recorded, exception messages and scratch files.
 #pragma once
 
+#include "fixtures.hpp"
+
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
@@ -27,17 +29,7 @@ inline const nlohmann::json& expected() {
     return cases;
 }
 
-/// The message of the Exception that `function` throws; fails the test when none is thrown.
-template <class Exception, class Function>
-std::string message_of(Function&& function) {
-    try {
-        function();
-    } catch (const Exception& error) {
-        return error.what();
-    }
-    FAIL("no exception thrown");
-    return {};
-}
+using emofuse::test::message_of;
 
 /// A file with `contents` under the temporary directory, removed when it goes out of scope.
 class scratch_file {

@@ -29,6 +29,25 @@
 
 namespace emofuse::text {
 
+/// Calls `visit` with each word of `text` as Python's `str.split()` cuts it: the non-empty
+/// runs between characters for which `is_python_space` holds.
+template <class Visit>
+void for_each_python_word(std::u32string_view text, Visit&& visit) {
+    std::size_t start = 0;
+    while (start < text.size()) {
+        if (is_python_space(text[start])) {
+            ++start;
+            continue;
+        }
+        std::size_t end = start;
+        while (end < text.size() && !is_python_space(text[end])) {
+            ++end;
+        }
+        visit(text.substr(start, end - start));
+        start = end;
+    }
+}
+
 struct basic_tokenizer_options {
     bool do_lower_case = true;
     /// Hugging Face's None / True / False: unset strips accents exactly when lower-casing.
@@ -81,19 +100,7 @@ public:
         }
         const std::u32string normalized = nfc(cleaned);
 
-        std::size_t start = 0;
-        while (start < normalized.size()) {
-            if (is_python_space(normalized[start])) {
-                ++start;
-                continue;
-            }
-            std::size_t end = start;
-            while (end < normalized.size() && !is_python_space(normalized[end])) {
-                ++end;
-            }
-            add_word(std::u32string_view(normalized).substr(start, end - start), words);
-            start = end;
-        }
+        for_each_python_word(normalized, [&](std::u32string_view word) { add_word(word, words); });
     }
 
     [[nodiscard]] std::vector<std::u32string> tokenize(std::u32string_view text) const {

@@ -220,18 +220,7 @@ private:
         if (options_.do_basic_tokenize) {
             basic_.tokenize(text, words);
         } else {
-            for (std::size_t start = 0; start < text.size();) {
-                if (is_python_space(text[start])) {
-                    ++start;
-                    continue;
-                }
-                std::size_t end = start;
-                while (end < text.size() && !is_python_space(text[end])) {
-                    ++end;
-                }
-                words.emplace_back(text.substr(start, end - start));
-                start = end;
-            }
+            for_each_python_word(text, [&](std::u32string_view word) { words.emplace_back(word); });
         }
         for (const auto& word : words) {
             if (options_.do_basic_tokenize && basic_.is_never_split(word)) {

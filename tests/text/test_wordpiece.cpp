@@ -73,6 +73,15 @@ TEST_CASE("lower-casing and accent stripping follow do_lower_case and strip_acce
     CHECK(tiny(cased).tokenize("caf\xC3\xA9") == strings{"cafe"});
 }
 
+TEST_CASE("NFC joins decomposed accents unless nfc_normalize is off (older transformers)") {
+    bert_tokenizer_options cased;
+    cased.do_lower_case = false;
+    CHECK(tiny(cased).tokenize("cafe\xCC\x81") == strings{"caf\xC3\xA9"});
+    cased.nfc_normalize = false; // c a f e U+0301: "cafe" matches, "##\u0301" does not
+    CHECK(tiny(cased).tokenize("cafe\xCC\x81") == strings{"[UNK]"});
+    CHECK(tiny(cased).tokenize("caf\xC3\xA9") == strings{"caf\xC3\xA9"});
+}
+
 TEST_CASE("punctuation splits words; CJK ideographs stand alone") {
     const auto tokenizer = tiny();
     CHECK(tokenizer.tokenize("hello,hello!") == strings{"hello", ",", "hello", "!"});

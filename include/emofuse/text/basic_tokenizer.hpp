@@ -6,7 +6,7 @@
 //     C* except \t \n \r) are deleted, whitespace (space, \t, \n, \r, category Zs) becomes one
 //     space each;
 //  2. every CJK ideograph in BERT's ranges (`is_cjk_ideograph`) gets a space on each side;
-//  3. NFC;
+//  3. NFC (unless `nfc_normalize` is false);
 //  4. split where Python's `str.split()` splits (`is_python_space`);
 //  5. each word not in `never_split`: lower-cased when `do_lower_case`, then accents stripped
 //     (NFD, category Mn removed) when `strip_accents` is true, or unset and lower-casing is on;
@@ -55,6 +55,9 @@ struct basic_tokenizer_options {
     bool tokenize_chinese_chars = true;
     /// Hugging Face's `do_split_on_punc`.
     bool split_on_punctuation = true;
+    /// Step 3. transformers releases from before 2023 had no NFC step: false matches them
+    /// (MMSA's published feature files were made with such a release).
+    bool nfc_normalize = true;
     /// Words (UTF-8, compared after cleaning and NFC) kept as they are: not lower-cased,
     /// stripped or split.
     std::vector<std::string> never_split;
@@ -98,7 +101,7 @@ public:
                 cleaned.push_back(cp);
             }
         }
-        const std::u32string normalized = nfc(cleaned);
+        const std::u32string normalized = options_.nfc_normalize ? nfc(cleaned) : cleaned;
 
         for_each_python_word(normalized, [&](std::u32string_view word) { add_word(word, words); });
     }

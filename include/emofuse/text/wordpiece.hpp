@@ -38,6 +38,8 @@ struct bert_tokenizer_options {
     /// Hugging Face's None / True / False: unset strips accents exactly when lower-casing.
     std::optional<bool> strip_accents;
     bool tokenize_chinese_chars = true;
+    /// false: no NFC in the basic tokenizer, as transformers releases from before 2023.
+    bool nfc_normalize = true;
     /// false: WordPiece runs on the whitespace-split text without the basic tokenizer.
     bool do_basic_tokenize = true;
     /// Words the basic tokenizer keeps whole; they are looked up as they are (no WordPiece).
@@ -73,9 +75,12 @@ public:
     /// Needs the unknown, separator, classifier and padding tokens in the vocabulary.
     explicit bert_tokenizer(vocabulary vocab, bert_tokenizer_options options = {})
         : vocab_(std::move(vocab)), options_(std::move(options)),
-          basic_(basic_tokenizer_options{options_.do_lower_case, options_.strip_accents,
-                                         options_.tokenize_chinese_chars, true,
-                                         options_.never_split}) {
+          basic_(basic_tokenizer_options{.do_lower_case = options_.do_lower_case,
+                                         .strip_accents = options_.strip_accents,
+                                         .tokenize_chinese_chars = options_.tokenize_chinese_chars,
+                                         .split_on_punctuation = true,
+                                         .nfc_normalize = options_.nfc_normalize,
+                                         .never_split = options_.never_split}) {
         unk_id_ = required_id(options_.unk_token, "unknown");
         sep_id_ = required_id(options_.sep_token, "separator");
         cls_id_ = required_id(options_.cls_token, "classifier");

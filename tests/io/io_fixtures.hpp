@@ -4,6 +4,8 @@
 
 #include <emofuse/io/convert.hpp>
 
+#include "fixtures.hpp"
+
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
@@ -23,17 +25,7 @@
 
 namespace io_test {
 
-/// The message of the Exception that `function` throws; fails the test when none is thrown.
-template <class Exception, class Function>
-std::string message_of(Function&& function) {
-    try {
-        function();
-    } catch (const Exception& error) {
-        return error.what();
-    }
-    FAIL("no exception thrown");
-    return {};
-}
+using emofuse::test::message_of;
 
 inline std::filesystem::path data_path(std::string_view name) {
     return std::filesystem::path(EMOFUSE_TEST_DATA_DIR) / name;

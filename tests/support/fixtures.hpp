@@ -1,4 +1,5 @@
-// Test support: loading committed .npy fixtures and comparing tensors with a stated tolerance.
+// Test support: loading committed .npy fixtures, comparing tensors with a stated tolerance, and
+// the message of an expected exception.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -40,6 +41,18 @@ void check_close(const A& actual, const E& expected, double tolerance) {
         INFO("element ", std::distance(expected.begin(), e), ": got ", got, ", want ", want);
         CHECK(std::abs(got - want) <= tolerance * (1.0 + std::abs(want)));
     }
+}
+
+/// The message of the Exception that `function` throws; fails the test when none is thrown.
+template <class Exception, class Function>
+std::string message_of(Function&& function) {
+    try {
+        function();
+    } catch (const Exception& error) {
+        return error.what();
+    }
+    FAIL("no exception thrown");
+    return {};
 }
 
 /// Tolerance for a computation done in T from float64 references.

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-namespace et = emofuse::text;
+namespace et = emofuse::language;
 
 namespace {
 

@@ -108,6 +108,12 @@
 #include "emofuse/io/state_dict.hpp"
 #include "emofuse/io/stored_tensor.hpp"
 
+#include "emofuse/text/basic_tokenizer.hpp"
+#include "emofuse/text/mmsa_text.hpp"
+#include "emofuse/text/unicode.hpp"
+#include "emofuse/text/vocabulary.hpp"
+#include "emofuse/text/wordpiece.hpp"
+
 #include "emofuse/models/ef_lstm.hpp"
 #include "emofuse/models/graph_mfn.hpp"
 #include "emofuse/models/lf_dnn.hpp"

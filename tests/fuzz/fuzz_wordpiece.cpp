@@ -27,7 +27,7 @@ void require(bool condition, const char* what) {
 }
 
 void check_normalization(const std::u32string& text) {
-    using namespace emofuse::text;
+    using namespace emofuse::language;
     const auto composed = nfc(text);
     const auto decomposed = nfd(text);
     require(nfc(composed) == composed, "NFC is idempotent");
@@ -39,7 +39,7 @@ void check_normalization(const std::u32string& text) {
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    using namespace emofuse::text;
+    using namespace emofuse::language;
     if (size == 0) {
         return 0;
     }

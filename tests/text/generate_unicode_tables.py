@@ -250,7 +250,7 @@ def write(path, index, block_data, decompositions, lowercase, compositions):
 #include <cstdint>
 
 // clang-format off
-namespace emofuse::text::detail {{
+namespace emofuse::language::detail {{
 
 inline constexpr char unicode_version[] = "{unicodedata.unidata_version}";
 inline constexpr char unicode_source[] = "Python {version} unicodedata";
@@ -281,7 +281,7 @@ inline constexpr char32_t composition_values[] = {{
 {format_numbers(composition_values)}
 }};
 
-}} // namespace emofuse::text::detail
+}} // namespace emofuse::language::detail
 // clang-format on
 """
     pathlib.Path(path).write_text(text)

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-using namespace emofuse::text;
+using namespace emofuse::language;
 using text_test::message_of;
 using text_test::scratch_file;
 

@@ -7,7 +7,7 @@
 
 #include <string>
 
-using namespace emofuse::text;
+using namespace emofuse::language;
 using text_test::message_of;
 
 TEST_CASE("decode_utf8 decodes every sequence length") {

@@ -5,7 +5,7 @@
 
 #include <string>
 
-using namespace emofuse::text;
+using namespace emofuse::language;
 using text_test::message_of;
 
 TEST_CASE("ids are line numbers, lines end at LF, CRLF or a lone CR") {

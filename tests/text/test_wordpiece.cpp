@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-using namespace emofuse::text;
+using namespace emofuse::language;
 using text_test::message_of;
 using strings = std::vector<std::string>;
 using ids = std::vector<std::int32_t>;

@@ -27,7 +27,7 @@
 #include <utility>
 #include <vector>
 
-namespace emofuse::text {
+namespace emofuse::language {
 
 /// Calls `visit` with each word of `text` as Python's `str.split()` cuts it: the non-empty
 /// runs between characters for which `is_python_space` holds.
@@ -161,4 +161,4 @@ private:
     std::vector<std::u32string> never_split_;
 };
 
-} // namespace emofuse::text
+} // namespace emofuse::language

@@ -24,7 +24,7 @@
 #include <string_view>
 #include <vector>
 
-namespace emofuse::text {
+namespace emofuse::language {
 
 /// MMSA's text length in its feature files (MOSI, MOSEI, SIMS): 50 tokens.
 inline constexpr std::size_t mmsa_text_length = 50;
@@ -147,4 +147,4 @@ mmsa_text_bert_from_file(const bert_tokenizer& tokenizer, const std::filesystem:
     return mmsa_text_bert(tokenizer, lines, seq_len);
 }
 
-} // namespace emofuse::text
+} // namespace emofuse::language

@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-namespace emofuse::text {
+namespace emofuse::language {
 
 /// The Unicode version of the tables (that of the Python that generated them).
 inline constexpr std::string_view unicode_version = detail::unicode_version;
@@ -340,4 +340,4 @@ inline void append_utf8(std::string& out, char32_t cp) {
     return out;
 }
 
-} // namespace emofuse::text
+} // namespace emofuse::language

@@ -29,7 +29,7 @@
 #include <utility>
 #include <vector>
 
-namespace emofuse::text {
+namespace emofuse::language {
 
 class vocabulary {
 public:
@@ -147,4 +147,4 @@ private:
     std::size_t longest_continuation_ = 0;
 };
 
-} // namespace emofuse::text
+} // namespace emofuse::language

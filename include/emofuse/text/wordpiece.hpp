@@ -31,7 +31,7 @@
 #include <utility>
 #include <vector>
 
-namespace emofuse::text {
+namespace emofuse::language {
 
 struct bert_tokenizer_options {
     bool do_lower_case = true;
@@ -365,4 +365,4 @@ private:
     id_type unk_id_ = 0, sep_id_ = 0, cls_id_ = 0, pad_id_ = 0;
 };
 
-} // namespace emofuse::text
+} // namespace emofuse::language

@@ -14,7 +14,7 @@
 #include <cstdint>
 
 // clang-format off
-namespace emofuse::text::detail {
+namespace emofuse::language::detail {
 
 inline constexpr char unicode_version[] = "14.0.0";
 inline constexpr char unicode_source[] = "Python 3.11.2 unicodedata";
@@ -2713,5 +2713,5 @@ inline constexpr char32_t composition_values[] = {
     69788, 69803, 69934, 69935, 70475, 70476, 70844, 70843, 70846, 71098, 71099, 71992,
 };
 
-} // namespace emofuse::text::detail
+} // namespace emofuse::language::detail
 // clang-format on

@@ -26,3 +26,7 @@ endif()
 # Optional components: each exists only when its dependency is found.
 find_package(HDF5 QUIET COMPONENTS C)
 find_package(MPI QUIET COMPONENTS CXX)
+find_package(PkgConfig QUIET)
+if(PKG_CONFIG_FOUND)
+    pkg_check_modules(UTF8PROC QUIET IMPORTED_TARGET libutf8proc)
+endif()

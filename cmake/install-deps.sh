@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
     build-essential cmake ninja-build pkg-config
     libxtensor-dev libxsimd-dev libboost-dev doctest-dev libbenchmark-dev
-    nlohmann-json3-dev libhdf5-dev
+    nlohmann-json3-dev libhdf5-dev libutf8proc-dev
     libopenmpi-dev openmpi-bin
     clang libclang-rt-14-dev
     # The Python module (EMOFUSE_BUILD_PYTHON) and its pytest suite, which the test workflow runs.

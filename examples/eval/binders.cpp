@@ -2,6 +2,7 @@
 // suite's metrics to it.
 #include "binders.hpp"
 
+#include "answers.hpp"
 #include "common/cli.hpp"
 #include "input.hpp"
 #include "options.hpp"
@@ -290,7 +291,10 @@ bound_suite bind_open_vocabulary(const options& o) {
     const text_file truth_file = read_text(o.truth_path);
     check_same_length(pred_file.name, pred_file.lines, truth_file.name, truth_file.lines);
     auto truth = std::make_shared<word_sets>(parse_word_sets(truth_file));
-    auto pred = std::make_shared<word_sets>(parse_word_sets(pred_file));
+    std::vector<std::string> notes;
+    auto pred = std::make_shared<word_sets>(o.predictions == pred_format::llm
+                                                ? answer_label_sets(o, pred_file, notes)
+                                                : parse_word_sets(pred_file));
     // The library scores a sample only when its truth set is non-empty (words are trimmed
     // and non-empty, and every word maps to a non-empty group).
     auto scorable = std::make_shared<std::vector<bool>>();
@@ -299,6 +303,7 @@ bound_suite bind_open_vocabulary(const options& o) {
         scorable->push_back(!words.empty());
     }
     bound_suite bound;
+    bound.notes = std::move(notes);
     bound.samples = truth->size();
     bound.scored = static_cast<std::size_t>(std::count(scorable->begin(), scorable->end(), true));
     if (bound.samples > 0 && bound.scored == 0) {

@@ -1,6 +1,7 @@
 // examples/eval/suites.cpp — the suite table and preset resolution.
 #include "suites.hpp"
 
+#include "answers.hpp"
 #include "common/cli.hpp"
 #include "options.hpp"
 
@@ -30,6 +31,10 @@ template <em::emotion_suite_kind Kind, bool Valence = false>
 bound_suite class_ids_binder(const options& o, const suite_spec& s, std::string_view) {
     return bind_class_ids(o, Kind, s.default_classes, Valence);
 }
+template <em::emotion_suite_kind Kind>
+bound_suite class_answers_binder(const options& o, const suite_spec&, std::string_view) {
+    return bind_class_answers(o, Kind);
+}
 bound_suite binary_emotions_binder(const options& o, const suite_spec&, std::string_view) {
     return bind_binary_emotions(o);
 }
@@ -44,13 +49,17 @@ constexpr preset_spec none{};
 
 constexpr std::array<suite_spec, 10> suites = {{
     {"mosi",
-     {{{"mmsa", scores, mosi_binder}, {"mult", scores, mosi_binder}}},
+     {{{"mmsa", scores, mosi_binder, nullptr, 4}, {"mult", scores, mosi_binder}}},
      2,
      0,
      "one sentiment score per line, in [-3, 3]"},
-    {"mosei", {{{"mmsa", scores, mosei_binder}, {"mult", scores, mosei_binder}}}, 2, 0, ""},
+    {"mosei",
+     {{{"mmsa", scores, mosei_binder, nullptr, 4}, {"mult", scores, mosei_binder}}},
+     2,
+     0,
+     ""},
     {"sims",
-     {{{"mmsa", scores, sims_binder}, none}},
+     {{{"mmsa", scores, sims_binder, nullptr, 4}, none}},
      1,
      0,
      "one sentiment score per line, in [-1, 1]"},
@@ -60,12 +69,15 @@ constexpr std::array<suite_spec, 10> suites = {{
      0,
      "one value per line; CCC ddof 0 / 1"},
     {"classification",
-     {{{"sklearn", class_ids, class_ids_binder<emotion_suite_kind::classification>}, none}},
+     {{{"sklearn", class_ids, class_ids_binder<emotion_suite_kind::classification>,
+        class_answers_binder<emotion_suite_kind::classification>},
+       none}},
      1,
      0,
      "one class id per line (or --logits)"},
     {"iemocap",
-     {{{"default", class_ids, class_ids_binder<emotion_suite_kind::iemocap>},
+     {{{"default", class_ids, class_ids_binder<emotion_suite_kind::iemocap>,
+        class_answers_binder<emotion_suite_kind::iemocap>},
        {"mult", binary_emotions, binary_emotions_binder}}},
      2,
      4,
@@ -73,7 +85,9 @@ constexpr std::array<suite_spec, 10> suites = {{
      "mult: 4 per-emotion 0/1 columns per line\n"
      "(with --logits: 8 columns, 2 logits per emotion)"},
     {"meld",
-     {{{"default", class_ids, class_ids_binder<emotion_suite_kind::meld>}, none}},
+     {{{"default", class_ids, class_ids_binder<emotion_suite_kind::meld>,
+        class_answers_binder<emotion_suite_kind::meld>},
+       none}},
      1,
      7,
      "class ids, 7 emotions (or 3 sentiments)"},
@@ -83,12 +97,14 @@ constexpr std::array<suite_spec, 10> suites = {{
      6,
      "\"class valence\" per line (pred: --logits K logits + valence)"},
     {"mer2024",
-     {{{"mertools", class_ids, class_ids_binder<emotion_suite_kind::mer2024>}, none}},
+     {{{"mertools", class_ids, class_ids_binder<emotion_suite_kind::mer2024>,
+        class_answers_binder<emotion_suite_kind::mer2024>},
+       none}},
      1,
      6,
      "class ids, 6 classes"},
     {"ov",
-     {{{"default", word_sets, open_vocabulary_binder}, none}},
+     {{{"default", word_sets, open_vocabulary_binder, open_vocabulary_binder}, none}},
      1,
      0,
      "comma-separated emotion words per line; --groups maps words"},

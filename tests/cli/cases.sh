@@ -269,21 +269,23 @@ eval_llm_bad_input)
     run 1 "$eval" --suite ov --pred-format llm --pred "$llmdata/bad_json.txt" \
         --truth "$llmdata/bad_json.txt"
     expect_stderr "bad_json\.txt:2: expected a JSON string \(the line starts with '\"'\): .*missing closing quote"
-    run 2 "$eval" --suite mer2023 --pred-format llm "${classes[@]}" \
-        --pred "$llmdata/answers.txt" --truth "$llmdata/truth_ids.txt"
-    expect_stderr "--pred-format llm applies to --suite classification, iemocap default, meld, mer2024, ov only"
-    run 2 "$eval" --suite meld --pred-format llm --pred "$llmdata/answers.txt" \
-        --truth "$llmdata/truth_ids.txt"
-    expect_stderr "--pred-format llm with --suite meld needs --classes"
-    run 2 "$eval" --suite meld --pred-format llm "${classes[@]}" \
-        --pred "$llmdata/answers.txt" --truth "$llmdata/truth_ids.txt"
-    expect_stderr '--classes: 4 names: suite "meld": number of classes: expected 7'
-    run 2 "$eval" --suite classification --pred-format llm --classes happy,HAPPY \
-        --pred "$llmdata/answers.txt" --truth "$llmdata/truth_ids.txt"
-    expect_stderr 'class names 0 and 1 are the same after normalisation \("happy"\)'
-    run 2 "$eval" --suite ov --aliases "$llmdata/aliases.csv" \
-        --pred "$llmdata/answers.txt" --truth "$llmdata/truth_words.txt"
-    expect_stderr "--aliases and --classes apply to --pred-format llm only"
+    # Command-line mistakes: exit 2.
+    usage_error() {
+        local regex=$1
+        shift
+        run 2 "$eval" "$@" --truth "$llmdata/truth_ids.txt"
+        expect_stderr "$regex"
+    }
+    usage_error "--pred-format llm applies to --suite classification, iemocap default, meld, mer2024, ov only" \
+        --suite mer2023 --pred-format llm "${classes[@]}" --pred "$llmdata/answers.txt"
+    usage_error "--pred-format llm with --suite meld needs --classes" \
+        --suite meld --pred-format llm --pred "$llmdata/answers.txt"
+    usage_error '--classes: 4 names: suite "meld": number of classes: expected 7' \
+        --suite meld --pred-format llm "${classes[@]}" --pred "$llmdata/answers.txt"
+    usage_error 'class names 0 and 1 are the same after normalisation \("happy"\)' \
+        --suite classification --pred-format llm --classes happy,HAPPY --pred "$llmdata/answers.txt"
+    usage_error "--aliases and --classes apply to --pred-format llm only" \
+        --suite ov --aliases "$llmdata/aliases.csv" --pred "$llmdata/answers.txt"
     no_raw_failure
     ;;
 eval_runs_mmsa)

@@ -57,61 +57,43 @@ TEST_CASE("extract_answer: the answer between the first <answer> and </answer>")
 }
 
 TEST_CASE("extract_answer: missing, unclosed, several and nested answer tags") {
-    SUBCASE("no tags: the whole response") {
-        const auto a = em::extract_answer("happy, surprised");
-        CHECK(a.text == "happy, surprised");
-        CHECK(a.tag == em::answer_tag::untagged);
-        CHECK(a.answer_tags == 0);
-    }
-    SUBCASE("reasoning only, no answer tag: the text outside the reasoning") {
-        const auto a = em::extract_answer("<think>sad or angry</think> angry");
-        CHECK(a.text == " angry");
-        CHECK(a.tag == em::answer_tag::untagged);
-    }
-    SUBCASE("unclosed <answer>: everything after it") {
-        const auto a = em::extract_answer("<think>x</think><answer>happy, sa");
-        CHECK(a.text == "happy, sa");
-        CHECK(a.tag == em::answer_tag::unclosed);
-    }
-    SUBCASE("several answers: the first, and the count") {
-        const auto a = em::extract_answer("<answer>happy</answer> or <answer>sad</answer>");
-        CHECK(a.text == "happy");
-        CHECK(a.answer_tags == 2);
-    }
-    SUBCASE("nested answer tags become spaces") {
-        const auto a = em::extract_answer("<answer><answer>sad</answer></answer>");
-        CHECK(a.text == " sad");
-        CHECK(a.tag == em::answer_tag::tagged);
-    }
-    SUBCASE("an <answer> inside the reasoning is not the answer") {
-        const auto a = em::extract_answer(
-            "<think>is it <answer>sad</answer>? no</think><answer>calm</answer>");
-        CHECK(a.text == "calm");
-        CHECK(a.answer_tags == 1);
-    }
-    SUBCASE("unclosed <think> runs to the next <answer>") {
-        const auto a = em::extract_answer("<think>hmm, tense voice <answer>angry</answer>");
-        CHECK(a.text == "angry");
-        CHECK(a.tag == em::answer_tag::tagged);
-    }
-    SUBCASE("unclosed <think> with no answer: nothing") {
-        const auto a = em::extract_answer("happy? <think>the generation was cut");
-        CHECK(a.text == "happy? ");
-        CHECK(a.tag == em::answer_tag::untagged);
-    }
-    SUBCASE("</think> without <think>: all before it is reasoning") {
-        const auto a = em::extract_answer("the face says sad</think>\n<answer>sad</answer>");
-        CHECK(a.text == "sad");
-        const auto untagged = em::extract_answer("I think joy... </think> joy");
-        CHECK(untagged.text == " joy");
-    }
-    SUBCASE("nested think blocks") {
-        const auto a =
-            em::extract_answer("<think>a <think>b</think> c</think><answer>fear</answer>");
-        CHECK(a.text == "fear");
-    }
-    SUBCASE("a lone '<' is text") {
-        CHECK(em::extract_answer("<3 happy").text == "<3 happy");
+    struct expected {
+        const char* rule;
+        std::string_view response;
+        std::string_view text;
+        em::answer_tag tag;
+        std::size_t answer_tags;
+    };
+    using enum em::answer_tag;
+    const expected cases[] = {
+        {"no tags: the whole response", "happy, surprised", "happy, surprised", untagged, 0},
+        {"reasoning, no answer tag: the text outside the reasoning",
+         "<think>sad or angry</think> angry", " angry", untagged, 0},
+        {"unclosed <answer>: everything after it", "<think>x</think><answer>happy, sa", "happy, sa",
+         unclosed, 1},
+        {"several answers: the first, and the count",
+         "<answer>happy</answer> or <answer>sad</answer>", "happy", tagged, 2},
+        {"nested answer tags become spaces", "<answer><answer>sad</answer></answer>", " sad",
+         tagged, 2},
+        {"an <answer> inside the reasoning is not the answer",
+         "<think>is it <answer>sad</answer>? no</think><answer>calm</answer>", "calm", tagged, 1},
+        {"unclosed <think> runs to the next <answer>",
+         "<think>hmm, tense voice <answer>angry</answer>", "angry", tagged, 1},
+        {"unclosed <think> with no answer: nothing after it",
+         "happy? <think>the generation was cut", "happy? ", untagged, 0},
+        {"</think> without <think>: all before it is reasoning",
+         "the face says sad</think>\n<answer>sad</answer>", "sad", tagged, 1},
+        {"</think> without <think>, untagged", "I think joy... </think> joy", " joy", untagged, 0},
+        {"nested think blocks end at the last closing tag",
+         "<think>a <think>b</think> c</think><answer>fear</answer>", "fear", tagged, 1},
+        {"a lone '<' is text", "<3 happy", "<3 happy", untagged, 0},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.rule);
+        const auto a = em::extract_answer(c.response);
+        CHECK(a.text == c.text);
+        CHECK(a.tag == c.tag);
+        CHECK(a.answer_tags == c.answer_tags);
     }
 }
 

@@ -42,9 +42,10 @@ Options:
   --format json|table   output format (default json)
   --confusion-svg FILE  write a labelled confusion-matrix heat map (class suites, at most
                         100 classes); an existing FILE is replaced
-  --pred-format plain|llm  plain (default): the suite's format; llm: one free-text LLM
-                        answer per line (or a JSON string, for multi-line or empty answers),
+  --pred-format F       plain (default): the suite's own format; llm: one free-text LLM
+                        answer per line (a JSON string for multi-line or empty answers),
                         <think>/<answer> tags read, NFKC case-folded, split into labels
+                        (classification, iemocap, meld, mer2024, ov; needs utf8proc)
   --aliases FILE        llm: CSV alias,label lines mapping answer words to labels
   --classes A,B,...     llm, class suites: the class names in id order; an answer naming
                         none is __invalid__ (counted wrong)

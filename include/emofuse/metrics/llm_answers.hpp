@@ -52,53 +52,74 @@ inline bool ascii_iequal(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
-/// Position of `tag` (ASCII case-insensitive) at or after `from`, or npos.
-inline std::size_t find_tag(std::string_view text, std::string_view tag, std::size_t from) {
-    for (std::size_t i = text.find('<', from); i != std::string_view::npos;
-         i = text.find('<', i + 1)) {
-        if (ascii_iequal(text.substr(i, tag.size()), tag)) {
-            return i;
+enum class tag_kind { think_open, think_close, answer_open, answer_close };
+
+/// One think/answer tag of a response.
+struct tag_at {
+    std::size_t pos;
+    std::size_t length;
+    tag_kind kind;
+};
+
+/// Every think/answer tag of `text` (names ASCII case-insensitive), in order, in one pass:
+/// every later step walks this list forwards, so hostile input with many tags stays linear.
+inline std::vector<tag_at> find_tags(std::string_view text) {
+    constexpr std::pair<std::string_view, tag_kind> names[] = {
+        {"<think>", tag_kind::think_open},
+        {"</think>", tag_kind::think_close},
+        {"<answer>", tag_kind::answer_open},
+        {"</answer>", tag_kind::answer_close},
+    };
+    std::vector<tag_at> tags;
+    for (std::size_t i = text.find('<'); i != std::string_view::npos; i = text.find('<', i + 1)) {
+        for (const auto& [name, kind] : names) {
+            if (ascii_iequal(text.substr(i, name.size()), name)) {
+                tags.push_back({i, name.size(), kind});
+                break;
+            }
         }
     }
-    return std::string_view::npos;
+    return tags;
 }
 
-inline constexpr std::string_view think_open = "<think>";
-inline constexpr std::string_view think_close = "</think>";
-inline constexpr std::string_view answer_open = "<answer>";
-inline constexpr std::string_view answer_close = "</answer>";
+/// Index of the first tag of `kind` at or after index `from`, or tags.size().
+inline std::size_t next_tag(const std::vector<tag_at>& tags, std::size_t from, tag_kind kind) {
+    while (from < tags.size() && tags[from].kind != kind) {
+        ++from;
+    }
+    return from;
+}
 
 /// The response without its reasoning: a <think>…</think> span is removed; an unclosed
-/// <think> runs to the next <answer> or the end; a </think> with no <think> before it ends
-/// reasoning that began with the response (models whose prompt holds the opening tag).
+/// <think> (no </think> after it) runs to the next <answer> or the end; a </think> with no
+/// <think> before it ends reasoning that began with the response (models whose prompt holds
+/// the opening tag).
 inline std::string strip_reasoning(std::string_view text) {
+    const auto tags = find_tags(text);
+    std::size_t last_close = std::string_view::npos;
+    for (const auto& t : tags) {
+        last_close = t.kind == tag_kind::think_close ? t.pos : last_close;
+    }
     std::string out;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        const std::size_t open = find_tag(text, think_open, pos);
-        const std::size_t close = find_tag(text, think_close, pos);
-        if (open == std::string_view::npos && close == std::string_view::npos) {
-            break;
-        }
-        if (close < open) { // a closing tag with no opening one: all before it is reasoning
+    std::size_t pos = 0; // start of the text not yet copied or dropped
+    for (std::size_t k = 0; k < tags.size(); ++k) {
+        const tag_at& t = tags[k];
+        if (t.kind == tag_kind::think_close) { // no <think> open: all before it is reasoning
             out.clear();
-            pos = close + think_close.size();
-            continue;
-        }
-        out += text.substr(pos, open - pos);
-        const std::size_t end = find_tag(text, think_close, open);
-        if (end != std::string_view::npos) {
-            pos = end + think_close.size();
-            continue;
-        }
-        pos = find_tag(text, answer_open, open);
-        if (pos == std::string_view::npos) {
-            return out;
+            pos = t.pos + t.length;
+        } else if (t.kind == tag_kind::think_open) {
+            out += text.substr(pos, t.pos - pos);
+            const bool closed = last_close != std::string_view::npos && last_close > t.pos;
+            const std::size_t end =
+                next_tag(tags, k + 1, closed ? tag_kind::think_close : tag_kind::answer_open);
+            if (end == tags.size()) {
+                return out; // unclosed, and no answer follows
+            }
+            pos = closed ? tags[end].pos + tags[end].length : tags[end].pos;
+            k = closed ? end : end - 1; // an unclosed think's <answer> is read next
         }
     }
-    if (pos < text.size()) {
-        out += text.substr(pos);
-    }
+    out += text.substr(pos);
     return out;
 }
 
@@ -106,24 +127,12 @@ inline std::string strip_reasoning(std::string_view text) {
 inline std::string remove_tags(std::string_view text) {
     std::string out;
     std::size_t pos = 0;
-    while (pos < text.size()) {
-        std::size_t next = std::string_view::npos;
-        std::size_t length = 0;
-        for (const auto tag : {think_open, think_close, answer_open, answer_close}) {
-            const std::size_t at = find_tag(text, tag, pos);
-            if (at < next) {
-                next = at;
-                length = tag.size();
-            }
-        }
-        if (next == std::string_view::npos) {
-            out += text.substr(pos);
-            break;
-        }
-        out += text.substr(pos, next - pos);
+    for (const auto& t : find_tags(text)) {
+        out += text.substr(pos, t.pos - pos);
         out += ' ';
-        pos = next + length;
+        pos = t.pos + t.length;
     }
+    out += text.substr(pos);
     return out;
 }
 
@@ -276,23 +285,22 @@ inline std::vector<std::string> words_of(std::string_view text, std::string_view
 ///    counted in answer_tags); tags left inside the answer (nested ones) become spaces.
 [[nodiscard]] inline extracted_answer extract_answer(std::string_view response) {
     const std::string visible = detail::strip_reasoning(response);
-    extracted_answer out;
     const std::string_view view = visible;
-    for (std::size_t at = detail::find_tag(view, detail::answer_open, 0);
-         at != std::string_view::npos;
-         at = detail::find_tag(view, detail::answer_open, at + detail::answer_open.size())) {
-        ++out.answer_tags;
+    const auto tags = detail::find_tags(view);
+    extracted_answer out;
+    for (const auto& t : tags) {
+        out.answer_tags += t.kind == detail::tag_kind::answer_open ? 1 : 0;
     }
-    const std::size_t open = detail::find_tag(view, detail::answer_open, 0);
-    if (open == std::string_view::npos) {
+    const std::size_t open = detail::next_tag(tags, 0, detail::tag_kind::answer_open);
+    if (open == tags.size()) {
         out.text = detail::remove_tags(view);
         return out;
     }
-    const std::size_t body = open + detail::answer_open.size();
-    const std::size_t close = detail::find_tag(view, detail::answer_close, body);
-    out.tag = close == std::string_view::npos ? answer_tag::unclosed : answer_tag::tagged;
+    const std::size_t body = tags[open].pos + tags[open].length;
+    const std::size_t close = detail::next_tag(tags, open + 1, detail::tag_kind::answer_close);
+    out.tag = close == tags.size() ? answer_tag::unclosed : answer_tag::tagged;
     out.text = detail::remove_tags(
-        view.substr(body, close == std::string_view::npos ? std::string_view::npos : close - body));
+        view.substr(body, close == tags.size() ? std::string_view::npos : tags[close].pos - body));
     return out;
 }
 

@@ -41,3 +41,22 @@ if(EXPAT_FOUND)
 else()
     message(STATUS "emofuse: expat not found (apt-get install libexpat1-dev), emofuse::xlsx disabled")
 endif()
+
+# emofuse::unicode — Unicode normalisation with utf8proc: text/unicode_fold.hpp (LLM answers in
+# emofuse-eval --pred-format llm).
+if(UTF8PROC_FOUND)
+    add_library(emofuse_unicode INTERFACE)
+    add_library(emofuse::unicode ALIAS emofuse_unicode)
+    set_target_properties(emofuse_unicode PROPERTIES EXPORT_NAME unicode)
+    target_link_libraries(emofuse_unicode INTERFACE emofuse PkgConfig::UTF8PROC)
+    if(EMOFUSE_INSTALL)
+        install(TARGETS emofuse_unicode EXPORT emofuse_unicodeTargets)
+        install(EXPORT emofuse_unicodeTargets NAMESPACE emofuse::
+                DESTINATION ${CMAKE_INSTALL_DATADIR}/cmake/emofuse)
+    endif()
+    message(STATUS "emofuse: utf8proc ${UTF8PROC_VERSION} found, emofuse::unicode and "
+                   "emofuse-eval --pred-format llm enabled")
+else()
+    message(STATUS "emofuse: utf8proc not found (apt-get install libutf8proc-dev), "
+                   "emofuse::unicode and emofuse-eval --pred-format llm disabled")
+endif()

@@ -11,6 +11,7 @@ packages=(
     libxtensor-dev libxsimd-dev libboost-dev doctest-dev libbenchmark-dev
     nlohmann-json3-dev libhdf5-dev
     libexpat1-dev # emofuse::xlsx: the OV-MER emotion-wheel folder's .xlsx files
+    libutf8proc-dev # emofuse::unicode: NFKC case folding of LLM answers
     libopenmpi-dev openmpi-bin
     clang libclang-rt-14-dev
     # The Python module (EMOFUSE_BUILD_PYTHON) and its pytest suite, which the test workflow runs.

@@ -41,6 +41,11 @@ enum class input_kind {
 struct preset_entry {
     std::string_view name;
     input_kind input;
+    /// Takes free-text LLM answers as predictions (emofuse-eval --pred-format llm).
+    bool answers = false;
+    /// Decimals each run's values have in the peer's reports before they are averaged over
+    /// runs (MMSA's MetricsTop rounds to 4); 0: unrounded.
+    int run_decimals = 0;
 };
 
 inline constexpr std::size_t max_presets = 3;
@@ -68,13 +73,13 @@ inline constexpr preset_entry none{};
 /// Every suite, in emofuse-eval's --help order; the first preset is the default.
 inline constexpr std::array<suite_entry, 10> table = {{
     {"mosi",
-     {{{"mmsa", detail::scores}, {"mult", detail::scores}, detail::none}},
+     {{{"mmsa", detail::scores, false, 4}, {"mult", detail::scores}, detail::none}},
      2,
      0,
      "one sentiment score per line, in [-3, 3]"},
-    {"mosei", {{{"mmsa", detail::scores}, {"mult", detail::scores}, detail::none}}, 2, 0, ""},
+    {"mosei", {{{"mmsa", detail::scores, false, 4}, {"mult", detail::scores}, detail::none}}, 2, 0, ""},
     {"sims",
-     {{{"mmsa", detail::scores}, detail::none, detail::none}},
+     {{{"mmsa", detail::scores, false, 4}, detail::none, detail::none}},
      1,
      0,
      "one sentiment score per line, in [-1, 1]"},
@@ -84,19 +89,19 @@ inline constexpr std::array<suite_entry, 10> table = {{
      0,
      "one value per line; CCC ddof 0 / 1"},
     {"classification",
-     {{{"sklearn", detail::class_ids}, detail::none, detail::none}},
+     {{{"sklearn", detail::class_ids, true}, detail::none, detail::none}},
      1,
      0,
      "one class id per line (or --logits)"},
     {"iemocap",
-     {{{"default", detail::class_ids}, {"mult", detail::binary_emotions}, detail::none}},
+     {{{"default", detail::class_ids, true}, {"mult", detail::binary_emotions}, detail::none}},
      2,
      4,
      "default: class ids, 4 or 6 classes;\n"
      "mult: 4 per-emotion 0/1 columns per line\n"
      "(with --logits: 8 columns, 2 logits per emotion)"},
     {"meld",
-     {{{"default", detail::class_ids}, detail::none, detail::none}},
+     {{{"default", detail::class_ids, true}, detail::none, detail::none}},
      1,
      7,
      "class ids, 7 emotions (or 3 sentiments)"},
@@ -106,12 +111,12 @@ inline constexpr std::array<suite_entry, 10> table = {{
      6,
      "\"class valence\" per line (pred: --logits K logits + valence)"},
     {"mer2024",
-     {{{"mertools", detail::class_ids}, detail::none, detail::none}},
+     {{{"mertools", detail::class_ids, true}, detail::none, detail::none}},
      1,
      6,
      "class ids, 6 classes"},
     {"ov",
-     {{{"default", detail::word_sets},
+     {{{"default", detail::word_sets, true},
        {"mertools", detail::wheel_word_sets},
        {"mertools2026", detail::wheel_word_sets}}},
      3,

@@ -2,6 +2,7 @@
 // suite's metrics to it.
 #include "binders.hpp"
 
+#include "answers.hpp"
 #include "common/cli.hpp"
 #include "common/metric_suites.hpp"
 #include "input.hpp"
@@ -231,9 +232,13 @@ bound_suite bind_open_vocabulary(const options& o) {
     const text_file truth_file = read_text(o.truth_path);
     check_same_length(pred_file.name, pred_file.lines, truth_file.name, truth_file.lines);
     auto truth = std::make_shared<word_sets>(parse_word_sets(truth_file));
-    auto pred = std::make_shared<word_sets>(parse_word_sets(pred_file));
+    std::vector<std::string> notes;
+    auto pred = std::make_shared<word_sets>(o.predictions == pred_format::llm
+                                                ? answer_label_sets(o, pred_file, notes)
+                                                : parse_word_sets(pred_file));
     auto scoring = cli::suites::open_vocabulary_evaluator(std::move(tables), truth, pred);
     bound_suite bound;
+    bound.notes = std::move(notes);
     bound.samples = truth->size();
     bound.scored = scoring.scored;
     if (bound.samples > 0 && bound.scored == 0) {

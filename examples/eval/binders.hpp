@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace emofuse::eval {
 
@@ -23,6 +25,8 @@ struct bound_suite {
     std::size_t num_classes = 0; ///< single-label class suites: K
     std::function<metrics::suite_result(std::span<const std::uint32_t>)> evaluate;
     std::function<metrics::confusion_counts()> confusion; ///< single-label class suites only
+    std::vector<std::string> class_names; ///< confusion labels (empty: the class ids)
+    std::vector<std::string> notes;       ///< said on stderr (what LLM answers held)
 };
 
 /// mosi, mosei, sims (presets mmsa, mult) and regression (mertools, torchmetrics): one score
@@ -38,7 +42,7 @@ struct bound_suite {
 /// iemocap mult: four per-emotion 0/1 columns (eight logits with --logits).
 [[nodiscard]] bound_suite bind_binary_emotions(const options& o);
 
-/// ov: comma-separated words per line, grouped by the --groups tables.
+/// ov: comma-separated words per line (or LLM answers), grouped by the --groups tables.
 [[nodiscard]] bound_suite bind_open_vocabulary(const options& o);
 
 /// ov mertools / mertools2026: answers scored on the --wheel folder (wheel_binder.cpp).

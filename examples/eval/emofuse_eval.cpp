@@ -20,12 +20,41 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace {
 
 namespace em = emofuse::metrics;
 namespace cli = emofuse::cli;
 using namespace emofuse::eval;
+
+/// Several --pred files: each run evaluated on its own, then every key summarised over the
+/// runs (mean and ddof-0 std, and as MMSA's run.py prints them).
+int run_several(const options& o, const suite_spec& suite, const preset_spec& preset) {
+    std::vector<em::suite_result> results;
+    std::vector<std::size_t> counts;
+    for (const auto& path : o.pred_paths) {
+        options one = o;
+        one.pred_path = path;
+        const bound_suite bound = bind_suite(one, suite, preset);
+        if (bound.samples == 0) {
+            throw input_error(display_name(path) + ": no samples to evaluate (after skipping "
+                                                   "blank, comment and non-finite lines)");
+        }
+        for (const auto& note : bound.notes) {
+            std::cerr << "emofuse-eval: note: " << path << ": " << note << "\n";
+        }
+        em::suite_result result = bound.evaluate({});
+        for (const auto& warning : result.warnings) {
+            std::cerr << "emofuse-eval: warning: " << path << ": " << warning << "\n";
+        }
+        results.push_back(std::move(result));
+        counts.push_back(bound.scored);
+    }
+    write_run_summary(o, preset.name, preset.run_decimals, counts, results);
+    return 0;
+}
 
 int run(int argc, char** argv) {
     cli::remove_outputs_on_signals();
@@ -64,7 +93,18 @@ int run(int argc, char** argv) {
                                " classes; --num-classes is " + std::to_string(o.num_classes));
     }
 
+    if (o.predictions == pred_format::llm && !preset->answers) {
+        throw cli::usage_error("--pred-format llm applies to --suite " +
+                               suites_where([](const preset_spec& p) { return p.answers; }) +
+                               " only");
+    }
+    if (o.pred_paths.size() > 1) {
+        return run_several(o, *suite, *preset);
+    }
     const bound_suite bound = bind_suite(o, *suite, *preset);
+    for (const auto& note : bound.notes) {
+        std::cerr << "emofuse-eval: note: " << note << "\n";
+    }
     if (bound.samples == 0) {
         throw input_error(display_name(o.pred_path) +
                           ": no samples to evaluate (after skipping blank, comment and "
@@ -104,7 +144,8 @@ int run(int argc, char** argv) {
     if (!o.confusion_svg.empty()) {
         write_confusion_svg(o.confusion_svg, bound.confusion(),
                             "emofuse-eval: " + o.suite + " / " + std::string(preset->name) +
-                                ", n = " + std::to_string(bound.samples));
+                                ", n = " + std::to_string(bound.samples),
+                            bound.class_names);
     }
     write_results(o, preset->name, bound, result, intervals);
     return 0;

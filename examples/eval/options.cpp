@@ -2,6 +2,7 @@
 #include "options.hpp"
 
 #include "common/cli.hpp"
+#include "input.hpp"
 #include "suites.hpp"
 
 #include <emofuse/core/error.hpp>
@@ -15,7 +16,7 @@ namespace emofuse::eval {
 namespace {
 
 constexpr std::string_view usage_head =
-    R"(usage: emofuse-eval --suite NAME --pred FILE --truth FILE [options]
+    R"(usage: emofuse-eval --suite NAME --pred FILE [--pred FILE...] --truth FILE [options]
 
 Suites (presets; the first is the default):
 )";
@@ -23,7 +24,9 @@ Suites (presets; the first is the default):
 constexpr std::string_view usage_options = R"(
 Options:
   --suite NAME          metric suite (required)
-  --pred FILE           predictions, one sample per line ('-' reads stdin)
+  --pred FILE           predictions, one sample per line ('-' reads stdin); repeated: runs
+                        (seeds) of one model, summarised per key as mean and std (ddof 0)
+                        over the runs, and as MMSA prints them (x100, 2 decimals)
   --truth FILE          ground truth, one sample per line ('-' reads stdin)
   --split NAME          with --labels: --truth is MMSA's feature file (.pkl, read without
                         executing it) and the truth is array KEY of split NAME
@@ -44,6 +47,13 @@ Options:
   --format json|table   output format (default json)
   --confusion-svg FILE  write a labelled confusion-matrix heat map (class suites, at most
                         100 classes); an existing FILE is replaced
+  --pred-format F       plain (default): the suite's own format; llm: one free-text LLM
+                        answer per line (a JSON string for multi-line or empty answers),
+                        <think>/<answer> tags read, NFKC case-folded, split into labels
+                        (classification, iemocap, meld, mer2024, ov; needs utf8proc)
+  --aliases FILE        llm: CSV alias,label lines mapping answer words to labels
+  --classes A,B,...     llm, class suites: the class names in id order; an answer naming
+                        none is __invalid__ (counted wrong)
 Input is UTF-8 text (a byte-order mark is ignored). Blank lines and lines starting with '#'
 are ignored.
 )";
@@ -84,6 +94,29 @@ std::string suite_rows() {
     return out;
 }
 
+/// "--classes a,b,c": names trimmed, none empty.
+std::vector<std::string> split_class_names(std::string_view text) {
+    std::vector<std::string> names;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t comma = std::min(text.find(',', start), text.size());
+        const std::string_view name = trim(text.substr(start, comma - start));
+        if (name.empty()) {
+            throw cli::usage_error("--classes: expected comma-separated class names, got " +
+                                   cli::quoted(text));
+        }
+        names.emplace_back(name);
+        if (names.size() > max_classes) {
+            throw cli::usage_error("--classes: more than " + std::to_string(max_classes) +
+                                   " class names");
+        }
+        if (comma == text.size()) {
+            return names;
+        }
+        start = comma + 1;
+    }
+}
+
 } // namespace
 
 std::string usage_text() {
@@ -108,7 +141,7 @@ options parse_options(int argc, char** argv) {
         } else if (arg == "--preset") {
             o.preset = value(i, arg);
         } else if (arg == "--pred") {
-            o.pred_path = value(i, arg);
+            o.pred_paths.push_back(value(i, arg));
         } else if (arg == "--truth") {
             o.truth_path = value(i, arg);
         } else if (arg == "--split") {
@@ -164,11 +197,22 @@ options parse_options(int argc, char** argv) {
             }
         } else if (arg == "--confusion-svg") {
             o.confusion_svg = value(i, arg);
+        } else if (arg == "--pred-format") {
+            const std::string text = value(i, arg);
+            if (text != "plain" && text != "llm") {
+                throw cli::usage_error("--pred-format: expected plain or llm, got " +
+                                       cli::quoted(text));
+            }
+            o.predictions = text == "llm" ? pred_format::llm : pred_format::plain;
+        } else if (arg == "--aliases") {
+            o.aliases_path = value(i, arg);
+        } else if (arg == "--classes") {
+            o.classes = split_class_names(value(i, arg));
         } else {
             throw cli::usage_error("unknown argument " + cli::quoted(arg));
         }
     }
-    if (o.suite.empty() || o.pred_path.empty() || o.truth_path.empty()) {
+    if (o.suite.empty() || o.pred_paths.empty() || o.truth_path.empty()) {
         throw cli::usage_error("--suite, --pred and --truth are required");
     }
     if (o.truth_split.empty() != o.truth_labels.empty()) {
@@ -183,8 +227,22 @@ options parse_options(int argc, char** argv) {
                                " is a pickle: name its labels with --split and --labels (e.g. "
                                "--split test --labels regression_labels)");
     }
+    o.pred_path = o.pred_paths.front();
+    if (o.pred_paths.size() > 1) {
+        if (std::count(o.pred_paths.begin(), o.pred_paths.end(), "-") > 0 || o.truth_path == "-") {
+            throw cli::usage_error("with several --pred files (runs), no file can be '-' "
+                                   "(stdin)");
+        }
+        if (o.bootstrap > 0 || !o.confusion_svg.empty()) {
+            throw cli::usage_error("--bootstrap and --confusion-svg take one --pred file, "
+                                   "not runs");
+        }
+    }
     if (o.pred_path == "-" && o.truth_path == "-") {
         throw cli::usage_error("only one of --pred and --truth can read stdin");
+    }
+    if (o.predictions != pred_format::llm && (!o.aliases_path.empty() || !o.classes.empty())) {
+        throw cli::usage_error("--aliases and --classes apply to --pred-format llm only");
     }
     return o;
 }

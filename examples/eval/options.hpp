@@ -21,11 +21,16 @@ inline constexpr std::size_t max_bootstrap = 1'000'000;
 /// Most bootstrap threads (0 = all cores).
 inline constexpr unsigned max_threads = 1024;
 
+/// How prediction lines are read: in the suite's own format, or as free-text LLM answers.
+enum class pred_format { plain, llm };
+
 struct options {
     bool help = false;
     std::string suite;
     std::string preset;
-    std::string pred_path;
+    /// The --pred files in order; several are runs (seeds) of one model on one truth.
+    std::vector<std::string> pred_paths;
+    std::string pred_path; ///< the prediction file being read (the first, or the current run)
     std::string truth_path;
     std::string truth_split;  ///< with truth_labels: --truth is a pickled dict of splits (.pkl)
     std::string truth_labels; ///< the split's key holding the labels
@@ -41,6 +46,9 @@ struct options {
     metrics::nan_policy nan = metrics::nan_policy::error;
     std::string format = "json";
     std::string confusion_svg;
+    pred_format predictions = pred_format::plain;
+    std::string aliases_path;         ///< --aliases: alias,label CSV (llm)
+    std::vector<std::string> classes; ///< --classes: class names in id order (llm, class suites)
 };
 
 /// Parses argv; cli::usage_error for anything out of place. `help` set: nothing else checked.

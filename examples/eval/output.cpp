@@ -8,6 +8,7 @@
 
 #include <emofuse/core/error.hpp>
 #include <emofuse/io/detail/binary_file.hpp>
+#include <emofuse/metrics/across_runs.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -17,6 +18,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -68,6 +70,27 @@ nlohmann::ordered_json json_number(double v) {
         return v;
     }
     return std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf";
+}
+
+/// Python's round(v, decimals) on a double: the exact binary value rounded half to even,
+/// which is what printf's %.Nf does (glibc rounds exactly, in the default rounding mode).
+double python_round(double v, int decimals) {
+    if (!std::isfinite(v)) {
+        return v;
+    }
+    char buffer[400];
+    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
+    return std::strtod(buffer, nullptr);
+}
+
+void flush_results() {
+    errno = 0;
+    std::cout.flush();
+    if (!std::cout) {
+        const int code = errno;
+        throw input_error(std::string("writing the results to stdout failed") +
+                          (code != 0 ? std::string(": ") + std::strerror(code) : ""));
+    }
 }
 
 } // namespace
@@ -126,8 +149,11 @@ void write_output_file(const std::string& path, const std::string& content,
 }
 
 void write_confusion_svg(const std::string& path, const metrics::confusion_counts& counts,
-                         const std::string& title) {
+                         const std::string& title, const std::vector<std::string>& names) {
     const std::size_t k = counts.num_classes();
+    const auto label = [&](std::size_t c) {
+        return c < names.size() ? xml_escape(names[c]) : std::to_string(c);
+    };
     const auto share = counts.normalized(metrics::confusion_normalization::by_true);
     const int cell = k > 12 ? 32 : 56;
     const int left = 90, top = 70;
@@ -145,10 +171,10 @@ void write_confusion_svg(const std::string& path, const metrics::confusion_count
         << ") rotate(-90)\" text-anchor=\"middle\">true class</text>\n";
     for (std::size_t c = 0; c < k; ++c) {
         svg << "<text x=\"" << left + static_cast<int>(c) * cell + cell / 2 << "\" y=\"" << top - 8
-            << "\" text-anchor=\"middle\">" << c << "</text>\n";
+            << "\" text-anchor=\"middle\">" << label(c) << "</text>\n";
         svg << "<text x=\"" << left - 8 << "\" y=\""
-            << top + static_cast<int>(c) * cell + cell / 2 + 4 << "\" text-anchor=\"end\">" << c
-            << "</text>\n";
+            << top + static_cast<int>(c) * cell + cell / 2 + 4 << "\" text-anchor=\"end\">"
+            << label(c) << "</text>\n";
     }
     for (std::size_t t = 0; t < k; ++t) {
         for (std::size_t p = 0; p < k; ++p) {
@@ -161,8 +187,8 @@ void write_confusion_svg(const std::string& path, const metrics::confusion_count
             const int y = top + static_cast<int>(t) * cell;
             svg << "<rect x=\"" << x << "\" y=\"" << y << "\" width=\"" << cell << "\" height=\""
                 << cell << "\" fill=\"rgb(" << r << "," << g << "," << b
-                << ")\" stroke=\"#999\"><title>true " << t << ", predicted " << p << ": "
-                << counts(t, p) << " (" << static_cast<double>(std::lround(v * 1000)) / 10.0
+                << ")\" stroke=\"#999\"><title>true " << label(t) << ", predicted " << label(p)
+                << ": " << counts(t, p) << " (" << static_cast<double>(std::lround(v * 1000)) / 10.0
                 << "% of true class)</title></rect>\n";
             svg << "<text x=\"" << x + cell / 2 << "\" y=\"" << y + cell / 2 + 4
                 << "\" text-anchor=\"middle\" fill=\"" << (v > 0.5 ? "white" : "black") << "\">"
@@ -217,13 +243,68 @@ void write_results(const options& o, std::string_view preset, const bound_suite&
             std::cout << "\n";
         }
     }
-    errno = 0;
-    std::cout.flush();
-    if (!std::cout) {
-        const int code = errno;
-        throw input_error(std::string("writing the results to stdout failed") +
-                          (code != 0 ? std::string(": ") + std::strerror(code) : ""));
+    flush_results();
+}
+
+void write_run_summary(const options& o, std::string_view preset, int run_decimals,
+                       const std::vector<std::size_t>& counts,
+                       const std::vector<metrics::suite_result>& runs) {
+    const auto summary = metrics::summarize_runs(runs);
+    // What MMSA's run.py averages: each run's values as its metrics report them.
+    std::vector<metrics::suite_result> reported = runs;
+    if (run_decimals > 0) {
+        for (auto& run : reported) {
+            for (auto& m : run.metrics) {
+                m.value = python_round(m.value, run_decimals);
+            }
+        }
     }
+    const auto mmsa = metrics::summarize_runs(reported);
+    const auto percent = [](double v) { return python_round(v * 100, 2); };
+    if (o.format == "json") {
+        nlohmann::ordered_json out;
+        out["suite"] = o.suite;
+        out["preset"] = preset;
+        out["runs"] = runs.size();
+        out["metrics"] = nlohmann::ordered_json::object();
+        for (const auto& s : summary) {
+            out["metrics"][s.key] = {{"mean", json_number(s.mean)}, {"std", json_number(s.std)}};
+        }
+        out["mmsa"] = nlohmann::ordered_json::object();
+        for (const auto& s : mmsa) {
+            out["mmsa"][s.key] = {json_number(percent(s.mean)), json_number(percent(s.std))};
+        }
+        out["per_run"] = nlohmann::ordered_json::array();
+        for (std::size_t r = 0; r < runs.size(); ++r) {
+            nlohmann::ordered_json run;
+            run["pred"] = o.pred_paths[r];
+            run["n"] = counts[r];
+            run["metrics"] = nlohmann::ordered_json::object();
+            for (const auto& m : runs[r].metrics) {
+                run["metrics"][m.key] = json_number(m.value);
+            }
+            out["per_run"].push_back(std::move(run));
+        }
+        std::cout << out.dump(2) << "\n";
+    } else {
+        std::size_t width = 6;
+        for (const auto& s : summary) {
+            width = std::max(width, s.key.size());
+        }
+        const bool same_n = std::equal(counts.begin() + 1, counts.end(), counts.begin());
+        std::cout << "suite " << o.suite << ", preset " << preset << ", " << runs.size()
+                  << " runs, "
+                  << (same_n ? "n = " + std::to_string(counts.front()) : "n differs by run");
+        std::cout << "\n"
+                  << std::string(width - 6, ' ') << "metric  mean      std       MMSA (x100)\n";
+        for (std::size_t k = 0; k < summary.size(); ++k) {
+            std::cout << std::string(width - summary[k].key.size(), ' ') << summary[k].key << "  "
+                      << table_number(summary[k].mean) << "  " << table_number(summary[k].std)
+                      << "  (" << shortest(percent(mmsa[k].mean)) << ", "
+                      << shortest(percent(mmsa[k].std)) << ")\n";
+        }
+    }
+    flush_results();
 }
 
 } // namespace emofuse::eval

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace emofuse::eval {
 
@@ -47,11 +48,20 @@ void write_output_file(const std::string& path, const std::string& content,
 
 /// A heat map of the confusion matrix: rows are true classes, columns predictions, colour
 /// is the share of the true class, each cell shows its count.
+/// `names` labels the classes (empty: their ids).
 void write_confusion_svg(const std::string& path, const metrics::confusion_counts& counts,
-                         const std::string& title);
+                         const std::string& title, const std::vector<std::string>& names = {});
 
 /// The results on stdout in o.format; input_error when stdout cannot be written.
 void write_results(const options& o, std::string_view preset, const bound_suite& bound,
                    const metrics::suite_result& result, const metrics::bootstrap_result& intervals);
+
+/// Runs of one model (several --pred files): each key's mean and ddof-0 std over the runs,
+/// and the pair MMSA's run.py prints (round(mean * 100, 2), round(std * 100, 2)) over the
+/// values as the peer reports each run (rounded to `run_decimals` when it is not 0). JSON
+/// also lists each run's values.
+void write_run_summary(const options& o, std::string_view preset, int run_decimals,
+                       const std::vector<std::size_t>& counts,
+                       const std::vector<metrics::suite_result>& runs);
 
 } // namespace emofuse::eval

@@ -1,6 +1,7 @@
 // examples/eval/suites.cpp — preset resolution and the binder of each input kind.
 #include "suites.hpp"
 
+#include "answers.hpp"
 #include "common/cli.hpp"
 #include "options.hpp"
 
@@ -14,6 +15,9 @@ std::span<const suite_spec> suite_table() noexcept {
 }
 
 bound_suite bind_suite(const options& o, const suite_spec& suite, const preset_spec& preset) {
+    if (o.predictions == pred_format::llm && preset.input == input_kind::class_ids) {
+        return bind_class_answers(o, cli::suites::emotion_kind(suite.name));
+    }
     switch (preset.input) {
     case input_kind::scores:
         return bind_scores(o, suite.name, preset.name);

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace emofuse::eval {
 
@@ -38,17 +39,24 @@ struct resolved_suite {
 [[nodiscard]] resolved_suite resolve_suite(const options& o);
 
 /// "a, b, c": the suites (with the preset when only some of a suite's presets qualify)
-/// whose preset input kind passes `accept`.
+/// whose preset (or its input kind) passes `accept`.
 template <class Accept>
 [[nodiscard]] std::string suites_where(Accept accept) {
     std::string out;
     for (const auto& s : suite_table()) {
         std::size_t accepted = 0;
+        const auto passes = [&](const preset_spec& p) {
+            if constexpr (std::is_invocable_v<Accept, const preset_spec&>) {
+                return static_cast<bool>(accept(p));
+            } else {
+                return static_cast<bool>(accept(p.input));
+            }
+        };
         for (const auto& p : s.presets()) {
-            accepted += accept(p.input) ? 1 : 0;
+            accepted += passes(p) ? 1 : 0;
         }
         for (const auto& p : s.presets()) {
-            if (accepted == 0 || !accept(p.input)) {
+            if (accepted == 0 || !passes(p)) {
                 continue;
             }
             out += (out.empty() ? "" : ", ") + std::string(s.name);

@@ -3,13 +3,14 @@
 #   cases.sh CASE WORK_DIR [NAME=VALUE...]
 # with align=, demo=, eval=, evaldata= (examples/eval/testdata), mpi= (the mpiexec command line ending in emofuse-mpi-eval), data=
 # (tests/align/data), hostile= (the make_hostile_csd program), predict= (emofuse-predict),
+# llmdata= (tests/cli/data/llm), runsdata= (tests/cli/data/runs),
 # fixtures= (the predict_fixtures program), models= (tests/models/data) and zoo=
 # (examples/data/zoo) and pkl= (tests/io/data/pkl) as the case needs them.
 set -u
 case_name=$1
 work=$2
 shift 2
-align= demo= mpi= data= hostile= eval= evaldata= predict= fixtures= models= zoo= pkl=
+align= demo= mpi= data= hostile= eval= evaldata= predict= fixtures= models= zoo= pkl= llmdata= runsdata=
 for assignment in "$@"; do
     declare "${assignment%%=*}=${assignment#*=}"
 done
@@ -233,6 +234,124 @@ align_threads_identical)
     done
     run 2 "$align" --threads 0 --reference words --out out "$data/words.csd"
     expect_stderr "^emofuse-align: usage error: --threads: expected an integer in \\[1, 4096\\]"
+    ;;
+eval_llm_classes)
+    # --pred-format llm on a class suite: tags, NFKC case folding, JSON-string lines,
+    # aliases, precedence and the __invalid__ class. Values: scikit-learn on the mapped ids
+    # (2 1 3 __invalid__ 2 1 0 __invalid__ 3 0) with "__invalid__" as a label.
+    run 0 "$eval" --suite classification --pred-format llm --classes neutral,happy,sad,angry \
+        --aliases "$llmdata/aliases.csv" --pred "$llmdata/answers.txt" \
+        --truth "$llmdata/truth_ids.txt" --confusion-svg cm.svg
+    tr -d ' \n' <stdout >flat
+    for pair in '"accuracy":0.6,' '"macro_f1":0.52,' '"weighted_f1":0.68,' '"kappa":0.5,' \
+        '"invalid_answers":2.0,' '"invalid_rate":0.2}'; do
+        grep -qF -- "$pair" flat || fail "stdout lacks $pair"
+    done
+    expect_stderr "note: 2 of 10 answers name no class: counted wrong, as __invalid__"
+    expect_stderr "note: 1 of 10 answers name several classes: the first named counts"
+    expect_stderr "note: 1 of 10 answers have several <answer> tags: the first counts"
+    expect_stderr "note: 1 of 10 answers have an <answer> with no </answer>"
+    grep -q '>__invalid__</text>' cm.svg || fail "the heat map lacks the __invalid__ column"
+    grep -q 'true angry, predicted sad: 1 ' cm.svg || fail "the heat map lacks class names"
+    # iemocap (K = 4 or 6) takes the 4 names; K is the suite's, __invalid__ comes on top.
+    run 0 "$eval" --suite iemocap --pred-format llm --classes neutral,happy,sad,angry \
+        --aliases "$llmdata/aliases.csv" --pred "$llmdata/answers.txt" \
+        --truth "$llmdata/truth_ids.txt"
+    expect_stdout '"accuracy": 0\.6,'
+    ;;
+eval_llm_ov)
+    # --pred-format llm on ov: each answer's labels (P = 6.5/10, R = 7/10 by hand).
+    run 0 "$eval" --suite ov --pred-format llm --aliases "$llmdata/aliases.csv" \
+        --pred "$llmdata/answers.txt" --truth "$llmdata/truth_words.txt"
+    tr -d ' \n' <stdout >flat
+    grep -qF '"precision":0.65,"recall":0.7,"mer_ov_score":0.675,"f_score":0.674074074074' flat ||
+        fail "ov values differ"
+    # Without --pred-format llm the same file is plain comma-separated words: other values.
+    run 0 "$eval" --suite ov --pred "$llmdata/answers.txt" --truth "$llmdata/truth_words.txt"
+    tr -d ' \n' <stdout >flat
+    ! grep -qF '"precision":0.65,' flat || fail "plain words scored like LLM answers"
+    ;;
+eval_llm_bad_input)
+    # Each bad input: exit 1 (data) or 2 (usage) with one line naming the file and line.
+    classes=(--classes neutral,happy,sad,angry)
+    one_line() { [ "$(wc -l <stderr)" -eq 1 ] || fail "expected one error line"; }
+    run 1 "$eval" --suite classification --pred-format llm "${classes[@]}" \
+        --aliases missing.csv --pred "$llmdata/answers.txt" --truth "$llmdata/truth_ids.txt"
+    expect_stderr "missing\.csv: cannot open: No such file"
+    one_line
+    run 1 "$eval" --suite classification --pred-format llm "${classes[@]}" \
+        --aliases "$llmdata/aliases_two_commas.csv" --pred "$llmdata/answers.txt" \
+        --truth "$llmdata/truth_ids.txt"
+    expect_stderr 'aliases_two_commas\.csv:2: expected "alias,label" \(one comma\), got "glad,happy,content"'
+    one_line
+    run 1 "$eval" --suite classification --pred-format llm "${classes[@]}" \
+        --aliases "$llmdata/aliases_not_class.csv" --pred "$llmdata/answers.txt" \
+        --truth "$llmdata/truth_ids.txt"
+    expect_stderr 'aliases_not_class\.csv:4: label "joy" is not one of the --classes'
+    run 1 "$eval" --suite ov --pred-format llm --pred "$llmdata/bad_utf8.txt" \
+        --truth "$llmdata/bad_utf8.txt"
+    expect_stderr 'bad_utf8\.txt:3: response: invalid UTF-8 at byte 3 \(0xFF\)'
+    one_line
+    run 1 "$eval" --suite ov --pred-format llm --pred "$llmdata/bad_json.txt" \
+        --truth "$llmdata/bad_json.txt"
+    expect_stderr "bad_json\.txt:2: expected a JSON string \(the line starts with '\"'\): .*missing closing quote"
+    # Command-line mistakes: exit 2.
+    usage_error() {
+        local regex=$1
+        shift
+        run 2 "$eval" "$@" --truth "$llmdata/truth_ids.txt"
+        expect_stderr "$regex"
+    }
+    usage_error "--pred-format llm applies to --suite classification, iemocap default, meld, mer2024, ov only" \
+        --suite mer2023 --pred-format llm "${classes[@]}" --pred "$llmdata/answers.txt"
+    usage_error "--pred-format llm with --suite meld needs --classes" \
+        --suite meld --pred-format llm --pred "$llmdata/answers.txt"
+    usage_error '--classes: 4 names: suite "meld": number of classes: expected 7' \
+        --suite meld --pred-format llm "${classes[@]}" --pred "$llmdata/answers.txt"
+    usage_error 'class names 0 and 1 are the same after normalisation \("happy"\)' \
+        --suite classification --pred-format llm --classes happy,HAPPY --pred "$llmdata/answers.txt"
+    usage_error "--aliases and --classes apply to --pred-format llm only" \
+        --suite ov --aliases "$llmdata/aliases.csv" --pred "$llmdata/answers.txt"
+    no_raw_failure
+    ;;
+eval_runs_mmsa)
+    # Several --pred files: per key the mean and ddof-0 std over the runs, and the pair MMSA's
+    # run.py prints; expected.txt holds numpy's values over MMSA's own MetricsTop per run.
+    run 0 "$eval" --suite mosi --pred "$runsdata/mosi_run1.txt" --pred "$runsdata/mosi_run2.txt" \
+        --pred "$runsdata/mosi_run3.txt" --truth "$evaldata/mosi_truth.txt"
+    expect_stdout '"runs": 3,'
+    # The JSON as "key mean std mmsa_mean mmsa_std" lines, in key order.
+    awk '/^  "metrics"/ { s = "m" } /^  "mmsa"/ { s = "p" } /^  "per_run"/ { s = "" }
+         s != "" && /^    "[^"]+": [{[]$/ { k = $1; gsub(/[":]/, "", k); i = 0; next }
+         s == "m" && /"mean":/ { v = $2; sub(/,$/, "", v); mean[k] = v }
+         s == "m" && /"std":/ { std[k] = $2; order[++n] = k }
+         s == "p" && /^      [-0-9]/ { x = $1; sub(/,$/, "", x); p[k, ++i] = x }
+         END { for (j = 1; j <= n; ++j) { k = order[j]
+               print k, mean[k], std[k], p[k, 1], p[k, 2] } }' stdout >got
+    grep -v '^#' "$runsdata/expected.txt" >want
+    [ "$(wc -l <want)" -eq 8 ] || fail "expected.txt should hold 8 keys"
+    awk 'NR == FNR { want[FNR] = $0; next }
+         { split(want[FNR], w, " ")
+           if ($1 != w[1] || $4 != w[4] || $5 != w[5]) { print "differs: " $0 " vs " want[FNR]; bad = 1 }
+           for (c = 2; c <= 3; ++c) { d = $c - w[c]; if (d < 0) d = -d
+               if (d > 1e-12 * (w[c] < 0 ? -w[c] : w[c])) { print "differs: " $0 " vs " want[FNR]; bad = 1 } } }
+         END { if (FNR != length(want)) { print "key count differs"; bad = 1 } exit bad }' \
+        want got >diff || fail "runs summary differs from MMSA's: $(cat diff)"
+    # The table shows the same pairs.
+    run 0 "$eval" --suite mosi --pred "$runsdata/mosi_run1.txt" --pred "$runsdata/mosi_run2.txt" \
+        --pred "$runsdata/mosi_run3.txt" --truth "$evaldata/mosi_truth.txt" --format table
+    expect_stdout "^suite mosi, preset mmsa, 3 runs, n = 40$"
+    expect_stdout "^ +MAE  0\.916717  0\.151180  \(91\.67, 15\.12\)$"
+    # Runs are refused with stdin, a bootstrap or a heat map; a short run names its file.
+    run 2 "$eval" --suite mosi --pred "$runsdata/mosi_run1.txt" --pred - \
+        --truth "$evaldata/mosi_truth.txt"
+    expect_stderr "with several --pred files \(runs\), no file can be '-'"
+    run 2 "$eval" --suite mosi --pred "$runsdata/mosi_run1.txt" --pred "$runsdata/mosi_run2.txt" \
+        --truth "$evaldata/mosi_truth.txt" --bootstrap 10
+    expect_stderr "--bootstrap and --confusion-svg take one --pred file, not runs"
+    run 1 "$eval" --suite mosi --pred "$runsdata/mosi_run1.txt" \
+        --pred "$evaldata/three_scores.txt" --truth "$evaldata/mosi_truth.txt"
+    expect_stderr "mosi_truth\.txt:5: length mismatch: .*three_scores\.txt"
     ;;
 align_signal_cleanup)
     # SIGINT/SIGTERM mid-run left *.csd.partial and *.npy.tmp-* (tens of MB) behind.

@@ -61,12 +61,22 @@ enum class emotion_suite_kind { classification, iemocap, meld, mer2023, mer2024 
     }
 }
 
+/// Whether predictions may be "no class" (a free-text answer naming none of the classes).
+/// `counted`: the confusion counts get an extra class, `__invalid__`, with id K, that only
+/// predictions use: such a sample is wrong, and the metrics are scikit-learn's with
+/// "__invalid__" as one more label (it joins the macro averages only when predicted; it
+/// has no true samples, so weighted averages and UAR ignore it). The suite then also reports
+/// `invalid_answers` (count) and `invalid_rate` (share of the samples).
+enum class invalid_answers { none, counted };
+
 /// A single-label emotion suite: confusion counts (plus valence co-moments for MER2023).
 class emotion_suite : public detail::label_updates<emotion_suite> {
 public:
     emotion_suite(emotion_suite_kind kind, std::size_t num_classes,
-                  nan_policy policy = nan_policy::error)
-        : kind_(kind), counts_(num_classes), valence_(policy) {
+                  nan_policy policy = nan_policy::error,
+                  invalid_answers invalid = invalid_answers::none)
+        : kind_(kind), invalid_(invalid),
+          counts_(num_classes + (invalid == invalid_answers::counted ? 1 : 0)), valence_(policy) {
         const auto bad_classes = [&](std::string_view expected) {
             throw value_error(mismatch_message("metrics::emotion_suite: suite \"" +
                                                    std::string(to_string(kind)) + "\"",
@@ -81,6 +91,14 @@ public:
     }
 
     [[nodiscard]] emotion_suite_kind kind() const noexcept { return kind_; }
+    /// The class id of "names no class" (K) under invalid_answers::counted.
+    [[nodiscard]] int invalid_class() const {
+        if (invalid_ != invalid_answers::counted) {
+            throw value_error("metrics::emotion_suite::invalid_class: the suite was built "
+                              "with invalid_answers::none");
+        }
+        return static_cast<int>(counts_.num_classes() - 1);
+    }
     [[nodiscard]] bool needs_valence() const noexcept {
         return kind_ == emotion_suite_kind::mer2023;
     }
@@ -165,6 +183,12 @@ public:
             out.add("emoacc", accuracy(counts_));
             break;
         }
+        if (invalid_ == invalid_answers::counted) {
+            const auto invalid =
+                static_cast<double>(counts_.predicted_support()[counts_.num_classes() - 1]);
+            out.add("invalid_answers", invalid);
+            out.add("invalid_rate", invalid / out.count);
+        }
         return out;
     }
 
@@ -178,6 +202,7 @@ private:
     }
 
     emotion_suite_kind kind_;
+    invalid_answers invalid_;
     confusion_counts counts_;
     regression_accumulator valence_;
 };

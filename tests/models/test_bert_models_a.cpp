@@ -320,3 +320,107 @@ TEST_CASE_TEMPLATE("bert models a: unaligned inputs need their lengths, each in 
     CHECK(changed(0, 0) != reference(0, 0));
     CHECK(changed(1, 0) == reference(1, 0));
 }
+
+TEST_CASE("bert models a: MISA packs audio and vision with the text's lengths") {
+    auto fx = load_case("misa", "mosi", em::train_mode::regression);
+    const auto inputs = prepared<double>(fx.config, fx.inputs);
+    const auto model = em::misa<double>::load(fx.config, fx.weights);
+    const auto reference = model.forward(inputs).at("M");
+    // audio_lengths/vision_lengths are not read (MISA.py ignores them) ...
+    auto other_lengths = inputs;
+    other_lengths.audio_lengths = {1, 1, 1, 1};
+    other_lengths.vision_lengths = {};
+    CHECK(model.forward(other_lengths).at("M") == reference);
+    // ... the frames past the text's length are not read either (sample 3 has 2 tokens) ...
+    auto late_frames = inputs;
+    for (std::size_t t = 2; t < late_frames.audio.shape(1); ++t) {
+        late_frames.audio(3, t, 0) += 1.0;
+    }
+    const auto moved = model.forward(late_frames).at("M");
+    CHECK(moved == reference);
+    // ... and a text longer than the audio is refused with the reason.
+    auto short_audio = inputs;
+    short_audio.audio =
+        xt::zeros<double>({inputs.audio.shape(0), std::size_t{8}, inputs.audio.shape(2)});
+    CHECK_THROWS_WITH_AS(static_cast<void>(model.forward(short_audio)),
+                         doctest::Contains("with the text's lengths"), emofuse::shape_error);
+}
+
+TEST_CASE("bert models a: on aligned data Self-MM takes its lengths from the BERT mask") {
+    auto fx = load_case("self_mm", "mosi_aligned", em::train_mode::regression);
+    const auto inputs = prepared<double>(fx.config, fx.inputs);
+    const auto model = em::self_mm<double>::load(fx.config, fx.weights);
+    const auto reference = model.forward(inputs).at("A");
+    auto given = inputs;
+    given.audio_lengths = {1, 1, 1, 1};
+    given.vision_lengths = {1, 1, 1, 1};
+    CHECK(model.forward(given).at("A") == reference);
+    // A shorter mask shortens the audio sequence of that sample.
+    auto masked = inputs;
+    masked.text(0, 1, masked.text.shape(2) - 1) = 0.0;
+    const auto changed = model.forward(masked).at("A");
+    CHECK(changed(0, 0) != reference(0, 0));
+    CHECK(changed(1, 0) == reference(1, 0));
+    auto empty = inputs;
+    for (std::size_t t = 0; t < empty.text.shape(2); ++t) {
+        empty.text(2, 1, t) = 0.0;
+    }
+    CHECK_THROWS_WITH_AS(static_cast<void>(model.forward(empty)),
+                         doctest::Contains("no real token"), emofuse::value_error);
+}
+
+TEST_CASE("bert models a: configurations MMSA's code cannot run are refused with the reason") {
+    auto self_mm = load_case("self_mm", "mosi", em::train_mode::regression);
+    auto layers = self_mm.config;
+    layers.set("a_lstm_layers", 2);
+    CHECK_THROWS_WITH_AS(static_cast<void>(em::self_mm<float>::load(layers, self_mm.weights)),
+                         doctest::Contains("a_lstm_layers is 2"), emofuse::value_error);
+    auto text_out = self_mm.config;
+    text_out.set("text_out", 768);
+    CHECK_THROWS_WITH_AS(static_cast<void>(em::self_mm<float>::load(text_out, self_mm.weights)),
+                         doctest::Contains("text_out is 768"), emofuse::value_error);
+    // The head count is not in a checkpoint: 32 is no multiple of 64, so it must be given.
+    auto heads = nlohmann::json(self_mm.config.arguments());
+    heads.erase("bert_num_attention_heads");
+    const auto no_heads = em::mmsa_config::from_merged(heads, em::train_mode::regression);
+    CHECK_THROWS_WITH_AS(static_cast<void>(em::self_mm<float>::load(no_heads, self_mm.weights)),
+                         doctest::Contains("bert_num_attention_heads"), emofuse::value_error);
+
+    auto mmim = load_case("mmim", "mosi_unidirectional", em::train_mode::regression);
+    auto stacked = mmim.config;
+    stacked.set("n_layer", 2);
+    CHECK_THROWS_WITH_AS(static_cast<void>(em::mmim<float>::load(stacked, mmim.weights)),
+                         doctest::Contains("n_layer is 2 with bidirectional false"),
+                         emofuse::value_error);
+    auto activation = mmim.config;
+    activation.set("cpc_activation", "Softsign");
+    CHECK_THROWS_WITH_AS(static_cast<void>(em::mmim<float>::load(activation, mmim.weights)),
+                         doctest::Contains("cpc_activation is 'Softsign'"), emofuse::value_error);
+
+    auto mult = load_case("mult", "mosi_bert", em::train_mode::regression);
+    auto width = mult.config;
+    width.set("feature_dims", nlohmann::json::array({768, 5, 7}));
+    CHECK_THROWS_WITH_AS(static_cast<void>(em::mult<float>::load(width, mult.weights)),
+                         doctest::Contains("feature_dims[0]"), emofuse::value_error);
+}
+
+TEST_CASE("bert models a: the loader steps on text_bert and the lengths") {
+    auto fx = load_case("self_mm", "mosi", em::train_mode::regression);
+    auto config = fx.config;
+    const auto inputs = prepared<float>(config, fx.inputs);
+    // MMDataset.get_seq_len: with use_bert the text's length is text_bert's last extent.
+    CHECK(config.seq_lens()[0] == inputs.text.shape(2));
+    CHECK(inputs.text.shape(1) == 3);
+
+    em::mmsa_batch<float> raw{fx.inputs.tensor<float, 3>("text_bert"),
+                              fx.inputs.tensor<float, 3>("audio"),
+                              fx.inputs.tensor<float, 3>("vision")};
+    raw.audio_lengths = {1, 2, 3};
+    auto copy = fx.config;
+    CHECK_THROWS_WITH_AS(static_cast<void>(em::prepare_mmsa_inputs(copy, raw)),
+                         doctest::Contains("audio_lengths holds 3 lengths for 4 samples"),
+                         emofuse::shape_error);
+    raw.audio_lengths = {1, 2, 3, 1000};
+    CHECK_THROWS_WITH_AS(static_cast<void>(em::prepare_mmsa_inputs(copy, raw)),
+                         doctest::Contains("audio_lengths[3] is 1000"), emofuse::shape_error);
+}

@@ -45,7 +45,10 @@ public:
                                   std::string_view model) {
         const std::string at = prefix + "model.";
         if (!raw.contains(at + "embeddings.word_embeddings.weight")) {
-            throw value_error("models::" + std::string(model) + ": the checkpoint has no '" + at +
+            throw value_error("models::" + std::string(model) +
+                              ": use_bert: the model reads text through BERT, but the checkpoint "
+                              "has no '" +
+                              at +
                               "embeddings.word_embeddings.weight' (MMSA's BertTextEncoder keeps "
                               "its Hugging Face model there)" +
                               config.context());

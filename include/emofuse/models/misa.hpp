@@ -256,7 +256,7 @@ private:
 
     /// Σ_t mask·hidden[t] / Σ_t mask per sample (B, hidden).
     static xt::xtensor<T, 2> masked_mean(const xt::xtensor<T, 3>& hidden,
-                                         const detail::bert_text::bert_tokens& tokens) {
+                                         const language::bert_tokens& tokens) {
         const std::size_t batch = hidden.shape(0), seq = hidden.shape(1), width = hidden.shape(2);
         xt::xtensor<T, 2> mean = xt::zeros<T>({batch, width});
         for (std::size_t b = 0; b < batch; ++b) {

@@ -1,5 +1,5 @@
 // emofuse/models/detail/mmsa_bert.hpp — what MMSA's BERT-era models share: MMSA's
-// BertTextEncoder (src/MMSA/models/subNets/BertTextEncoder.py) around text::bert_model, the
+// BertTextEncoder (src/MMSA/models/subNets/BertTextEncoder.py) around language::bert_model, the
 // per-sample lengths their packed LSTMs take, and row-wise dense layers and concatenation.
 #pragma once
 
@@ -20,9 +20,6 @@
 #include <vector>
 
 namespace emofuse::models::detail {
-
-/// The BERT encoder's layer (text/bert.hpp), its namespace spelled once for the models.
-namespace bert_text = ::emofuse::text;
 
 /// MMSA's BertTextEncoder in inference: a Hugging Face BertModel (`transformers: "bert"`, the
 /// default) or RobertaModel (`"roberta"`) under `<prefix>model.`, run on MMSA's text_bert rows
@@ -55,7 +52,7 @@ public:
         }
         const auto flavour = read_flavour(config, model);
         // Every size but the head count is in the shapes (one head divides any width).
-        auto bert = bert_text::infer_bert_config(raw, at, 1, flavour);
+        auto bert = language::infer_bert_config(raw, at, 1, flavour);
         const std::size_t hidden = bert.hidden_size;
         std::size_t heads = 0;
         if (config.contains("bert_num_attention_heads")) {
@@ -71,7 +68,7 @@ public:
         }
         mmsa_bert_encoder encoder;
         bert.num_attention_heads = heads;
-        encoder.model_ = bert_text::bert_model<T>::load(tracked, at, bert);
+        encoder.model_ = language::bert_model<T>::load(tracked, at, bert);
         return encoder;
     }
 
@@ -79,8 +76,8 @@ public:
 
     /// MMSA's text_bert (B, 3, seq_len) as token rows; shape_error naming the model otherwise
     /// (value_error for ids that are not whole numbers).
-    [[nodiscard]] static bert_text::bert_tokens tokens(const xt::xtensor<T, 3>& text_bert,
-                                                       std::string_view model) {
+    [[nodiscard]] static language::bert_tokens tokens(const xt::xtensor<T, 3>& text_bert,
+                                                      std::string_view model) {
         if (text_bert.shape(0) == 0 || text_bert.shape(1) != 3 || text_bert.shape(2) == 0) {
             throw shape_error("models::" + std::string(model) + ": text input: expected MMSA's " +
                               "text_bert (batch > 0, 3, seq_len > 0) of token ids, mask and " +
@@ -88,32 +85,32 @@ public:
                               std::to_string(text_bert.shape(1)) + ", " +
                               std::to_string(text_bert.shape(2)) + ")");
         }
-        return bert_text::bert_tokens::from_mmsa_text(text_bert);
+        return language::bert_tokens::from_mmsa_text(text_bert);
     }
 
     /// last_hidden_state (B, seq_len, hidden).
-    [[nodiscard]] xt::xtensor<T, 3> operator()(const bert_text::bert_tokens& tokens) const {
+    [[nodiscard]] xt::xtensor<T, 3> operator()(const language::bert_tokens& tokens) const {
         return model_.forward(tokens);
     }
 
 private:
-    static bert_text::bert_flavour read_flavour(const mmsa_config& config, std::string_view model) {
+    static language::bert_flavour read_flavour(const mmsa_config& config, std::string_view model) {
         if (!config.contains("transformers")) {
-            return bert_text::bert_flavour::bert;
+            return language::bert_flavour::bert;
         }
         const auto& value = config.at("transformers");
         if (value.is_string() && value.get<std::string>() == "bert") {
-            return bert_text::bert_flavour::bert;
+            return language::bert_flavour::bert;
         }
         if (value.is_string() && value.get<std::string>() == "roberta") {
-            return bert_text::bert_flavour::roberta;
+            return language::bert_flavour::roberta;
         }
         throw value_error("models::" + std::string(model) + ": 'transformers' is " + value.dump() +
                           "; MMSA's BertTextEncoder knows \"bert\" and \"roberta\"" +
                           config.context());
     }
 
-    bert_text::bert_model<T> model_;
+    language::bert_model<T> model_;
 };
 
 /// The (B, hidden) rows of position 0 of BERT's output: `[:, 0, :]`, the [CLS] token.
@@ -130,7 +127,7 @@ template <class T>
 /// MMSA's text lengths: `torch.sum(text[:, 1, :], dim=1).int()`, the number of ones in each
 /// sample's BERT mask. value_error naming the model for a sample without a real token (MMSA's
 /// pack_padded_sequence refuses a length of 0).
-[[nodiscard]] inline std::vector<std::size_t> mask_lengths(const bert_text::bert_tokens& tokens,
+[[nodiscard]] inline std::vector<std::size_t> mask_lengths(const language::bert_tokens& tokens,
                                                            std::string_view model) {
     std::vector<std::size_t> lengths(tokens.batch(), 0);
     for (std::size_t b = 0; b < tokens.batch(); ++b) {
@@ -185,7 +182,7 @@ required_lengths(const std::vector<std::size_t>& lengths, std::size_t batch, std
 /// (MMSA's trainers pass 0 then). Checked against each modality's steps.
 template <class T>
 [[nodiscard]] std::pair<std::vector<std::size_t>, std::vector<std::size_t>>
-sequence_lengths(const mmsa_batch<T>& inputs, const bert_text::bert_tokens& tokens, bool aligned,
+sequence_lengths(const mmsa_batch<T>& inputs, const language::bert_tokens& tokens, bool aligned,
                  std::string_view model) {
     const std::size_t batch = tokens.batch();
     if (aligned) {

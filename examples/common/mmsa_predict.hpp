@@ -131,7 +131,8 @@ inline const io::stored_tensor& feature_array(const io::state_dict& arrays, std:
         }
         throw io_error("inputs " + quoted_path(std::string(source)) + ": no array '" +
                        std::string(name) + "' (it holds " + (held.empty() ? "none" : held) +
-                       "); MMSA's feature files name them text, audio and vision");
+                       "); MMSA's feature files name them text (text_bert for the models with "
+                       "use_bert), audio and vision");
     }
     const auto& array = arrays.at(name);
     if (array.type != io::dtype::f32 && array.type != io::dtype::f64) {
@@ -151,12 +152,15 @@ inline const io::stored_tensor& feature_array(const io::state_dict& arrays, std:
     return array;
 }
 
-/// `<modality>_lengths` when present: one integer per sample in [0, time steps].
-inline void check_lengths(const io::state_dict& arrays, std::string_view modality,
-                          const io::stored_tensor& values, std::string_view source) {
+/// `<modality>_lengths` when present: one integer per sample in [0, time steps], returned
+/// (empty when absent).
+inline std::vector<std::size_t> read_lengths(const io::state_dict& arrays,
+                                             std::string_view modality,
+                                             const io::stored_tensor& values,
+                                             std::string_view source) {
     const std::string name = std::string(modality) + "_lengths";
     if (!arrays.contains(name)) {
-        return;
+        return {};
     }
     const std::string where =
         "inputs " + quoted_path(std::string(source)) + ": array '" + name + "'";
@@ -177,6 +181,7 @@ inline void check_lengths(const io::state_dict& arrays, std::string_view modalit
                               shape_text(values.shape) + ")");
         }
     }
+    return {lengths.begin(), lengths.end()};
 }
 
 template <class T>
@@ -188,15 +193,25 @@ xt::xtensor<T, 3> rows_of(const xt::xtensor<T, 3>& values, std::size_t begin, st
     return rows;
 }
 
+/// The sample rows [begin, end) of per-sample lengths (empty stays empty).
+inline std::vector<std::size_t> rows_of(const std::vector<std::size_t>& lengths, std::size_t begin,
+                                        std::size_t end) {
+    return lengths.empty()
+               ? lengths
+               : std::vector<std::size_t>(lengths.begin() + static_cast<std::ptrdiff_t>(begin),
+                                          lengths.begin() + static_cast<std::ptrdiff_t>(end));
+}
+
 /// Where the inputs' feature widths differ from the configuration's feature_dims, a note
-/// naming each such array with its shape and the configured one; empty otherwise.
+/// naming each such array with its shape and the configured one; empty otherwise (text_bert,
+/// whose last extent is the token count, is not compared).
 inline std::string width_note(const models::mmsa_config& config,
                               const models::mmsa_batch<float>& raw) {
     const auto configured = config.feature_dims();
     const std::array<const xt::xtensor<float, 3>*, 3> arrays{&raw.text, &raw.audio, &raw.vision};
     const std::array<const char*, 3> names{"text", "audio", "vision"};
     std::string note;
-    for (std::size_t m = 0; m < 3; ++m) {
+    for (std::size_t m = config.flag_or_false("use_bert") ? 1 : 0; m < 3; ++m) {
         const auto& shape = arrays[m]->shape();
         if (shape[2] != configured[m]) {
             note += std::string(note.empty() ? "" : "; ") + "array '" + names[m] + "' has shape " +
@@ -216,9 +231,13 @@ inline std::string width_note(const models::mmsa_config& config,
 inline prediction run_batches(const models::mmsa_config& configured, const io::state_dict& weights,
                               const models::mmsa_batch<float>& raw, std::size_t batch_size,
                               std::string_view tool) {
-    // MMDataset.__init_mosi: feature_dims[i] = the array's width (use_bert is not supported).
+    // MMDataset.__init_mosi: feature_dims[i] = the array's width; with use_bert, text is
+    // text_bert and MMSA sets 768 (bert-base's width): the configuration's value is kept, and
+    // the model checks it against its BERT.
     models::mmsa_config config = configured;
-    config.set("feature_dims", {raw.text.shape(2), raw.audio.shape(2), raw.vision.shape(2)});
+    const std::size_t text_width =
+        config.flag_or_false("use_bert") ? config.feature_dims()[0] : raw.text.shape(2);
+    config.set("feature_dims", {text_width, raw.audio.shape(2), raw.vision.shape(2)});
     const std::size_t samples = raw.text.shape(0);
     prediction result;
     result.samples = samples;
@@ -231,7 +250,9 @@ inline prediction run_batches(const models::mmsa_config& configured, const io::s
         const auto prepared = models::prepare_mmsa_inputs(
             batch_config,
             models::mmsa_batch<float>{rows_of(raw.text, begin, end), rows_of(raw.audio, begin, end),
-                                      rows_of(raw.vision, begin, end)});
+                                      rows_of(raw.vision, begin, end),
+                                      rows_of(raw.audio_lengths, begin, end),
+                                      rows_of(raw.vision_lengths, begin, end)});
         if (!model) {
             try {
                 model.emplace(models::load_mmsa_model<float>(batch_config, weights));
@@ -292,15 +313,17 @@ inline prediction predict(const predict_request& request, std::string_view tool)
                                 : io::load_npz(request.inputs);
     const std::string source =
         request.inputs.string() + (pickled ? ":" + request.split : std::string());
-    const auto& text = detail::feature_array(arrays, "text", std::nullopt, source);
+    // MMDataset.__init_mosi reads text_bert instead of text for the models with use_bert.
+    const std::string text_name = config.flag_or_false("use_bert") ? "text_bert" : "text";
+    const auto& text = detail::feature_array(arrays, text_name, std::nullopt, source);
     const std::size_t samples = text.shape[0];
     const auto& audio = detail::feature_array(arrays, "audio", samples, source);
     const auto& vision = detail::feature_array(arrays, "vision", samples, source);
-    detail::check_lengths(arrays, "audio", audio, source);
-    detail::check_lengths(arrays, "vision", vision, source);
-    const models::mmsa_batch<float> raw{io::to_xtensor<float, 3>(text, "text", source),
+    const models::mmsa_batch<float> raw{io::to_xtensor<float, 3>(text, text_name, source),
                                         io::to_xtensor<float, 3>(audio, "audio", source),
-                                        io::to_xtensor<float, 3>(vision, "vision", source)};
+                                        io::to_xtensor<float, 3>(vision, "vision", source),
+                                        detail::read_lengths(arrays, "audio", audio, source),
+                                        detail::read_lengths(arrays, "vision", vision, source)};
     return detail::run_batches(config, weights, raw, request.batch, tool);
 }
 

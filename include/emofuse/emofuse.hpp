@@ -109,6 +109,7 @@
 #include "emofuse/io/stored_tensor.hpp"
 
 #include "emofuse/text/basic_tokenizer.hpp"
+#include "emofuse/text/bert.hpp"
 #include "emofuse/text/mmsa_text.hpp"
 #include "emofuse/text/unicode.hpp"
 #include "emofuse/text/vocabulary.hpp"

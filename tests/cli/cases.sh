@@ -489,6 +489,36 @@ eval_pkl)
     expect_stderr "GLOBAL 'os system' is refused"
     no_raw_failure
     ;;
+predict_bert_a)
+    # The BERT-era models Self-MM, MMIM, MISA and MulT with use_bert, from MMSA's text_bert rows
+    # (and, on unaligned data, the inputs' audio_lengths/vision_lengths): every output equals
+    # MMSA's own, with any --batch.
+    for base in self_mm_mosi_regression self_mm_mosi_aligned_classification \
+        mmim_mosi_classification mmim_mosi_unidirectional_regression misa_mosi_regression \
+        mult_mosi_bert_classification; do
+        weights=$models/$base.safetensors
+        [ -f "$weights" ] || weights=$models/$base.pth # MISA's (large): .pth only
+        keys=M
+        case $base in self_mm_*) keys="M T A V" ;; esac
+        for batch in 4 1 3; do
+            predict_case "$base" 0 --weights "$weights" --batch "$batch"
+            for key in $keys; do
+                "$fixtures" compare out.npz "$models/$base.expected.npz" "$key" 1e-5 \
+                    >compare 2>&1 || fail "$base --batch $batch: $key differs from MMSA's: $(cat compare)"
+            done
+        done
+    done
+    # Unaligned inputs without their lengths: MMSA's trainer would pass them; the error says so.
+    rm -f out.npz
+    "$fixtures" repeat "$models/self_mm_mosi_regression.inputs.npz" 4 unpacked.npz >/dev/null 2>&1 ||
+        fail "could not write the inputs without lengths"
+    predict_case self_mm_mosi_regression 1 --inputs unpacked.npz
+    expect_stderr "^emofuse-predict: error: models::self_mm: the inputs have no audio_lengths"
+    # A BERT model's inputs without text_bert: the error names the array.
+    predict_case self_mm_mosi_regression 1 --inputs "$models/tfn_mosi_regression.inputs.npz"
+    expect_stderr "no array 'text_bert'"
+    [ ! -e out.npz ] || fail "a refused run wrote an output"
+    ;;
 predict_eval)
     "$fixtures" variants "$models/tfn_mosi_regression.inputs.npz" variants >/dev/null 2>&1 ||
         fail "could not write the input variants"
@@ -526,9 +556,9 @@ predict_bad_names)
     predict_case "$base" 1 --config "$models/config_regression.json"
     expect_stderr "^emofuse-predict: error: array 'text' has shape \\(4, 7, 16\\), the configuration's feature_dims give \\(4, any, 768\\); array 'vision' has shape \\(4, 9, 7\\), the configuration's feature_dims give \\(4, any, 20\\); the model built for the inputs' widths .* does not fit the checkpoint: .*'Model\\."
     # A model MMSA has and the zoo does not: the error lists the zoo's models.
-    sed 's/"model_name": "tfn"/"model_name": "misa"/' "$models/$base.config.json" >misa.json
-    predict_case "$base" 1 --config misa.json --model misa
-    expect_stderr "unknown model 'misa' \(known: tfn"
+    sed 's/"model_name": "tfn"/"model_name": "mfm"/' "$models/$base.config.json" >mfm.json
+    predict_case "$base" 1 --config mfm.json --model mfm
+    expect_stderr "unknown model 'mfm' \(known: tfn"
     predict_case "$base" 1 --config missing.json
     expect_stderr "cannot open 'missing.json'"
     for args in "--mode regress" "--batch 0" "--batch 1048577" "--suite mosii" "--eval t.npy" \

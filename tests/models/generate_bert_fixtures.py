@@ -40,6 +40,12 @@ TINY_BERT = dict(vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attent
 STANDIN_CONFIGS = {
     "bert-base-uncased": TINY_BERT,
     "bert-base-chinese": TINY_BERT,
+    # MISA hard-codes nn.Linear(768, hidden_size) on BERT's output: a 768-wide BERT with one
+    # layer and a narrow feed-forward block (~12 MB, almost all attention and pooler weights).
+    # Its heads are 64 wide, as in every published BERT.
+    "standin-bert-768": dict(TINY_BERT, hidden_size=768, num_hidden_layers=1,
+                             num_attention_heads=12, intermediate_size=8,
+                             max_position_embeddings=16),
 }
 CLS_ID, SEP_ID = 2, 3
 
@@ -50,8 +56,46 @@ UNALIGNED_AUDIO_VISION = [11, 8]
 
 # model -> overrides of MMSA's merged arguments that shrink it (every other argument is
 # MMSA's own), and how MMSA's trainer calls it ("plain": model(text, audio, vision);
-# "lengths": model(text, (audio, audio_lengths), (vision, vision_lengths))).
+# "lengths": model(text, (audio, audio_lengths), (vision, vision_lengths))). Optional keys:
+# "model" (MMSA's model key when the entry's key is not it), "suffix" (case name), "dataset",
+# "mode_overrides" {mode: overrides for that train mode only}, "share_bert" (one seed for both
+# modes).
 CASES = {
+    # MULT with use_bert: MMSA's config has no `use_finetune` key, which MULT reads when
+    # use_bert is true (its config names it use_bert_finetune): given here, or MULT fails.
+    "mult_bert": {"model": "mult", "suffix": "_bert", "call": "plain",
+                  "overrides": {"use_bert": True, "use_finetune": False,
+                                "dst_feature_dim_nheads": [8, 2], "nlevels": 2,
+                                "conv1d_kernel_size_l": 5, "conv1d_kernel_size_a": 3,
+                                "conv1d_kernel_size_v": 1}},
+    "self_mm": {"call": "lengths",
+                "overrides": {"a_lstm_hidden_size": 6, "v_lstm_hidden_size": 5, "audio_out": 4,
+                              "video_out": 3, "text_out": TINY_BERT["hidden_size"],
+                              "post_fusion_dim": 8, "post_text_dim": 6, "post_audio_dim": 5,
+                              "post_video_dim": 4}},
+    # Self-MM on aligned data: the LSTMs' lengths come from the BERT mask.
+    "self_mm_aligned": {"model": "self_mm", "suffix": "_aligned", "call": "lengths",
+                        "overrides": {"need_data_aligned": True, "a_lstm_hidden_size": 6,
+                                      "v_lstm_hidden_size": 5, "audio_out": 4, "video_out": 3,
+                                      "text_out": TINY_BERT["hidden_size"],
+                                      "post_fusion_dim": 8, "post_text_dim": 6,
+                                      "post_audio_dim": 5, "post_video_dim": 4}},
+    "mmim": {"call": "lengths",
+             "overrides": {"d_vh": 6, "d_ah": 5, "d_vout": 8, "d_aout": 4, "d_prjh": 12}},
+    # MMIM with unidirectional encoders (MMSA's RNNEncoder squeezes h_n instead of
+    # concatenating the two directions) and add_va (a third MI bound, unused in inference).
+    "mmim_unidirectional": {"model": "mmim", "suffix": "_unidirectional", "call": "lengths",
+                            "overrides": {"d_vh": 6, "d_ah": 5, "d_vout": 8, "d_aout": 4,
+                                          "d_prjh": 12, "bidirectional": False,
+                                          "add_va": True}},
+    # MISA: 768-wide stand-in BERTs (see STANDIN_CONFIGS); the text length (9) must not exceed
+    # audio's and vision's, since MISA packs them with the text's lengths.
+    # Both modes share one seed, hence one BERT: the classification case is committed without
+    # it (<case>.nobert.safetensors, see split_shared_bert).
+    "misa": {"call": "plain", "seq_lens": [BERT_SEQ_LEN, 11, 10], "share_bert": True,
+             "overrides": {"hidden_size": 8, "pretrained": "standin-bert-768",
+                           "feature_dims": [768, 5, 7]},
+             "mode_overrides": {"classification": {"rnncell": "gru"}}},
 }
 
 
@@ -114,7 +158,7 @@ def forward(amio, call, text, audio, vision, lengths, dtype):
 
 
 def bert_case(models, data_loader, EasyDict, merged, model, dataset, mode, out, seed,
-              overrides, call="plain", suffix=""):
+              overrides, call="plain", suffix="", seq_lens=None):
     config = dict(merged)
     config.update(overrides)
     config["train_mode"] = mode
@@ -123,7 +167,7 @@ def bert_case(models, data_loader, EasyDict, merged, model, dataset, mode, out, 
     if config["need_data_aligned"]:
         config["seq_lens"] = [BERT_SEQ_LEN] * 3
     else:
-        config["seq_lens"] = [BERT_SEQ_LEN] + UNALIGNED_AUDIO_VISION
+        config["seq_lens"] = list(seq_lens or [BERT_SEQ_LEN] + UNALIGNED_AUDIO_VISION)
     case = f"{model}_{dataset}{suffix}_{mode}"
     rng = np.random.default_rng(seed)
     inputs = make_inputs(config, rng)
@@ -141,19 +185,29 @@ def bert_case(models, data_loader, EasyDict, merged, model, dataset, mode, out, 
     np.savez(out / f"{case}.inputs.npz", **inputs)
     np.savez(out / f"{case}.expected.npz", **expected)
     flat = {key: value for key, value in config.items() if key != "device"}
+    flat.update(bert_heads(config))
     (out / f"{case}.config.json").write_text(json.dumps(flat, indent=1) + "\n")
     return case
 
 
+def bert_heads(config):
+    """The head count of the stand-in BERT the case used (a checkpoint does not store it):
+    `bert_num_attention_heads`, which emofuse reads (default hidden_size / 64, as every
+    published BERT and RoBERTa has it)."""
+    standin = transformers.STANDIN_CONFIGS.get(config.get("pretrained"))
+    return {"bert_num_attention_heads": standin["num_attention_heads"]} if standin else {}
+
+
 def randomise_all(amio, generator):
     """base.randomise, and embedding rows the padding index zeroed made random too (a loader
-    that drops a row must not pass by luck)."""
-    base.randomise(amio, generator)
+    that drops a row must not pass by luck). The rows come first, so that two models whose
+    parameter lists share a prefix (MISA's BERT in both train modes) draw the same values there."""
     with torch.no_grad():
         for module in amio.modules():
             if isinstance(module, torch.nn.Embedding) and module.padding_idx is not None:
                 row = module.weight[module.padding_idx]
                 row.copy_(0.1 * torch.randn(row.shape, generator=generator))
+    base.randomise(amio, generator)
 
 
 def main():
@@ -178,18 +232,41 @@ def main():
     args.out.mkdir(parents=True, exist_ok=True)
 
     cases = []
-    for index, (model, spec) in enumerate(sorted(CASES.items())):
-        if args.only and model not in args.only:
+    for index, (key, spec) in enumerate(sorted(CASES.items())):
+        model = spec.get("model", key)
+        if args.only and model not in args.only and key not in args.only:
             continue
         dataset = spec.get("dataset") or ("mosi" if "mosi" in config_all[model]["datasetParams"]
                                           else "sims")
         merged = json.loads(json.dumps(dict(
             mmsa_config.get_config_regression(model, dataset, str(config_file)))))
         for offset, mode in enumerate(["regression", "classification"]):
+            overrides = dict(spec["overrides"], **spec.get("mode_overrides", {}).get(mode, {}))
             cases.append(bert_case(models, data_loader, EasyDict, merged, model, dataset, mode,
-                                   args.out, seed=300 + 2 * index + offset,
-                                   overrides=spec["overrides"], call=spec.get("call", "plain")))
+                                   args.out,
+                                   seed=300 + 2 * index + (0 if spec.get("share_bert") else offset),
+                                   overrides=overrides, call=spec.get("call", "plain"),
+                                   suffix=spec.get("suffix", ""),
+                                   seq_lens=spec.get("seq_lens")))
+    if "misa_mosi_classification" in cases:
+        split_shared_bert(args.out, "misa_mosi_regression", "misa_mosi_classification",
+                          "Model.bertmodel.")
     print("\n".join(cases))
+
+
+def split_shared_bert(out, full, partial, prefix):
+    """Writes <partial>.nobert.safetensors: the tensors of <partial>.pth outside `prefix`, after
+    checking that those under it equal <full>.pth's ("share_bert": both modes use one seed, and
+    MMSA builds BERT first, so the two checkpoints hold the same BERT). The test assembles
+    <partial>'s checkpoint from the two, so only one large BERT is committed."""
+    whole = torch.load(out / f"{full}.pth")
+    state = torch.load(out / f"{partial}.pth")
+    bert = [name for name in state if name.startswith(prefix)]
+    assert bert and all(torch.equal(state[name], whole[name]) for name in bert), \
+        f"{partial}: its BERT differs from {full}'s"
+    base.write_safetensors(out / f"{partial}.nobert.safetensors",
+                           {name: tensor for name, tensor in state.items()
+                            if not name.startswith(prefix)})
 
 
 if __name__ == "__main__":

@@ -12,16 +12,23 @@
 #include <limits>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace emofuse::models {
 
 /// The three modality arrays, batch-first: text (B, T_t, D_t), audio (B, T_a, D_a),
-/// vision (B, T_v, D_v), as MMSA's processed feature files hold them.
+/// vision (B, T_v, D_v), as MMSA's processed feature files hold them. For the models with
+/// `use_bert`, text is the file's `text_bert` instead: (B, 3, seq_len) rows of token ids,
+/// attention mask and segment ids.
 template <class T>
 struct mmsa_batch {
     xt::xtensor<T, 3> text;
     xt::xtensor<T, 3> audio;
     xt::xtensor<T, 3> vision;
+    /// The file's `audio_lengths` / `vision_lengths` (valid steps per sample; unaligned data
+    /// only), or empty. Only the models that pack their sequences read them.
+    std::vector<std::size_t> audio_lengths = {};
+    std::vector<std::size_t> vision_lengths = {};
 };
 
 namespace detail {
@@ -43,6 +50,27 @@ void check_batch(const mmsa_batch<T>& batch) {
             throw shape_error("models::mmsa inputs: a modality has no time steps or no features");
         }
     }
+    const auto check_lengths = [&](const std::vector<std::size_t>& lengths,
+                                   const xt::xtensor<T, 3>& values, const char* name) {
+        if (lengths.empty()) {
+            return;
+        }
+        if (lengths.size() != size) {
+            throw shape_error("models::mmsa inputs: " + std::string(name) + "_lengths holds " +
+                              std::to_string(lengths.size()) + " lengths for " +
+                              std::to_string(size) + " samples");
+        }
+        for (std::size_t sample = 0; sample < size; ++sample) {
+            if (lengths[sample] > values.shape(1)) {
+                throw shape_error("models::mmsa inputs: " + std::string(name) + "_lengths[" +
+                                  std::to_string(sample) + "] is " +
+                                  std::to_string(lengths[sample]) + ", beyond " + name + "'s " +
+                                  std::to_string(values.shape(1)) + " time steps");
+            }
+        }
+    };
+    check_lengths(batch.audio_lengths, batch.audio, "audio");
+    check_lengths(batch.vision_lengths, batch.vision, "vision");
 }
 
 /// (B, T, D) → (B, 1, D): the mean over the padded time axis, NaN results replaced by 0
@@ -96,7 +124,8 @@ xt::xtensor<T, 3> average_pool_to(const xt::xtensor<T, 3>& values, std::size_t t
 /// MMSA's data-loader steps (src/MMSA/data_loader.py, MMDataset): audio entries equal to -inf
 /// become 0 (`__init_mosi`); with `need_normalized`, audio and vision are averaged over their
 /// padded time axis to one step and NaN becomes 0 (`__normalize`). Then, as MMDataLoader does,
-/// the configuration's `seq_lens` become the lengths of the arrays.
+/// the configuration's `seq_lens` become the lengths of the arrays (MMDataset.get_seq_len: with
+/// `use_bert` the text's is text_bert's last extent).
 template <class T>
 mmsa_batch<T> apply_mmsa_loader_steps(mmsa_config& config, mmsa_batch<T> batch) {
     detail::check_batch(batch);
@@ -109,7 +138,9 @@ mmsa_batch<T> apply_mmsa_loader_steps(mmsa_config& config, mmsa_batch<T> batch) 
         batch.audio = detail::mean_over_time(batch.audio);
         batch.vision = detail::mean_over_time(batch.vision);
     }
-    config.set_seq_lens({batch.text.shape(1), batch.audio.shape(1), batch.vision.shape(1)});
+    const std::size_t text_steps =
+        config.flag_or_false("use_bert") ? batch.text.shape(2) : batch.text.shape(1);
+    config.set_seq_lens({text_steps, batch.audio.shape(1), batch.vision.shape(1)});
     return batch;
 }
 

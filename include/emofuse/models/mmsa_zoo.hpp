@@ -14,10 +14,13 @@
 #include <emofuse/models/lf_dnn.hpp>
 #include <emofuse/models/lmf.hpp>
 #include <emofuse/models/mfn.hpp>
+#include <emofuse/models/misa.hpp>
 #include <emofuse/models/mlf_dnn.hpp>
 #include <emofuse/models/mlmf.hpp>
+#include <emofuse/models/mmim.hpp>
 #include <emofuse/models/mtfn.hpp>
 #include <emofuse/models/mult.hpp>
+#include <emofuse/models/self_mm.hpp>
 #include <emofuse/models/tfn.hpp>
 
 #include <algorithm>
@@ -65,6 +68,9 @@ inline constexpr auto mmsa_zoo_table = std::tuple{
     mmsa_zoo_entry<mtfn>{"mtfn", mmsa_task::multi},
     mmsa_zoo_entry<mlmf>{"mlmf", mmsa_task::multi},
     mmsa_zoo_entry<mlf_dnn>{"mlf_dnn", mmsa_task::multi},
+    mmsa_zoo_entry<self_mm>{"self_mm", mmsa_task::multi},
+    mmsa_zoo_entry<mmim>{"mmim", mmsa_task::single},
+    mmsa_zoo_entry<misa>{"misa", mmsa_task::single},
 };
 
 /// A loaded model of any kind, behind one interface (a shared, immutable model: copies are

@@ -1,5 +1,6 @@
-// emofuse/models/mult.hpp — MMSA's MulT (src/MMSA/models/singleTask/MULT.py with use_bert
-// false), built from MMSA's configuration and loaded from its AMIO checkpoint.
+// emofuse/models/mult.hpp — MMSA's MulT (src/MMSA/models/singleTask/MULT.py, on feature-file
+// text or, with use_bert, on BERT's output), built from MMSA's configuration and loaded from its
+// AMIO checkpoint.
 #pragma once
 
 #include <emofuse/attention/crossmodal.hpp>
@@ -10,6 +11,7 @@
 #include <emofuse/core/sequence.hpp>
 #include <emofuse/encoders/conv1d.hpp>
 #include <emofuse/layers/dense.hpp>
+#include <emofuse/models/detail/mmsa_bert.hpp>
 #include <emofuse/models/mmsa_config.hpp>
 #include <emofuse/models/mmsa_inputs.hpp>
 #include <emofuse/models/mmsa_model.hpp>
@@ -79,7 +81,8 @@ private:
 
 } // namespace detail
 
-/// MMSA's MULT (use_bert false), eval mode:
+/// MMSA's MULT, eval mode (with use_bert, x_text is BertTextEncoder's last_hidden_state of the
+/// text_bert rows, (B, seq_len, hidden)):
 ///   x̂_m = Conv1d_m(x_m) (kernel `conv1d_kernel_size_m`, no padding, no bias; skipped when
 ///   orig_d_m = d), then attention::mult_model with MMSA's encoder preset and no padding masks:
 ///   crossmodal blocks of `nlevels` layers, memory blocks of max(nlevels, 3), the last time
@@ -103,7 +106,9 @@ public:
     /// configuration (an error names the tensor, expected and found shapes); missing tensors
     /// and tensors under the prefix that MULT does not have are errors naming them.
     /// Configuration keys: feature_dims, dst_feature_dim_nheads, nlevels,
-    /// conv1d_kernel_size_{l,a,v}, attn_mask, use_bert (must be false), train_mode/num_classes.
+    /// conv1d_kernel_size_{l,a,v}, attn_mask, use_bert, train_mode/num_classes; with use_bert
+    /// BERT's tensors are `<prefix>text_model.model.*` and feature_dims[0] must be BERT's
+    /// hidden size (MMSA's data loader sets 768, bert-base's).
     template <class StateDict>
     static mult load(const mmsa_config& config, const StateDict& sd,
                      std::string_view prefix = "Model.") {
@@ -115,6 +120,16 @@ public:
 
         mult model;
         model.sizes_ = sizes;
+        if (sizes.use_bert) {
+            model.bert_ = detail::mmsa_bert_encoder<T>::load(
+                config, sd, tracked, std::string(prefix) + "text_model.", "mult");
+            if (model.bert_.hidden_size() != sizes.feature_dims[0]) {
+                throw value_error("models::mult: BERT's hidden size is " +
+                                  std::to_string(model.bert_.hidden_size()) +
+                                  " but feature_dims[0] (MULT's text width) is " +
+                                  std::to_string(sizes.feature_dims[0]) + config.context());
+            }
+        }
         attention::mult_parameters<T> parameters;
         for (std::size_t m = 0; m < 3; ++m) {
             const std::string name =
@@ -180,14 +195,20 @@ public:
 
     /// The forward with every output as a struct.
     [[nodiscard]] result run(const mmsa_batch<T>& inputs) const {
-        const std::array<const xt::xtensor<T, 3>*, 3> raw{&inputs.text, &inputs.audio,
-                                                          &inputs.vision};
+        // With use_bert, MULT's text is BERT's output over every position, padding included
+        // (MULT.forward passes no mask on to the convolution or the attention).
+        xt::xtensor<T, 3> encoded;
+        if (sizes_.use_bert) {
+            encoded = bert_(detail::mmsa_bert_encoder<T>::tokens(inputs.text, "mult"));
+        }
+        const xt::xtensor<T, 3>& text = sizes_.use_bert ? encoded : inputs.text;
+        const std::array<const xt::xtensor<T, 3>*, 3> raw{&text, &inputs.audio, &inputs.vision};
         check_inputs(raw);
         // MULT passes no padding masks: every projected step is a valid key and h[-1] is the
         // last step, which is what full-length sequences give mult_model (whose Conv1d
         // projections are MULT's proj_l/a/v).
-        auto core = core_.forward(sequence<T>(inputs.text), sequence<T>(inputs.audio),
-                                  sequence<T>(inputs.vision));
+        auto core =
+            core_.forward(sequence<T>(text), sequence<T>(inputs.audio), sequence<T>(inputs.vision));
         result r;
         r.prediction = std::move(core.prediction);
         const std::size_t batch = core.hidden.shape(0);
@@ -218,6 +239,7 @@ private:
         std::size_t levels = 0;                    ///< nlevels (crossmodal blocks)
         std::size_t output_dim = 0;
         bool attn_mask = false;
+        bool use_bert = false;
     };
 
     static std::string_view modality_letter(std::size_t m) {
@@ -237,12 +259,8 @@ private:
     }
 
     static sizes_type read_sizes(const mmsa_config& config) {
-        if (config.flag("use_bert")) {
-            throw value_error("models::mult: use_bert is true; only MULT on feature-file text "
-                              "(use_bert false) is provided" +
-                              config.context());
-        }
         sizes_type s;
+        s.use_bert = config.flag("use_bert");
         s.feature_dims = config.feature_dims();
         const auto dims_heads = config.sizes("dst_feature_dim_nheads", 2);
         s.d = dims_heads[0];
@@ -379,6 +397,7 @@ private:
     }
 
     sizes_type sizes_;
+    detail::mmsa_bert_encoder<T> bert_;
     attention::mult_model<T> core_;
 };
 

@@ -31,6 +31,7 @@ sys.path.insert(0, str(HERE / "standins"))
 sys.path.insert(0, str(HERE))
 
 import generate_fixtures as base  # noqa: E402  (after the sys.path set-up)
+import pytorch_transformers  # noqa: E402  the stand-in
 import transformers  # noqa: E402  the stand-in
 
 # A tiny BERT for every pretrained name MMSA's configurations use. CLS/SEP/PAD ids follow
@@ -50,8 +51,28 @@ UNALIGNED_AUDIO_VISION = [11, 8]
 
 # model -> overrides of MMSA's merged arguments that shrink it (every other argument is
 # MMSA's own), and how MMSA's trainer calls it ("plain": model(text, audio, vision);
-# "lengths": model(text, (audio, audio_lengths), (vision, vision_lengths))).
+# "lengths": model(text, (audio, audio_lengths), (vision, vision_lengths))); "modes": the
+# train modes to write (default both).
 CASES = {
+    "bert_mag": {"overrides": {}},
+    "cenet": {"overrides": {}},
+    # ALMT hard-codes regression_head = nn.Linear(128, 1) and h[:, :8]: dst_feature_dims stays
+    # 128 and dst_embedding_length 8, so its checkpoint is ~2 MB even shrunk; ALMT's code never
+    # reads train_mode, so one mode is written and the tests load it under both.
+    # feature_length exceeds the inputs' lengths so the positional tables are sliced, as MMSA
+    # slices them.
+    "almt": {"overrides": {"feature_length": [12, 13, 10], "dst_feature_hidden_dims": 16,
+                           "embedding_heads": [2, 1, 1], "l_encoder_heads": 1, "AHL_depth": 2,
+                           "h_hyper_layer_heads": 4, "fusion_hidden_d": 16, "fusion_heads": 2,
+                           "fusion_layer_depth": 1},
+             "modes": ["regression"]},
+    # Kernels l=3, a=2, v=1: TETFN's video Conv1d takes conv1d_kernel_size_a (v is unused).
+    "tetfn": {"overrides": {"a_lstm_hidden_size": 4, "v_lstm_hidden_size": 6,
+                            "conv1d_kernel_size_l": 3, "conv1d_kernel_size_a": 2,
+                            "conv1d_kernel_size_v": 1, "dst_feature_dims": 8, "nheads": 2,
+                            "post_fusion_dim": 7, "post_text_dim": 5, "post_audio_dim": 3,
+                            "post_video_dim": 4},
+              "call": "lengths"},
 }
 
 
@@ -109,13 +130,26 @@ def forward(amio, call, text, audio, vision, lengths, dtype):
                 result = amio(t, a, v)
     finally:
         torch.set_default_dtype(previous)
-    return {key: value.detach().numpy() for key, value in result.items()
+    return {key: value.detach().numpy() for key, value in output_dict(result).items()
             if isinstance(value, torch.Tensor)}
+
+
+def output_dict(result):
+    """MMSA's output under its keys. ALMT returns the prediction tensor and CENET a tuple
+    whose first element is the prediction; their trainers take that as M."""
+    if isinstance(result, torch.Tensor):
+        return {"M": result}
+    if isinstance(result, tuple):
+        return {"M": result[0]}
+    return result
 
 
 def bert_case(models, data_loader, EasyDict, merged, model, dataset, mode, out, seed,
               overrides, call="plain", suffix=""):
     config = dict(merged)
+    # The head count of the BERT MMSA loads: emofuse reads it from this key when present and
+    # otherwise takes hidden_size / 64 (every published BERT's head width).
+    config["bert_num_attention_heads"] = TINY_BERT["num_attention_heads"]
     config.update(overrides)
     config["train_mode"] = mode
     config["device"] = "cpu"
@@ -166,6 +200,7 @@ def main():
     if not (root / "models" / "AMIO.py").is_file():
         sys.exit(f"{args.mmsa}: not an MMSA checkout (no models/AMIO.py)")
     transformers.STANDIN_CONFIGS.update(STANDIN_CONFIGS)
+    pytorch_transformers.STANDIN_CONFIGS.update(STANDIN_CONFIGS)
     provided = {path.name.removesuffix(".py") for path in (HERE / "standins").iterdir()
                 if path.is_dir() or path.suffix == ".py"}
     EasyDict = base.install_placeholders(provided)
@@ -185,7 +220,7 @@ def main():
                                           else "sims")
         merged = json.loads(json.dumps(dict(
             mmsa_config.get_config_regression(model, dataset, str(config_file)))))
-        for offset, mode in enumerate(["regression", "classification"]):
+        for offset, mode in enumerate(spec.get("modes", ["regression", "classification"])):
             cases.append(bert_case(models, data_loader, EasyDict, merged, model, dataset, mode,
                                    args.out, seed=300 + 2 * index + offset,
                                    overrides=spec["overrides"], call=spec.get("call", "plain")))

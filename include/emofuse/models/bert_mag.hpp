@@ -1,0 +1,156 @@
+// emofuse/models/bert_mag.hpp — MMSA's BERT_MAG (src/MMSA/models/singleTask/BERT_MAG.py):
+// BERT whose embeddings a Multimodal Adaptation Gate shifts by audio and vision before the
+// encoder layers, built from MMSA's configuration and loaded from its AMIO checkpoint.
+#pragma once
+
+#include <emofuse/config.hpp>
+#include <emofuse/core/error.hpp>
+#include <emofuse/layers/dense.hpp>
+#include <emofuse/layers/layer_norm.hpp>
+#include <emofuse/models/detail/mmsa_bert.hpp>
+#include <emofuse/models/mmsa_config.hpp>
+#include <emofuse/models/mmsa_inputs.hpp>
+#include <emofuse/models/mmsa_model.hpp>
+#include <emofuse/text/bert.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace emofuse::models {
+
+/// MMSA's BERT_MAG, eval mode. With e = BertEmbeddings(text_bert) (batch, T, H) and the
+/// aligned audio a and vision v (batch, T, ·):
+///   g_v = ReLU(W_hv·[v, e]),  g_a = ReLU(W_ha·[a, e]),  h = g_v ⊙ W_v·v + g_a ⊙ W_a·a
+///   α = min(β · ‖e‖ / (‖h‖ + 1e-6), 1)   (‖h‖ = 0 counts as 1),  e' = LN(α·h + e)  (eps 1e-5)
+/// then BERT's encoder layers on e' with the text mask, the pooler, and classifier → "M".
+/// MAG_BertForSequenceClassification is built with num_labels=1 whatever train_mode says, so
+/// M has one column in classification too.
+template <class T>
+class bert_mag {
+public:
+    bert_mag() = default;
+
+    /// Loads `<prefix>model.bert.*` (the BERT and its MAG) and `<prefix>model.classifier.*`.
+    /// Configuration keys: feature_dims (audio, vision widths), beta_shift,
+    /// bert_num_attention_heads (optional). Missing, mis-shaped or unknown tensors: errors
+    /// naming them.
+    template <class StateDict>
+    static bert_mag load(const mmsa_config& config, const StateDict& sd,
+                         std::string_view prefix = "Model.") {
+        const std::string at(prefix);
+        const std::string bert_at = at + "model.bert.";
+        const std::string mag = bert_at + "MAG.";
+        tracking_state_dict<StateDict> tracked(sd);
+        bert_mag model;
+        const auto bert_config = detail::mmsa_bert_config("bert_mag", config, sd, bert_at, true);
+        model.bert_ = text::bert_model<T>::load(tracked, bert_at, bert_config);
+        if (!model.bert_.has_pooler()) {
+            throw io_error("models::bert_mag: the checkpoint lacks '" + bert_at +
+                           "pooler.dense.weight' (MAG_BertModel's pooler)" + config.context());
+        }
+        const std::size_t d = bert_config.hidden_size;
+        const auto dims = config.feature_dims();
+        model.audio_dim_ = dims[1];
+        model.vision_dim_ = dims[2];
+        model.w_hv_ = layers::load_dense<T>(tracked, mag + "W_hv.", model.vision_dim_ + d, d);
+        model.w_ha_ = layers::load_dense<T>(tracked, mag + "W_ha.", model.audio_dim_ + d, d);
+        model.w_v_ = layers::load_dense<T>(tracked, mag + "W_v.", model.vision_dim_, d);
+        model.w_a_ = layers::load_dense<T>(tracked, mag + "W_a.", model.audio_dim_, d);
+        // MAG's nn.LayerNorm(config.hidden_size) keeps torch's default eps.
+        model.norm_ = layers::load_layer_norm<T>(tracked, mag + "LayerNorm.", T(1e-5));
+        check_size("models::bert_mag", "MAG.LayerNorm size (hidden_size)", d, model.norm_.size());
+        model.classifier_ = layers::load_dense<T>(tracked, at + "model.classifier.", d, 1);
+        model.beta_shift_ = static_cast<T>(config.real("beta_shift"));
+        tracked.require_all_read(prefix, "bert_mag");
+        return model;
+    }
+
+    /// MMSA's forward on PREPARED inputs: {"M"} (batch, 1). shape_error naming the modality
+    /// for a text that is not (batch, 3, T), audio or vision whose batch, step count (they are
+    /// aligned to the text) or width differs; value_error for bad token rows.
+    [[nodiscard]] mmsa_outputs<T> forward(const mmsa_batch<T>& inputs) const {
+        const text::bert_tokens tokens = detail::mmsa_bert_tokens("bert_mag", inputs.text);
+        const std::size_t batch = tokens.batch(), steps = tokens.seq();
+        check_aligned("audio", inputs.audio, batch, steps, audio_dim_);
+        check_aligned("vision", inputs.vision, batch, steps, vision_dim_);
+        xt::xtensor<T, 3> hidden = bert_.embed(tokens);
+        gate(hidden, inputs.audio, inputs.vision);
+        for (std::size_t layer = 0; layer < bert_.num_layers(); ++layer) {
+            bert_.apply_layer(layer, hidden, tokens);
+        }
+        const xt::xtensor<T, 2> pooled = bert_.pool(hidden);
+        xt::xtensor<T, 2> logits = xt::xtensor<T, 2>::from_shape({batch, 1});
+        classifier_.apply(pooled.data(), batch, logits.data());
+        mmsa_outputs<T> outputs;
+        outputs.emplace("M", std::move(logits));
+        return outputs;
+    }
+
+    [[nodiscard]] std::size_t output_dim() const { return 1; }
+    [[nodiscard]] const text::bert_model<T>& bert() const { return bert_; }
+
+private:
+    static void check_aligned(const char* what, const xt::xtensor<T, 3>& values,
+                              std::size_t batch, std::size_t steps, std::size_t width) {
+        if (values.shape(0) != batch || values.shape(1) != steps || values.shape(2) != width) {
+            throw shape_error(std::string("models::bert_mag: ") + what + ": expected shape (" +
+                              std::to_string(batch) + ", " + std::to_string(steps) + ", " +
+                              std::to_string(width) +
+                              ") (text_bert's batch and length, feature_dims' width), got (" +
+                              std::to_string(values.shape(0)) + ", " +
+                              std::to_string(values.shape(1)) + ", " +
+                              std::to_string(values.shape(2)) + ")");
+        }
+    }
+
+    /// MAG on the embeddings, in place (every row of batch·T independently).
+    void gate(xt::xtensor<T, 3>& embedding, const xt::xtensor<T, 3>& audio,
+              const xt::xtensor<T, 3>& vision) const {
+        const std::size_t d = embedding.shape(2);
+        const std::size_t rows = embedding.shape(0) * embedding.shape(1);
+        std::vector<T> joined_v(rows * (vision_dim_ + d)), joined_a(rows * (audio_dim_ + d));
+        for (std::size_t r = 0; r < rows; ++r) {
+            const T* e = embedding.data() + r * d;
+            T* jv = joined_v.data() + r * (vision_dim_ + d);
+            T* ja = joined_a.data() + r * (audio_dim_ + d);
+            std::copy_n(vision.data() + r * vision_dim_, vision_dim_, jv);
+            std::copy_n(e, d, jv + vision_dim_);
+            std::copy_n(audio.data() + r * audio_dim_, audio_dim_, ja);
+            std::copy_n(e, d, ja + audio_dim_);
+        }
+        std::vector<T> gate_v(rows * d), gate_a(rows * d), shift_v(rows * d), shift_a(rows * d);
+        w_hv_.apply(joined_v.data(), rows, gate_v.data(), kernels::epilogue::relu);
+        w_ha_.apply(joined_a.data(), rows, gate_a.data(), kernels::epilogue::relu);
+        w_v_.apply(vision.data(), rows, shift_v.data());
+        w_a_.apply(audio.data(), rows, shift_a.data());
+        for (std::size_t r = 0; r < rows; ++r) {
+            T* e = embedding.data() + r * d;
+            T* h = shift_v.data() + r * d;
+            T e_norm2 = 0, h_norm2 = 0;
+            for (std::size_t c = 0; c < d; ++c) {
+                h[c] = gate_v[r * d + c] * h[c] + gate_a[r * d + c] * shift_a[r * d + c];
+                e_norm2 += e[c] * e[c];
+                h_norm2 += h[c] * h[c];
+            }
+            // MAG replaces a zero ‖h‖ by 1 (then α·h = 0 either way, without a 0/0 in training).
+            const T h_norm = h_norm2 == T(0) ? T(1) : std::sqrt(h_norm2);
+            const T alpha = std::min(std::sqrt(e_norm2) / (h_norm + T(1e-6)) * beta_shift_, T(1));
+            for (std::size_t c = 0; c < d; ++c) {
+                h[c] = alpha * h[c] + e[c];
+            }
+        }
+        norm_.apply(shift_v.data(), d, rows, embedding.data(), d);
+    }
+
+    text::bert_model<T> bert_;
+    layers::dense<T> w_hv_, w_ha_, w_v_, w_a_, classifier_;
+    layers::layer_norm<T> norm_;
+    T beta_shift_ = T(1);
+    std::size_t audio_dim_ = 0, vision_dim_ = 0;
+};
+
+} // namespace emofuse::models

@@ -222,10 +222,9 @@ inline prediction run_batches(const models::mmsa_config& configured, const io::s
     // BERT's hidden size, which MMSA sets to 768 and emofuse keeps as configured (the BERT
     // models read their sizes from the checkpoint).
     models::mmsa_config config = configured;
-    const std::size_t text_width =
-        !config.flag_or_false("use_bert")   ? raw.text.shape(2)
-        : config.contains("feature_dims") ? config.feature_dims()[0]
-                                          : bert_base_hidden_size;
+    const std::size_t text_width = !config.flag_or_false("use_bert") ? raw.text.shape(2)
+                                   : config.contains("feature_dims") ? config.feature_dims()[0]
+                                                                     : bert_base_hidden_size;
     config.set("feature_dims", {text_width, raw.audio.shape(2), raw.vision.shape(2)});
     const std::size_t samples = raw.text.shape(0);
     prediction result;

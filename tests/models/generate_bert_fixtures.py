@@ -147,9 +147,6 @@ def output_dict(result):
 def bert_case(models, data_loader, EasyDict, merged, model, dataset, mode, out, seed,
               overrides, call="plain", suffix=""):
     config = dict(merged)
-    # The head count of the BERT MMSA loads: emofuse reads it from this key when present and
-    # otherwise takes hidden_size / 64 (every published BERT's head width).
-    config["bert_num_attention_heads"] = TINY_BERT["num_attention_heads"]
     config.update(overrides)
     config["train_mode"] = mode
     config["device"] = "cpu"
@@ -175,8 +172,40 @@ def bert_case(models, data_loader, EasyDict, merged, model, dataset, mode, out, 
     np.savez(out / f"{case}.inputs.npz", **inputs)
     np.savez(out / f"{case}.expected.npz", **expected)
     flat = {key: value for key, value in config.items() if key != "device"}
+    flat.update(bert_heads(config))
     (out / f"{case}.config.json").write_text(json.dumps(flat, indent=1) + "\n")
     return case
+
+
+def bert_heads(config):
+    """The head count of the stand-in BERT the case used (a checkpoint does not store it):
+    `bert_num_attention_heads`, which emofuse reads (default hidden_size / 64, as every
+    published BERT and RoBERTa has it)."""
+    standin = transformers.STANDIN_CONFIGS.get(config.get("pretrained"))
+    return {"bert_num_attention_heads": standin["num_attention_heads"]} if standin else {}
+
+
+def fix_cpu_masked_scatter():
+    """torch before 2.1 fills a non-contiguous `self` in memory order in masked_scatter_ on the
+    CPU (pytorch/pytorch#100232 fixed it; CUDA never had it). MMSA's make_positions
+    (transformers_encoder/position_embedding.py) scatters into a clone of x_in.transpose(0, 1)
+    [:, :, 0], which is non-contiguous when x_in is a (T, B, d) encoder output, as in TETFN's
+    TextEnhancedTransformer: there old CPU torch hands key t of sample b position
+    (t·B + b) mod T + 1 instead of t + 1. The generator runs MMSA as GPU training and current
+    torch do: in logical order."""
+    major, minor = (int(part) for part in torch.__version__.split(".")[:2])
+    if (major, minor) >= (2, 1):
+        return
+    scatter = torch.Tensor.masked_scatter_
+
+    def masked_scatter_in_logical_order(self, mask, source):
+        if self.is_contiguous():
+            return scatter(self, mask, source)
+        filled = scatter(self.contiguous(), mask, source)
+        self.copy_(filled)
+        return self
+
+    torch.Tensor.masked_scatter_ = masked_scatter_in_logical_order
 
 
 def randomise_all(amio, generator):
@@ -199,6 +228,7 @@ def main():
     root = args.mmsa / "src" / "MMSA" if (args.mmsa / "src" / "MMSA").is_dir() else args.mmsa
     if not (root / "models" / "AMIO.py").is_file():
         sys.exit(f"{args.mmsa}: not an MMSA checkout (no models/AMIO.py)")
+    fix_cpu_masked_scatter()
     transformers.STANDIN_CONFIGS.update(STANDIN_CONFIGS)
     pytorch_transformers.STANDIN_CONFIGS.update(STANDIN_CONFIGS)
     provided = {path.name.removesuffix(".py") for path in (HERE / "standins").iterdir()

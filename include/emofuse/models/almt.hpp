@@ -7,7 +7,8 @@
 #include <emofuse/core/error.hpp>
 #include <emofuse/layers/dense.hpp>
 #include <emofuse/layers/layer_norm.hpp>
-#include <emofuse/models/detail/mmsa_bert.hpp>
+#include <emofuse/models/detail/mmsa_bert_models.hpp>
+#include <emofuse/models/detail/recurrent_common.hpp>
 #include <emofuse/models/mmsa_config.hpp>
 #include <emofuse/models/mmsa_inputs.hpp>
 #include <emofuse/models/mmsa_model.hpp>
@@ -37,6 +38,20 @@ struct almt_projections {
     std::vector<layers::dense<T>> keys, values;
     layers::dense<T> out; ///< empty: identity
 
+    /// nn.Linear(in, out, bias=False) at `<name>.weight`; a stored bias is an error.
+    template <class StateDict>
+    static layers::dense<T> load_unbiased(const StateDict& sd, const std::string& name,
+                                          std::size_t in, std::size_t out) {
+        require_tensor(sd, "almt", name + ".weight");
+        if (sd.contains(name + ".bias")) {
+            throw value_error("models::almt: the checkpoint has '" + name +
+                              ".bias'; ALMT's q, k and v projections have no bias");
+        }
+        return layers::dense<T>(
+            sd.template tensor<T, 2>(name + ".weight", std::array<std::size_t, 2>{out, in}),
+            xt::xtensor<T, 1>{}, name);
+    }
+
     template <class StateDict>
     static almt_projections load(const StateDict& sd, const std::string& at, std::size_t dim,
                                  std::size_t heads, std::size_t head_dim,
@@ -46,22 +61,15 @@ struct almt_projections {
         p.heads = heads;
         p.head_dim = head_dim;
         const std::size_t inner = heads * head_dim;
-        p.query = layers::load_dense<T>(sd, at + "to_q.", dim, inner);
+        p.query = load_unbiased(sd, at + "to_q", dim, inner);
         for (const auto& name : key_names) {
-            p.keys.push_back(layers::load_dense<T>(sd, at + name + ".", dim, inner));
+            p.keys.push_back(load_unbiased(sd, at + name, dim, inner));
         }
         for (const auto& name : value_names) {
-            p.values.push_back(layers::load_dense<T>(sd, at + name + ".", dim, inner));
+            p.values.push_back(load_unbiased(sd, at + name, dim, inner));
         }
         if (!(heads == 1 && head_dim == dim)) {
-            p.out = layers::load_dense<T>(sd, at + "to_out.0.", inner, dim);
-        }
-        for (const auto* layer : {&p.query, &p.keys.front(), &p.values.front()}) {
-            if (layer->bias().size() != 0) {
-                throw value_error("models::almt: '" + at +
-                                  "': ALMT's q, k and v projections have no bias, the checkpoint "
-                                  "has one");
-            }
+            p.out = load_mmsa_linear<T>(sd, "almt", at + "to_out.0", inner, dim);
         }
         return p;
     }
@@ -118,11 +126,11 @@ struct almt_layer {
         layer.norm_q = layers::load_layer_norm<T>(sd, at + "0.norm_q.");
         layer.norm_k = layers::load_layer_norm<T>(sd, at + "0.norm_k.");
         layer.norm_v = layers::load_layer_norm<T>(sd, at + "0.norm_v.");
-        layer.attention = almt_projections<T>::load(sd, at + "0.fn.", dim, heads, head_dim,
-                                                    {"to_k"}, {"to_v"});
+        layer.attention =
+            almt_projections<T>::load(sd, at + "0.fn.", dim, heads, head_dim, {"to_k"}, {"to_v"});
         layer.ffn_norm = layers::load_layer_norm<T>(sd, at + "1.norm.");
-        layer.fc1 = layers::load_dense<T>(sd, at + "1.fn.net.0.", dim, mlp);
-        layer.fc2 = layers::load_dense<T>(sd, at + "1.fn.net.3.", mlp, dim);
+        layer.fc1 = load_mmsa_linear<T>(sd, "almt", at + "1.fn.net.0", dim, mlp);
+        layer.fc2 = load_mmsa_linear<T>(sd, "almt", at + "1.fn.net.3", mlp, dim);
         for (const auto* norm : {&layer.norm_q, &layer.norm_k, &layer.norm_v, &layer.ffn_norm}) {
             check_size("models::almt", at + " LayerNorm size (dim)", dim, norm->size());
         }
@@ -191,7 +199,7 @@ public:
         almt model;
         const auto bert_config =
             detail::mmsa_bert_config("almt", config, sd, at + "bertmodel.model.");
-        model.bert_ = text::bert_model<T>::load(tracked, at + "bertmodel.model.", bert_config);
+        model.bert_ = bert_text::bert_model<T>::load(tracked, at + "bertmodel.model.", bert_config);
         const std::size_t d = config.size("dst_feature_dims");
         if (d != head_input) {
             throw value_error("models::almt: dst_feature_dims is " + std::to_string(d) +
@@ -214,11 +222,12 @@ public:
         for (std::size_t m = 0; m < 3; ++m) {
             const std::string base = at + "embedding_" + letters[m] + ".";
             model.max_steps_[m] = lengths[m];
-            model.embed_[m] = layers::load_dense<T>(tracked, base + "0.", model.widths_[m], d);
+            model.embed_[m] =
+                detail::load_mmsa_linear<T>(tracked, "almt", base + "0", model.widths_[m], d);
             model.positions_[m] = tracked.template tensor<T, 3>(base + "1.pos_embedding",
                                                                 {1, lengths[m] + kept_tokens, d});
-            model.tokens_[m] = tracked.template tensor<T, 3>(base + "1.extra_token",
-                                                             {1, kept_tokens, d});
+            model.tokens_[m] =
+                tracked.template tensor<T, 3>(base + "1.extra_token", {1, kept_tokens, d});
             model.embedding_layers_[m] = load_stack(tracked, base + "1.encoder.layers.", depths[m],
                                                     d, heads[m], default_head_dim, mlp, config);
         }
@@ -257,11 +266,12 @@ public:
         model.fusion_target_positions_ =
             tracked.template tensor<T, 3>(fusion + "pos_embedding_t", {1, kept_tokens + 1, d});
         model.fusion_token_ = tracked.template tensor<T, 3>(fusion + "extra_token", {1, 1, d});
-        model.fusion_ = load_stack(tracked, fusion + "CrossTransformerEncoder.layers.",
-                                   config.size("fusion_layer_depth"), d,
-                                   config.size("fusion_heads"), default_head_dim,
-                                   config.size("fusion_hidden_d"), config);
-        model.head_ = layers::load_dense<T>(tracked, at + "regression_head.", head_input, 1);
+        model.fusion_ =
+            load_stack(tracked, fusion + "CrossTransformerEncoder.layers.",
+                       config.size("fusion_layer_depth"), d, config.size("fusion_heads"),
+                       default_head_dim, config.size("fusion_hidden_d"), config);
+        model.head_ =
+            detail::load_mmsa_linear<T>(tracked, "almt", at + "regression_head", head_input, 1);
         tracked.require_all_read(prefix, "almt");
         return model;
     }
@@ -271,7 +281,7 @@ public:
     /// sequence longer than its feature_length (ALMT's positional tables); value_error for bad
     /// token rows.
     [[nodiscard]] mmsa_outputs<T> forward(const mmsa_batch<T>& inputs) const {
-        const text::bert_tokens tokens = detail::mmsa_bert_tokens("almt", inputs.text);
+        const bert_text::bert_tokens tokens = detail::mmsa_bert_tokens("almt", inputs.text);
         const std::size_t batch = tokens.batch();
         check_modality(0, tokens.seq(), batch, widths_[0], batch);
         check_modality(1, inputs.audio.shape(1), inputs.audio.shape(0), inputs.audio.shape(2),
@@ -422,7 +432,7 @@ private:
         return h;
     }
 
-    text::bert_model<T> bert_;
+    bert_text::bert_model<T> bert_;
     std::array<std::size_t, 3> widths_{}, max_steps_{};
     std::array<layers::dense<T>, 3> embed_;
     std::array<xt::xtensor<T, 3>, 3> positions_, tokens_;

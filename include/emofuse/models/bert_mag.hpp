@@ -7,7 +7,8 @@
 #include <emofuse/core/error.hpp>
 #include <emofuse/layers/dense.hpp>
 #include <emofuse/layers/layer_norm.hpp>
-#include <emofuse/models/detail/mmsa_bert.hpp>
+#include <emofuse/models/detail/mmsa_bert_models.hpp>
+#include <emofuse/models/detail/recurrent_common.hpp>
 #include <emofuse/models/mmsa_config.hpp>
 #include <emofuse/models/mmsa_inputs.hpp>
 #include <emofuse/models/mmsa_model.hpp>
@@ -47,7 +48,7 @@ public:
         tracking_state_dict<StateDict> tracked(sd);
         bert_mag model;
         const auto bert_config = detail::mmsa_bert_config("bert_mag", config, sd, bert_at, true);
-        model.bert_ = text::bert_model<T>::load(tracked, bert_at, bert_config);
+        model.bert_ = bert_text::bert_model<T>::load(tracked, bert_at, bert_config);
         if (!model.bert_.has_pooler()) {
             throw io_error("models::bert_mag: the checkpoint lacks '" + bert_at +
                            "pooler.dense.weight' (MAG_BertModel's pooler)" + config.context());
@@ -56,14 +57,19 @@ public:
         const auto dims = config.feature_dims();
         model.audio_dim_ = dims[1];
         model.vision_dim_ = dims[2];
-        model.w_hv_ = layers::load_dense<T>(tracked, mag + "W_hv.", model.vision_dim_ + d, d);
-        model.w_ha_ = layers::load_dense<T>(tracked, mag + "W_ha.", model.audio_dim_ + d, d);
-        model.w_v_ = layers::load_dense<T>(tracked, mag + "W_v.", model.vision_dim_, d);
-        model.w_a_ = layers::load_dense<T>(tracked, mag + "W_a.", model.audio_dim_, d);
+        model.w_hv_ = detail::load_mmsa_linear<T>(tracked, "bert_mag", mag + "W_hv",
+                                                  model.vision_dim_ + d, d);
+        model.w_ha_ =
+            detail::load_mmsa_linear<T>(tracked, "bert_mag", mag + "W_ha", model.audio_dim_ + d, d);
+        model.w_v_ =
+            detail::load_mmsa_linear<T>(tracked, "bert_mag", mag + "W_v", model.vision_dim_, d);
+        model.w_a_ =
+            detail::load_mmsa_linear<T>(tracked, "bert_mag", mag + "W_a", model.audio_dim_, d);
         // MAG's nn.LayerNorm(config.hidden_size) keeps torch's default eps.
         model.norm_ = layers::load_layer_norm<T>(tracked, mag + "LayerNorm.", T(1e-5));
         check_size("models::bert_mag", "MAG.LayerNorm size (hidden_size)", d, model.norm_.size());
-        model.classifier_ = layers::load_dense<T>(tracked, at + "model.classifier.", d, 1);
+        model.classifier_ =
+            detail::load_mmsa_linear<T>(tracked, "bert_mag", at + "model.classifier", d, 1);
         model.beta_shift_ = static_cast<T>(config.real("beta_shift"));
         tracked.require_all_read(prefix, "bert_mag");
         return model;
@@ -73,7 +79,7 @@ public:
     /// for a text that is not (batch, 3, T), audio or vision whose batch, step count (they are
     /// aligned to the text) or width differs; value_error for bad token rows.
     [[nodiscard]] mmsa_outputs<T> forward(const mmsa_batch<T>& inputs) const {
-        const text::bert_tokens tokens = detail::mmsa_bert_tokens("bert_mag", inputs.text);
+        const bert_text::bert_tokens tokens = detail::mmsa_bert_tokens("bert_mag", inputs.text);
         const std::size_t batch = tokens.batch(), steps = tokens.seq();
         check_aligned("audio", inputs.audio, batch, steps, audio_dim_);
         check_aligned("vision", inputs.vision, batch, steps, vision_dim_);
@@ -91,11 +97,11 @@ public:
     }
 
     [[nodiscard]] std::size_t output_dim() const { return 1; }
-    [[nodiscard]] const text::bert_model<T>& bert() const { return bert_; }
+    [[nodiscard]] const bert_text::bert_model<T>& bert() const { return bert_; }
 
 private:
-    static void check_aligned(const char* what, const xt::xtensor<T, 3>& values,
-                              std::size_t batch, std::size_t steps, std::size_t width) {
+    static void check_aligned(const char* what, const xt::xtensor<T, 3>& values, std::size_t batch,
+                              std::size_t steps, std::size_t width) {
         if (values.shape(0) != batch || values.shape(1) != steps || values.shape(2) != width) {
             throw shape_error(std::string("models::bert_mag: ") + what + ": expected shape (" +
                               std::to_string(batch) + ", " + std::to_string(steps) + ", " +
@@ -146,7 +152,7 @@ private:
         norm_.apply(shift_v.data(), d, rows, embedding.data(), d);
     }
 
-    text::bert_model<T> bert_;
+    bert_text::bert_model<T> bert_;
     layers::dense<T> w_hv_, w_ha_, w_v_, w_a_, classifier_;
     layers::layer_norm<T> norm_;
     T beta_shift_ = T(1);

@@ -7,7 +7,8 @@
 #include <emofuse/config.hpp>
 #include <emofuse/core/error.hpp>
 #include <emofuse/layers/dense.hpp>
-#include <emofuse/models/detail/mmsa_bert.hpp>
+#include <emofuse/models/detail/mmsa_bert_models.hpp>
+#include <emofuse/models/detail/recurrent_common.hpp>
 #include <emofuse/models/mmsa_config.hpp>
 #include <emofuse/models/mmsa_inputs.hpp>
 #include <emofuse/models/mmsa_model.hpp>
@@ -52,30 +53,38 @@ public:
         tracking_state_dict<StateDict> tracked(sd);
         cenet model;
         const auto bert_config = detail::mmsa_bert_config("cenet", config, sd, bert_at, true);
-        model.bert_ = text::bert_model<T>::load(tracked, bert_at, bert_config);
+        model.bert_ = bert_text::bert_model<T>::load(tracked, bert_at, bert_config);
         const std::size_t d = bert_config.hidden_size;
         // BertEmbeddings(pos_tag_embedding=True, senti_embedding=True, polarity_embedding=True)
-        for (const auto& [table, rows] : {std::pair{"senti_embeddings", 3}, std::pair{"pos_tag_embeddings", 5},
-                                          std::pair{"polarity_embeddings", 6}}) {
+        for (const auto& [table, rows] :
+             {std::pair{"senti_embeddings", 3}, std::pair{"pos_tag_embeddings", 5},
+              std::pair{"polarity_embeddings", 6}}) {
             (void)tracked.template tensor<T, 2>(bert_at + "embeddings." + table + ".weight",
                                                 {static_cast<std::size_t>(rows), d});
         }
         const auto dims = config.feature_dims();
         model.audio_dim_ = dims[1];
         model.vision_dim_ = dims[2];
-        model.visual_in_ = layers::load_dense<T>(tracked, ce + "visual_transform.0.", dims[2], d);
-        model.visual_out_ = layers::load_dense<T>(tracked, ce + "visual_transform.2.", d, d);
-        model.acoustic_in_ = layers::load_dense<T>(tracked, ce + "acoustic_transform.0.", dims[1], d);
-        model.acoustic_out_ = layers::load_dense<T>(tracked, ce + "acoustic_transform.2.", d, d);
+        model.visual_in_ =
+            detail::load_mmsa_linear<T>(tracked, "cenet", ce + "visual_transform.0", dims[2], d);
+        model.visual_out_ =
+            detail::load_mmsa_linear<T>(tracked, "cenet", ce + "visual_transform.2", d, d);
+        model.acoustic_in_ =
+            detail::load_mmsa_linear<T>(tracked, "cenet", ce + "acoustic_transform.0", dims[1], d);
+        model.acoustic_out_ =
+            detail::load_mmsa_linear<T>(tracked, "cenet", ce + "acoustic_transform.2", d, d);
         for (std::size_t m = 0; m < 2; ++m) {
             const std::string attention = ce + (m == 0 ? "hv." : "ha.");
-            model.query_[m] = layers::load_dense<T>(tracked, attention + "Wq.", d, d);
-            model.key_[m] = layers::load_dense<T>(tracked, attention + "Wk.", d, d);
-            model.value_[m] = layers::load_dense<T>(tracked, attention + "Wv.", d, d);
+            model.query_[m] = detail::load_mmsa_linear<T>(tracked, "cenet", attention + "Wq", d, d);
+            model.key_[m] = detail::load_mmsa_linear<T>(tracked, "cenet", attention + "Wk", d, d);
+            model.value_[m] = detail::load_mmsa_linear<T>(tracked, "cenet", attention + "Wv", d, d);
         }
-        model.cat_connect_ = layers::load_dense<T>(tracked, ce + "cat_connect.", 2 * d, d);
-        model.head_dense_ = layers::load_dense<T>(tracked, at + "classifier.dense.", d, d);
-        model.head_out_ = layers::load_dense<T>(tracked, at + "classifier.out_proj.", d, 1);
+        model.cat_connect_ =
+            detail::load_mmsa_linear<T>(tracked, "cenet", ce + "cat_connect", 2 * d, d);
+        model.head_dense_ =
+            detail::load_mmsa_linear<T>(tracked, "cenet", at + "classifier.dense", d, d);
+        model.head_out_ =
+            detail::load_mmsa_linear<T>(tracked, "cenet", at + "classifier.out_proj", d, 1);
         tracked.require_all_read(prefix, "cenet");
         return model;
     }
@@ -84,7 +93,7 @@ public:
     /// for a text that is not (batch, 3, T), or audio/vision whose batch or width differs
     /// (their lengths are free: CE attends over every frame); value_error for bad token rows.
     [[nodiscard]] mmsa_outputs<T> forward(const mmsa_batch<T>& inputs) const {
-        const text::bert_tokens tokens = detail::mmsa_bert_tokens("cenet", inputs.text);
+        const bert_text::bert_tokens tokens = detail::mmsa_bert_tokens("cenet", inputs.text);
         const std::size_t batch = tokens.batch();
         check_modality("audio", inputs.audio, batch, audio_dim_);
         check_modality("vision", inputs.vision, batch, vision_dim_);
@@ -109,7 +118,7 @@ public:
     }
 
     [[nodiscard]] std::size_t output_dim() const { return 1; }
-    [[nodiscard]] const text::bert_model<T>& bert() const { return bert_; }
+    [[nodiscard]] const bert_text::bert_model<T>& bert() const { return bert_; }
 
 private:
     /// BertEncoder.injection_index in MMSA's CENET.
@@ -117,8 +126,8 @@ private:
     /// SelfAttention multiplies its raw scores by 8 (no 1/√d).
     static constexpr T score_scale = T(8);
 
-    static void check_modality(const char* what, const xt::xtensor<T, 3>& values,
-                               std::size_t batch, std::size_t width) {
+    static void check_modality(const char* what, const xt::xtensor<T, 3>& values, std::size_t batch,
+                               std::size_t width) {
         if (values.shape(0) != batch || values.shape(2) != width) {
             throw shape_error(std::string("models::cenet: ") + what + ": expected shape (" +
                               std::to_string(batch) + ", steps, " + std::to_string(width) +
@@ -149,15 +158,15 @@ private:
             query_[m].apply(hidden.data(), rows, query.data());
             key_[m].apply(transformed.data(), source_rows, keys.data());
             value_[m].apply(transformed.data(), source_rows, values.data());
-            detail::attend_projected_heads(query.data(), d, keys.data(), d, values.data(), d,
-                                           batch, steps, frames, 1, d, score_scale,
+            detail::attend_projected_heads(query.data(), d, keys.data(), d, values.data(), d, batch,
+                                           steps, frames, 1, d, score_scale,
                                            contexts.data() + m * d, 2 * d);
         }
-        cat_connect_.apply(contexts.data(), 2 * d, rows, hidden.data(), d,
-                           kernels::epilogue::none, /*accumulate=*/true);
+        cat_connect_.apply(contexts.data(), 2 * d, rows, hidden.data(), d, kernels::epilogue::none,
+                           /*accumulate=*/true);
     }
 
-    text::bert_model<T> bert_;
+    bert_text::bert_model<T> bert_;
     layers::dense<T> visual_in_, visual_out_, acoustic_in_, acoustic_out_;
     std::array<layers::dense<T>, 2> query_, key_, value_; ///< [0] hv (vision), [1] ha (audio)
     layers::dense<T> cat_connect_, head_dense_, head_out_;

@@ -16,9 +16,9 @@
 namespace emofuse::models {
 
 /// The three modality arrays, batch-first: text (B, T_t, D_t), audio (B, T_a, D_a),
-/// vision (B, T_v, D_v), as MMSA's processed feature files hold them. For the BERT models
-/// (use_bert) the text is the file's text_bert array, (B, 3, T_t): rows of input ids, input
-/// mask and segment ids.
+/// vision (B, T_v, D_v), as MMSA's processed feature files hold them. For the models with
+/// `use_bert`, text is the file's `text_bert` instead: (B, 3, seq_len) rows of token ids,
+/// attention mask and segment ids.
 template <class T>
 struct mmsa_batch {
     xt::xtensor<T, 3> text;
@@ -98,8 +98,8 @@ xt::xtensor<T, 3> average_pool_to(const xt::xtensor<T, 3>& values, std::size_t t
 /// MMSA's data-loader steps (src/MMSA/data_loader.py, MMDataset): audio entries equal to -inf
 /// become 0 (`__init_mosi`); with `need_normalized`, audio and vision are averaged over their
 /// padded time axis to one step and NaN becomes 0 (`__normalize`). Then, as MMDataLoader does,
-/// the configuration's `seq_lens` become the lengths of the arrays (with `use_bert`, the text's
-/// is text_bert's last extent: its array is (batch, 3, seq_len)).
+/// the configuration's `seq_lens` become the lengths of the arrays (MMDataset.get_seq_len: with
+/// `use_bert` the text's is text_bert's last extent).
 template <class T>
 mmsa_batch<T> apply_mmsa_loader_steps(mmsa_config& config, mmsa_batch<T> batch) {
     detail::check_batch(batch);
@@ -112,7 +112,6 @@ mmsa_batch<T> apply_mmsa_loader_steps(mmsa_config& config, mmsa_batch<T> batch) 
         batch.audio = detail::mean_over_time(batch.audio);
         batch.vision = detail::mean_over_time(batch.vision);
     }
-    // MMDataset.get_seq_len: with use_bert the text is text_bert (batch, 3, seq_len).
     const std::size_t text_steps =
         config.flag_or_false("use_bert") ? batch.text.shape(2) : batch.text.shape(1);
     config.set_seq_lens({text_steps, batch.audio.shape(1), batch.vision.shape(1)});

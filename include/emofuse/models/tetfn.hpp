@@ -11,7 +11,8 @@
 #include <emofuse/encoders/conv1d.hpp>
 #include <emofuse/encoders/recurrent.hpp>
 #include <emofuse/layers/dense.hpp>
-#include <emofuse/models/detail/mmsa_bert.hpp>
+#include <emofuse/models/detail/mmsa_bert_models.hpp>
+#include <emofuse/models/detail/recurrent_common.hpp>
 #include <emofuse/models/mmsa_config.hpp>
 #include <emofuse/models/mmsa_inputs.hpp>
 #include <emofuse/models/mmsa_model.hpp>
@@ -62,7 +63,8 @@ public:
         tetfn model;
         const auto bert_config =
             detail::mmsa_bert_config("tetfn", config, sd, at + "text_model.model.");
-        model.bert_ = text::bert_model<T>::load(tracked, at + "text_model.model.", bert_config);
+        model.bert_ =
+            bert_text::bert_model<T>::load(tracked, at + "text_model.model.", bert_config);
         const auto dims = config.feature_dims();
         const std::size_t d = config.size("dst_feature_dims");
         const std::size_t heads = config.size("nheads");
@@ -95,8 +97,8 @@ public:
         }
 
         detail::mult_shape_map shapes;
-        for (const char* name : {"trans_l_with_a", "trans_l_with_v", "trans_a_with_l",
-                                 "trans_v_with_l"}) {
+        for (const char* name :
+             {"trans_l_with_a", "trans_l_with_v", "trans_a_with_l", "trans_v_with_l"}) {
             detail::add_mmsa_encoder_shapes(shapes, at + name + ".", d, 2);
         }
         for (const char* name : {"trans_a_with_v", "trans_v_with_a"}) {
@@ -141,9 +143,11 @@ public:
         for (std::size_t h = 0; h < 4; ++h) {
             const std::string base = at + "post_" + heads_names[h] + "_layer_";
             const std::size_t width = config.size("post_" + std::string(heads_names[h]) + "_dim");
-            model.post_[h][0] = layers::load_dense<T>(tracked, base + "1.", inputs[h], width);
-            model.post_[h][1] = layers::load_dense<T>(tracked, base + "2.", width, width);
-            model.post_[h][2] = layers::load_dense<T>(tracked, base + "3.", width, 1);
+            model.post_[h][0] =
+                detail::load_mmsa_linear<T>(tracked, "tetfn", base + "1", inputs[h], width);
+            model.post_[h][1] =
+                detail::load_mmsa_linear<T>(tracked, "tetfn", base + "2", width, width);
+            model.post_[h][2] = detail::load_mmsa_linear<T>(tracked, "tetfn", base + "3", width, 1);
         }
         tracked.require_all_read(prefix, "tetfn");
         return model;
@@ -164,7 +168,7 @@ public:
     /// whose batch or width differs, or a sequence shorter than its convolution's kernel;
     /// value_error for bad token rows.
     [[nodiscard]] mmsa_outputs<T> forward_with_features(const mmsa_batch<T>& inputs) const {
-        const text::bert_tokens tokens = detail::mmsa_bert_tokens("tetfn", inputs.text);
+        const bert_text::bert_tokens tokens = detail::mmsa_bert_tokens("tetfn", inputs.text);
         const std::size_t batch = tokens.batch();
         check_modality("audio", inputs.audio, batch, audio_dim_, conv_[0]);
         check_modality("vision", inputs.vision, batch, vision_dim_, conv_[1]);
@@ -178,8 +182,10 @@ public:
         const auto v = conv_[1].forward_channels_last(lstm_[1](inputs.vision).output);
 
         const auto h_l = memory_[0](concat(l_with_a_(l, a), l_with_v_(l, v)));
-        const auto h_a = memory_[1](concat(a_with_l_(a, l), a_with_v_upper_(a, a_with_v_lower_(v, l))));
-        const auto h_v = memory_[2](concat(v_with_l_(v, l), v_with_a_upper_(v, v_with_a_lower_(a, l))));
+        const auto h_a =
+            memory_[1](concat(a_with_l_(a, l), a_with_v_upper_(a, a_with_v_lower_(v, l))));
+        const auto h_v =
+            memory_[2](concat(v_with_l_(v, l), v_with_a_upper_(v, v_with_a_lower_(a, l))));
         const std::size_t width = 2 * d_;
         xt::xtensor<T, 2> fused = xt::xtensor<T, 2>::from_shape({batch, 3 * width});
         std::size_t part = 0;
@@ -205,32 +211,32 @@ public:
         return outputs;
     }
 
-    [[nodiscard]] std::size_t output_dim() const { return 1; }
+    [[nodiscard]] std::size_t output_dim() const {
+        return 1;
+    }
 
 private:
     static std::size_t positive(const mmsa_config& config, const char* key) {
         const std::size_t value = config.size(key);
         if (value == 0) {
-            throw value_error(std::string("models::tetfn: ") + key + ": expected at least 1, got 0" +
-                              config.context());
+            throw value_error(std::string("models::tetfn: ") + key +
+                              ": expected at least 1, got 0" + config.context());
         }
         return value;
     }
 
-    static void check_modality(const char* what, const xt::xtensor<T, 3>& values,
-                               std::size_t batch, std::size_t width,
-                               const encoders::conv1d<T>& conv) {
+    static void check_modality(const char* what, const xt::xtensor<T, 3>& values, std::size_t batch,
+                               std::size_t width, const encoders::conv1d<T>& conv) {
         if (values.shape(0) != batch || values.shape(2) != width ||
             values.shape(1) < conv.options().kernel_size) {
-            throw shape_error(std::string("models::tetfn: ") + what + ": expected shape (" +
-                              std::to_string(batch) + ", steps ≥ " +
-                              std::to_string(conv.options().kernel_size) + ", " +
-                              std::to_string(width) +
-                              ") (text_bert's batch, the Conv1d kernel, feature_dims' width), "
-                              "got (" +
-                              std::to_string(values.shape(0)) + ", " +
-                              std::to_string(values.shape(1)) + ", " +
-                              std::to_string(values.shape(2)) + ")");
+            throw shape_error(
+                std::string("models::tetfn: ") + what + ": expected shape (" +
+                std::to_string(batch) + ", steps ≥ " + std::to_string(conv.options().kernel_size) +
+                ", " + std::to_string(width) +
+                ") (text_bert's batch, the Conv1d kernel, feature_dims' width), "
+                "got (" +
+                std::to_string(values.shape(0)) + ", " + std::to_string(values.shape(1)) + ", " +
+                std::to_string(values.shape(2)) + ")");
         }
     }
 
@@ -265,8 +271,7 @@ private:
     static std::pair<xt::xtensor<T, 2>, xt::xtensor<T, 2>>
     run_head(const std::array<layers::dense<T>, 3>& head, const xt::xtensor<T, 2>& x) {
         const std::size_t batch = x.shape(0);
-        xt::xtensor<T, 2> feature =
-            xt::xtensor<T, 2>::from_shape({batch, head[0].out_features()});
+        xt::xtensor<T, 2> feature = xt::xtensor<T, 2>::from_shape({batch, head[0].out_features()});
         head[0].apply(x.data(), batch, feature.data(), kernels::epilogue::relu);
         xt::xtensor<T, 2> hidden = xt::xtensor<T, 2>::from_shape({batch, head[1].out_features()});
         head[1].apply(feature.data(), batch, hidden.data(), kernels::epilogue::relu);
@@ -275,7 +280,7 @@ private:
         return {std::move(feature), std::move(output)};
     }
 
-    text::bert_model<T> bert_;
+    bert_text::bert_model<T> bert_;
     encoders::conv1d<T> proj_l_;
     std::array<encoders::lstm<T>, 2> lstm_;   ///< audio, video
     std::array<encoders::conv1d<T>, 2> conv_; ///< audio, video
@@ -283,7 +288,7 @@ private:
     attention::crossmodal_encoder<T> a_with_v_lower_, a_with_v_upper_, v_with_a_lower_,
         v_with_a_upper_;
     std::array<attention::crossmodal_encoder<T>, 3> memory_; ///< l, a, v
-    std::array<std::array<layers::dense<T>, 3>, 4> post_;      ///< fusion, text, audio, video
+    std::array<std::array<layers::dense<T>, 3>, 4> post_;    ///< fusion, text, audio, video
     std::size_t d_ = 0, audio_dim_ = 0, vision_dim_ = 0;
 };
 

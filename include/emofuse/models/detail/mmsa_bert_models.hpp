@@ -1,4 +1,4 @@
-// emofuse/models/detail/mmsa_bert.hpp — what MMSA's BERT-era models share around the text
+// emofuse/models/detail/mmsa_bert_models.hpp — what MMSA's BERT-era models share around the text
 // encoder: the BERT's configuration from MMSA's arguments and the checkpoint, the text_bert
 // rows as tokens, and attention over projected heads without a mask (CENET's and ALMT's
 // hand-written attention modules).
@@ -16,6 +16,13 @@
 #include <string>
 #include <string_view>
 
+namespace emofuse::models {
+
+/// text/bert.hpp's namespace, named once for the models built on it.
+namespace bert_text = ::emofuse::text;
+
+} // namespace emofuse::models
+
 namespace emofuse::models::detail {
 
 /// Head width of every published BERT and RoBERTa checkpoint (base: 768/12, large: 1024/16).
@@ -26,14 +33,14 @@ inline constexpr std::size_t published_bert_head_width = 64;
 /// `bert_only`, for models that build a BERT whatever it says), the head count from
 /// `bert_num_attention_heads` when given, else hidden_size / 64.
 template <class StateDict>
-text::bert_config mmsa_bert_config(std::string_view model, const mmsa_config& config,
-                                   const StateDict& sd, std::string_view prefix,
-                                   bool bert_only = false) {
-    text::bert_flavour flavour = text::bert_flavour::bert;
+bert_text::bert_config mmsa_bert_config(std::string_view model, const mmsa_config& config,
+                                        const StateDict& sd, std::string_view prefix,
+                                        bool bert_only = false) {
+    bert_text::bert_flavour flavour = bert_text::bert_flavour::bert;
     if (!bert_only && config.contains("transformers")) {
         const auto& name = config.at("transformers");
         if (name == "roberta") {
-            flavour = text::bert_flavour::roberta;
+            flavour = bert_text::bert_flavour::roberta;
         } else if (name != "bert") {
             throw value_error("models::" + std::string(model) +
                               ": transformers: expected \"bert\" or \"roberta\", got " +
@@ -44,7 +51,7 @@ text::bert_config mmsa_bert_config(std::string_view model, const mmsa_config& co
     if (config.contains("bert_num_attention_heads")) {
         heads = config.size("bert_num_attention_heads");
     } else {
-        const auto hidden = text::infer_bert_config(sd, prefix, 1, flavour).hidden_size;
+        const auto hidden = bert_text::infer_bert_config(sd, prefix, 1, flavour).hidden_size;
         if (hidden % published_bert_head_width != 0) {
             throw value_error("models::" + std::string(model) + ": the BERT under '" +
                               std::string(prefix) + "' has hidden size " + std::to_string(hidden) +
@@ -54,13 +61,14 @@ text::bert_config mmsa_bert_config(std::string_view model, const mmsa_config& co
         }
         heads = hidden / published_bert_head_width;
     }
-    return text::infer_bert_config(sd, prefix, heads, flavour);
+    return bert_text::infer_bert_config(sd, prefix, heads, flavour);
 }
 
 /// The text_bert rows (batch, 3, seq) of a prepared batch as tokens; shape_error naming the
 /// model when the text is not MMSA's text_bert array (a use_bert: false feature file).
 template <class T>
-text::bert_tokens mmsa_bert_tokens(std::string_view model, const xt::xtensor<T, 3>& text_bert) {
+bert_text::bert_tokens mmsa_bert_tokens(std::string_view model,
+                                        const xt::xtensor<T, 3>& text_bert) {
     if (text_bert.shape(1) != 3) {
         throw shape_error("models::" + std::string(model) +
                           ": text: expected MMSA's text_bert array (batch, 3, seq_len) of input "
@@ -69,7 +77,7 @@ text::bert_tokens mmsa_bert_tokens(std::string_view model, const xt::xtensor<T, 
                           std::to_string(text_bert.shape(1)) + ", " +
                           std::to_string(text_bert.shape(2)) + ")");
     }
-    return text::bert_tokens::from_mmsa_text(text_bert);
+    return bert_text::bert_tokens::from_mmsa_text(text_bert);
 }
 
 /// Scaled dot-product attention of every head over projected rows, no mask:
@@ -80,8 +88,8 @@ text::bert_tokens mmsa_bert_tokens(std::string_view model, const xt::xtensor<T, 
 template <class T>
 void attend_projected_heads(T* q, std::size_t ldq, const T* k, std::size_t ldk, const T* v,
                             std::size_t ldv, std::size_t batch, std::size_t query_time,
-                            std::size_t key_time, std::size_t heads, std::size_t head_dim,
-                            T scale, T* out, std::size_t ldo) {
+                            std::size_t key_time, std::size_t heads, std::size_t head_dim, T scale,
+                            T* out, std::size_t ldo) {
     for (std::size_t row = 0; row < batch * query_time; ++row) {
         T* q_row = q + row * ldq;
         for (std::size_t c = 0; c < heads * head_dim; ++c) {
@@ -96,16 +104,11 @@ void attend_projected_heads(T* q, std::size_t ldq, const T* k, std::size_t ldk, 
         for (std::size_t h = 0; h < heads; ++h) {
             const std::size_t column = h * head_dim;
             const attention::detail::head_problem<T> problem{
-                query_time,
-                head_dim,
-                head_dim,
-                q + b * query_time * ldq + column,
-                ldq,
-                k + b * key_time * ldk + column,
-                ldk,
-                v + b * key_time * ldv + column,
-                ldv,
-                out + b * query_time * ldo + column,
+                query_time, head_dim,
+                head_dim,   q + b * query_time * ldq + column,
+                ldq,        k + b * key_time * ldk + column,
+                ldk,        v + b * key_time * ldv + column,
+                ldv,        out + b * query_time * ldo + column,
                 ldo};
             attention::detail::attend_head(problem, every_key, scratch);
         }

@@ -74,9 +74,10 @@ struct tetfn_row {
     static std::vector<std::string> heads() { return {"M", "T", "A", "V"}; }
     static constexpr const char* removed = "Model.trans_v_with_a.upper_mha.layers.1.fc2.bias";
     static constexpr const char* reshaped = "Model.video_model.conv.weight";
-    /// MMSA's SinusoidalPositionalEmbedding builds its table in float32 even in a float64
-    /// model (get_embedding's dtype=torch.float); emofuse's is exact, so the float64 outputs
-    /// of the text-enhanced encoders agree to float32's rounding of the positions only.
+    /// MMSA's float64 TETFN is not float64 throughout: multihead_attention.py rounds every
+    /// attention probability to float32 (softmax of attn_weights.float()) and
+    /// SinusoidalPositionalEmbedding builds its table in float32 (dtype=torch.float), so its
+    /// crossmodal outputs agree with emofuse's exact ones to float32's rounding there.
     static constexpr double double_tolerance = 1e-7;
 };
 

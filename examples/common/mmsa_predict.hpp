@@ -128,8 +128,8 @@ inline const io::stored_tensor& feature_array(const io::state_dict& arrays, std:
         }
         throw io_error("inputs " + quoted_path(std::string(source)) + ": no array '" +
                        std::string(name) + "' (it holds " + (held.empty() ? "none" : held) +
-                       "); MMSA's feature files name them text (text_bert for the BERT "
-                       "models), audio and vision");
+                       "); MMSA's feature files name them text (text_bert for the models with "
+                       "use_bert), audio and vision");
     }
     const auto& array = arrays.at(name);
     if (array.type != io::dtype::f32 && array.type != io::dtype::f64) {
@@ -187,14 +187,14 @@ xt::xtensor<T, 3> rows_of(const xt::xtensor<T, 3>& values, std::size_t begin, st
 }
 
 /// Where the inputs' feature widths differ from the configuration's feature_dims, a note
-/// naming each such array with its shape and the configured one; empty otherwise.
+/// naming each such array with its shape and the configured one; empty otherwise (text_bert,
+/// whose last extent is the token count, is not compared).
 inline std::string width_note(const models::mmsa_config& config,
                               const models::mmsa_batch<float>& raw) {
     const auto configured = config.feature_dims();
     const std::array<const xt::xtensor<float, 3>*, 3> arrays{&raw.text, &raw.audio, &raw.vision};
     const std::array<const char*, 3> names{"text", "audio", "vision"};
     std::string note;
-    // text_bert's last extent is its token count, not a width.
     for (std::size_t m = config.flag_or_false("use_bert") ? 1 : 0; m < 3; ++m) {
         const auto& shape = arrays[m]->shape();
         if (shape[2] != configured[m]) {
@@ -207,9 +207,6 @@ inline std::string width_note(const models::mmsa_config& config,
     return note;
 }
 
-/// MMSA's data loader sets feature_dims[0] to this for use_bert (bert-base's hidden size).
-inline constexpr std::size_t bert_base_hidden_size = 768;
-
 /// Runs every batch: MMSA's data-loader steps and AMIO's alignment on the batch's raw rows
 /// (each step acts per sample, so the batch size cannot change a result), then the forward.
 /// The model is loaded once, from the configuration as the first batch's preparation leaves
@@ -218,13 +215,12 @@ inline constexpr std::size_t bert_base_hidden_size = 768;
 inline prediction run_batches(const models::mmsa_config& configured, const io::state_dict& weights,
                               const models::mmsa_batch<float>& raw, std::size_t batch_size,
                               std::string_view tool) {
-    // MMDataset.__init_mosi: feature_dims[i] = the array's width; with use_bert the text's is
-    // BERT's hidden size, which MMSA sets to 768 and emofuse keeps as configured (the BERT
-    // models read their sizes from the checkpoint).
+    // MMDataset.__init_mosi: feature_dims[i] = the array's width; with use_bert, text is
+    // text_bert and MMSA sets 768 (bert-base's width): the configuration's value is kept, and
+    // the model checks it against its BERT.
     models::mmsa_config config = configured;
-    const std::size_t text_width = !config.flag_or_false("use_bert") ? raw.text.shape(2)
-                                   : config.contains("feature_dims") ? config.feature_dims()[0]
-                                                                     : bert_base_hidden_size;
+    const std::size_t text_width =
+        config.flag_or_false("use_bert") ? config.feature_dims()[0] : raw.text.shape(2);
     config.set("feature_dims", {text_width, raw.audio.shape(2), raw.vision.shape(2)});
     const std::size_t samples = raw.text.shape(0);
     prediction result;
@@ -295,16 +291,9 @@ inline prediction predict(const predict_request& request, std::string_view tool)
     const auto weights = io::load_state_dict(request.weights);
     const auto arrays = io::load_npz(request.inputs);
     const std::string source = request.inputs.string();
-    // MMDataset.__init_mosi reads text_bert instead of text for the BERT models.
-    const bool bert_text = config.flag_or_false("use_bert");
-    const char* text_name = bert_text ? "text_bert" : "text";
+    // MMDataset.__init_mosi reads text_bert instead of text for the models with use_bert.
+    const std::string text_name = config.flag_or_false("use_bert") ? "text_bert" : "text";
     const auto& text = detail::feature_array(arrays, text_name, std::nullopt, source);
-    if (bert_text && text.shape[1] != 3) {
-        throw shape_error("inputs " + quoted_path(source) + ": array 'text_bert' has shape " +
-                          detail::shape_text(text.shape) +
-                          ", expected (samples, 3, seq_len) (rows of input ids, input mask and "
-                          "segment ids)");
-    }
     const std::size_t samples = text.shape[0];
     const auto& audio = detail::feature_array(arrays, "audio", samples, source);
     const auto& vision = detail::feature_array(arrays, "vision", samples, source);

@@ -81,8 +81,10 @@ public:
     [[nodiscard]] mmsa_outputs<T> forward(const mmsa_batch<T>& inputs) const {
         const bert_text::bert_tokens tokens = detail::mmsa_bert_tokens("bert_mag", inputs.text);
         const std::size_t batch = tokens.batch(), steps = tokens.seq();
-        check_aligned("audio", inputs.audio, batch, steps, audio_dim_);
-        check_aligned("vision", inputs.vision, batch, steps, vision_dim_);
+        detail::check_input_beside_text("bert_mag", "audio", inputs.audio, batch, steps,
+                                        audio_dim_);
+        detail::check_input_beside_text("bert_mag", "vision", inputs.vision, batch, steps,
+                                        vision_dim_);
         xt::xtensor<T, 3> hidden = bert_.embed(tokens);
         gate(hidden, inputs.audio, inputs.vision);
         for (std::size_t layer = 0; layer < bert_.num_layers(); ++layer) {
@@ -100,19 +102,6 @@ public:
     [[nodiscard]] const bert_text::bert_model<T>& bert() const { return bert_; }
 
 private:
-    static void check_aligned(const char* what, const xt::xtensor<T, 3>& values, std::size_t batch,
-                              std::size_t steps, std::size_t width) {
-        if (values.shape(0) != batch || values.shape(1) != steps || values.shape(2) != width) {
-            throw shape_error(std::string("models::bert_mag: ") + what + ": expected shape (" +
-                              std::to_string(batch) + ", " + std::to_string(steps) + ", " +
-                              std::to_string(width) +
-                              ") (text_bert's batch and length, feature_dims' width), got (" +
-                              std::to_string(values.shape(0)) + ", " +
-                              std::to_string(values.shape(1)) + ", " +
-                              std::to_string(values.shape(2)) + ")");
-        }
-    }
-
     /// MAG on the embeddings, in place (every row of batch·T independently).
     void gate(xt::xtensor<T, 3>& embedding, const xt::xtensor<T, 3>& audio,
               const xt::xtensor<T, 3>& vision) const {

@@ -14,10 +14,12 @@
 #include <emofuse/models/mmsa_model.hpp>
 #include <emofuse/text/bert.hpp>
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace emofuse::models {
@@ -95,8 +97,8 @@ public:
     [[nodiscard]] mmsa_outputs<T> forward(const mmsa_batch<T>& inputs) const {
         const bert_text::bert_tokens tokens = detail::mmsa_bert_tokens("cenet", inputs.text);
         const std::size_t batch = tokens.batch();
-        check_modality("audio", inputs.audio, batch, audio_dim_);
-        check_modality("vision", inputs.vision, batch, vision_dim_);
+        detail::check_input_beside_text("cenet", "audio", inputs.audio, batch, 0, audio_dim_);
+        detail::check_input_beside_text("cenet", "vision", inputs.vision, batch, 0, vision_dim_);
         xt::xtensor<T, 3> hidden = bert_.embed(tokens);
         for (std::size_t layer = 0; layer < bert_.num_layers(); ++layer) {
             if (layer == injection_layer) {
@@ -125,18 +127,6 @@ private:
     static constexpr std::size_t injection_layer = 1;
     /// SelfAttention multiplies its raw scores by 8 (no 1/√d).
     static constexpr T score_scale = T(8);
-
-    static void check_modality(const char* what, const xt::xtensor<T, 3>& values, std::size_t batch,
-                               std::size_t width) {
-        if (values.shape(0) != batch || values.shape(2) != width) {
-            throw shape_error(std::string("models::cenet: ") + what + ": expected shape (" +
-                              std::to_string(batch) + ", steps, " + std::to_string(width) +
-                              ") (text_bert's batch, feature_dims' width), got (" +
-                              std::to_string(values.shape(0)) + ", " +
-                              std::to_string(values.shape(1)) + ", " +
-                              std::to_string(values.shape(2)) + ")");
-        }
-    }
 
     /// CE on the hidden states, in place.
     void enhance(xt::xtensor<T, 3>& hidden, const xt::xtensor<T, 3>& audio,

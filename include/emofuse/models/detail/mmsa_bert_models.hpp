@@ -80,6 +80,24 @@ bert_text::bert_tokens mmsa_bert_tokens(std::string_view model,
     return bert_text::bert_tokens::from_mmsa_text(text_bert);
 }
 
+/// shape_error naming the model and the modality unless `values` (audio or vision beside
+/// text_bert) is (batch, steps, width); `steps` 0 leaves the step count free.
+template <class T>
+void check_input_beside_text(std::string_view model, std::string_view what,
+                             const xt::xtensor<T, 3>& values, std::size_t batch, std::size_t steps,
+                             std::size_t width) {
+    if (values.shape(0) == batch && values.shape(2) == width &&
+        (steps == 0 || values.shape(1) == steps)) {
+        return;
+    }
+    throw shape_error(
+        "models::" + std::string(model) + ": " + std::string(what) + ": expected shape (" +
+        std::to_string(batch) + ", " + (steps == 0 ? std::string("steps") : std::to_string(steps)) +
+        ", " + std::to_string(width) + ") (text_bert's batch" + (steps == 0 ? "" : " and length") +
+        ", feature_dims' width), got (" + std::to_string(values.shape(0)) + ", " +
+        std::to_string(values.shape(1)) + ", " + std::to_string(values.shape(2)) + ")");
+}
+
 /// Scaled dot-product attention of every head over projected rows, no mask:
 ///   out[b, i, h] = Σ_j softmax_j(scale · q[b, i, h]·k[b, j, h]) · v[b, j, h]
 /// where q holds batch·query_time rows of heads·head_dim values (`ldq` apart), k and v

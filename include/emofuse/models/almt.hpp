@@ -3,6 +3,7 @@
 // transformer, built from MMSA's configuration and loaded from its AMIO checkpoint.
 #pragma once
 
+#include <emofuse/attention/scaled_dot_product.hpp>
 #include <emofuse/config.hpp>
 #include <emofuse/core/error.hpp>
 #include <emofuse/layers/dense.hpp>
@@ -91,9 +92,9 @@ struct almt_projections {
             query.apply(q_in, rows, q.data());
             keys[s].apply(key_in[s], source_rows, k.data());
             values[s].apply(value_in[s], source_rows, v.data());
-            attend_projected_heads(q.data(), inner, k.data(), inner, v.data(), inner, batch,
-                                   query_time, key_time[s], heads, head_dim, scale, part.data(),
-                                   inner);
+            attention::attend_projected_heads(q.data(), inner, k.data(), inner, v.data(), inner,
+                                              batch, query_time, key_time[s], heads, head_dim,
+                                              scale, part.data(), inner);
             for (std::size_t i = 0; i < context.size(); ++i) {
                 context[i] += part[i];
             }

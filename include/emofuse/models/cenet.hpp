@@ -4,6 +4,7 @@
 // checkpoint.
 #pragma once
 
+#include <emofuse/attention/scaled_dot_product.hpp>
 #include <emofuse/config.hpp>
 #include <emofuse/core/error.hpp>
 #include <emofuse/layers/dense.hpp>
@@ -148,9 +149,9 @@ private:
             query_[m].apply(hidden.data(), rows, query.data());
             key_[m].apply(transformed.data(), source_rows, keys.data());
             value_[m].apply(transformed.data(), source_rows, values.data());
-            detail::attend_projected_heads(query.data(), d, keys.data(), d, values.data(), d, batch,
-                                           steps, frames, 1, d, score_scale,
-                                           contexts.data() + m * d, 2 * d);
+            attention::attend_projected_heads(query.data(), d, keys.data(), d, values.data(), d,
+                                              batch, steps, frames, 1, d, score_scale,
+                                              contexts.data() + m * d, 2 * d);
         }
         cat_connect_.apply(contexts.data(), 2 * d, rows, hidden.data(), d, kernels::epilogue::none,
                            /*accumulate=*/true);

@@ -198,9 +198,8 @@ public:
         const std::string at(prefix);
         tracking_state_dict<StateDict> tracked(sd);
         almt model;
-        const auto bert_config =
-            detail::mmsa_bert_config("almt", config, sd, at + "bertmodel.model.");
-        model.bert_ = bert_text::bert_model<T>::load(tracked, at + "bertmodel.model.", bert_config);
+        model.bert_ =
+            detail::load_mmsa_bert<T>("almt", config, sd, tracked, at + "bertmodel.model.");
         const std::size_t d = config.size("dst_feature_dims");
         if (d != head_input) {
             throw value_error("models::almt: dst_feature_dims is " + std::to_string(d) +
@@ -214,7 +213,7 @@ public:
                               config.context());
         }
         const auto dims = config.feature_dims();
-        model.widths_ = {bert_config.hidden_size, dims[1], dims[2]};
+        model.widths_ = {model.bert_.hidden_size(), dims[1], dims[2]};
         const auto lengths = config.sizes("feature_length", 3);
         const auto depths = config.sizes("embedding_depth", 3);
         const auto heads = config.sizes("embedding_heads", 3);

@@ -47,13 +47,12 @@ public:
         const std::string mag = bert_at + "MAG.";
         tracking_state_dict<StateDict> tracked(sd);
         bert_mag model;
-        const auto bert_config = detail::mmsa_bert_config("bert_mag", config, sd, bert_at, true);
-        model.bert_ = bert_text::bert_model<T>::load(tracked, bert_at, bert_config);
+        model.bert_ = detail::load_mmsa_bert<T>("bert_mag", config, sd, tracked, bert_at, true);
         if (!model.bert_.has_pooler()) {
             throw io_error("models::bert_mag: the checkpoint lacks '" + bert_at +
                            "pooler.dense.weight' (MAG_BertModel's pooler)" + config.context());
         }
-        const std::size_t d = bert_config.hidden_size;
+        const std::size_t d = model.bert_.hidden_size();
         const auto dims = config.feature_dims();
         model.audio_dim_ = dims[1];
         model.vision_dim_ = dims[2];

@@ -55,9 +55,8 @@ public:
         const std::string ce = bert_at + "encoder.CE.";
         tracking_state_dict<StateDict> tracked(sd);
         cenet model;
-        const auto bert_config = detail::mmsa_bert_config("cenet", config, sd, bert_at, true);
-        model.bert_ = bert_text::bert_model<T>::load(tracked, bert_at, bert_config);
-        const std::size_t d = bert_config.hidden_size;
+        model.bert_ = detail::load_mmsa_bert<T>("cenet", config, sd, tracked, bert_at, true);
+        const std::size_t d = model.bert_.hidden_size();
         // BertEmbeddings(pos_tag_embedding=True, senti_embedding=True, polarity_embedding=True)
         for (const auto& [table, rows] :
              {std::pair{"senti_embeddings", 3}, std::pair{"pos_tag_embeddings", 5},

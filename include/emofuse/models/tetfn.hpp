@@ -61,10 +61,8 @@ public:
         const std::string at(prefix);
         tracking_state_dict<StateDict> tracked(sd);
         tetfn model;
-        const auto bert_config =
-            detail::mmsa_bert_config("tetfn", config, sd, at + "text_model.model.");
         model.bert_ =
-            bert_text::bert_model<T>::load(tracked, at + "text_model.model.", bert_config);
+            detail::load_mmsa_bert<T>("tetfn", config, sd, tracked, at + "text_model.model.");
         const auto dims = config.feature_dims();
         const std::size_t d = config.size("dst_feature_dims");
         const std::size_t heads = config.size("nheads");
@@ -80,7 +78,7 @@ public:
         const std::size_t kernel_a = positive(config, "conv1d_kernel_size_a");
         model.proj_l_ = encoders::conv1d<T>::from_state_dict(
             tracked, at + "proj_l.",
-            encoders::conv1d_options{bert_config.hidden_size, d, kernel_l, 1, 0, 1, false});
+            encoders::conv1d_options{model.bert_.hidden_size(), d, kernel_l, 1, 0, 1, false});
         const std::array<const char*, 2> subnets{"audio_model.", "video_model."};
         const std::array<const char*, 2> keys{"a_lstm_", "v_lstm_"};
         for (std::size_t m = 0; m < 2; ++m) {
@@ -211,9 +209,7 @@ public:
         return outputs;
     }
 
-    [[nodiscard]] std::size_t output_dim() const {
-        return 1;
-    }
+    [[nodiscard]] std::size_t output_dim() const { return 1; }
 
 private:
     static std::size_t positive(const mmsa_config& config, const char* key) {

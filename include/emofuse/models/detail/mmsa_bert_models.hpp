@@ -60,6 +60,16 @@ bert_text::bert_config mmsa_bert_config(std::string_view model, const mmsa_confi
     return bert_text::infer_bert_config(sd, prefix, heads, flavour);
 }
 
+/// The BERT under `prefix` (configured by mmsa_bert_config from `sd`), read through `tracked`,
+/// the view that records the names a model reads.
+template <class T, class StateDict, class Tracked>
+bert_text::bert_model<T> load_mmsa_bert(std::string_view model, const mmsa_config& config,
+                                        const StateDict& sd, const Tracked& tracked,
+                                        const std::string& prefix, bool bert_only = false) {
+    return bert_text::bert_model<T>::load(tracked, prefix,
+                                          mmsa_bert_config(model, config, sd, prefix, bert_only));
+}
+
 /// The text_bert rows (batch, 3, seq) of a prepared batch as tokens; shape_error naming the
 /// model when the text is not MMSA's text_bert array (a use_bert: false feature file).
 template <class T>

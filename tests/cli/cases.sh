@@ -681,6 +681,33 @@ predict_progress)
     ! grep -q "samples (" stderr || fail "progress printed into a pipe"
     rm -f big.npz out.npz
     ;;
+predict_bert_models_b)
+    # The BERT-era models BERT_MAG, CENET, ALMT and TETFN read MMSA's text_bert array: M (and
+    # T/A/V for TETFN) equal MMSA's outputs, whatever --batch.
+    for base in bert_mag_mosi_regression bert_mag_mosi_classification cenet_mosi_regression \
+        cenet_mosi_classification almt_mosi_regression tetfn_mosi_regression \
+        tetfn_mosi_classification; do
+        weights=$models/$base.safetensors
+        [ -f "$weights" ] || weights=$models/$base.pth # ALMT's checkpoint is committed as .pth
+        keys=M
+        case $base in tetfn_*) keys="M T A V" ;; esac
+        for batch in 1 3 32; do
+            predict_case "$base" 0 --weights "$weights" --batch "$batch" --out "batch$batch.npz"
+            for key in $keys; do
+                "$fixtures" compare "batch$batch.npz" "$models/$base.expected.npz" "$key" 1e-5 \
+                    >compare 2>&1 || fail "$base $key (--batch $batch) differs: $(cat compare)"
+            done
+        done
+        cmp -s batch1.npz batch32.npz || fail "$base: --batch 1 and 32 give different bytes"
+    done
+    # A feature file without text_bert: the error names the array the BERT models read.
+    run 1 "$predict" --model cenet --dataset mosi --config "$models/cenet_mosi_regression.config.json" \
+        --weights "$models/cenet_mosi_regression.safetensors" \
+        --inputs "$models/tfn_mosi_regression.inputs.npz" --out out.npz
+    expect_stderr "no array 'text_bert'"
+    no_raw_failure
+    [ ! -e out.npz ] || fail "a refused run left an output file"
+    ;;
 *)
     echo "cases.sh: unknown case '$case_name'" >&2
     exit 2

@@ -31,6 +31,7 @@ sys.path.insert(0, str(HERE / "standins"))
 sys.path.insert(0, str(HERE))
 
 import generate_fixtures as base  # noqa: E402  (after the sys.path set-up)
+import pytorch_transformers  # noqa: E402  the stand-in
 import transformers  # noqa: E402  the stand-in
 
 # A tiny BERT for every pretrained name MMSA's configurations use. CLS/SEP/PAD ids follow
@@ -59,7 +60,7 @@ UNALIGNED_AUDIO_VISION = [11, 8]
 # "lengths": model(text, (audio, audio_lengths), (vision, vision_lengths))). Optional keys:
 # "model" (MMSA's model key when the entry's key is not it), "suffix" (case name), "dataset",
 # "mode_overrides" {mode: overrides for that train mode only}, "share_bert" (one seed for both
-# modes).
+# modes), "modes" (the train modes to write; default both).
 CASES = {
     # MULT with use_bert: MMSA's config has no `use_finetune` key, which MULT reads when
     # use_bert is true (its config names it use_bert_finetune): given here, or MULT fails.
@@ -96,6 +97,25 @@ CASES = {
              "overrides": {"hidden_size": 8, "pretrained": "standin-bert-768",
                            "feature_dims": [768, 5, 7]},
              "mode_overrides": {"classification": {"rnncell": "gru"}}},
+    "bert_mag": {"overrides": {}},
+    "cenet": {"overrides": {}},
+    # ALMT hard-codes regression_head = nn.Linear(128, 1) and h[:, :8]: dst_feature_dims stays
+    # 128 and dst_embedding_length 8, so its checkpoint is ~2 MB even shrunk; ALMT's code never
+    # reads train_mode, so one mode is written and the tests load it under both.
+    # feature_length exceeds the inputs' lengths so the positional tables are sliced, as MMSA
+    # slices them.
+    "almt": {"overrides": {"feature_length": [12, 13, 10], "dst_feature_hidden_dims": 16,
+                           "embedding_heads": [2, 1, 1], "l_encoder_heads": 1, "AHL_depth": 2,
+                           "h_hyper_layer_heads": 4, "fusion_hidden_d": 16, "fusion_heads": 2,
+                           "fusion_layer_depth": 1},
+             "modes": ["regression"]},
+    # Kernels l=3, a=2, v=1: TETFN's video Conv1d takes conv1d_kernel_size_a (v is unused).
+    "tetfn": {"overrides": {"a_lstm_hidden_size": 4, "v_lstm_hidden_size": 6,
+                            "conv1d_kernel_size_l": 3, "conv1d_kernel_size_a": 2,
+                            "conv1d_kernel_size_v": 1, "dst_feature_dims": 8, "nheads": 2,
+                            "post_fusion_dim": 7, "post_text_dim": 5, "post_audio_dim": 3,
+                            "post_video_dim": 4},
+              "call": "lengths"},
 }
 
 
@@ -153,8 +173,18 @@ def forward(amio, call, text, audio, vision, lengths, dtype):
                 result = amio(t, a, v)
     finally:
         torch.set_default_dtype(previous)
-    return {key: value.detach().numpy() for key, value in result.items()
+    return {key: value.detach().numpy() for key, value in output_dict(result).items()
             if isinstance(value, torch.Tensor)}
+
+
+def output_dict(result):
+    """MMSA's output under its keys. ALMT returns the prediction tensor and CENET a tuple
+    whose first element is the prediction; their trainers take that as M."""
+    if isinstance(result, torch.Tensor):
+        return {"M": result}
+    if isinstance(result, tuple):
+        return {"M": result[0]}
+    return result
 
 
 def bert_case(models, data_loader, EasyDict, merged, model, dataset, mode, out, seed,
@@ -198,6 +228,29 @@ def bert_heads(config):
     return {"bert_num_attention_heads": standin["num_attention_heads"]} if standin else {}
 
 
+def fix_cpu_masked_scatter():
+    """torch before 2.1 fills a non-contiguous `self` in memory order in masked_scatter_ on the
+    CPU (pytorch/pytorch#100232 fixed it; CUDA never had it). MMSA's make_positions
+    (transformers_encoder/position_embedding.py) scatters into a clone of x_in.transpose(0, 1)
+    [:, :, 0], which is non-contiguous when x_in is a (T, B, d) encoder output, as in TETFN's
+    TextEnhancedTransformer: there old CPU torch hands key t of sample b position
+    (t·B + b) mod T + 1 instead of t + 1. The generator runs MMSA as GPU training and current
+    torch do: in logical order."""
+    major, minor = (int(part) for part in torch.__version__.split(".")[:2])
+    if (major, minor) >= (2, 1):
+        return
+    scatter = torch.Tensor.masked_scatter_
+
+    def masked_scatter_in_logical_order(self, mask, source):
+        if self.is_contiguous():
+            return scatter(self, mask, source)
+        filled = scatter(self.contiguous(), mask, source)
+        self.copy_(filled)
+        return self
+
+    torch.Tensor.masked_scatter_ = masked_scatter_in_logical_order
+
+
 def randomise_all(amio, generator):
     """base.randomise, and embedding rows the padding index zeroed made random too (a loader
     that drops a row must not pass by luck). The rows come first, so that two models whose
@@ -219,7 +272,9 @@ def main():
     root = args.mmsa / "src" / "MMSA" if (args.mmsa / "src" / "MMSA").is_dir() else args.mmsa
     if not (root / "models" / "AMIO.py").is_file():
         sys.exit(f"{args.mmsa}: not an MMSA checkout (no models/AMIO.py)")
+    fix_cpu_masked_scatter()
     transformers.STANDIN_CONFIGS.update(STANDIN_CONFIGS)
+    pytorch_transformers.STANDIN_CONFIGS.update(STANDIN_CONFIGS)
     provided = {path.name.removesuffix(".py") for path in (HERE / "standins").iterdir()
                 if path.is_dir() or path.suffix == ".py"}
     EasyDict = base.install_placeholders(provided)
@@ -240,7 +295,7 @@ def main():
                                           else "sims")
         merged = json.loads(json.dumps(dict(
             mmsa_config.get_config_regression(model, dataset, str(config_file)))))
-        for offset, mode in enumerate(["regression", "classification"]):
+        for offset, mode in enumerate(spec.get("modes", ["regression", "classification"])):
             overrides = dict(spec["overrides"], **spec.get("mode_overrides", {}).get(mode, {}))
             cases.append(bert_case(models, data_loader, EasyDict, merged, model, dataset, mode,
                                    args.out,

@@ -1,6 +1,7 @@
 // MMSA's checkpoints as its trainers save them (torch.save of the AMIO state dict, a zip .pth)
 // read by emofuse's restricted reader: every fixture's .pth holds exactly the tensors of its
-// safetensors copy, byte for byte — except Graph-MFN's, whose pair networks MMSA never saves.
+// safetensors copy, byte for byte — except Graph-MFN's, whose pair networks MMSA never saves
+// (fixtures committed without a safetensors copy are skipped).
 #include <emofuse/io/load_state_dict.hpp>
 
 #include <doctest/doctest.h>
@@ -32,9 +33,14 @@ TEST_CASE("every MMSA checkpoint fixture loads through the .pth reader as its sa
             continue;
         }
         const std::string case_name = file.substr(0, file.size() - 4);
+        const auto copy = path.parent_path() / (case_name + ".safetensors");
+        if (!fs::exists(copy)) {
+            // Large BERT-era checkpoints (ALMT's) are committed as .pth only; their models'
+            // parity tests read them.
+            continue;
+        }
         const auto pth = emofuse::io::load_state_dict(path);
-        const auto reference =
-            emofuse::io::load_state_dict(path.parent_path() / (case_name + ".safetensors"));
+        const auto reference = emofuse::io::load_state_dict(copy);
         check_same_tensors(pth, reference, case_name);
         if (case_name.starts_with("graph_mfn")) {
             // MMSA's DynamicFusionGraph keeps its pair networks in a plain dict: state_dict()

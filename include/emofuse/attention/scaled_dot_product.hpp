@@ -108,4 +108,40 @@ template <class T>
     return out;
 }
 
+/// Scaled dot-product attention of every head over projected rows, no mask:
+///   out[b, i, h] = Σ_j softmax_j(scale · q[b, i, h]·k[b, j, h]) · v[b, j, h]
+/// where q holds batch·query_time rows of heads·head_dim values (`ldq` apart), k and v
+/// batch·key_time rows (`ldk`, `ldv` apart), head h in columns [h·head_dim, (h+1)·head_dim),
+/// rows batch-major; out gets batch·query_time rows (`ldo` apart). q is scaled in place. For
+/// models whose attention modules project q, k and v themselves (other widths, separate
+/// LayerNorms, several key sources per query).
+template <class T>
+void attend_projected_heads(T* q, std::size_t ldq, const T* k, std::size_t ldk, const T* v,
+                            std::size_t ldv, std::size_t batch, std::size_t query_time,
+                            std::size_t key_time, std::size_t heads, std::size_t head_dim, T scale,
+                            T* out, std::size_t ldo) {
+    for (std::size_t row = 0; row < batch * query_time; ++row) {
+        T* q_row = q + row * ldq;
+        for (std::size_t c = 0; c < heads * head_dim; ++c) {
+            q_row[c] *= scale;
+        }
+    }
+    kernels::workspace& ws = detail::attention_workspace();
+    T* scratch = ws.buffer<T>(0, detail::attend_scratch_size<T>(head_dim, head_dim));
+    detail::key_rule<T> every_key;
+    every_key.key_count = key_time;
+    for (std::size_t b = 0; b < batch; ++b) {
+        for (std::size_t h = 0; h < heads; ++h) {
+            const std::size_t column = h * head_dim;
+            const detail::head_problem<T> problem{query_time, head_dim,
+                                                  head_dim,   q + b * query_time * ldq + column,
+                                                  ldq,        k + b * key_time * ldk + column,
+                                                  ldk,        v + b * key_time * ldv + column,
+                                                  ldv,        out + b * query_time * ldo + column,
+                                                  ldo};
+            detail::attend_head(problem, every_key, scratch);
+        }
+    }
+}
+
 } // namespace emofuse::attention

@@ -9,6 +9,9 @@
 #include <emofuse/models/mmsa_inputs.hpp>
 #include <emofuse/models/mmsa_model.hpp>
 // The zoo's models (one include per row of mmsa_zoo_table):
+#include <emofuse/models/almt.hpp>
+#include <emofuse/models/bert_mag.hpp>
+#include <emofuse/models/cenet.hpp>
 #include <emofuse/models/ef_lstm.hpp>
 #include <emofuse/models/graph_mfn.hpp>
 #include <emofuse/models/lf_dnn.hpp>
@@ -21,6 +24,7 @@
 #include <emofuse/models/mtfn.hpp>
 #include <emofuse/models/mult.hpp>
 #include <emofuse/models/self_mm.hpp>
+#include <emofuse/models/tetfn.hpp>
 #include <emofuse/models/tfn.hpp>
 
 #include <algorithm>
@@ -71,6 +75,10 @@ inline constexpr auto mmsa_zoo_table = std::tuple{
     mmsa_zoo_entry<self_mm>{"self_mm", mmsa_task::multi},
     mmsa_zoo_entry<mmim>{"mmim", mmsa_task::single},
     mmsa_zoo_entry<misa>{"misa", mmsa_task::single},
+    mmsa_zoo_entry<bert_mag>{"bert_mag", mmsa_task::single},
+    mmsa_zoo_entry<cenet>{"cenet", mmsa_task::single},
+    mmsa_zoo_entry<almt>{"almt", mmsa_task::single},
+    mmsa_zoo_entry<tetfn>{"tetfn", mmsa_task::multi},
 };
 
 /// A loaded model of any kind, behind one interface (a shared, immutable model: copies are

@@ -33,6 +33,62 @@ namespace detail {
 /// Tensor name → expected shape.
 using mult_shape_map = std::map<std::string, std::vector<std::size_t>, std::less<>>;
 
+/// Adds the tensors of MMSA's TransformerEncoder (subNets/transformers_encoder/transformer.py)
+/// of width `e` and `count` layers under `base` (ending in '.'): its `version` buffer, each
+/// layer's self_attn, fc1 (4e), fc2 and layer_norms, the final layer_norm. (The buffer
+/// `embed_positions._float_tensor` of an encoder with positions is not included.)
+inline void add_mmsa_encoder_shapes(mult_shape_map& shapes, const std::string& base, std::size_t e,
+                                    std::size_t count) {
+    shapes[base + "version"] = {1};
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::string layer = base + "layers." + std::to_string(i) + ".";
+        shapes[layer + "self_attn.in_proj_weight"] = {3 * e, e};
+        shapes[layer + "self_attn.in_proj_bias"] = {3 * e};
+        shapes[layer + "self_attn.out_proj.weight"] = {e, e};
+        shapes[layer + "self_attn.out_proj.bias"] = {e};
+        shapes[layer + "fc1.weight"] = {4 * e, e};
+        shapes[layer + "fc1.bias"] = {4 * e};
+        shapes[layer + "fc2.weight"] = {e, 4 * e};
+        shapes[layer + "fc2.bias"] = {e};
+        for (const char* norm : {"layer_norms.0.", "layer_norms.1."}) {
+            shapes[layer + norm + "weight"] = {e};
+            shapes[layer + norm + "bias"] = {e};
+        }
+    }
+    shapes[base + "layer_norm.weight"] = {e};
+    shapes[base + "layer_norm.bias"] = {e};
+}
+
+/// value_error naming (up to eight of) the tensors of `shapes` that `sd` lacks; `model` is
+/// emofuse's name, `mmsa_class` MMSA's.
+template <class StateDict>
+void require_listed_tensors(std::string_view model, std::string_view mmsa_class,
+                            const StateDict& sd, const mult_shape_map& shapes,
+                            const mmsa_config& config) {
+    std::vector<std::string> missing;
+    for (const auto& [name, shape] : shapes) {
+        if (!sd.contains(name)) {
+            missing.push_back(name);
+        }
+    }
+    if (missing.empty()) {
+        return;
+    }
+    std::string text = "models::" + std::string(model) + ": the checkpoint lacks " +
+                       std::to_string(missing.size()) + " tensor" +
+                       (missing.size() == 1 ? "" : "s") + " of " + std::string(mmsa_class);
+    if constexpr (requires { sd.source(); }) {
+        text += " (" + std::string(sd.source()) + ")";
+    }
+    for (std::size_t index = 0; index < missing.size() && index < 8; ++index) {
+        text += (index == 0 ? ": '" : ", '") + missing[index] + "'";
+    }
+    if (missing.size() > 8) {
+        text += ", ...";
+    }
+    throw value_error(text + config.context());
+}
+
 /// A state-dict view for loaders that read names without full shapes (the attention and dense
 /// loaders): it shows them only the names of MulT's expected list and reads each with its
 /// expected shape, so a tensor the configuration sizes differently fails with an error naming
@@ -115,7 +171,7 @@ public:
         const sizes_type sizes = read_sizes(config);
         const auto shapes = expected_shapes(sizes, prefix);
         tracking_state_dict<StateDict> tracked(sd);
-        require_present(tracked, shapes, config);
+        detail::require_listed_tensors("mult", "MULT", tracked, shapes, config);
         const detail::mult_shaped_state_dict<tracking_state_dict<StateDict>> view(tracked, shapes);
 
         mult model;
@@ -299,25 +355,7 @@ private:
                 s.d, s.feature_dims[m], s.kernels[m]};
         }
         auto add_encoder = [&](const std::string& name, std::size_t e, std::size_t count) {
-            const std::string base = at + name + ".";
-            shapes[base + "version"] = {1};
-            for (std::size_t i = 0; i < count; ++i) {
-                const std::string layer = base + "layers." + std::to_string(i) + ".";
-                shapes[layer + "self_attn.in_proj_weight"] = {3 * e, e};
-                shapes[layer + "self_attn.in_proj_bias"] = {3 * e};
-                shapes[layer + "self_attn.out_proj.weight"] = {e, e};
-                shapes[layer + "self_attn.out_proj.bias"] = {e};
-                shapes[layer + "fc1.weight"] = {4 * e, e};
-                shapes[layer + "fc1.bias"] = {4 * e};
-                shapes[layer + "fc2.weight"] = {e, 4 * e};
-                shapes[layer + "fc2.bias"] = {e};
-                for (const char* norm : {"layer_norms.0.", "layer_norms.1."}) {
-                    shapes[layer + norm + "weight"] = {e};
-                    shapes[layer + norm + "bias"] = {e};
-                }
-            }
-            shapes[base + "layer_norm.weight"] = {e};
-            shapes[base + "layer_norm.bias"] = {e};
+            detail::add_mmsa_encoder_shapes(shapes, at + name + ".", e, count);
         };
         for (std::size_t m = 0; m < 3; ++m) {
             for (std::size_t n = 0; n < 3; ++n) {
@@ -337,33 +375,6 @@ private:
         shapes[at + "out_layer.weight"] = {s.output_dim, combined};
         shapes[at + "out_layer.bias"] = {s.output_dim};
         return shapes;
-    }
-
-    /// value_error naming (up to eight of) the expected tensors the checkpoint lacks.
-    template <class StateDict>
-    static void require_present(const StateDict& sd, const detail::mult_shape_map& shapes,
-                                const mmsa_config& config) {
-        std::vector<std::string> missing;
-        for (const auto& [name, shape] : shapes) {
-            if (!sd.contains(name)) {
-                missing.push_back(name);
-            }
-        }
-        if (missing.empty()) {
-            return;
-        }
-        std::string text = "models::mult: the checkpoint lacks " + std::to_string(missing.size()) +
-                           " tensor" + (missing.size() == 1 ? "" : "s") + " of MULT";
-        if constexpr (requires { sd.source(); }) {
-            text += " (" + std::string(sd.source()) + ")";
-        }
-        for (std::size_t index = 0; index < missing.size() && index < 8; ++index) {
-            text += (index == 0 ? ": '" : ", '") + missing[index] + "'";
-        }
-        if (missing.size() > 8) {
-            text += ", ...";
-        }
-        throw value_error(text + config.context());
     }
 
     void check_inputs(const std::array<const xt::xtensor<T, 3>*, 3>& raw) const {

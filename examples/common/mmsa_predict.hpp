@@ -20,6 +20,8 @@
 #include <emofuse/models/mmsa_config.hpp>
 #include <emofuse/models/mmsa_inputs.hpp>
 #include <emofuse/models/mmsa_zoo.hpp>
+#include <emofuse/text/mmsa_text.hpp>
+#include <emofuse/text/wordpiece.hpp>
 
 #include <algorithm>
 #include <array>
@@ -50,6 +52,13 @@ struct predict_request {
     std::filesystem::path weights;
     std::filesystem::path inputs;
     std::string split; ///< non-empty: `inputs` is a pickled dict of splits, this one is read
+    /// Non-empty: the BERT models' text_bert comes from these transcript lines (one per
+    /// sample), tokenized with `vocab` as Hugging Face's BertTokenizer does, instead of from
+    /// the inputs' text_bert array.
+    std::filesystem::path text_lines;
+    std::filesystem::path vocab;
+    std::size_t text_length = language::mmsa_text_length; ///< tokens per sample, [CLS]/[SEP] in
+    bool cased = false; ///< the vocabulary is cased: no lower-casing or accent stripping
     models::train_mode mode = models::train_mode::regression;
     std::size_t batch = 32;
 };
@@ -314,12 +323,36 @@ inline prediction predict(const predict_request& request, std::string_view tool)
     const std::string source =
         request.inputs.string() + (pickled ? ":" + request.split : std::string());
     // MMDataset.__init_mosi reads text_bert instead of text for the models with use_bert.
-    const std::string text_name = config.flag_or_false("use_bert") ? "text_bert" : "text";
-    const auto& text = detail::feature_array(arrays, text_name, std::nullopt, source);
-    const std::size_t samples = text.shape[0];
+    const bool use_bert = config.flag_or_false("use_bert");
+    const std::string text_name = use_bert ? "text_bert" : "text";
+    xt::xtensor<float, 3> text_values;
+    if (!request.text_lines.empty()) {
+        if (!use_bert) {
+            throw usage_error("--text: model '" + request.model +
+                              "' reads text features, not BERT tokens (use_bert is not set in "
+                              "its configuration); give them in --inputs");
+        }
+        language::bert_tokenizer_options tokenizer_options;
+        tokenizer_options.do_lower_case = !request.cased;
+        const auto tokenizer =
+            language::bert_tokenizer::from_file(request.vocab, std::move(tokenizer_options));
+        text_values =
+            language::mmsa_text_bert_from_file(tokenizer, request.text_lines, request.text_length);
+        const std::size_t rows =
+            detail::feature_array(arrays, "audio", std::nullopt, source).shape[0];
+        if (text_values.shape(0) != rows) {
+            throw value_error("--text " + request.text_lines.string() + ": " +
+                              std::to_string(text_values.shape(0)) + " transcripts, but " + source +
+                              " holds " + std::to_string(rows) + " samples (one line per sample)");
+        }
+    } else {
+        text_values = io::to_xtensor<float, 3>(
+            detail::feature_array(arrays, text_name, std::nullopt, source), text_name, source);
+    }
+    const std::size_t samples = text_values.shape(0);
     const auto& audio = detail::feature_array(arrays, "audio", samples, source);
     const auto& vision = detail::feature_array(arrays, "vision", samples, source);
-    const models::mmsa_batch<float> raw{io::to_xtensor<float, 3>(text, text_name, source),
+    const models::mmsa_batch<float> raw{std::move(text_values),
                                         io::to_xtensor<float, 3>(audio, "audio", source),
                                         io::to_xtensor<float, 3>(vision, "vision", source),
                                         detail::read_lengths(arrays, "audio", audio, source),

@@ -3,6 +3,8 @@
 #include "common/cli.hpp"
 #include "common/mmsa_predict.hpp"
 
+#include <emofuse/text/mmsa_text.hpp>
+
 #include <cstddef>
 #include <cstdio>
 #include <filesystem>
@@ -18,6 +20,8 @@ namespace mmsa = emofuse::cli::mmsa;
 
 constexpr std::string_view tool = "emofuse-predict";
 constexpr std::size_t max_batch = 1 << 20;
+/// Upper end of --text-length: BERT's position table is 512 long.
+constexpr std::size_t max_text_length = 512;
 
 struct options {
     mmsa::predict_request request;
@@ -38,6 +42,7 @@ void print_usage() {
         "                       --out OUT.npz\n"
         "                       [--mode regression|classification] [--batch N]\n"
         "                       [--eval TRUTH.npy --suite mosi|mosei|sims]\n"
+        "                       [--text LINES.txt --vocab vocab.txt [--text-length N] [--cased]]\n"
         "Runs a model trained with MMSA (github.com/thuiar/MMSA) from its checkpoint and writes\n"
         "its outputs: M (samples, 1) in regression or (samples, num_classes) logits in\n"
         "classification, and T, A, V for the multi-task models, as float32 arrays.\n"
@@ -54,6 +59,12 @@ void print_usage() {
         "  --inputs IN.pkl   MMSA's own feature file (aligned_50.pkl, ...), read without\n"
         "                    executing it, with --split: the same arrays from that split\n"
         "  --split NAME      the split of IN.pkl to run (train, valid, test)\n"
+        "  --text LINES.txt  BERT-era models: one transcript per line (UTF-8), tokenized with\n"
+        "                    --vocab as Hugging Face's BertTokenizer does, replaces text_bert\n"
+        "  --vocab FILE      the BERT checkpoint's vocab.txt (with --text)\n"
+        "  --text-length N   tokens per transcript, [CLS] and [SEP] included, 3-512 (default\n"
+        "                    50, as MMSA's feature files)\n"
+        "  --cased           a cased vocabulary: no lower-casing or accent stripping\n"
         "  --out OUT.npz     written when complete (no partial file on an error or a signal)\n"
         "  --mode MODE       MMSA's train_mode the checkpoint was trained in (default\n"
         "                    regression)\n"
@@ -76,7 +87,12 @@ options parse(int argc, char** argv) {
         const bool takes_value = arg == "--model" || arg == "--dataset" || arg == "--config" ||
                                  arg == "--weights" || arg == "--inputs" || arg == "--out" ||
                                  arg == "--mode" || arg == "--batch" || arg == "--eval" ||
-                                 arg == "--suite" || arg == "--split";
+                                 arg == "--suite" || arg == "--split" || arg == "--text" ||
+                                 arg == "--vocab" || arg == "--text-length";
+        if (arg == "--cased") {
+            opts.request.cased = true;
+            continue;
+        }
         if (!takes_value) {
             throw cli::usage_error("unknown option " + cli::quoted(arg));
         }
@@ -111,6 +127,12 @@ options parse(int argc, char** argv) {
             request.batch = cli::parse_integer<std::size_t>(arg, value, 1, max_batch);
         } else if (arg == "--split") {
             request.split = value;
+        } else if (arg == "--text") {
+            request.text_lines = value;
+        } else if (arg == "--vocab") {
+            request.vocab = value;
+        } else if (arg == "--text-length") {
+            request.text_length = cli::parse_integer<std::size_t>(arg, value, 3, max_text_length);
         } else if (arg == "--eval") {
             opts.truth = value;
         } else {
@@ -132,6 +154,13 @@ options parse(int argc, char** argv) {
         throw cli::usage_error("--inputs " + cli::quoted_path(opts.request.inputs) +
                                " is a pickle: name the split to run with --split (train, "
                                "valid or test)");
+    }
+    if (opts.request.text_lines.empty() != opts.request.vocab.empty()) {
+        throw cli::usage_error("--text LINES.txt and --vocab vocab.txt go together");
+    }
+    if (opts.request.text_lines.empty() &&
+        (opts.request.cased || opts.request.text_length != emofuse::language::mmsa_text_length)) {
+        throw cli::usage_error("--cased and --text-length apply to --text only");
     }
     if (opts.truth.empty() != opts.suite.empty()) {
         throw cli::usage_error("--eval TRUTH.npy and --suite NAME go together");

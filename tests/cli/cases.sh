@@ -519,6 +519,36 @@ predict_bert_a)
     expect_stderr "no array 'text_bert'"
     [ ! -e out.npz ] || fail "a refused run wrote an output"
     ;;
+predict_text)
+    # --text LINES --vocab vocab.txt: transcripts tokenized as BertTokenizer does give the
+    # fixture's own text_bert rows back (predict_fixtures transcripts), so MMSA's outputs.
+    for base in self_mm_mosi_regression bert_mag_mosi_classification; do
+        "$fixtures" transcripts "$models/$base.inputs.npz" lines.txt vocab.txt ||
+            fail "could not write the transcripts"
+        predict_case "$base" 0 --text lines.txt --vocab vocab.txt --text-length 9
+        "$fixtures" compare out.npz "$models/$base.expected.npz" M 1e-5 >compare 2>&1 ||
+            fail "$base from --text: M differs from MMSA's: $(cat compare)"
+    done
+    # Upper-case words only match a cased vocabulary with --cased.
+    tr 't' 'T' <lines.txt >upper.txt
+    predict_case bert_mag_mosi_classification 0 --text upper.txt --vocab vocab.txt \
+        --text-length 9 --out lower.npz
+    "$fixtures" compare lower.npz "$models/bert_mag_mosi_classification.expected.npz" M 1e-5 \
+        >compare 2>&1 || fail "lower-casing did not map T17 to t17"
+    predict_case bert_mag_mosi_classification 0 --text upper.txt --vocab vocab.txt \
+        --text-length 9 --cased --out cased.npz
+    ! "$fixtures" compare cased.npz "$models/bert_mag_mosi_classification.expected.npz" M 1e-5 \
+        >/dev/null 2>&1 || fail "--cased still lower-cased"
+    predict_case bert_mag_mosi_classification 2 --text lines.txt
+    expect_stderr "usage error: --text LINES.txt and --vocab vocab.txt go together"
+    predict_case bert_mag_mosi_classification 2 --cased
+    expect_stderr "usage error: --cased and --text-length apply to --text only"
+    predict_case tfn_mosi_regression 2 --text lines.txt --vocab vocab.txt
+    expect_stderr "usage error: --text: model 'tfn' reads text features, not BERT tokens"
+    head -n 2 lines.txt >short.txt
+    predict_case bert_mag_mosi_classification 1 --text short.txt --vocab vocab.txt --text-length 9
+    expect_stderr "error: --text short.txt: 2 transcripts, but .*inputs.npz holds 4 samples"
+    ;;
 predict_eval)
     "$fixtures" variants "$models/tfn_mosi_regression.inputs.npz" variants >/dev/null 2>&1 ||
         fail "could not write the input variants"

@@ -5,7 +5,12 @@
 //   predict_fixtures variants IN.npz DIR
 //       writes bad and re-typed copies of a fixture's inputs (see below) and truth files;
 //   predict_fixtures repeat IN.npz COUNT OUT.npz
-//       the inputs' samples repeated to COUNT samples (a large input).
+//       the inputs' samples repeated to COUNT samples (a large input);
+//   predict_fixtures transcripts IN.npz LINES.txt VOCAB.txt
+//       a vocabulary of [PAD] [UNK] [CLS] [SEP] t4 t5 ... and one line per sample naming the
+//       tokens of IN's text_bert row between [CLS] and [SEP] ("t17 t4 t93"), which that
+//       vocabulary's BertTokenizer turns back into the same row (the ids do not go through
+//       emofuse's tokenizer here).
 #include "common/npz_output.hpp"
 
 #include <emofuse/io/convert.hpp>
@@ -18,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -141,6 +147,41 @@ void repeat(const std::string& in, std::size_t count, const std::filesystem::pat
     save(out, members);
 }
 
+void transcripts(const std::string& in, const std::filesystem::path& lines_path,
+                 const std::filesystem::path& vocab_path) {
+    const auto arrays = io::load_npz(in);
+    const auto text = io::to_xtensor<float, 3>(arrays.at("text_bert"), "text_bert", in);
+    constexpr std::size_t vocab_size = 100; // the fixtures' stand-in BERT
+    std::string vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n";
+    for (std::size_t id = 4; id < vocab_size; ++id) {
+        vocab += "t" + std::to_string(id) + "\n";
+    }
+    std::string lines;
+    for (std::size_t sample = 0; sample < text.shape(0); ++sample) {
+        std::string line;
+        // Row 0 holds the ids, row 1 the mask: [CLS] first, [SEP] at the last real token.
+        std::size_t real = 0;
+        while (real < text.shape(2) && text(sample, 1, real) != 0.0f) {
+            ++real;
+        }
+        for (std::size_t t = 1; t + 1 < real; ++t) {
+            line +=
+                (line.empty() ? "t" : " t") + std::to_string(static_cast<long>(text(sample, 0, t)));
+        }
+        lines += line + "\n";
+    }
+    const auto write = [](const std::filesystem::path& path, const std::string& contents) {
+        std::FILE* f = std::fopen(path.c_str(), "wb");
+        if (f == nullptr ||
+            std::fwrite(contents.data(), 1, contents.size(), f) != contents.size() ||
+            std::fclose(f) != 0) {
+            throw std::runtime_error("cannot write " + path.string());
+        }
+    };
+    write(lines_path, lines);
+    write(vocab_path, vocab);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -157,7 +198,11 @@ int main(int argc, char** argv) {
             repeat(args[1], std::stoul(args[2]), args[3]);
             return 0;
         }
-        std::fprintf(stderr, "usage: predict_fixtures compare|variants|repeat ...\n");
+        if (args.size() == 4 && args[0] == "transcripts") {
+            transcripts(args[1], args[2], args[3]);
+            return 0;
+        }
+        std::fprintf(stderr, "usage: predict_fixtures compare|variants|repeat|transcripts ...\n");
         return 2;
     } catch (const std::exception& error) {
         std::fprintf(stderr, "predict_fixtures: %s\n", error.what());

@@ -125,7 +125,8 @@ void gemm(transpose trans_a, std::size_t m, T alpha, const T* a, std::size_t lda
             detail::b_panels<T> p = b.panels_from(pc);
             p.base += (jc / detail::gemm_blocking<T, simd_arch>::nr) * p.panel_stride;
             return p;
-        });
+        },
+        detail::packed_depth_block<T, simd_arch>(m, k));
 }
 
 /// C = act(op(A)·op(B) + bias) (m × b.columns(), rows `ldc` apart) for an op(A) that is

@@ -26,7 +26,7 @@ void require(bool condition, const char* what) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     namespace em = emofuse::metrics;
     static const em::answer_parser parser = [] {
-        em::answer_parser p(emofuse::text::nfkc_casefold);
+        em::answer_parser p(emofuse::language::nfkc_casefold);
         p.add_alias("joyful", "happy");
         p.add_alias("happy surprise", "surprise");
         return p;
@@ -44,7 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                     "labels are distinct");
             require(label.front() != ' ' && label.back() != ' ', "labels are trimmed");
             // An item is a fixed point of normalising and splitting (aliases map to items).
-            const auto again = em::split_answer_items(emofuse::text::nfkc_casefold(label));
+            const auto again = em::split_answer_items(emofuse::language::nfkc_casefold(label));
             require(again.size() == 1 && again.front() == label, "labels are normalised items");
         }
         const auto answer = matcher.match(response);

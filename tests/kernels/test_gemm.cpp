@@ -144,11 +144,11 @@ TEST_CASE_TEMPLATE("gemm crosses every cache block boundary", T, float, double) 
         {250, 130, 300, transpose::no, transpose::yes, 0, 0, 0, 1.0, 0.0, true, epilogue::relu});
 }
 
-TEST_CASE_TEMPLATE("gemm applies alpha, beta, bias and ReLU in the documented order", T, float,
-                   double) {
+TEST_CASE_TEMPLATE("gemm applies alpha, beta, bias and ReLU or GELU in the documented order", T,
+                   float, double) {
     for (std::size_t k : {1u, 9u, 300u}) {
         for (bool bias : {false, true}) {
-            for (epilogue act : {epilogue::none, epilogue::relu}) {
+            for (epilogue act : {epilogue::none, epilogue::relu, epilogue::gelu}) {
                 check_gemm_case<T>(
                     {19, 35, k, transpose::no, transpose::yes, 1, 1, 1, 0.5, -1.5, bias, act});
                 check_gemm_case<T>(
@@ -399,6 +399,47 @@ TEST_CASE_TEMPLATE("gemm with a packed_operand matches the reference", T, float,
                          2.0 * double(s.k + 3) * kernel_testing::eps<T>() * double(s.k + 2)));
         }
     }
+}
+
+TEST_CASE_TEMPLATE("packed GEMM over a short A: whole-depth blocks, even tiles, GELU fused", T,
+                   float, double) {
+    // m ≤ mc with k past kc takes the deep depth blocks; 50 and 61 rows split into tiles of
+    // unequal height; widths end in partial panels (the GELU of a partial tile).
+    for (std::size_t m : {50u, 61u, 1u}) {
+        for (std::size_t k : {300u, 800u, 3100u}) {
+            const std::size_t n = 70;
+            const auto x = kernel_testing::uniform_vector<T>(m * k);
+            const auto w = kernel_testing::uniform_vector<T>(n * k);
+            const auto b = kernel_testing::uniform_vector<T>(n);
+            const auto packed = packed_operand<T>::from_linear_weight(w.data(), n, k);
+            for (epilogue act : {epilogue::none, epilogue::gelu}) {
+                CAPTURE(m);
+                CAPTURE(k);
+                std::vector<T> y(m * n), expected(m * n);
+                linear(x.data(), m, packed, b.data(), y.data(), act);
+                linear_reference(x.data(), m, k, w.data(), b.data(), n, expected.data(), act);
+                std::size_t failures = 0;
+                for (std::size_t i = 0; i < y.size(); ++i) {
+                    failures +=
+                        !agrees(y[i], expected[i],
+                                2.0 * double(k + 3) * kernel_testing::eps<T>() * double(k + 1));
+                }
+                CHECK(failures == 0);
+            }
+        }
+    }
+    // GELU as torch's erf form: NaN stays NaN, +Inf stays +Inf, −Inf·Φ(−Inf) = −Inf·0 is NaN.
+    const T nan = std::numeric_limits<T>::quiet_NaN();
+    const T inf = std::numeric_limits<T>::infinity();
+    std::vector<T> x = {nan, -inf, inf, T(-1), T(2)};
+    std::vector<T> w = {T(1)};
+    std::vector<T> y(5);
+    linear(x.data(), 5, 1, w.data(), static_cast<const T*>(nullptr), 1, y.data(), epilogue::gelu);
+    CHECK(std::isnan(y[0]));
+    CHECK(std::isnan(y[1]));
+    CHECK(y[2] == inf);
+    CHECK(y[3] == doctest::Approx(-0.15865525393145707));
+    CHECK(y[4] == doctest::Approx(1.9544997361036416));
 }
 
 TEST_CASE_TEMPLATE("linear with a packed weight matches linear_reference", T, float, double) {

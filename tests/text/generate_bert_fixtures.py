@@ -25,7 +25,6 @@ std 0.02, would leave attention almost uniform).
 import argparse
 import copy
 import json
-import struct
 import sys
 from pathlib import Path
 
@@ -34,8 +33,10 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "models" / "standins"))
+sys.path.insert(0, str(HERE.parent / "models"))
 
 import transformers  # noqa: E402  the stand-in
+from generate_fixtures import write_safetensors  # noqa: E402
 
 TINY = dict(vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
             intermediate_size=37, max_position_embeddings=40)
@@ -89,24 +90,6 @@ def run(model, ids, mask, types, dtype):
     finally:
         torch.set_default_dtype(previous)
     return out.last_hidden_state.numpy(), out.pooler_output.numpy()
-
-
-def write_safetensors(path, state):
-    dtypes = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64"}
-    header, blobs, offset = {}, [], 0
-    for name, tensor in state.items():
-        data = tensor.detach().contiguous().numpy().tobytes()
-        header[name] = {"dtype": dtypes[tensor.dtype], "shape": list(tensor.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as out:
-        out.write(struct.pack("<Q", len(text)))
-        out.write(text)
-        for blob in blobs:
-            out.write(blob)
 
 
 def hf_config(model_type, settings):

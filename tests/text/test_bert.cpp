@@ -9,6 +9,7 @@
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
+#include <xtensor/xview.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -106,6 +107,25 @@ TEST_CASE_TEMPLATE("bert_model matches transformers' BertModel and RobertaModel"
             check_close<T>(hidden, c.expected<T, 3>("last_hidden_state"));
             check_close<T>(model.pool(hidden), c.expected<T, 2>("pooler_output"));
         }
+    }
+}
+
+TEST_CASE_TEMPLATE("bert_model: rows padded only at their ends (key lengths) match too", T, float,
+                   double) {
+    // Rows 0-2 of the fixture: full, padded after 6 tokens, padded after 1; no hole and no
+    // empty row, so the mask becomes key lengths.
+    for (const char* name : {"bert", "roberta"}) {
+        CAPTURE(name);
+        const bert_case c(name);
+        const auto model = et::bert_model<T>::load(
+            eio::load_state_dict(data_path(std::string(name) + ".pth")), "", c.config);
+        et::bert_tokens tokens;
+        tokens.input_ids = xt::view(c.tokens.input_ids, xt::range(0, 3), xt::all());
+        tokens.attention_mask = xt::view(c.tokens.attention_mask, xt::range(0, 3), xt::all());
+        tokens.token_type_ids = xt::view(c.tokens.token_type_ids, xt::range(0, 3), xt::all());
+        const xt::xtensor<T, 3> expected =
+            xt::view(c.expected<T, 3>("last_hidden_state"), xt::range(0, 3), xt::all(), xt::all());
+        check_close<T>(model.forward(tokens), expected);
     }
 }
 

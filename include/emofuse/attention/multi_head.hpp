@@ -8,6 +8,7 @@
 #include "emofuse/config.hpp"
 #include "emofuse/core/error.hpp"
 #include "emofuse/kernels/gemm.hpp"
+#include "emofuse/kernels/packed_operand.hpp"
 
 #include <cmath>
 #include <cstddef>
@@ -91,7 +92,26 @@ public:
         for (std::size_t i = 0; i < embed_dim_; ++i) {
             scaled_query_bias_(i) = in_bias_.size() != 0 ? in_bias_(i) * scale_ : T(0);
         }
+        pack();
     }
+
+    // Copies re-pack from the weights (the packed panels follow the SIMD architecture of the
+    // translation unit, like layers::dense's).
+    multi_head_attention(const multi_head_attention& other)
+        : heads_(other.heads_), embed_dim_(other.embed_dim_), in_weight_(other.in_weight_),
+          in_bias_(other.in_bias_), out_weight_(other.out_weight_), out_bias_(other.out_bias_),
+          scaled_query_bias_(other.scaled_query_bias_), scale_(other.scale_) {
+        pack();
+    }
+    multi_head_attention& operator=(const multi_head_attention& other) {
+        if (this != &other) {
+            *this = multi_head_attention(other);
+        }
+        return *this;
+    }
+    multi_head_attention(multi_head_attention&&) noexcept = default;
+    multi_head_attention& operator=(multi_head_attention&&) noexcept = default;
+    ~multi_head_attention() = default;
 
     [[nodiscard]] std::size_t embed_dim() const { return embed_dim_; }
     [[nodiscard]] std::size_t heads() const { return heads_; }
@@ -159,14 +179,13 @@ public:
         T* heads_out = ws.buffer<T>(3, rows * d);
         const T* bias = in_bias_.size() != 0 ? in_bias_.data() : nullptr;
 
-        // Q = (x·W_qᵀ + b_q)/√d_h, K|V = x·W_{k|v}ᵀ + b_{k|v}, every token in storage order.
-        kernels::gemm(kernels::transpose::no, kernels::transpose::yes, rows, d, d, scale_,
-                      query.data, d, in_weight_.data(), d, T(0), q, d,
-                      kernels::fused_epilogue<T>{scaled_query_bias_.data()});
+        // Q = (x·W_qᵀ + b_q)/√d_h, K|V = x·W_{k|v}ᵀ + b_{k|v}, every token in storage order,
+        // with the weights packed at construction.
+        kernels::gemm(kernels::transpose::no, rows, scale_, query.data, d, packed_query_, T(0), q,
+                      d, kernels::fused_epilogue<T>{scaled_query_bias_.data()});
         if (shared_kv) {
-            kernels::gemm(kernels::transpose::no, kernels::transpose::yes, key_rows, 2 * d, d, T(1),
-                          key.data, d, in_weight_.data() + d * d, d, T(0), kv, 2 * d,
-                          kernels::fused_epilogue<T>{bias ? bias + d : nullptr});
+            kernels::gemm(kernels::transpose::no, key_rows, T(1), key.data, d, packed_key_value_,
+                          T(0), kv, 2 * d, kernels::fused_epilogue<T>{bias ? bias + d : nullptr});
         } else {
             kernels::gemm(kernels::transpose::no, kernels::transpose::yes, key_rows, d, d, T(1),
                           key.data, d, in_weight_.data() + d * d, d, T(0), kv, 2 * d,
@@ -195,12 +214,21 @@ public:
             }
         }
         kernels::gemm(
-            kernels::transpose::no, kernels::transpose::yes, rows, d, d, T(1), heads_out, d,
-            out_weight_.data(), d, accumulate ? T(1) : T(0), out, d,
-            kernels::fused_epilogue<T>{out_bias_.size() != 0 ? out_bias_.data() : nullptr});
+            kernels::transpose::no, rows, T(1), heads_out, d, packed_out_, accumulate ? T(1) : T(0),
+            out, d, kernels::fused_epilogue<T>{out_bias_.size() != 0 ? out_bias_.data() : nullptr});
     }
 
 private:
+    /// W_q, W_k|W_v (one operand: keys and values of the same tokens are one GEMM) and
+    /// out_proj, packed once for the GEMM.
+    void pack() {
+        const std::size_t d = embed_dim_;
+        using packed = kernels::packed_operand<T>;
+        packed_query_ = packed::from_linear_weight(in_weight_.data(), d, d);
+        packed_key_value_ = packed::from_linear_weight(in_weight_.data() + d * d, 2 * d, d);
+        packed_out_ = packed::from_linear_weight(out_weight_.data(), d, d);
+    }
+
     std::size_t heads_ = 1;
     std::size_t embed_dim_ = 0;
     xt::xtensor<T, 2> in_weight_;
@@ -209,6 +237,9 @@ private:
     xt::xtensor<T, 1> out_bias_;
     xt::xtensor<T, 1> scaled_query_bias_;
     T scale_ = T(1);
+    kernels::packed_operand<T> packed_query_;
+    kernels::packed_operand<T> packed_key_value_;
+    kernels::packed_operand<T> packed_out_;
 };
 
 } // namespace emofuse::attention

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <emofuse/config.hpp>
+#include <emofuse/kernels/elementwise.hpp>
 #include <emofuse/kernels/epilogue.hpp>
 #include <emofuse/kernels/gemv.hpp>
 #include <emofuse/kernels/operand.hpp>
@@ -62,6 +63,25 @@ struct gemm_blocking {
     // kc·nc·sizeof(T) — the packed B block — takes half of a 1 MiB L2 (512 KiB).
     static constexpr std::size_t nc = (512 * 1024 / (kc * sizeof(T))) / nr * nr;
 };
+
+/// Depth of the blocks a GEMM walks over a B packed beforehand. When all of A is one row block
+/// (m ≤ mc, e.g. one 50-token sentence), each B panel serves only a few row tiles whatever the
+/// depth, so deeper blocks cost nothing in reuse and save the re-reads of C between depth
+/// blocks (beta = 1 passes) and the restarts of the B stream: bert-base's 50 × 768 × 2304
+/// projection went from ~125 to ~150 GFLOP/s with the whole depth in one block. The depth
+/// stays small enough that A's block and one B panel share half of L2, in equal blocks.
+template <class T, class Arch>
+std::size_t packed_depth_block(std::size_t m, std::size_t k) {
+    using blocking = gemm_blocking<T, Arch>;
+    if (m > blocking::mc || k <= blocking::kc) {
+        return blocking::kc;
+    }
+    const std::size_t rows = (m + blocking::mr - 1) / blocking::mr * blocking::mr;
+    const std::size_t budget = (std::size_t{512} * 1024 / sizeof(T)) / (rows + blocking::nr);
+    const std::size_t limit = std::max(blocking::kc, budget);
+    const std::size_t blocks = (k + limit - 1) / limit;
+    return (k + blocks - 1) / blocks;
+}
 
 /// Copies op(A)[row0 : row0+rows, k0 : k0+depth] into panels of mr rows: panel r holds, for
 /// each step p of k, the mr values op(A)[row, p] contiguously (a partial last panel keeps the
@@ -202,12 +222,17 @@ EMOFUSE_ALWAYS_INLINE void store_tile(xsimd::batch<T, Arch> (&acc)[Rows][NV], T*
                 r += bias[v];
                 if (st.activation == epilogue::relu) {
                     r = xsimd::select(r < zero, zero, r);
+                } else if (st.activation == epilogue::gelu) {
+                    r = gelu_batch(r);
                 }
                 r.store_unaligned(row + v * lanes);
             }
         }
         return;
     }
+    // A partial tile: the scalar epilogue, except GELU, which runs on the vectors as above so
+    // that a column's value does not depend on where the tile boundaries fall.
+    const epilogue scalar_act = st.activation == epilogue::gelu ? epilogue::none : st.activation;
     alignas(64) T tile[nr];
     for (std::size_t i = 0; i < Rows; ++i) {
         for (std::size_t v = 0; v < NV; ++v) {
@@ -215,9 +240,15 @@ EMOFUSE_ALWAYS_INLINE void store_tile(xsimd::batch<T, Arch> (&acc)[Rows][NV], T*
         }
         T* row = c + i * ldc;
         for (std::size_t j = 0; j < cols; ++j) {
-            row[j] = apply_epilogue_scalar(st.alpha * tile[j], st.beta, row + j,
-                                           st.bias ? st.bias + j : nullptr, st.activation);
+            tile[j] = apply_epilogue_scalar(st.alpha * tile[j], st.beta, row + j,
+                                            st.bias ? st.bias + j : nullptr, scalar_act);
         }
+        if (st.activation == epilogue::gelu) {
+            for (std::size_t v = 0; v < NV; ++v) {
+                gelu_batch(batch::load_aligned(tile + v * lanes)).store_aligned(tile + v * lanes);
+            }
+        }
+        std::copy_n(tile, cols, row);
     }
 }
 
@@ -286,15 +317,16 @@ struct b_panels {
 
 /// The blocked loops around the micro-kernel (BLIS order jc → pc → ic → jr → ir).
 /// `panels_of(jc, nc, pc, kc)` supplies op(B)'s packed panels for each block: packed on the
-/// fly into the workspace, or taken from a packed_operand built once.
+/// fly into the workspace, or taken from a packed_operand built once; `depth_block` is kc.
 template <class T, class Arch, class PanelsOf>
 void gemm_blocked(transpose trans_a, std::size_t m, std::size_t n, std::size_t k, T alpha,
                   const T* a, std::size_t lda, T beta, T* c, std::size_t ldc,
-                  fused_epilogue<T> post, workspace& ws, PanelsOf panels_of) {
+                  fused_epilogue<T> post, workspace& ws, PanelsOf panels_of,
+                  std::size_t depth_block = gemm_blocking<T, Arch>::kc) {
     using blocking = gemm_blocking<T, Arch>;
     constexpr std::size_t mr = blocking::mr;
     constexpr std::size_t nr = blocking::nr;
-    const std::size_t kc_max = std::min(blocking::kc, k);
+    const std::size_t kc_max = std::min(depth_block, k);
     const std::size_t mc_max = std::min(blocking::mc, (m + mr - 1) / mr * mr);
     // A that is not transposed is read in place: its rows are contiguous in k, which is all
     // the broadcasts need, and on the machines measured (docs/kernels.md) the strided rows
@@ -305,8 +337,8 @@ void gemm_blocked(transpose trans_a, std::size_t m, std::size_t n, std::size_t k
 
     for (std::size_t jc = 0; jc < n; jc += blocking::nc) {
         const std::size_t nc = std::min(blocking::nc, n - jc);
-        for (std::size_t pc = 0; pc < k; pc += blocking::kc) {
-            const std::size_t kc = std::min(blocking::kc, k - pc);
+        for (std::size_t pc = 0; pc < k; pc += depth_block) {
+            const std::size_t kc = std::min(depth_block, k - pc);
             const bool last_k = pc + kc == k;
             const b_panels<T> panels = panels_of(jc, nc, pc, kc);
             for (std::size_t ic = 0; ic < m; ic += blocking::mc) {
@@ -321,11 +353,21 @@ void gemm_blocked(transpose trans_a, std::size_t m, std::size_t n, std::size_t k
                                                                         : nullptr,
                                            last_k ? post.activation : epilogue::none};
                     const T* b_panel = panels.base + (jr / nr) * panels.panel_stride;
-                    for (std::size_t ir = 0; ir < mc; ir += mr) {
-                        const std::size_t rows = std::min(mr, mc - ir);
-                        T* c_tile = c + (ic + ir) * ldc + jc + jr;
+                    // An unpacked A is split into tiles of nearly equal height (50 rows: five
+                    // of 10, not four of 12 and one of 2, whose few accumulators leave the
+                    // FMA units waiting on latency); a packed A keeps its mr-row panels.
+                    const std::size_t tiles = (mc + mr - 1) / mr;
+                    const std::size_t tile_rows = direct_a ? mc / tiles : mr;
+                    const std::size_t taller = direct_a ? mc % tiles : 0;
+                    std::size_t ir = 0;
+                    for (std::size_t tile = 0; tile < tiles; ++tile) {
+                        const std::size_t rows =
+                            direct_a ? tile_rows + (tile < taller ? 1 : 0) : std::min(mr, mc - ir);
+                        const std::size_t row0 = ir;
+                        ir += rows;
+                        T* c_tile = c + (ic + row0) * ldc + jc + jr;
                         if (direct_a) {
-                            const T* a_rows = a + (ic + ir) * lda + pc;
+                            const T* a_rows = a + (ic + row0) * lda + pc;
                             if (rows == mr) {
                                 micro_kernel<T, Arch, mr, false>(kc, a_rows, lda, b_panel, c_tile,
                                                                  ldc, cols, st);
@@ -336,7 +378,7 @@ void gemm_blocked(transpose trans_a, std::size_t m, std::size_t n, std::size_t k
                             }
                             continue;
                         }
-                        const T* a_panel = packed_a + ir * kc;
+                        const T* a_panel = packed_a + row0 * kc;
                         if (rows == mr) {
                             micro_kernel<T, Arch, mr, true>(kc, a_panel, 0, b_panel, c_tile, ldc,
                                                             cols, st);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <emofuse/config.hpp>
+#include <emofuse/kernels/elementwise.hpp>
 #include <emofuse/kernels/epilogue.hpp>
 #include <emofuse/kernels/operand.hpp>
 #include <emofuse/kernels/simd.hpp>
@@ -106,6 +107,8 @@ void gemv_columns(std::size_t rows, std::size_t cols, T alpha, const T* EMOFUSE_
         }
         if (post.activation == epilogue::relu) {
             v = xsimd::select(v < zero, zero, v);
+        } else if (post.activation == epilogue::gelu) {
+            v = gelu_batch(v);
         }
         v.store_unaligned(y + o);
     };

@@ -22,7 +22,7 @@ void linear_reference(const T* x, std::size_t rows, std::size_t in, const T* w, 
             for (std::size_t i = 0; i < in; ++i) {
                 sum += x[r * in + i] * w[o * in + i];
             }
-            y[r * out + o] = (act == epilogue::relu && sum < T(0)) ? T(0) : sum;
+            y[r * out + o] = detail::apply_epilogue_scalar<T>(sum, T(0), nullptr, nullptr, act);
         }
     }
 }

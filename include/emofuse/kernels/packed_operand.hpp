@@ -154,6 +154,8 @@ void gemm(transpose trans_a, std::size_t m, T alpha, const T* a, std::size_t lda
         return;
     }
     constexpr std::size_t nr = detail::gemm_blocking<T, simd_arch>::nr;
+    // From the whole product's shape, so every column run walks the same depth blocks.
+    const std::size_t depth_block = detail::packed_depth_block<T, simd_arch>(m, k);
     detail::for_column_runs(
         m, n, k, nr, ws, [&](std::size_t col0, std::size_t cols, workspace& own) {
             const fused_epilogue<T> run_post{post.column_bias ? post.column_bias + col0 : nullptr,
@@ -164,7 +166,8 @@ void gemm(transpose trans_a, std::size_t m, T alpha, const T* a, std::size_t lda
                     detail::b_panels<T> p = b.panels_from(pc);
                     p.base += ((col0 + jc) / nr) * p.panel_stride;
                     return p;
-                });
+                },
+                depth_block);
         });
 }
 

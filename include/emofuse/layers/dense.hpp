@@ -135,12 +135,13 @@ public:
         apply(x, in_features(), rows, y, out_features(), act);
     }
 
-    /// y = act(x·Wᵀ + b) with any activation (ReLU fused into the GEMM's store, the others
-    /// applied to each row after it).
+    /// y = act(x·Wᵀ + b) with any activation (ReLU and GELU fused into the GEMM's store, the
+    /// others applied to each row after it).
     void apply(const T* x, std::size_t ldx, std::size_t rows, T* y, std::size_t ldy,
                activation act) const {
-        if (act == activation::relu) {
-            apply(x, ldx, rows, y, ldy, kernels::epilogue::relu);
+        if (act == activation::relu || act == activation::gelu) {
+            apply(x, ldx, rows, y, ldy,
+                  act == activation::relu ? kernels::epilogue::relu : kernels::epilogue::gelu);
             return;
         }
         apply(x, ldx, rows, y, ldy, kernels::epilogue::none);

@@ -518,15 +518,28 @@ private:
         const std::size_t seq = tokens.seq();
         mask.key_valid = xt::xtensor<std::uint8_t, 2>::from_shape({batch, seq});
         std::vector<std::size_t> empty_samples;
+        // Padding at the ends of rows (the tokenizers' layout) becomes key lengths, which the
+        // attention kernel stops at instead of testing every key.
+        std::vector<std::size_t> lengths(batch);
+        bool trailing_padding = true;
         for (std::size_t b = 0; b < batch; ++b) {
-            bool any = false;
+            std::size_t count = 0;
             for (std::size_t t = 0; t < seq; ++t) {
                 mask.key_valid(b, t) = tokens.attention_mask(b, t) != 0 ? 1 : 0;
-                any = any || tokens.attention_mask(b, t) != 0;
+                count += mask.key_valid(b, t);
             }
-            if (!any) {
+            for (std::size_t t = 0; t < seq; ++t) {
+                trailing_padding = trailing_padding && (mask.key_valid(b, t) != 0) == (t < count);
+            }
+            lengths[b] = count;
+            if (count == 0) {
                 empty_samples.push_back(b);
             }
+        }
+        if (trailing_padding && empty_samples.empty()) {
+            mask.key_valid = xt::xtensor<std::uint8_t, 2>();
+            mask.key_lengths = std::move(lengths);
+            return mask;
         }
         if (!empty_samples.empty()) {
             mask.additive = xt::xtensor<T, 3>::from_shape({batch, seq, seq});

@@ -1,0 +1,115 @@
+// Text workloads (docs/workloads.md): bert_base_b32_t50 / bert_base_b1_t50 — Hugging Face's
+// BertModel at bert-base shapes (hidden 768, 12 layers, 12 heads, intermediate 3072) with
+// seeded random weights, last_hidden_state of 50-token rows. fp32, one thread.
+#include "random_tensor.hpp"
+#include <emofuse/io/state_dict.hpp>
+#include <emofuse/text/bert.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <string>
+
+namespace {
+
+namespace et = emofuse::language;
+using emofuse_bench::random_tensor;
+
+et::bert_config bert_base() {
+    et::bert_config config;
+    config.vocab_size = 30522;
+    config.hidden_size = 768;
+    config.num_hidden_layers = 12;
+    config.num_attention_heads = 12;
+    config.intermediate_size = 3072;
+    config.max_position_embeddings = 512;
+    config.type_vocab_size = 2;
+    return config;
+}
+
+/// bert-base's tensors with N(0, s²) weights (s = 1/√fan-in, embeddings 1), N(0, 0.1²)
+/// biases and LayerNorm parameters 1 + N(0, 0.1²), N(0, 0.1²).
+emofuse::io::state_dict random_bert(const et::bert_config& c, std::mt19937& rng) {
+    emofuse::io::state_dict sd;
+    const std::size_t d = c.hidden_size;
+    const auto linear = [&](const std::string& name, std::size_t in, std::size_t out) {
+        sd.insert(name + "weight", random_tensor<2>({out, in}, 1.0f / std::sqrt(float(in)), rng));
+        sd.insert(name + "bias", random_tensor<1>({out}, 0.1f, rng));
+    };
+    const auto norm = [&](const std::string& name) {
+        xt::xtensor<float, 1> weight = random_tensor<1>({d}, 0.1f, rng) + 1.0f;
+        sd.insert(name + "weight", weight);
+        sd.insert(name + "bias", random_tensor<1>({d}, 0.1f, rng));
+    };
+    sd.insert("embeddings.word_embeddings.weight", random_tensor<2>({c.vocab_size, d}, 1.0f, rng));
+    sd.insert("embeddings.position_embeddings.weight",
+              random_tensor<2>({c.max_position_embeddings, d}, 1.0f, rng));
+    sd.insert("embeddings.token_type_embeddings.weight",
+              random_tensor<2>({c.type_vocab_size, d}, 1.0f, rng));
+    norm("embeddings.LayerNorm.");
+    for (std::size_t i = 0; i < c.num_hidden_layers; ++i) {
+        const std::string at = "encoder.layer." + std::to_string(i) + ".";
+        linear(at + "attention.self.query.", d, d);
+        linear(at + "attention.self.key.", d, d);
+        linear(at + "attention.self.value.", d, d);
+        linear(at + "attention.output.dense.", d, d);
+        norm(at + "attention.output.LayerNorm.");
+        linear(at + "intermediate.dense.", d, c.intermediate_size);
+        linear(at + "output.dense.", c.intermediate_size, d);
+        norm(at + "output.LayerNorm.");
+    }
+    linear("pooler.dense.", d, d);
+    return sd;
+}
+
+/// Rows of 50 tokens; with `padded`, sample b has 50 − (7b mod 26) real tokens (25..50, as
+/// compare_torch_bert.py pads them), the rest padding.
+et::bert_tokens random_tokens(std::size_t batch, std::size_t t, bool padded, std::mt19937& rng) {
+    std::uniform_int_distribution<std::int64_t> id(1000, 30000);
+    et::bert_tokens tokens;
+    tokens.input_ids = xt::xtensor<std::int64_t, 2>::from_shape({batch, t});
+    tokens.attention_mask = xt::xtensor<std::int64_t, 2>::from_shape({batch, t});
+    tokens.token_type_ids = xt::zeros<std::int64_t>({batch, t});
+    for (std::size_t b = 0; b < batch; ++b) {
+        const std::size_t length = padded ? t - (b * 7) % (t / 2 + 1) : t;
+        for (std::size_t i = 0; i < t; ++i) {
+            tokens.input_ids(b, i) = i < length ? id(rng) : 0;
+            tokens.attention_mask(b, i) = i < length ? 1 : 0;
+        }
+    }
+    return tokens;
+}
+
+void run_bert_base(benchmark::State& state, std::size_t batch, bool padded) {
+    constexpr std::size_t t = 50;
+    std::mt19937 rng(2018);
+    const et::bert_config config = bert_base();
+    const auto model = et::bert_model<float>::load(random_bert(config, rng), "", config);
+    const et::bert_tokens tokens = random_tokens(batch, t, padded, rng);
+    for (auto _ : state) {
+        auto hidden = model.forward(tokens);
+        benchmark::DoNotOptimize(hidden.data());
+        benchmark::ClobberMemory();
+    }
+    // Per layer: q|k|v, out, the two FFN products over every token; Q·Kᵀ and P·V over all 50
+    // keys (padding included in the count); multiply-adds counted as 2.
+    const double d = 768, ffn = 3072, rows = double(batch) * t;
+    const double per_layer = 2.0 * rows * d * (4 * d + 2 * ffn) + 4.0 * rows * t * d;
+    state.counters["FLOP/s"] =
+        benchmark::Counter(12 * per_layer, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void bert_base_b32_t50(benchmark::State& state) {
+    run_bert_base(state, 32, true);
+}
+void bert_base_b1_t50(benchmark::State& state) {
+    run_bert_base(state, 1, false);
+}
+
+} // namespace
+
+BENCHMARK(bert_base_b32_t50)->Unit(benchmark::kMillisecond);
+BENCHMARK(bert_base_b1_t50)->Unit(benchmark::kMillisecond);

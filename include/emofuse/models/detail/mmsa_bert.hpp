@@ -6,6 +6,7 @@
 #include <emofuse/config.hpp>
 #include <emofuse/core/error.hpp>
 #include <emofuse/layers/dense.hpp>
+#include <emofuse/models/detail/mmsa_bert_models.hpp>
 #include <emofuse/models/mmsa_config.hpp>
 #include <emofuse/models/mmsa_inputs.hpp>
 #include <emofuse/text/bert.hpp>
@@ -31,11 +32,10 @@ class mmsa_bert_encoder {
 public:
     mmsa_bert_encoder() = default;
 
-    /// Sizes come from the checkpoint's shapes; the head count, which no checkpoint stores,
-    /// from `bert_num_attention_heads` when the configuration has it, else hidden_size / 64
-    /// (the head width of every published BERT and RoBERTa, bert-base-* and roberta-base
-    /// included). `raw` is the checkpoint (its stored shapes are read), `tracked` the view that
-    /// records the tensors read.
+    /// Configured as mmsa_bert_config says (sizes from the checkpoint's shapes, the flavour
+    /// from `transformers`, the head count from `bert_num_attention_heads` or hidden / 64).
+    /// `raw` is the checkpoint (its stored shapes are read), `tracked` the view that records the
+    /// tensors read.
     template <class StateDict, class Tracked>
     static mmsa_bert_encoder load(const mmsa_config& config, const StateDict& raw,
                                   const Tracked& tracked, const std::string& prefix,
@@ -50,25 +50,8 @@ public:
                               "its Hugging Face model there)" +
                               config.context());
         }
-        const auto flavour = read_flavour(config, model);
-        // Every size but the head count is in the shapes (one head divides any width).
-        auto bert = language::infer_bert_config(raw, at, 1, flavour);
-        const std::size_t hidden = bert.hidden_size;
-        std::size_t heads = 0;
-        if (config.contains("bert_num_attention_heads")) {
-            heads = config.size("bert_num_attention_heads");
-        } else if (hidden % 64 == 0) {
-            heads = hidden / 64;
-        } else {
-            throw value_error("models::" + std::string(model) + ": BERT's hidden size " +
-                              std::to_string(hidden) +
-                              " is not a multiple of 64, so its head count cannot be assumed; "
-                              "set 'bert_num_attention_heads' in the configuration" +
-                              config.context());
-        }
         mmsa_bert_encoder encoder;
-        bert.num_attention_heads = heads;
-        encoder.model_ = language::bert_model<T>::load(tracked, at, bert);
+        encoder.model_ = load_mmsa_bert<T>(model, config, raw, tracked, at);
         return encoder;
     }
 
@@ -94,22 +77,6 @@ public:
     }
 
 private:
-    static language::bert_flavour read_flavour(const mmsa_config& config, std::string_view model) {
-        if (!config.contains("transformers")) {
-            return language::bert_flavour::bert;
-        }
-        const auto& value = config.at("transformers");
-        if (value.is_string() && value.get<std::string>() == "bert") {
-            return language::bert_flavour::bert;
-        }
-        if (value.is_string() && value.get<std::string>() == "roberta") {
-            return language::bert_flavour::roberta;
-        }
-        throw value_error("models::" + std::string(model) + ": 'transformers' is " + value.dump() +
-                          "; MMSA's BertTextEncoder knows \"bert\" and \"roberta\"" +
-                          config.context());
-    }
-
     language::bert_model<T> model_;
 };
 

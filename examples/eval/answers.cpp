@@ -181,7 +181,7 @@ bound_suite bind_class_answers(const options& o, em::emotion_suite_kind kind) {
     }
 
     const text_file pred_file = read_text(o.pred_path);
-    const numeric_file truth_file = read_numeric(o.truth_path, 1, "one class id per line");
+    const numeric_file truth_file = read_truth(o, 1, "one class id per line");
     check_same_length(pred_file.name, pred_file.lines, truth_file.name, truth_file.lines);
     auto truth = std::make_shared<std::vector<int>>();
     auto pred = std::make_shared<std::vector<int>>();

@@ -122,7 +122,7 @@ word_sets parse_word_sets(const text_file& file) {
 
 bound_suite bind_scores(const options& o, std::string_view suite, std::string_view preset) {
     auto pred_file = read_numeric(o.pred_path, 1, "one score per line");
-    auto truth_file = read_numeric(o.truth_path, 1, "one score per line");
+    auto truth_file = read_truth(o, 1, "one score per line");
     check_same_length(pred_file.name, pred_file.lines, truth_file.name, truth_file.lines);
     const auto keep = finite_samples(pred_file, truth_file, o.nan);
     auto columns = std::make_shared<std::pair<std::vector<double>, std::vector<double>>>(

@@ -302,7 +302,7 @@ eval_llm_bad_input)
         run 2 "$eval" "$@" --truth "$llmdata/truth_ids.txt"
         expect_stderr "$regex"
     }
-    usage_error "--pred-format llm applies to --suite classification, iemocap default, meld, mer2024, ov only" \
+    usage_error "--pred-format llm applies to --suite classification, iemocap default, meld, mer2024, ov default only" \
         --suite mer2023 --pred-format llm "${classes[@]}" --pred "$llmdata/answers.txt"
     usage_error "--pred-format llm with --suite meld needs --classes" \
         --suite meld --pred-format llm --pred "$llmdata/answers.txt"

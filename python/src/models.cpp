@@ -219,8 +219,19 @@ private:
                                        const std::string& model, const std::string& dataset,
                                        const std::string& mode) {
         const auto train_mode = mode_named(mode);
-        const py::gil_scoped_release unlocked;
-        return mo::mmsa_config::load(config, model, dataset, train_mode);
+        auto loaded = [&] {
+            const py::gil_scoped_release unlocked;
+            return mo::mmsa_config::load(config, model, dataset, train_mode);
+        }();
+        // The BERT-era models read MMSA's text_bert token rows, which this binding's
+        // feature-array interface does not take yet.
+        if (loaded.flag_or_false("use_bert")) {
+            throw py::value_error("model: '" + model +
+                                  "' reads BERT token rows (use_bert: true), which load_mmsa "
+                                  "does not take yet; run it with emofuse-predict (--inputs with "
+                                  "text_bert, or --text LINES --vocab vocab.txt)");
+        }
+        return loaded;
     }
 
     using any_model = std::variant<mo::mmsa_model<float>, mo::mmsa_model<double>>;

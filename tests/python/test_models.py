@@ -12,8 +12,18 @@ import pytest
 import emofuse
 
 DATA = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "models", "data"))
-FIXTURES = sorted(os.path.basename(p)[:-len(".config.json")]
-                  for p in glob.glob(os.path.join(DATA, "*.config.json")))
+ALL_FIXTURES = sorted(os.path.basename(p)[:-len(".config.json")]
+                      for p in glob.glob(os.path.join(DATA, "*.config.json")))
+
+
+def reads_bert_tokens(name):
+    with open(os.path.join(DATA, name + ".config.json"), encoding="utf-8") as stream:
+        return bool(json.load(stream).get("use_bert"))
+
+
+# load_mmsa takes the feature-vector models; the BERT-era ones (text_bert rows) are refused.
+FIXTURES = [name for name in ALL_FIXTURES if not reads_bert_tokens(name)]
+BERT_FIXTURES = [name for name in ALL_FIXTURES if reads_bert_tokens(name)]
 
 
 def fixture_files(name):
@@ -48,7 +58,15 @@ def tolerance(name, dtype):
 
 def test_every_fixture_is_listed():
     assert len(FIXTURES) >= 22
-    assert {fixture_files(n)["model"] for n in FIXTURES} == set(emofuse.models.model_names())
+    assert {fixture_files(n)["model"] for n in ALL_FIXTURES} == set(emofuse.models.model_names())
+
+
+@pytest.mark.parametrize("name", BERT_FIXTURES)
+def test_bert_era_models_are_refused_with_the_way_to_run_them(name):
+    f = fixture_files(name)
+    with pytest.raises(ValueError, match="reads BERT token rows.*emofuse-predict"):
+        emofuse.models.load_mmsa(f["model"], f["dataset"], f["config"], f["weights"],
+                                 mode=f["mode"])
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

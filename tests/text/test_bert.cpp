@@ -19,6 +19,7 @@
 #include <limits>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace et = emofuse::language;
 namespace eio = emofuse::io;
@@ -365,4 +366,93 @@ TEST_CASE("bert_model::load: missing, extra and mis-shaped tensors") {
     CHECK_FALSE(model.has_pooler());
     CHECK_THROWS_WITH_AS(model.pool(model.forward(c.tokens)), doctest::Contains("no pooler"),
                          emofuse::value_error);
+}
+
+namespace {
+
+/// generate_bert_base_formula.py's weights: tensor t, element i →
+/// u = ((i·2654435761 + (t+1)·40503) mod 2^32) / 2^32 − 0.5, then 0.08·u (matrices,
+/// embeddings), 1 + 0.2·u (LayerNorm weights) or 0.04·u (biases); computed in double and
+/// rounded once to T, as the generator's float32 copy of its float64 model is.
+template <class T>
+eio::state_dict bert_base_formula_weights(const et::bert_config& config) {
+    std::vector<std::pair<std::string, std::vector<std::size_t>>> tensors = {
+        {"embeddings.word_embeddings.weight", {config.vocab_size, config.hidden_size}},
+        {"embeddings.position_embeddings.weight",
+         {config.max_position_embeddings, config.hidden_size}},
+        {"embeddings.token_type_embeddings.weight", {config.type_vocab_size, config.hidden_size}},
+        {"embeddings.LayerNorm.weight", {config.hidden_size}},
+        {"embeddings.LayerNorm.bias", {config.hidden_size}}};
+    const std::size_t h = config.hidden_size, inner = config.intermediate_size;
+    for (std::size_t n = 0; n < config.num_hidden_layers; ++n) {
+        const std::string at = "encoder.layer." + std::to_string(n) + ".";
+        for (const char* part : {"attention.self.query", "attention.self.key",
+                                 "attention.self.value", "attention.output.dense"}) {
+            tensors.push_back({at + part + ".weight", {h, h}});
+            tensors.push_back({at + part + ".bias", {h}});
+        }
+        tensors.push_back({at + "attention.output.LayerNorm.weight", {h}});
+        tensors.push_back({at + "attention.output.LayerNorm.bias", {h}});
+        tensors.push_back({at + "intermediate.dense.weight", {inner, h}});
+        tensors.push_back({at + "intermediate.dense.bias", {inner}});
+        tensors.push_back({at + "output.dense.weight", {h, inner}});
+        tensors.push_back({at + "output.dense.bias", {h}});
+        tensors.push_back({at + "output.LayerNorm.weight", {h}});
+        tensors.push_back({at + "output.LayerNorm.bias", {h}});
+    }
+    tensors.push_back({"pooler.dense.weight", {h, h}});
+    tensors.push_back({"pooler.dense.bias", {h}});
+
+    eio::state_dict sd("bert-base formula");
+    for (std::size_t t = 0; t < tensors.size(); ++t) {
+        const auto& [name, shape] = tensors[t];
+        const bool layer_norm_weight = name.find("LayerNorm.weight") != std::string::npos;
+        const bool bias = name.ends_with("bias");
+        const auto fill = [&](auto& values) {
+            for (std::size_t i = 0; i < values.size(); ++i) {
+                const std::uint64_t bits =
+                    (static_cast<std::uint64_t>(i) * 2654435761ULL + (t + 1) * 40503ULL) &
+                    0xFFFFFFFFULL;
+                const double u = static_cast<double>(bits) / 4294967296.0 - 0.5;
+                values.data()[i] =
+                    static_cast<T>(layer_norm_weight ? 1.0 + 0.2 * u : (bias ? 0.04 : 0.08) * u);
+            }
+        };
+        if (shape.size() == 1) {
+            auto values = xt::xtensor<T, 1>::from_shape({shape[0]});
+            fill(values);
+            sd.insert(name, values);
+        } else {
+            auto values = xt::xtensor<T, 2>::from_shape({shape[0], shape[1]});
+            fill(values);
+            sd.insert(name, values);
+        }
+    }
+    return sd;
+}
+
+} // namespace
+
+TEST_CASE_TEMPLATE("bert_model matches BertModel at bert-base shapes (weights from a formula)", T,
+                   float, double) {
+    // generate_bert_base_formula.py: bert-base-uncased's sizes, 2 rows of 11 tokens (the second
+    // padded after 7), token types 0 and 1, outputs of the stand-in BertModel.
+    et::bert_config config;
+    config.vocab_size = 30522;
+    config.hidden_size = 768;
+    config.num_hidden_layers = 12;
+    config.num_attention_heads = 12;
+    config.intermediate_size = 3072;
+    config.max_position_embeddings = 512;
+    config.type_vocab_size = 2;
+    const auto io = eio::load_npz(data_path("bert_base_formula.npz"));
+    et::bert_tokens tokens;
+    tokens.input_ids = io.tensor<std::int64_t, 2>("input_ids");
+    tokens.attention_mask = io.tensor<std::int64_t, 2>("attention_mask");
+    tokens.token_type_ids = io.tensor<std::int64_t, 2>("token_type_ids");
+    const auto model = et::bert_model<T>::load(bert_base_formula_weights<T>(config), "", config);
+    const auto hidden = model.forward(tokens);
+    const std::string suffix = sizeof(T) == 4 ? "_f32" : "_f64";
+    check_close<T>(hidden, io.tensor<T, 3>("last_hidden_state" + suffix));
+    check_close<T>(model.pool(hidden), io.tensor<T, 2>("pooler_output" + suffix));
 }

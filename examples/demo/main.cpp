@@ -19,6 +19,7 @@
 #include <emofuse/align/pool.hpp>
 #include <emofuse/core/pipeline.hpp>
 #include <emofuse/fusion/concat.hpp>
+#include <emofuse/platform/parallel.hpp>
 
 #include <cstdint>
 #include <cstdio>
@@ -41,7 +42,8 @@ struct options {
     std::string write_sample_dir; // hidden: writes the raw streams as .csd files (tests)
     std::size_t seq_len = 50;
     double test_fraction = 0.3;
-    std::string zoo_dir; // the MMSA checkpoint sample (default: examples/data/zoo)
+    std::string zoo_dir;  // the MMSA checkpoint sample (default: examples/data/zoo)
+    unsigned threads = 0; // 0: the library's default (EMOFUSE_NUM_THREADS, else every core)
     bool help = false;
 };
 
@@ -56,7 +58,7 @@ constexpr std::size_t max_seq_len = 4096;
 
 void print_usage() {
     std::puts(
-        "usage: emofuse-demo [--train N] [--test N] [--seed S]\n"
+        "usage: emofuse-demo [--train N] [--test N] [--seed S] [--threads N]\n"
         "       emofuse-demo --aligned [--train N] [--test N] [--seed S] [--seq-len L]\n"
         "       emofuse-demo --data DIR [--seq-len L] [--test-fraction F]\n"
         "Runs every fusion method on the embedded sample set (N train / N test samples,\n"
@@ -76,6 +78,8 @@ void print_usage() {
         "samples as emofuse-predict runs it (MOSI suite, and the command line to do the same).\n"
         "  --zoo DIR  where that sample is (default: the source tree's examples/data/zoo, or\n"
         "             <prefix>/share/emofuse/zoo when installed)\n"
+        "  --threads N  run on N threads, 1-4096 (default: EMOFUSE_NUM_THREADS, else every\n"
+        "             core); the metrics do not depend on N, only the times do\n"
         "Exit status: 0 success, 1 bad input or failed run, 2 bad command line.");
 }
 
@@ -94,7 +98,7 @@ options parse(int argc, char** argv) {
         const bool takes_value = arg == "--train" || arg == "--test" || arg == "--seed" ||
                                  arg == "--seq-len" || arg == "--data" ||
                                  arg == "--write-sample-csd" || arg == "--test-fraction" ||
-                                 arg == "--zoo";
+                                 arg == "--zoo" || arg == "--threads";
         if (!takes_value) {
             throw cli::usage_error("unknown option " + cli::quoted(arg));
         }
@@ -111,6 +115,9 @@ options parse(int argc, char** argv) {
                 arg, value, 0, std::numeric_limits<std::uint64_t>::max());
         } else if (arg == "--seq-len") {
             opts.seq_len = cli::parse_integer<std::size_t>(arg, value, 1, max_seq_len);
+        } else if (arg == "--threads") {
+            opts.threads =
+                cli::parse_integer<unsigned>(arg, value, 1, emofuse::detail::max_threads);
         } else if (arg == "--zoo") {
             if (value.empty()) {
                 throw cli::usage_error("--zoo: expected a directory, got an empty name");
@@ -256,6 +263,9 @@ int run(int argc, char** argv) {
     if (opts.help) {
         print_usage();
         return 0;
+    }
+    if (opts.threads != 0) {
+        emofuse::set_num_threads(opts.threads);
     }
     if (!opts.write_sample_dir.empty()) {
 #ifdef EMOFUSE_DEMO_HAS_CSD

@@ -110,6 +110,23 @@ demo_huge_seq_len)
         expect_stderr "^emofuse-demo: usage error: --seq-len"
     done
     ;;
+demo_threads_identical)
+    # Every metric (and parameter count) is the same at 1, 2 and 3 threads; only the times
+    # (the us/sample column, "forward in … ms") may differ.
+    for n in 1 2 3; do
+        run 0 "$demo" --train 80 --test 40 --threads "$n"
+        # Method rows end in the time column; the suite's rows ("Corr  0.97…") keep their values.
+        sed -E '/( +[0-9.]+){6}$/s/ +[0-9.]+$//; s/forward in [0-9.]+ ms/forward in T ms/' \
+            stdout >"metrics-$n"
+    done
+    grep -q "MUTAN" metrics-1 || fail "the demo printed no method table"
+    cmp metrics-1 metrics-2 || fail "the metrics differ between 1 and 2 threads"
+    cmp metrics-1 metrics-3 || fail "the metrics differ between 1 and 3 threads"
+    for n in 0 4097 two; do
+        run 2 "$demo" --threads "$n"
+        expect_stderr "^emofuse-demo: usage error: --threads: expected an integer in \[1, 4096\]"
+    done
+    ;;
 demo_bad_counts)
     # --train -5 printed bad_array_new_length; huge counts printed vector's max_size message.
     for args in "--train -5" "--test -5" "--train 0" "--train 20001" \

@@ -34,34 +34,20 @@ et::bert_config bert_base() {
 /// biases and LayerNorm parameters 1 + N(0, 0.1²), N(0, 0.1²).
 emofuse::io::state_dict random_bert(const et::bert_config& c, std::mt19937& rng) {
     emofuse::io::state_dict sd;
-    const std::size_t d = c.hidden_size;
-    const auto linear = [&](const std::string& name, std::size_t in, std::size_t out) {
-        sd.insert(name + "weight", random_tensor<2>({out, in}, 1.0f / std::sqrt(float(in)), rng));
-        sd.insert(name + "bias", random_tensor<1>({out}, 0.1f, rng));
-    };
-    const auto norm = [&](const std::string& name) {
-        xt::xtensor<float, 1> weight = random_tensor<1>({d}, 0.1f, rng) + 1.0f;
-        sd.insert(name + "weight", weight);
-        sd.insert(name + "bias", random_tensor<1>({d}, 0.1f, rng));
-    };
-    sd.insert("embeddings.word_embeddings.weight", random_tensor<2>({c.vocab_size, d}, 1.0f, rng));
-    sd.insert("embeddings.position_embeddings.weight",
-              random_tensor<2>({c.max_position_embeddings, d}, 1.0f, rng));
-    sd.insert("embeddings.token_type_embeddings.weight",
-              random_tensor<2>({c.type_vocab_size, d}, 1.0f, rng));
-    norm("embeddings.LayerNorm.");
-    for (std::size_t i = 0; i < c.num_hidden_layers; ++i) {
-        const std::string at = "encoder.layer." + std::to_string(i) + ".";
-        linear(at + "attention.self.query.", d, d);
-        linear(at + "attention.self.key.", d, d);
-        linear(at + "attention.self.value.", d, d);
-        linear(at + "attention.output.dense.", d, d);
-        norm(at + "attention.output.LayerNorm.");
-        linear(at + "intermediate.dense.", d, c.intermediate_size);
-        linear(at + "output.dense.", c.intermediate_size, d);
-        norm(at + "output.LayerNorm.");
+    for (const auto& [name, shape] : et::bert_parameter_shapes(c)) {
+        if (name.find("LayerNorm.weight") != std::string::npos) {
+            xt::xtensor<float, 1> weight = random_tensor<1>({shape[0]}, 0.1f, rng) + 1.0f;
+            sd.insert(name, weight);
+        } else if (shape.size() == 1) {
+            sd.insert(name, random_tensor<1>({shape[0]}, 0.1f, rng));
+        } else {
+            // Embedding tables at unit scale, Linear weights at 1/sqrt(fan_in).
+            const bool table = name.starts_with("embeddings.");
+            sd.insert(name,
+                      random_tensor<2>({shape[0], shape[1]},
+                                       table ? 1.0f : 1.0f / std::sqrt(float(shape[1])), rng));
+        }
     }
-    linear("pooler.dense.", d, d);
     return sd;
 }
 

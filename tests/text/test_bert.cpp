@@ -376,33 +376,7 @@ namespace {
 /// rounded once to T, as the generator's float32 copy of its float64 model is.
 template <class T>
 eio::state_dict bert_base_formula_weights(const et::bert_config& config) {
-    std::vector<std::pair<std::string, std::vector<std::size_t>>> tensors = {
-        {"embeddings.word_embeddings.weight", {config.vocab_size, config.hidden_size}},
-        {"embeddings.position_embeddings.weight",
-         {config.max_position_embeddings, config.hidden_size}},
-        {"embeddings.token_type_embeddings.weight", {config.type_vocab_size, config.hidden_size}},
-        {"embeddings.LayerNorm.weight", {config.hidden_size}},
-        {"embeddings.LayerNorm.bias", {config.hidden_size}}};
-    const std::size_t h = config.hidden_size, inner = config.intermediate_size;
-    for (std::size_t n = 0; n < config.num_hidden_layers; ++n) {
-        const std::string at = "encoder.layer." + std::to_string(n) + ".";
-        for (const char* part : {"attention.self.query", "attention.self.key",
-                                 "attention.self.value", "attention.output.dense"}) {
-            tensors.push_back({at + part + ".weight", {h, h}});
-            tensors.push_back({at + part + ".bias", {h}});
-        }
-        tensors.push_back({at + "attention.output.LayerNorm.weight", {h}});
-        tensors.push_back({at + "attention.output.LayerNorm.bias", {h}});
-        tensors.push_back({at + "intermediate.dense.weight", {inner, h}});
-        tensors.push_back({at + "intermediate.dense.bias", {inner}});
-        tensors.push_back({at + "output.dense.weight", {h, inner}});
-        tensors.push_back({at + "output.dense.bias", {h}});
-        tensors.push_back({at + "output.LayerNorm.weight", {h}});
-        tensors.push_back({at + "output.LayerNorm.bias", {h}});
-    }
-    tensors.push_back({"pooler.dense.weight", {h, h}});
-    tensors.push_back({"pooler.dense.bias", {h}});
-
+    const auto tensors = et::bert_parameter_shapes(config);
     eio::state_dict sd("bert-base formula");
     for (std::size_t t = 0; t < tensors.size(); ++t) {
         const auto& [name, shape] = tensors[t];
@@ -450,6 +424,8 @@ TEST_CASE_TEMPLATE("bert_model matches BertModel at bert-base shapes (weights fr
     tokens.input_ids = io.tensor<std::int64_t, 2>("input_ids");
     tokens.attention_mask = io.tensor<std::int64_t, 2>("attention_mask");
     tokens.token_type_ids = io.tensor<std::int64_t, 2>("token_type_ids");
+    // bert-base-uncased's BertModel stores 199 tensors (5 embedding, 16 per layer, 2 pooler).
+    REQUIRE(et::bert_parameter_shapes(config).size() == 199);
     const auto model = et::bert_model<T>::load(bert_base_formula_weights<T>(config), "", config);
     const auto hidden = model.forward(tokens);
     const std::string suffix = sizeof(T) == 4 ? "_f32" : "_f64";

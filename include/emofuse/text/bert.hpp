@@ -65,13 +65,13 @@ namespace detail {
 inline std::size_t config_size(const nlohmann::json& json, const char* key) {
     if (!json.contains(key)) {
         throw value_error(emofuse::detail::concat_message(
-            "text::bert_config::from_json: '", key, "': expected a positive integer, missing"));
+            "language::bert_config::from_json: '", key, "': expected a positive integer, missing"));
     }
     const auto& value = json.at(key);
     if (!value.is_number_integer() ||
         (value.is_number_integer() && value.get<std::int64_t>() < 0)) {
         throw value_error(emofuse::detail::concat_message(
-            "text::bert_config::from_json: '", key, "': expected a non-negative integer, got ",
+            "language::bert_config::from_json: '", key, "': expected a non-negative integer, got ",
             value.dump()));
     }
     return value.get<std::size_t>();
@@ -84,8 +84,9 @@ inline std::string config_string(const nlohmann::json& json, const char* key,
     }
     const auto& value = json.at(key);
     if (!value.is_string()) {
-        throw value_error(emofuse::detail::concat_message(
-            "text::bert_config::from_json: '", key, "': expected a string, got ", value.dump()));
+        throw value_error(emofuse::detail::concat_message("language::bert_config::from_json: '",
+                                                          key, "': expected a string, got ",
+                                                          value.dump()));
     }
     return value.get<std::string>();
 }
@@ -93,7 +94,7 @@ inline std::string config_string(const nlohmann::json& json, const char* key,
 } // namespace detail
 
 inline bert_config bert_config::from_json(const nlohmann::json& json) {
-    constexpr std::string_view where = "text::bert_config::from_json";
+    constexpr std::string_view where = "language::bert_config::from_json";
     if (!json.is_object()) {
         throw value_error(emofuse::detail::concat_message(where, ": expected a JSON object, got ",
                                                           json.type_name()));
@@ -142,7 +143,7 @@ inline bert_config bert_config::from_json(const nlohmann::json& json) {
 }
 
 inline void bert_config::check() const {
-    constexpr std::string_view where = "text::bert_config";
+    constexpr std::string_view where = "language::bert_config";
     const std::array<std::pair<const char*, std::size_t>, 7> sizes{{
         {"vocab_size", vocab_size},
         {"hidden_size", hidden_size},
@@ -193,9 +194,9 @@ std::array<std::size_t, N> stored_shape(const StateDict& sd, const std::string& 
     if constexpr (requires { sd.at(name).shape; }) {
         const auto& stored = sd.at(name).shape;
         if (stored.size() != N) {
-            throw shape_error(emofuse::detail::concat_message("text::infer_bert_config: tensor '",
-                                                              name, "': expected rank ", N,
-                                                              ", got rank ", stored.size()));
+            throw shape_error(emofuse::detail::concat_message(
+                "language::infer_bert_config: tensor '", name, "': expected rank ", N,
+                ", got rank ", stored.size()));
         }
         std::copy(stored.begin(), stored.end(), shape.begin());
     } else {
@@ -215,6 +216,47 @@ std::string layer_norm_name(const StateDict& sd, const std::string& base, bool w
 }
 
 } // namespace detail
+
+/// One tensor a BERT stores: its Hugging Face name (without a prefix) and its extents.
+struct bert_parameter {
+    std::string name;
+    std::vector<std::size_t> shape;
+};
+
+/// Every tensor a BertModel / RobertaModel of `config` stores, in save_pretrained's order and
+/// spelling (LayerNorm `weight`/`bias`; no `position_ids` buffer), the pooler included.
+/// What a test or benchmark fills to build a model without a checkpoint.
+[[nodiscard]] inline std::vector<bert_parameter> bert_parameter_shapes(const bert_config& config) {
+    const std::size_t d = config.hidden_size;
+    const std::size_t ffn = config.intermediate_size;
+    std::vector<bert_parameter> tensors = {
+        {"embeddings.word_embeddings.weight", {config.vocab_size, d}},
+        {"embeddings.position_embeddings.weight", {config.max_position_embeddings, d}},
+        {"embeddings.token_type_embeddings.weight", {config.type_vocab_size, d}},
+        {"embeddings.LayerNorm.weight", {d}},
+        {"embeddings.LayerNorm.bias", {d}}};
+    const auto add_linear = [&](const std::string& base, std::size_t in, std::size_t out) {
+        tensors.push_back({base + "weight", {out, in}});
+        tensors.push_back({base + "bias", {out}});
+    };
+    const auto add_norm = [&](const std::string& base) {
+        tensors.push_back({base + "weight", {d}});
+        tensors.push_back({base + "bias", {d}});
+    };
+    for (std::size_t i = 0; i < config.num_hidden_layers; ++i) {
+        const std::string at = detail::layer_prefix("", i);
+        for (const char* name : {"attention.self.query.", "attention.self.key.",
+                                 "attention.self.value.", "attention.output.dense."}) {
+            add_linear(at + name, d, d);
+        }
+        add_norm(at + "attention.output.LayerNorm.");
+        add_linear(at + "intermediate.dense.", d, ffn);
+        add_linear(at + "output.dense.", ffn, d);
+        add_norm(at + "output.LayerNorm.");
+    }
+    add_linear("pooler.dense.", d, d);
+    return tensors;
+}
 
 /// Sizes from a state dict's shapes under `prefix` (`embeddings.*`, `encoder.layer.N.*`); the
 /// head count is not stored and is given. eps and pad_token_id are the flavour's defaults
@@ -242,7 +284,7 @@ template <class StateDict>
     }
     if (config.num_hidden_layers == 0) {
         throw io_error(emofuse::detail::concat_message(
-            "text::infer_bert_config: no encoder layers under '", prefix, "'",
+            "language::infer_bert_config: no encoder layers under '", prefix, "'",
             layers::state_dict_source_suffix(sd), " (expected ", prefix,
             "encoder.layer.0.attention.self.query.weight)"));
     }
@@ -263,7 +305,7 @@ template <class StateDict>
         }
     }
     throw io_error(emofuse::detail::concat_message(
-        "text::hugging_face_prefix: no embeddings.word_embeddings.weight, bert.… or "
+        "language::hugging_face_prefix: no embeddings.word_embeddings.weight, bert.… or "
         "roberta.… tensor",
         layers::state_dict_source_suffix(sd), "; not a Hugging Face BERT checkpoint"));
 }
@@ -285,10 +327,10 @@ struct bert_tokens {
     /// number in int64's range (ranges of ids are checked at forward).
     template <class T>
     static bert_tokens from_mmsa_text(const xt::xtensor<T, 3>& text_bert) {
-        static_assert(std::is_arithmetic_v<T>, "text::bert_tokens: text_bert must be numeric");
+        static_assert(std::is_arithmetic_v<T>, "language::bert_tokens: text_bert must be numeric");
         if (text_bert.shape(1) != 3) {
             throw shape_error(emofuse::detail::concat_message(
-                "text::bert_tokens::from_mmsa_text: text_bert shape: expected (batch, 3, seq), "
+                "language::bert_tokens::from_mmsa_text: text_bert shape: expected (batch, 3, seq), "
                 "got (",
                 text_bert.shape(0), ", ", text_bert.shape(1), ", ", text_bert.shape(2), ")"));
         }
@@ -308,8 +350,8 @@ struct bert_tokens {
                         if (!(std::trunc(value) == value) ||
                             std::abs(value) >= T(9.2233720368547758e18)) {
                             throw value_error(emofuse::detail::concat_message(
-                                "text::bert_tokens::from_mmsa_text: ", names[r], "[", b, ", ", t,
-                                "]: expected a whole number, got ", value));
+                                "language::bert_tokens::from_mmsa_text: ", names[r], "[", b, ", ",
+                                t, "]: expected a whole number, got ", value));
                         }
                     }
                     (*rows[r])(b, t) = static_cast<std::int64_t>(value);
@@ -331,7 +373,8 @@ struct bert_tokens {
 template <class T>
 class bert_model {
 public:
-    static_assert(std::is_floating_point_v<T>, "text::bert_model<T>: T must be float or double");
+    static_assert(std::is_floating_point_v<T>,
+                  "language::bert_model<T>: T must be float or double");
 
     bert_model() = default;
 
@@ -368,15 +411,15 @@ public:
     /// pooler_output (batch, hidden): tanh(dense(last_hidden_state[:, 0])). Throws value_error
     /// without a pooler, shape_error for a shape other than (batch, seq ≥ 1, hidden).
     [[nodiscard]] xt::xtensor<T, 2> pool(const xt::xtensor<T, 3>& last_hidden_state) const {
-        constexpr std::string_view where = "text::bert_model::pool";
+        constexpr std::string_view where = "language::bert_model::pool";
         if (!has_pooler()) {
-            throw value_error("text::bert_model::pool: the checkpoint has no pooler "
+            throw value_error("language::bert_model::pool: the checkpoint has no pooler "
                               "(pooler.dense.weight was not stored)");
         }
         check_size(where, "last_hidden_state features (hidden_size)", hidden_size(),
                    last_hidden_state.shape(2));
         if (last_hidden_state.shape(1) == 0) {
-            throw shape_error("text::bert_model::pool: last_hidden_state has no tokens");
+            throw shape_error("language::bert_model::pool: last_hidden_state has no tokens");
         }
         const std::size_t batch = last_hidden_state.shape(0);
         const std::size_t d = hidden_size();
@@ -397,7 +440,7 @@ public:
     /// attention mask; the checks of forward, and value_error for a layer out of range.
     void apply_layer(std::size_t layer, xt::xtensor<T, 3>& hidden,
                      const bert_tokens& tokens) const {
-        constexpr std::string_view where = "text::bert_model::apply_layer";
+        constexpr std::string_view where = "language::bert_model::apply_layer";
         if (layer >= num_layers()) {
             throw value_error(emofuse::detail::concat_message(
                 where, ": layer ", layer, " out of range (the model has ", num_layers(), ")"));
@@ -412,7 +455,7 @@ public:
 
 private:
     void check_tokens(const bert_tokens& tokens) const {
-        constexpr std::string_view where = "text::bert_model";
+        constexpr std::string_view where = "language::bert_model";
         const std::size_t batch = tokens.batch();
         const std::size_t seq = tokens.seq();
         const auto same_shape = [&](const xt::xtensor<std::int64_t, 2>& other, const char* name) {
@@ -425,7 +468,8 @@ private:
         same_shape(tokens.attention_mask, "attention_mask");
         same_shape(tokens.token_type_ids, "token_type_ids");
         if (seq == 0) {
-            throw value_error("text::bert_model: input_ids: expected at least one token per row");
+            throw value_error(
+                "language::bert_model: input_ids: expected at least one token per row");
         }
         const auto in_range = [&](const xt::xtensor<std::int64_t, 2>& values, const char* name,
                                   std::int64_t end, const char* bound) {
@@ -472,7 +516,7 @@ private:
             positions[t] = config_.pad_token_id + ++count;
             if (positions[t] >= config_.max_position_embeddings) {
                 throw value_error(emofuse::detail::concat_message(
-                    "text::bert_model: sample ", b, ": ", count,
+                    "language::bert_model: sample ", b, ": ", count,
                     " non-padding tokens need RoBERTa position ", positions[t],
                     ", beyond max_position_embeddings ", config_.max_position_embeddings));
             }
@@ -564,37 +608,20 @@ private:
 
 namespace detail {
 
-/// The names a BERT of `config` stores under `prefix` (the LayerNorms under either spelling).
+/// The names a BERT of `config` may store under `prefix`: bert_parameter_shapes' names, the
+/// LayerNorms also under their first spelling (gamma/beta), and the position_ids buffer.
 inline std::set<std::string> bert_parameter_names(std::string_view prefix,
                                                   const bert_config& config) {
-    std::set<std::string> names;
-    const auto add_linear = [&](const std::string& base) {
-        names.insert(base + "weight");
-        names.insert(base + "bias");
-    };
-    const auto add_norm = [&](const std::string& base) {
-        for (const char* leaf : {"weight", "bias", "gamma", "beta"}) {
-            names.insert(base + leaf);
+    std::set<std::string> names{join(prefix, "embeddings.position_ids")};
+    for (const auto& tensor : bert_parameter_shapes(config)) {
+        names.insert(join(prefix, tensor.name));
+        const auto norm = tensor.name.find("LayerNorm.");
+        if (norm != std::string::npos) {
+            const bool weight = tensor.name.ends_with("weight");
+            names.insert(join(prefix, tensor.name.substr(0, norm) + "LayerNorm." +
+                                          (weight ? "gamma" : "beta")));
         }
-    };
-    const std::string emb = join(prefix, "embeddings.");
-    for (const char* table :
-         {"word_embeddings.", "position_embeddings.", "token_type_embeddings."}) {
-        names.insert(emb + table + "weight");
     }
-    names.insert(emb + "position_ids");
-    add_norm(emb + "LayerNorm.");
-    for (std::size_t i = 0; i < config.num_hidden_layers; ++i) {
-        const std::string at = layer_prefix(prefix, i);
-        for (const char* linear :
-             {"attention.self.query.", "attention.self.key.", "attention.self.value.",
-              "attention.output.dense.", "intermediate.dense.", "output.dense."}) {
-            add_linear(at + linear);
-        }
-        add_norm(at + "attention.output.LayerNorm.");
-        add_norm(at + "output.LayerNorm.");
-    }
-    add_linear(join(prefix, "pooler.dense."));
     return names;
 }
 
@@ -636,7 +663,7 @@ bert_model<T> bert_model<T>::load(const StateDict& sd, std::string_view prefix,
         }
         if (!unknown.empty()) {
             std::string text = emofuse::detail::concat_message(
-                "text::bert_model::load: ", unknown.size(), " tensor",
+                "language::bert_model::load: ", unknown.size(), " tensor",
                 unknown.size() == 1 ? "" : "s", " under '", prefix, "'",
                 layers::state_dict_source_suffix(sd), " that a BERT of ", config.num_hidden_layers,
                 " layers does not have");
@@ -661,7 +688,7 @@ bert_model<T> bert_model<T>::load(const StateDict& sd, std::string_view prefix,
         for (std::size_t i = 0; i < ids.size(); ++i) {
             if (ids.data()[i] != static_cast<std::int64_t>(i)) {
                 throw value_error(emofuse::detail::concat_message(
-                    "text::bert_model::load: '", emb, "position_ids'",
+                    "language::bert_model::load: '", emb, "position_ids'",
                     layers::state_dict_source_suffix(sd), ": expected 0, 1, 2, ...; element ", i,
                     " is ", ids.data()[i]));
             }
@@ -669,7 +696,7 @@ bert_model<T> bert_model<T>::load(const StateDict& sd, std::string_view prefix,
     }
     model.embeddings_norm_ =
         detail::load_bert_norm<T>(sd, emb + "LayerNorm.", config.layer_norm_eps);
-    check_size("text::bert_model::load", "embeddings.LayerNorm size (hidden_size)", d,
+    check_size("language::bert_model::load", "embeddings.LayerNorm size (hidden_size)", d,
                model.embeddings_norm_.size());
 
     const attention::torch_encoder_options options{false, layers::activation::gelu,

@@ -29,6 +29,14 @@ void put_u32(std::vector<std::byte>& bytes, std::size_t offset, std::uint32_t va
     }
 }
 
+std::uint32_t get_u32(const std::vector<std::byte>& bytes, std::size_t offset) {
+    std::uint32_t value = 0;
+    for (std::size_t i = 0; i < 4; ++i) {
+        value |= std::to_integer<std::uint32_t>(bytes[offset + i]) << (8 * i);
+    }
+    return value;
+}
+
 /// Offset of the last (or first) occurrence of a 4-byte record signature.
 std::size_t find_signature(const std::vector<std::byte>& bytes, std::uint32_t signature,
                            bool last = true) {
@@ -176,13 +184,22 @@ TEST_CASE("npz: directory fields that point outside the file") {
     put_u32(local_outside, central + 42, 0x7fffffff);
     CHECK(message_of<emofuse::io_error>([&] {
               (void)parse_npz(local_outside);
-          }).find("local header offset") != std::string::npos);
+          }).find("its local header [2147483647 + 30 bytes] lies outside the file") !=
+          std::string::npos);
+    // Sizes grown in the central directory only: the local header no longer agrees.
     auto size_outside = original;
     put_u32(size_outside, central + 20, 0x7ffffff0);
     put_u32(size_outside, central + 24, 0x7ffffff0);
     CHECK(message_of<emofuse::io_error>([&] {
               (void)parse_npz(size_outside);
-          }).find("outside the file") != std::string::npos);
+          }).find("the local header and the central directory disagree") != std::string::npos);
+    // Grown in both: the member would run past the central directory.
+    const std::size_t local = get_u32(original, central + 42);
+    put_u32(size_outside, local + 18, 0x7ffffff0);
+    put_u32(size_outside, local + 22, 0x7ffffff0);
+    CHECK(message_of<emofuse::io_error>([&] {
+              (void)parse_npz(size_outside);
+          }).find("do not end before the central directory") != std::string::npos);
     auto absurd = original; // deflate cannot turn 10 bytes into 2 GB
     absurd[central + 10] = std::byte{8};
     put_u32(absurd, central + 20, 10);
@@ -194,7 +211,7 @@ TEST_CASE("npz: directory fields that point outside the file") {
     put_u32(size_mismatch, central + 20, 3);
     CHECK(message_of<emofuse::io_error>([&] {
               (void)parse_npz(size_mismatch);
-          }).find("stored member has compressed size 3") != std::string::npos);
+          }).find("\'flag.npy\' has compressed size 3 but uncompressed size") != std::string::npos);
     auto method = original;
     method[central + 10] = std::byte{12}; // bzip2
     CHECK(message_of<emofuse::io_error>([&] {

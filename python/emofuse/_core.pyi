@@ -7,6 +7,9 @@ import numpy.typing as npt
 Groups = Sequence[Sequence[Tuple[str, str]]]
 SuiteResult = Dict[str, Any]
 
+def set_num_threads(n: int) -> None: ...
+def num_threads() -> int: ...
+
 class metrics:
     @staticmethod
     def suite_table() -> List[Tuple[str, List[str], int]]: ...

@@ -4,6 +4,7 @@
 #include "bindings.hpp"
 
 #include <emofuse/core/error.hpp>
+#include <emofuse/platform/parallel.hpp>
 
 namespace py = pybind11;
 
@@ -24,6 +25,12 @@ PYBIND11_MODULE(_core, m) {
             PyErr_SetString(PyExc_RuntimeError, e.what());
         }
     });
+    m.def("set_num_threads", &emofuse::set_num_threads, pybind11::arg("n"),
+          "Sets how many threads emofuse's parallel work uses from now on (0: back to the "
+          "default, EMOFUSE_NUM_THREADS, else every core). Results do not depend on it.");
+    m.def("num_threads", &emofuse::num_threads,
+          "The thread count emofuse's parallel work uses (set_num_threads, else "
+          "EMOFUSE_NUM_THREADS, else every core).");
     auto metrics = m.def_submodule("metrics", "Metric suites, accumulators and tests.");
     emofuse::python::bind_metric_suites(metrics);
     emofuse::python::bind_metric_accumulators(metrics);

@@ -36,9 +36,10 @@ import time
 # This process is PyTorch's (the anchor's): it gets OpenBLAS's best kernels for the machine, so
 # the pins the environment sets for old OpenBLAS builds are lifted before torch loads; the
 # emofuse-bench child gets the environment as it was.
-ORIGINAL_ENVIRONMENT = dict(os.environ)
-os.environ.pop("OPENBLAS_CORETYPE", None)
-os.environ.pop("OPENBLAS_L2_SIZE", None)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from blas_info import describe_blas, lift_openblas_pins  # noqa: E402
+
+ORIGINAL_ENVIRONMENT = lift_openblas_pins()
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
@@ -280,9 +281,9 @@ def main():
     ours_last = rounds[-1][2]
     peak = median_of(rounds, lambda r: r[2]["fma_peak"]["flops"]) if "fma_peak" in ours_last \
         else None
-    print("torch %s, threads %d, OpenBLAS threads %s, %d alternating rounds" %
+    print("torch %s, threads %d, OpenBLAS threads %s, %d alternating rounds; %s" %
           (torch.__version__, torch.get_num_threads(), os.environ["OPENBLAS_NUM_THREADS"],
-           args.rounds))
+           args.rounds, describe_blas()))
     print("medians; CPU time (wall time in brackets); GFLOP/s from emofuse-bench (CPU time)")
     print("%-12s %26s %26s %9s %8s %9s %8s" % ("workload", "emofuse", "torch (MulT-style)",
                                                 "speed-up", "[wall]", "GFLOP/s", "of peak"))

@@ -6,8 +6,9 @@ medians and the ratio per workload.
 
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/compare_torch_fusion.py build/rel/bench/emofuse-bench
 
-The script sets OPENBLAS_NUM_THREADS=1 itself before importing torch and calls
-torch.set_num_threads(1). For each workload it runs emofuse-bench (filtered to that workload,
+The script sets OPENBLAS_NUM_THREADS=1 itself before importing torch, lifts the environment's
+OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE pins for PyTorch's process only (emofuse-bench keeps them),
+calls torch.set_num_threads(1) and prints which BLAS (and OpenBLAS kernel set) torch runs. For each workload it runs emofuse-bench (filtered to that workload,
 JSON output, --benchmark_repetitions) and then the PyTorch version, alternating, so both see
 the same machine state. Reported: median wall time and median CPU time of one forward call;
 ratio = PyTorch / emofuse (> 1: emofuse is faster). On a shared machine the CPU-time ratio is
@@ -21,6 +22,13 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from blas_info import describe_blas, lift_openblas_pins  # noqa: E402
+
+# This process is PyTorch's (the anchor's): the pins the environment sets for old OpenBLAS
+# builds are lifted before torch loads, so OpenBLAS picks its best kernels for the machine; the
+# emofuse-bench child gets the environment as it was.
+ORIGINAL_ENVIRONMENT = lift_openblas_pins()
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -126,7 +134,7 @@ def time_emofuse(bench, name, repetitions, min_seconds):
         [bench, f"--benchmark_filter=^{name}$", "--benchmark_format=json",
          f"--benchmark_repetitions={repetitions}", f"--benchmark_min_time={min_seconds}",
          "--benchmark_report_aggregates_only=true"],
-        check=True, capture_output=True, text=True)
+        check=True, capture_output=True, text=True, env=ORIGINAL_ENVIRONMENT)
     report = json.loads(result.stdout)
     scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
     for entry in report["benchmarks"]:
@@ -145,8 +153,9 @@ def main():
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
 
+    torch.ones(64, 64) @ torch.ones(64, 64)  # loads the BLAS, so the next line can name it
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
+          f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}; {describe_blas()}")
     header = (f"{'workload':<13} {'emofuse wall':>13} {'torch wall':>12} {'ratio':>6}   "
               f"{'emofuse cpu':>12} {'torch cpu':>11} {'ratio':>6}   {'goal':>5}")
     print(header)

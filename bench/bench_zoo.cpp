@@ -1,8 +1,9 @@
 // Model-zoo workloads (docs/workloads.md): zoo_<model>_b32 and zoo_<model>_b1 — one forward of
 // an MMSA model (include/emofuse/models/) at MMSA's shipped configuration for MOSI (SIMS for the
-// multi-task models), in fp32 on one thread. The configuration is MMSA's own file
-// (tests/models/data/config_regression.json, regression mode); the weights are random tensors
-// with exactly the names and shapes of MMSA's AMIO state dict for that configuration
+// multi-task models), in fp32, through models::parallel_forward (runs of 16 samples on the
+// library's threads: emofuse-bench --threads=N; batch 1 is one plain forward). The configuration is
+// MMSA's own file (tests/models/data/config_regression.json, regression mode); the weights are
+// random tensors with exactly the names and shapes of MMSA's AMIO state dict for that configuration
 // (tests/models/data/mmsa_state_dict_shapes.json); the inputs are random feature-file arrays
 // shaped by the configuration's seq_lens and feature_dims, passed through MMSA's data-loader
 // steps and AMIO's alignment (prepare_mmsa_inputs) before timing. Model and inputs are built
@@ -23,6 +24,7 @@
 #include <emofuse/models/mmsa_inputs.hpp>
 #include <emofuse/models/mtfn.hpp>
 #include <emofuse/models/mult.hpp>
+#include <emofuse/models/parallel_forward.hpp>
 #include <emofuse/models/tfn.hpp>
 
 #include <benchmark/benchmark.h>
@@ -169,7 +171,7 @@ template <template <class> class Model, emofuse::fixed_string Key, emofuse::fixe
 void zoo_forward(benchmark::State& state) {
     static const auto prepared = make_zoo_case<Model>(Key.view(), Dataset.view(), Batch);
     for (auto _ : state) {
-        auto outputs = prepared.model.forward(prepared.inputs);
+        auto outputs = em::parallel_forward(prepared.model, prepared.inputs);
         benchmark::DoNotOptimize(outputs.at("M").data());
         benchmark::ClobberMemory();
     }

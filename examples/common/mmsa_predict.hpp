@@ -20,6 +20,7 @@
 #include <emofuse/models/mmsa_config.hpp>
 #include <emofuse/models/mmsa_inputs.hpp>
 #include <emofuse/models/mmsa_zoo.hpp>
+#include <emofuse/models/parallel_forward.hpp>
 #include <emofuse/text/mmsa_text.hpp>
 #include <emofuse/text/wordpiece.hpp>
 
@@ -193,24 +194,6 @@ inline std::vector<std::size_t> read_lengths(const io::state_dict& arrays,
     return {lengths.begin(), lengths.end()};
 }
 
-template <class T>
-xt::xtensor<T, 3> rows_of(const xt::xtensor<T, 3>& values, std::size_t begin, std::size_t end) {
-    xt::xtensor<T, 3> rows =
-        xt::xtensor<T, 3>::from_shape({end - begin, values.shape(1), values.shape(2)});
-    const std::size_t row_size = values.shape(1) * values.shape(2);
-    std::copy_n(values.data() + begin * row_size, (end - begin) * row_size, rows.data());
-    return rows;
-}
-
-/// The sample rows [begin, end) of per-sample lengths (empty stays empty).
-inline std::vector<std::size_t> rows_of(const std::vector<std::size_t>& lengths, std::size_t begin,
-                                        std::size_t end) {
-    return lengths.empty()
-               ? lengths
-               : std::vector<std::size_t>(lengths.begin() + static_cast<std::ptrdiff_t>(begin),
-                                          lengths.begin() + static_cast<std::ptrdiff_t>(end));
-}
-
 /// Where the inputs' feature widths differ from the configuration's feature_dims, a note
 /// naming each such array with its shape and the configured one; empty otherwise (text_bert,
 /// whose last extent is the token count, is not compared).
@@ -233,7 +216,9 @@ inline std::string width_note(const models::mmsa_config& config,
 }
 
 /// Runs every batch: MMSA's data-loader steps and AMIO's alignment on the batch's raw rows
-/// (each step acts per sample, so the batch size cannot change a result), then the forward.
+/// (each step acts per sample, so the batch size cannot change a result), then the forward,
+/// split over the library's threads in fixed runs of rows (models::parallel_forward: the same
+/// bytes at any thread count).
 /// The model is loaded once, from the configuration as the first batch's preparation leaves
 /// it (MMSA's loader sets feature_dims and seq_lens from the arrays, AMIO sets seq_lens after
 /// its alignment).
@@ -256,12 +241,8 @@ inline prediction run_batches(const models::mmsa_config& configured, const io::s
     for (std::size_t begin = 0; begin < samples; begin += batch_size) {
         const std::size_t end = std::min(samples, begin + batch_size);
         models::mmsa_config batch_config = config;
-        const auto prepared = models::prepare_mmsa_inputs(
-            batch_config,
-            models::mmsa_batch<float>{rows_of(raw.text, begin, end), rows_of(raw.audio, begin, end),
-                                      rows_of(raw.vision, begin, end),
-                                      rows_of(raw.audio_lengths, begin, end),
-                                      rows_of(raw.vision_lengths, begin, end)});
+        const auto prepared =
+            models::prepare_mmsa_inputs(batch_config, models::mmsa_batch_rows(raw, begin, end));
         if (!model) {
             try {
                 model.emplace(models::load_mmsa_model<float>(batch_config, weights));
@@ -282,7 +263,7 @@ inline prediction run_batches(const models::mmsa_config& configured, const io::s
                                                                  {samples, model->output_dim()})});
             }
         }
-        const auto outputs = model->forward(prepared);
+        const auto outputs = models::parallel_forward(*model, prepared);
         for (auto& output : result.outputs) {
             const auto found = outputs.find(output.name);
             if (found == outputs.end() || found->second.shape(0) != end - begin ||

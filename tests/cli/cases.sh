@@ -755,6 +755,38 @@ predict_bert_models_b)
     no_raw_failure
     [ ! -e out.npz ] || fail "a refused run left an output file"
     ;;
+predict_threads_identical)
+    # --threads 1, 2 and 3 write the same bytes (each batch's forward runs in fixed runs of 16
+    # samples), and those of one sample per forward (--batch 1): a sample's outputs do not
+    # depend on the threads or its batch-mates. MISA keeps its batch whole (not
+    # batch-invariant, docs/models.md): the same bytes at any thread count too.
+    for base in tfn_mosi_regression mfn_mosi_regression graph_mfn_mosi_regression \
+        mtfn_sims_regression self_mm_mosi_aligned_classification misa_mosi_regression; do
+        weights=$models/$base.safetensors
+        [ -f "$weights" ] || weights=$models/$base.pth
+        "$fixtures" repeat "$models/$base.inputs.npz" 37 many.npz >/dev/null 2>&1 ||
+            fail "could not write the repeated inputs"
+        for threads in 1 2 3; do
+            predict_case "$base" 0 --weights "$weights" --inputs many.npz --batch 37 \
+                --threads "$threads" --out "threads$threads.npz"
+            cmp -s threads1.npz "threads$threads.npz" ||
+                fail "$base: --threads $threads changes the output"
+        done
+        if [ "${base%%_*}" != misa ]; then
+            predict_case "$base" 0 --weights "$weights" --inputs many.npz --batch 1 --out one.npz
+            cmp -s threads1.npz one.npz || fail "$base: runs of 16 samples differ from --batch 1"
+        fi
+    done
+    # EMOFUSE_NUM_THREADS is the default.
+    EMOFUSE_NUM_THREADS=2 predict_case tfn_mosi_regression 0 --out env.npz
+    EMOFUSE_NUM_THREADS=x predict_case tfn_mosi_regression 1 --out env.npz
+    expect_stderr "EMOFUSE_NUM_THREADS: expected a whole number from 1 to 4096"
+    for bad in 0 4097 two ""; do
+        predict_case tfn_mosi_regression 2 --threads "$bad"
+        expect_stderr "^emofuse-predict: usage error: --threads"
+    done
+    no_temporaries
+    ;;
 *)
     echo "cases.sh: unknown case '$case_name'" >&2
     exit 2

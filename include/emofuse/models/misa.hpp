@@ -45,6 +45,10 @@ template <class T>
 class misa {
 public:
     static constexpr std::string_view mmsa_name = "misa";
+    /// Not split over the batch by parallel_forward: its transformer layer's 2048-wide
+    /// feed-forward product gets depth blocks from the GEMM that depend on the row count
+    /// (6 per sample), so a run of rows would differ in the last bits from the whole batch.
+    static constexpr bool batch_invariant = false;
 
     misa() = default;
 

@@ -8,6 +8,7 @@
 #include <emofuse/models/mmsa_config.hpp>
 #include <emofuse/models/mmsa_inputs.hpp>
 #include <emofuse/models/mmsa_model.hpp>
+#include <emofuse/models/parallel_forward.hpp>
 // The zoo's models (one include per row of mmsa_zoo_table):
 #include <emofuse/models/almt.hpp>
 #include <emofuse/models/bert_mag.hpp>
@@ -104,6 +105,8 @@ public:
     }
     /// 1 in regression, num_classes in classification.
     [[nodiscard]] std::size_t output_dim() const { return self_->output_dim(); }
+    /// Whether parallel_forward may split the batch (batch_invariant_forward of the model).
+    [[nodiscard]] bool batch_invariant() const { return self_->batch_invariant(); }
     /// MMSA's model key ("tfn", "lf_dnn", ...).
     [[nodiscard]] std::string_view name() const noexcept { return name_; }
 
@@ -112,6 +115,7 @@ private:
         virtual ~interface() = default;
         virtual mmsa_outputs<T> forward(const mmsa_batch<T>& inputs) const = 0;
         virtual std::size_t output_dim() const = 0;
+        virtual bool batch_invariant() const = 0;
     };
     template <class Model>
     struct holder final : interface {
@@ -120,6 +124,7 @@ private:
             return model.forward(inputs);
         }
         std::size_t output_dim() const override { return model.output_dim(); }
+        bool batch_invariant() const override { return batch_invariant_forward<Model>(); }
         Model model;
     };
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <emofuse/core/error.hpp>
+#include <emofuse/metrics/blocked.hpp>
 #include <emofuse/metrics/classification.hpp>
 #include <emofuse/metrics/confusion.hpp>
 #include <emofuse/metrics/moments.hpp>
@@ -144,9 +145,12 @@ public:
         }
     }
 
+    /// Adds every pair. A span longer than detail::parallel_block is split into blocks of
+    /// that size, computed on the thread pool and merged in block order, so the state has the
+    /// same bits at any thread count (docs/metrics.md, "Threads").
     template <class T>
     void update(std::span<const T> truth, std::span<const T> pred) {
-        update_impl(truth, pred, std::span<const std::uint32_t>{});
+        update_blocks(truth, pred, std::span<const std::uint32_t>{});
     }
 
     /// Sample i counts weights[i] times (a bootstrap resample).
@@ -155,7 +159,7 @@ public:
                 std::span<const std::uint32_t> weights) {
         check_size("metrics::sentiment_suite::update", "weight count", truth.size(),
                    weights.size());
-        update_impl(truth, pred, weights);
+        update_blocks(truth, pred, weights);
     }
 
     void merge(const sentiment_suite& other) { state_ = metrics::merge(state_, other.state_); }
@@ -227,12 +231,36 @@ public:
     }
 
 private:
+    /// `weights` is empty or as long as the scores.
     template <class T>
-    void update_impl(std::span<const T> truth, std::span<const T> pred,
-                     std::span<const std::uint32_t> weights) {
+    void update_blocks(std::span<const T> truth, std::span<const T> pred,
+                       std::span<const std::uint32_t> weights) {
         static_assert(std::is_floating_point_v<T>, "sentiment scores must be float or double");
         check_size("metrics::sentiment_suite::update", "prediction count", truth.size(),
                    pred.size());
+        if (truth.size() <= detail::parallel_block) {
+            accumulate(state_, truth, pred, weights, 0);
+            return;
+        }
+        sentiment_state total = state_;
+        detail::blocked_reduce(
+            truth.size(),
+            [&](std::size_t begin, std::size_t end) {
+                const std::size_t count = end - begin;
+                sentiment_state block{};
+                accumulate(block, truth.subspan(begin, count), pred.subspan(begin, count),
+                           weights.empty() ? weights : weights.subspan(begin, count), begin);
+                return block;
+            },
+            [&](const sentiment_state& block) { total = metrics::merge(total, block); });
+        state_ = total;
+    }
+
+    /// Adds one span's samples to `into`; `index_offset` is the span's position in the
+    /// caller's input, for error messages.
+    template <class T>
+    void accumulate(sentiment_state& into, std::span<const T> truth, std::span<const T> pred,
+                    std::span<const std::uint32_t> weights, std::size_t index_offset) const {
         constexpr std::size_t block = detail::moments_block;
         std::array<T, block> bt, bp;
         std::array<std::uint32_t, block> bw;
@@ -247,9 +275,9 @@ private:
                     !std::isfinite(static_cast<double>(p))) {
                     if (policy_ == nan_policy::error) {
                         const bool bad_pred = !std::isfinite(static_cast<double>(p));
-                        detail::throw_non_finite("metrics::sentiment_suite::update",
-                                                 bad_pred ? "prediction" : "truth", i,
-                                                 static_cast<double>(bad_pred ? p : t));
+                        detail::throw_non_finite(
+                            "metrics::sentiment_suite::update", bad_pred ? "prediction" : "truth",
+                            index_offset + i, static_cast<double>(bad_pred ? p : t));
                     }
                     continue;
                 }
@@ -264,43 +292,42 @@ private:
                 ++kept;
             }
             for (std::size_t i = 0; i < kept; ++i) {
-                count_sample(bt[i], bp[i], bw[i]);
+                count_sample(into, bt[i], bp[i], bw[i]);
             }
             const comoments m =
                 weights.empty()
                     ? detail::block_comoments(bp.data(), bt.data(), kept, detail::unit_weight{})
                     : detail::block_comoments(bp.data(), bt.data(), kept,
                                               detail::pointer_weight<std::uint32_t>{bw.data()});
-            state_.moments = metrics::merge(state_.moments, m);
+            into.moments = metrics::merge(into.moments, m);
         }
     }
 
     template <class T>
-    void count_sample(T t, T p, std::uint32_t w) {
-        state_.samples += w;
+    void count_sample(sentiment_state& into, T t, T p, std::uint32_t w) const {
+        into.samples += w;
         if (dataset_ == sentiment_dataset::sims) {
             constexpr std::array<double, 1> two{0.0};
             constexpr std::array<double, 2> three{-0.1, 0.1};
             constexpr std::array<double, 4> five{-0.7, -0.1, 0.1, 0.7};
             const std::uint32_t t2 = detail::sims_bin(t, two);
             const std::uint32_t p2 = detail::sims_bin(p, two);
-            state_.binary_all[t2 * 2 + p2] += w;
-            state_.exact_match[0] += t2 == p2 ? w : 0;
-            state_.exact_match[1] +=
-                detail::sims_bin(t, three) == detail::sims_bin(p, three) ? w : 0;
-            state_.exact_match[2] += detail::sims_bin(t, five) == detail::sims_bin(p, five) ? w : 0;
+            into.binary_all[t2 * 2 + p2] += w;
+            into.exact_match[0] += t2 == p2 ? w : 0;
+            into.exact_match[1] += detail::sims_bin(t, three) == detail::sims_bin(p, three) ? w : 0;
+            into.exact_match[2] += detail::sims_bin(t, five) == detail::sims_bin(p, five) ? w : 0;
             return;
         }
         const bool mmsa = preset_ == sentiment_preset::mmsa;
         const std::size_t tb = mmsa ? (t >= T(0)) : (t > T(0));
         const std::size_t pb = mmsa ? (p >= T(0)) : (p > T(0));
-        state_.binary_all[tb * 2 + pb] += w;
+        into.binary_all[tb * 2 + pb] += w;
         if (t != T(0)) {
-            state_.binary_nonzero[(t > T(0)) * 2 + (p > T(0))] += w;
+            into.binary_nonzero[(t > T(0)) * 2 + (p > T(0))] += w;
         }
-        state_.exact_match[0] += detail::clip_round(t, T(3)) == detail::clip_round(p, T(3)) ? w : 0;
-        state_.exact_match[1] += detail::clip_round(t, T(2)) == detail::clip_round(p, T(2)) ? w : 0;
-        state_.exact_match[2] += detail::clip_round(t, T(1)) == detail::clip_round(p, T(1)) ? w : 0;
+        into.exact_match[0] += detail::clip_round(t, T(3)) == detail::clip_round(p, T(3)) ? w : 0;
+        into.exact_match[1] += detail::clip_round(t, T(2)) == detail::clip_round(p, T(2)) ? w : 0;
+        into.exact_match[2] += detail::clip_round(t, T(1)) == detail::clip_round(p, T(1)) ? w : 0;
     }
 
     sentiment_dataset dataset_;

@@ -191,6 +191,16 @@ struct parsed_rows {
     std::vector<std::size_t> lines;
 };
 
+void check_columns(const numeric_file& file, std::size_t number, const std::string& what,
+                   std::size_t fields) {
+    if (fields != file.columns) {
+        fail_at(file.name, number,
+                "expected " + std::to_string(file.columns) + " column" +
+                    (file.columns == 1 ? "" : "s") + " (" + what + "), got " +
+                    std::to_string(fields));
+    }
+}
+
 /// Parses the data lines of `text` (whole lines, the first numbered first_number) into
 /// `out`, checking that each has file.columns fields. `first_data_line` is the line number
 /// of the file's first data line (it gets the header hint).
@@ -201,14 +211,9 @@ void parse_lines(const numeric_file& file, const std::string& what, std::string_
         if (line.empty()) {
             return;
         }
-        const std::size_t fields =
-            append_numbers(file.name, number, line, number == first_data_line, out.values);
-        if (fields != file.columns) {
-            fail_at(file.name, number,
-                    "expected " + std::to_string(file.columns) + " column" +
-                        (file.columns == 1 ? "" : "s") + " (" + what + "), got " +
-                        std::to_string(fields));
-        }
+        check_columns(
+            file, number, what,
+            append_numbers(file.name, number, line, number == first_data_line, out.values));
         out.lines.push_back(number);
     });
 }
@@ -314,12 +319,7 @@ numeric_file read_numeric(const std::string& path, std::size_t columns, const st
                 if (file.columns == 0) {
                     file.columns = fields;
                 }
-                if (fields != file.columns) {
-                    fail_at(file.name, number,
-                            "expected " + std::to_string(file.columns) + " column" +
-                                (file.columns == 1 ? "" : "s") + " (" + what + "), got " +
-                                std::to_string(fields));
-                }
+                check_columns(file, number, what, fields);
                 file.lines.push_back(number);
             }
         }

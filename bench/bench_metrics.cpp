@@ -9,7 +9,6 @@
 
 #include <benchmark/benchmark.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <span>
@@ -45,7 +44,8 @@ void label_data(std::size_t n, std::size_t k, std::vector<std::int32_t>& truth,
     }
 }
 
-/// Full MMSA MOSI suite (8 keys) on N = 4659 predictions.
+/// Full MMSA MOSI suite (8 keys) on N = 4659 predictions, a fresh suite per iteration (one
+/// span below the parallel block: serial at any --threads).
 void metrics_mosi_suite(benchmark::State& state) {
     std::vector<float> truth, pred;
     sentiment_data(4659, truth, pred);
@@ -60,11 +60,11 @@ void metrics_mosi_suite(benchmark::State& state) {
 BENCHMARK(metrics_mosi_suite)->Unit(benchmark::kMicrosecond);
 
 /// One streaming pass over 10^7 samples: 7-class labels (accuracy, weighted F1) and scores
-/// (MAE, Pearson), consumed block by block so every byte is read from memory once.
-/// 16 bytes per sample (two int32 labels, two float scores).
+/// (MAE, Pearson), each array read from memory once. 16 bytes per sample (two int32 labels,
+/// two float scores). The whole spans go to `update`, which reduces them in fixed blocks on
+/// the pool (emofuse-bench --threads=N), merged in block order: the same bits at any N.
 void metrics_stream_1e7(benchmark::State& state) {
     constexpr std::size_t n = 10'000'000;
-    constexpr std::size_t block = 16384;
     std::vector<std::int32_t> truth_label, pred_label;
     label_data(n, 7, truth_label, pred_label);
     std::vector<float> truth, pred;
@@ -72,13 +72,9 @@ void metrics_stream_1e7(benchmark::State& state) {
     for (auto _ : state) {
         em::confusion_counts counts(7);
         em::regression_accumulator moments;
-        for (std::size_t start = 0; start < n; start += block) {
-            const std::size_t count = std::min(block, n - start);
-            counts.update(std::span<const std::int32_t>(truth_label).subspan(start, count),
-                          std::span<const std::int32_t>(pred_label).subspan(start, count));
-            moments.update(std::span<const float>(truth).subspan(start, count),
-                           std::span<const float>(pred).subspan(start, count));
-        }
+        counts.update(std::span<const std::int32_t>(truth_label),
+                      std::span<const std::int32_t>(pred_label));
+        moments.update(std::span<const float>(truth), std::span<const float>(pred));
         const double accuracy = em::accuracy(counts);
         const double weighted_f1 = em::f1(counts, em::average::weighted);
         const double mae = em::mae(moments.state());
@@ -90,15 +86,14 @@ void metrics_stream_1e7(benchmark::State& state) {
 }
 BENCHMARK(metrics_stream_1e7)->Unit(benchmark::kMillisecond);
 
-/// 1000-resample percentile bootstrap CI of weighted F1, N = 2610 (MELD test), 7 classes,
-/// single thread.
+/// 1000-resample percentile bootstrap CI of weighted F1, N = 2610 (MELD test), 7 classes, on
+/// the pool (emofuse-bench --threads=N; the intervals do not depend on N).
 void bootstrap_f1_meld(benchmark::State& state) {
     std::vector<std::int32_t> truth, pred;
     label_data(2610, 7, truth, pred);
     em::bootstrap_options options;
     options.resamples = 1000;
-    options.seed = 2024;
-    options.threads = 1;
+    options.seed = 2024; // threads = 0: the pool's size
     const auto weighted_f1 = [&](std::span<const std::uint32_t> weights) {
         em::confusion_counts counts(7);
         counts.update(std::span<const std::int32_t>(truth), std::span<const std::int32_t>(pred),

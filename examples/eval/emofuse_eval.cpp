@@ -13,6 +13,7 @@
 
 #include <emofuse/metrics/bootstrap.hpp>
 #include <emofuse/metrics/suite_result.hpp>
+#include <emofuse/platform/parallel.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -67,6 +68,9 @@ int run(int argc, char** argv) {
     if (o.help) {
         std::cout << usage_text();
         return 0;
+    }
+    if (o.threads != 0) {
+        emofuse::set_num_threads(o.threads); // the pool: reading, scoring and the bootstrap
     }
     const auto [suite, preset] = resolve_suite(o);
     const input_kind kind = preset->input;
@@ -130,7 +134,6 @@ int run(int argc, char** argv) {
         b.resamples = o.bootstrap;
         b.seed = o.seed;
         b.confidence = o.confidence;
-        b.threads = o.threads;
         progress_meter progress(o.bootstrap);
         intervals = em::bootstrap(
             bound.samples,

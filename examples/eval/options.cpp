@@ -6,6 +6,7 @@
 #include "suites.hpp"
 
 #include <emofuse/core/error.hpp>
+#include <emofuse/platform/parallel.hpp>
 
 #include <algorithm>
 #include <limits>
@@ -42,7 +43,8 @@ Options:
                         (progress on stderr when it is a terminal)
   --seed S              bootstrap seed, 0..18446744073709551615 (default 0)
   --confidence C        bootstrap interval coverage, in (0, 1) (default 0.95)
-  --threads T           bootstrap threads, 0..1024 (default 0: all cores)
+  --threads N           read, score and bootstrap on N threads, 1..4096 (default:
+                        EMOFUSE_NUM_THREADS, else every core); results do not depend on N
   --nan error|skip      non-finite values: fail (default) or drop the sample
   --format json|table   output format (default json)
   --confusion-svg FILE  write a labelled confusion-matrix heat map (class suites, at most
@@ -168,7 +170,8 @@ options parse_options(int argc, char** argv) {
             o.seed = cli::parse_integer<std::uint64_t>(arg, value(i, arg), 0,
                                                        std::numeric_limits<std::uint64_t>::max());
         } else if (arg == "--threads") {
-            o.threads = cli::parse_integer<unsigned>(arg, value(i, arg), 0, max_threads);
+            o.threads =
+                cli::parse_integer<unsigned>(arg, value(i, arg), 1, emofuse::detail::max_threads);
         } else if (arg == "--confidence") {
             const std::string text = value(i, arg);
             double c = -1;

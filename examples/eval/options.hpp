@@ -18,9 +18,6 @@ inline constexpr std::size_t max_classes = 4096;
 inline constexpr std::size_t max_svg_classes = 100;
 /// Most bootstrap resamples (each keeps one value per metric).
 inline constexpr std::size_t max_bootstrap = 1'000'000;
-/// Most bootstrap threads (0 = all cores).
-inline constexpr unsigned max_threads = 1024;
-
 /// How prediction lines are read: in the suite's own format, or as free-text LLM answers.
 enum class pred_format { plain, llm };
 
@@ -42,7 +39,8 @@ struct options {
     std::size_t bootstrap = 0;
     std::uint64_t seed = 0;
     double confidence = 0.95;
-    unsigned threads = 0;
+    unsigned threads =
+        0; ///< --threads; 0: the library's default (EMOFUSE_NUM_THREADS, else all cores)
     metrics::nan_policy nan = metrics::nan_policy::error;
     std::string format = "json";
     std::string confusion_svg;

@@ -226,6 +226,57 @@ eval_stale_temporaries)
     [ -e "out/cm.svg.emofuse-tmp.$$.1" ] || fail "a live process's temporary was removed"
     grep -q '</svg>' out/cm.svg || fail "no SVG written"
     ;;
+eval_threads_identical)
+    # emofuse-eval parses its files and scores on the pool (fixed pieces and blocks, merged
+    # in order): 200000 samples give the same bytes at 1, 2 and 3 threads, bootstrap too.
+    awk 'BEGIN { srand(7); print "# comment" > "truth.txt"; print "" > "truth.txt"
+        for (i = 0; i < 200000; i++) {
+            t = int(rand() * 19 - 9) / 3; printf "%.6f\n", t > "truth.txt"
+            printf "%.6f\n", 0.7 * t + rand() - 0.5 > "pred.txt"
+            l = int(rand() * 7); printf "%d\n", l > "labels_truth.txt"
+            printf "%d\n", (rand() < 0.6 ? l : int(rand() * 7)) > "labels_pred.txt" } }' ||
+        fail "could not write the inputs"
+    for threads in 1 2 3; do
+        run 0 "$eval" --suite mosi --pred pred.txt --truth truth.txt --threads "$threads" \
+            --bootstrap 20 --seed 3
+        mv stdout "mosi$threads.json"
+        run 0 "$eval" --suite regression --pred pred.txt --truth truth.txt --threads "$threads"
+        mv stdout "regression$threads.json"
+        run 0 "$eval" --suite meld --pred labels_pred.txt --truth labels_truth.txt \
+            --threads "$threads" --format table
+        mv stdout "meld$threads.txt"
+    done
+    grep -q '"n": 200000' mosi1.json || fail "mosi1.json: not 200000 samples"
+    for kind in mosi.json regression.json meld.txt; do
+        for threads in 2 3; do
+            cmp -s "${kind%%.*}1.${kind#*.}" "${kind%%.*}$threads.${kind#*.}" ||
+                fail "${kind%%.*}: --threads $threads differs from --threads 1"
+        done
+    done
+    ;;
+eval_parse_error_line)
+    # Errors of the parallel parser name the same file:line as a serial read: the first bad
+    # line in file order, in a later piece of a window and in a later window (the files are
+    # read 16 MiB at a time), whatever the thread count.
+    # 19.2 MB in long lines (30 bytes), so two windows cost few lines.
+    yes 0.2500000000000000000000000001 | head -n 640000 >big.txt
+    cp big.txt bad_value.txt
+    sed -i '150001s/.*/x1/; 620000s/.*/y2/' bad_value.txt
+    cp big.txt late_value.txt
+    sed -i '600007s/.*/1e5000x/' late_value.txt
+    cp big.txt bad_columns.txt
+    sed -i '580002s/$/ 1.0/' bad_columns.txt
+    for threads in 1 2 3; do
+        run 0 "$eval" --suite regression --pred big.txt --truth big.txt --threads "$threads"
+        grep -q '"n": 640000' stdout || fail "big.txt: not 640000 samples"
+        run 1 "$eval" --suite mosi --pred bad_value.txt --truth big.txt --threads "$threads"
+        expect_stderr '^emofuse-eval: error: bad_value.txt:150001: expected a number, got "x1"$'
+        run 1 "$eval" --suite mosi --pred big.txt --truth late_value.txt --threads "$threads"
+        expect_stderr '^emofuse-eval: error: late_value.txt:600007: expected a number, got "1e5000x"$'
+        run 1 "$eval" --suite mosi --pred big.txt --truth bad_columns.txt --threads "$threads"
+        expect_stderr '^emofuse-eval: error: bad_columns.txt:580002: expected 1 column \(one score per line\), got 2$'
+    done
+    ;;
 align_threads_identical)
     # Videos are aligned on several threads and written in video order, and the writer
     # stores no creation times: every output is the same bytes at any thread count and on

@@ -14,6 +14,7 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -613,4 +614,79 @@ TEST_CASE("co-moments: extreme magnitudes keep Pearson, CCC and RMSE exact up to
     em::regression_accumulator flat;
     flat.update(std::span<const double>(constant), std::span<const double>(constant));
     CHECK(flat.compute().constant_input);
+}
+
+namespace {
+
+/// The MOSI/MOSEI counts one sample at a time, from the definitions (clip, round half to
+/// even, compare), for the branch-free block counting to be checked against.
+template <class T>
+em::sentiment_state naive_sentiment_counts(const std::vector<T>& truth, const std::vector<T>& pred,
+                                           bool mmsa) {
+    em::sentiment_state s{};
+    for (std::size_t i = 0; i < truth.size(); ++i) {
+        const T t = truth[i];
+        const T p = pred[i];
+        ++s.samples;
+        const std::size_t tb = mmsa ? (t >= T(0)) : (t > T(0));
+        const std::size_t pb = mmsa ? (p >= T(0)) : (p > T(0));
+        ++s.binary_all[tb * 2 + pb];
+        if (t != T(0)) {
+            ++s.binary_nonzero[(t > T(0)) * 2 + (p > T(0))];
+        }
+        const std::array<T, 3> bounds{T(3), T(2), T(1)};
+        for (std::size_t k = 0; k < 3; ++k) {
+            s.exact_match[k] +=
+                em::detail::clip_round(t, bounds[k]) == em::detail::clip_round(p, bounds[k]);
+        }
+    }
+    return s;
+}
+
+template <class T>
+void check_sentiment_counts() {
+    // Halves (ties to even), their neighbours, the clip bounds, signed zeros, subnormals and
+    // values far outside the clip range, then random scores.
+    std::vector<T> values;
+    for (const double base : {0.5, 1.5, 2.5, 3.0, 3.5, 2.0, 1.0, 0.0}) {
+        for (const double sign : {1.0, -1.0}) {
+            const T v = static_cast<T>(sign * base);
+            values.insert(values.end(), {v, std::nextafter(v, T(10)), std::nextafter(v, T(-10))});
+        }
+    }
+    values.insert(values.end(), {T(-0.0), std::numeric_limits<T>::denorm_min(),
+                                 -std::numeric_limits<T>::denorm_min(), T(1e30), T(-1e30),
+                                 std::numeric_limits<T>::max(), std::numeric_limits<T>::lowest(),
+                                 T(2.4999999), T(-1.5000001)});
+    std::vector<T> truth, pred;
+    for (const T t : values) {
+        for (const T p : values) {
+            truth.push_back(t);
+            pred.push_back(p);
+        }
+    }
+    std::mt19937 gen(17);
+    std::normal_distribution<double> score(0.0, 2.0);
+    std::uniform_int_distribution<int> grid(-9, 9);
+    for (int i = 0; i < 5000; ++i) {
+        truth.push_back(static_cast<T>(grid(gen) / 3.0));
+        pred.push_back(static_cast<T>(score(gen)));
+    }
+    for (const auto preset : {em::sentiment_preset::mmsa, em::sentiment_preset::mult}) {
+        em::sentiment_suite suite(em::sentiment_dataset::mosi, preset);
+        suite.update(std::span<const T>(truth), std::span<const T>(pred));
+        const auto expected =
+            naive_sentiment_counts(truth, pred, preset == em::sentiment_preset::mmsa);
+        CHECK(suite.state().samples == expected.samples);
+        CHECK(suite.state().binary_all == expected.binary_all);
+        CHECK(suite.state().binary_nonzero == expected.binary_nonzero);
+        CHECK(suite.state().exact_match == expected.exact_match);
+    }
+}
+
+} // namespace
+
+TEST_CASE("sentiment_suite: block counts equal the per-sample definitions at ties and bounds") {
+    check_sentiment_counts<float>();
+    check_sentiment_counts<double>();
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <emofuse/core/error.hpp>
+#include <emofuse/metrics/blocked.hpp>
 #include <emofuse/platform/prefetch.hpp>
 
 #include <algorithm>
@@ -92,72 +93,39 @@ public:
 
     [[nodiscard]] std::size_t num_classes() const noexcept { return num_classes_; }
 
-    /// Counts every pair (truth[i], pred[i]); labels must be class ids in [0, K).
+    /// Counts every pair (truth[i], pred[i]); labels must be class ids in [0, K). A span
+    /// longer than detail::parallel_block is counted on the thread pool (docs/metrics.md,
+    /// "Threads"); counts are exact, so any split gives the same table. A bad label throws
+    /// and leaves the counts as they were.
     template <std::integral L>
     void update(std::span<const L> truth, std::span<const L> pred) {
-        if (counts_.size() <= detail::confusion_pair_cells) {
-            check_size("metrics::confusion_counts::update", "prediction count", truth.size(),
-                       pred.size());
-            count_pairs(truth, pred); // checks the labels as it goes
+        check_size("metrics::confusion_counts::update", "prediction count", truth.size(),
+                   pred.size());
+        if (truth.size() <= detail::parallel_block) {
+            count_span(truth, pred);
             return;
         }
-        check_inputs(truth, pred);
-        const std::size_t k = num_classes_;
-        if (counts_.size() > detail::confusion_small_cells) {
-            for (std::size_t i = 0; i < truth.size(); ++i) {
-                ++counts_[static_cast<std::size_t>(truth[i]) * k +
-                          static_cast<std::size_t>(pred[i])];
-            }
-            return;
-        }
-        constexpr std::size_t copies = detail::confusion_copies;
-        const std::size_t cells = counts_.size();
-        std::array<std::uint32_t, copies * detail::confusion_small_cells> local;
-        for (std::size_t chunk = 0; chunk < truth.size(); chunk += detail::confusion_chunk) {
-            const std::size_t end = std::min(truth.size(), chunk + detail::confusion_chunk);
-            std::fill_n(local.begin(), copies * cells, std::uint32_t{0});
-            // Cell codes first (vectorised), then a histogram over one byte per sample.
-            constexpr std::size_t code_block = 1024;
-            std::array<std::uint8_t, code_block> codes;
-            for (std::size_t b = chunk; b < end; b += code_block) {
-                const std::size_t m = std::min(code_block, end - b);
-                for (std::size_t i = 0; i < m; ++i) {
-                    codes[i] = static_cast<std::uint8_t>(static_cast<std::uint32_t>(truth[b + i]) *
-                                                             static_cast<std::uint32_t>(k) +
-                                                         static_cast<std::uint32_t>(pred[b + i]));
-                }
-                const std::size_t unrolled = m - m % copies;
-                for (std::size_t i = 0; i < unrolled; i += copies) {
-                    for (std::size_t c = 0; c < copies; ++c) {
-                        ++local[c * cells + codes[i + c]];
-                    }
-                }
-                for (std::size_t i = unrolled; i < m; ++i) {
-                    ++local[codes[i]];
-                }
-            }
-            for (std::size_t cell = 0; cell < cells; ++cell) {
-                std::uint64_t sum = 0;
-                for (std::size_t c = 0; c < copies; ++c) {
-                    sum += local[c * cells + cell];
-                }
-                counts_[cell] += sum;
-            }
-        }
+        count_blocks(truth, pred, [&](confusion_counts& block, std::size_t begin, std::size_t end) {
+            block.count_span(truth.subspan(begin, end - begin), pred.subspan(begin, end - begin));
+        });
     }
 
     /// Counts pair i weights[i] times (a bootstrap resample's counts).
     template <std::integral L>
     void update(std::span<const L> truth, std::span<const L> pred,
                 std::span<const std::uint32_t> weights) {
-        check_inputs(truth, pred);
+        check_size("metrics::confusion_counts::update", "prediction count", truth.size(),
+                   pred.size());
         check_size("metrics::confusion_counts::update", "weight count", truth.size(),
                    weights.size());
-        const std::size_t k = num_classes_;
-        for (std::size_t i = 0; i < truth.size(); ++i) {
-            counts_[static_cast<std::size_t>(truth[i]) * k + static_cast<std::size_t>(pred[i])] +=
-                weights[i];
+        if (truth.size() <= detail::parallel_block) {
+            count_span(truth, pred, weights);
+            return;
         }
+        count_blocks(truth, pred, [&](confusion_counts& block, std::size_t begin, std::size_t end) {
+            block.count_span(truth.subspan(begin, end - begin), pred.subspan(begin, end - begin),
+                             weights.subspan(begin, end - begin));
+        });
     }
 
     /// Adds `count` samples of true class `truth` predicted as `pred`.
@@ -259,6 +227,90 @@ public:
     [[nodiscard]] std::span<const std::uint64_t> state() const noexcept { return counts_; }
 
 private:
+    /// The serial count of one span (sizes already checked).
+    template <std::integral L>
+    void count_span(std::span<const L> truth, std::span<const L> pred) {
+        if (counts_.size() <= detail::confusion_pair_cells) {
+            count_pairs(truth, pred); // checks the labels as it goes
+            return;
+        }
+        check_labels(truth, pred);
+        const std::size_t k = num_classes_;
+        if (counts_.size() > detail::confusion_small_cells) {
+            for (std::size_t i = 0; i < truth.size(); ++i) {
+                ++counts_[static_cast<std::size_t>(truth[i]) * k +
+                          static_cast<std::size_t>(pred[i])];
+            }
+            return;
+        }
+        constexpr std::size_t copies = detail::confusion_copies;
+        const std::size_t cells = counts_.size();
+        std::array<std::uint32_t, copies * detail::confusion_small_cells> local;
+        for (std::size_t chunk = 0; chunk < truth.size(); chunk += detail::confusion_chunk) {
+            const std::size_t end = std::min(truth.size(), chunk + detail::confusion_chunk);
+            std::fill_n(local.begin(), copies * cells, std::uint32_t{0});
+            // Cell codes first (vectorised), then a histogram over one byte per sample.
+            constexpr std::size_t code_block = 1024;
+            std::array<std::uint8_t, code_block> codes;
+            for (std::size_t b = chunk; b < end; b += code_block) {
+                const std::size_t m = std::min(code_block, end - b);
+                for (std::size_t i = 0; i < m; ++i) {
+                    codes[i] = static_cast<std::uint8_t>(static_cast<std::uint32_t>(truth[b + i]) *
+                                                             static_cast<std::uint32_t>(k) +
+                                                         static_cast<std::uint32_t>(pred[b + i]));
+                }
+                const std::size_t unrolled = m - m % copies;
+                for (std::size_t i = 0; i < unrolled; i += copies) {
+                    for (std::size_t c = 0; c < copies; ++c) {
+                        ++local[c * cells + codes[i + c]];
+                    }
+                }
+                for (std::size_t i = unrolled; i < m; ++i) {
+                    ++local[codes[i]];
+                }
+            }
+            for (std::size_t cell = 0; cell < cells; ++cell) {
+                std::uint64_t sum = 0;
+                for (std::size_t c = 0; c < copies; ++c) {
+                    sum += local[c * cells + cell];
+                }
+                counts_[cell] += sum;
+            }
+        }
+    }
+
+    /// The serial weighted count of one span (sizes already checked).
+    template <std::integral L>
+    void count_span(std::span<const L> truth, std::span<const L> pred,
+                    std::span<const std::uint32_t> weights) {
+        check_labels(truth, pred);
+        const std::size_t k = num_classes_;
+        for (std::size_t i = 0; i < truth.size(); ++i) {
+            counts_[static_cast<std::size_t>(truth[i]) * k + static_cast<std::size_t>(pred[i])] +=
+                weights[i];
+        }
+    }
+
+    /// Counts a span longer than detail::parallel_block on the pool: one table per block,
+    /// added in block order. A block that meets a bad label re-checks the whole span, so
+    /// the message names the same label (and index) as a serial pass; nothing is counted.
+    template <class CountBlock, std::integral L>
+    void count_blocks(std::span<const L> truth, std::span<const L> pred, CountBlock count_block) {
+        detail::blocked_reduce(
+            truth.size(),
+            [&](std::size_t begin, std::size_t end) {
+                confusion_counts block(num_classes_);
+                try {
+                    count_block(block, begin, end);
+                } catch (const value_error&) {
+                    check_labels(truth, pred);
+                    throw;
+                }
+                return block;
+            },
+            [&](const confusion_counts& block) { merge(block); });
+    }
+
     /// Counting for K*K <= confusion_pair_cells (see there). The labels are range-checked in
     /// the same pass as the codes are made, block by block before any code is used; counts_
     /// changes only at the end, so a bad label leaves the state as it was.
@@ -292,7 +344,7 @@ private:
                                                          static_cast<unsigned_label>(p[j])));
                 }
                 if (!in_range(largest)) {
-                    check_inputs(truth, pred); // throws, naming the first bad label
+                    check_labels(truth, pred); // throws, naming the first bad label
                 }
                 for (std::size_t j = 0; j < pairs; ++j) {
                     const std::uint32_t first = static_cast<std::uint32_t>(t[2 * j]) * k +
@@ -348,7 +400,7 @@ private:
             const auto t = static_cast<unsigned_label>(truth[paired]);
             const auto p = static_cast<unsigned_label>(pred[paired]);
             if (!in_range(std::max(t, p))) {
-                check_inputs(truth, pred);
+                check_labels(truth, pred);
             }
             ++added[static_cast<std::size_t>(t) * num_classes_ + static_cast<std::size_t>(p)];
         }
@@ -358,9 +410,7 @@ private:
     }
 
     template <std::integral L>
-    void check_inputs(std::span<const L> truth, std::span<const L> pred) const {
-        check_size("metrics::confusion_counts::update", "prediction count", truth.size(),
-                   pred.size());
+    void check_labels(std::span<const L> truth, std::span<const L> pred) const {
         detail::check_labels("metrics::confusion_counts::update", "truth", truth, num_classes_);
         detail::check_labels("metrics::confusion_counts::update", "prediction", pred, num_classes_);
     }

@@ -454,10 +454,11 @@ struct running_mean {
 
 /// Co-moments of a whole span, block by block, applying the NaN policy.
 /// `prior` is the state the result will be merged into: its mean is the first shift.
+/// `index_offset` is the span's position in the caller's input, for error messages.
 template <class T, class WeightOf>
 comoments span_comoments(std::span<const T> truth, std::span<const T> pred, WeightOf weight,
                          nan_policy policy, std::string_view stage,
-                         const comoments& prior = comoments{}) {
+                         const comoments& prior = comoments{}, std::size_t index_offset = 0) {
     comoments total;
     for (std::size_t start = 0; start < truth.size(); start += moments_block) {
         const std::size_t count = std::min(moments_block, truth.size() - start);
@@ -498,7 +499,7 @@ comoments span_comoments(std::span<const T> truth, std::span<const T> pred, Weig
             const bool x_ok = std::isfinite(static_cast<double>(x[i]));
             const bool y_ok = std::isfinite(static_cast<double>(y[i]));
             if (!(x_ok && y_ok) && policy == nan_policy::error) {
-                throw_non_finite(stage, x_ok ? "truth" : "prediction", start + i,
+                throw_non_finite(stage, x_ok ? "truth" : "prediction", index_offset + start + i,
                                  static_cast<double>(x_ok ? y[i] : x[i]));
             }
             const bool keep = x_ok && y_ok;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <emofuse/core/error.hpp>
+#include <emofuse/metrics/blocked.hpp>
 #include <emofuse/metrics/moments.hpp>
 #include <emofuse/metrics/policy.hpp>
 
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <limits>
 #include <span>
+#include <string_view>
 
 namespace emofuse::metrics {
 
@@ -105,14 +107,14 @@ class regression_accumulator {
 public:
     explicit regression_accumulator(nan_policy policy = nan_policy::error) : policy_(policy) {}
 
-    /// Adds every pair (truth[i], pred[i]).
+    /// Adds every pair (truth[i], pred[i]). A span longer than detail::parallel_block is
+    /// split into blocks of that size, computed on the thread pool and merged in block order,
+    /// so the state has the same bits at any thread count (docs/metrics.md, "Threads").
     template <class T>
     void update(std::span<const T> truth, std::span<const T> pred) {
         check_size("metrics::regression_accumulator::update", "prediction count", truth.size(),
                    pred.size());
-        state_ = metrics::merge(
-            state_, detail::span_comoments(truth, pred, detail::unit_weight{}, policy_,
-                                           "metrics::regression_accumulator::update", state_));
+        update_blocks(truth, pred, [](std::size_t) { return detail::unit_weight{}; });
     }
 
     /// Adds pair i with integer weight weights[i] (a bootstrap resample's counts).
@@ -123,10 +125,9 @@ public:
                    pred.size());
         check_size("metrics::regression_accumulator::update", "weight count", truth.size(),
                    weights.size());
-        state_ = metrics::merge(
-            state_, detail::span_comoments(
-                        truth, pred, detail::pointer_weight<std::uint32_t>{weights.data()}, policy_,
-                        "metrics::regression_accumulator::update", state_));
+        update_blocks(truth, pred, [&weights](std::size_t begin) {
+            return detail::pointer_weight<std::uint32_t>{weights.data() + begin};
+        });
     }
 
     void merge(const regression_accumulator& other) {
@@ -144,6 +145,27 @@ public:
     [[nodiscard]] nan_policy policy() const noexcept { return policy_; }
 
 private:
+    /// weight_from(begin) gives the weights of the samples from `begin` on.
+    template <class T, class WeightFrom>
+    void update_blocks(std::span<const T> truth, std::span<const T> pred, WeightFrom weight_from) {
+        constexpr std::string_view stage = "metrics::regression_accumulator::update";
+        if (truth.size() <= detail::parallel_block) {
+            state_ = metrics::merge(state_, detail::span_comoments(truth, pred, weight_from(0),
+                                                                   policy_, stage, state_));
+            return;
+        }
+        comoments total = state_;
+        detail::blocked_reduce(
+            truth.size(),
+            [&](std::size_t begin, std::size_t end) {
+                return detail::span_comoments(truth.subspan(begin, end - begin),
+                                              pred.subspan(begin, end - begin), weight_from(begin),
+                                              policy_, stage, comoments{}, begin);
+            },
+            [&](const comoments& block) { total = metrics::merge(total, block); });
+        state_ = total;
+    }
+
     comoments state_{};
     nan_policy policy_;
 };

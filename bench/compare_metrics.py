@@ -30,9 +30,10 @@ import subprocess
 import sys
 import time
 
-BENCH_ENVIRONMENT = dict(os.environ)  # emofuse-bench's, pins included
-os.environ.pop("OPENBLAS_CORETYPE", None)  # for the anchor only: see the module docstring
-os.environ.pop("OPENBLAS_L2_SIZE", None)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from blas_info import describe_blas, lift_openblas_pins  # noqa: E402
+
+BENCH_ENVIRONMENT = lift_openblas_pins()  # emofuse-bench's, pins included; see the docstring
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -135,6 +136,7 @@ def main():
     names = ["metrics_mosi_suite", "metrics_stream_1e7", "bootstrap_f1_meld", "triad"]
     cpp = run_bench(args.bench, names, args.threads)
     clock = "cpu" if args.threads == 1 else "real"
+    print(f"numpy {np.__version__}; {describe_blas()}")
     print(f"{'workload':<22}{'numpy/sklearn':>16}{'emofuse':>14}{'ratio':>10}")
     for name in names[:3]:
         if name not in cpp:

@@ -7,6 +7,7 @@
 // only<audio, vision, text>(...) to use MMSA weights unchanged.
 #pragma once
 
+#include "emofuse/config.hpp"
 #include "emofuse/core/batch.hpp"
 #include "emofuse/core/checked_size.hpp"
 #include "emofuse/core/concepts.hpp"

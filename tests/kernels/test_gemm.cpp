@@ -11,6 +11,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -554,6 +555,39 @@ TEST_CASE_TEMPLATE("gemm_generated: empty shapes and bad C", T, float, double) {
     CHECK_THROWS_AS(gemm_generated(1, never, packed, static_cast<T*>(nullptr), 2),
                     emofuse::value_error);
     CHECK_THROWS_AS(gemm_generated(1, never, packed, c.data(), 1), emofuse::shape_error);
+}
+
+TEST_CASE_TEMPLATE("gemm_generated: make_a may overwrite the slack after each row", T, float,
+                   double) {
+    // A generator that stores whole vectors spills past a row's depth (tensor fusion's does):
+    // the spill must land in slack, never in the next row of the block.
+    const one_thread serial;
+    constexpr std::size_t slack = generated_row_slack_bytes / sizeof(T);
+    for (std::size_t k : {5u, 33u, 2100u}) {
+        CAPTURE(k);
+        const std::size_t m = 29, n = 40;
+        const auto a = kernel_testing::uniform_vector<T>(m * k);
+        const auto b = kernel_testing::uniform_vector<T>(n * k);
+        const auto packed = packed_operand<T>::from_linear_weight(b.data(), n, k);
+        std::vector<T> c(m * n), expected(m * n);
+        bool room = true;
+        auto make_a = [&](std::size_t row0, std::size_t rows, std::size_t k0, std::size_t depth,
+                          T* dst, std::size_t ld) {
+            room = room && ld >= depth + slack;
+            for (std::size_t r = 0; r < rows; ++r) {
+                std::copy_n(a.data() + (row0 + r) * k + k0, depth, dst + r * ld);
+                std::fill_n(dst + r * ld + depth, slack, std::numeric_limits<T>::quiet_NaN());
+            }
+        };
+        gemm_generated(m, make_a, packed, c.data(), n);
+        gemm_reference(transpose::no, transpose::yes, m, n, k, T(1), a.data(), k, b.data(), k, T(0),
+                       expected.data(), n);
+        CHECK(room);
+        for (std::size_t i = 0; i < c.size(); ++i) {
+            REQUIRE(agrees(c[i], expected[i],
+                           2.0 * double(k + 3) * kernel_testing::eps<T>() * double(k + 2)));
+        }
+    }
 }
 
 TEST_CASE("gemm leaves workspace slots 2 and 3 to the caller") {

@@ -7,6 +7,7 @@
 // only<audio, vision, text>(...) to use MMSA weights unchanged.
 #pragma once
 
+#include "emofuse/config.hpp"
 #include "emofuse/core/batch.hpp"
 #include "emofuse/core/checked_size.hpp"
 #include "emofuse/core/concepts.hpp"
@@ -16,6 +17,7 @@
 #include "emofuse/fusion/detail/packed_linear.hpp"
 #include "emofuse/fusion/modality_mask.hpp"
 #include "emofuse/kernels/epilogue.hpp"
+#include "emofuse/kernels/packed_operand.hpp"
 #include "emofuse/layers/dense.hpp"
 
 #include <algorithm>
@@ -260,7 +262,13 @@ private:
             sizes[m] = views[m].cols + (Form == tensor_form::prepend_one ? 1 : 0);
             factor_total += sizes[m];
         }
-        T* factors = ws.buffer<T>(0, rows * factor_total);
+        // Slack after the last factor: make_z reads whole vectors past a row's end.
+        using batch = xsimd::batch<T, simd_arch>;
+        constexpr std::size_t lanes = batch::size;
+        static_assert(lanes * sizeof(T) <= kernels::generated_row_slack_bytes,
+                      "make_z's vector stores must fit in gemm_generated's row slack");
+        T* factors = ws.buffer<T>(0, rows * factor_total + lanes);
+        std::fill_n(factors + rows * factor_total, lanes, T(0));
         std::array<const T*, max_modalities> factor_of{};
         {
             T* at = factors;
@@ -288,15 +296,17 @@ private:
                 const T* pre = prefix + (r0 + r) * prefixes;
                 const T* f = last_factor + (r0 + r) * last;
                 T* row = dst + r * ld;
-                // Runs of z that share one prefix entry: a scaled copy of the last factor,
-                // which vectorises (a per-element index walk does not).
+                // Runs of z that share one prefix entry: a scaled copy of the last factor, in
+                // whole vectors. A run's last vector spills past it; the next run (or the
+                // row's slack, see kernels::gemm_generated) overwrites the spill, and the
+                // factor buffer's slack covers the reads past the last factor row.
                 std::size_t p = k0 / last;
                 std::size_t t = k0 % last;
                 for (std::size_t k = 0; k < depth; t = 0, ++p) {
                     const std::size_t run = std::min(last - t, depth - k);
-                    const T scale = pre[p];
-                    for (std::size_t i = 0; i < run; ++i) {
-                        row[k + i] = scale * f[t + i];
+                    const batch scale(pre[p]);
+                    for (std::size_t i = 0; i < run; i += lanes) {
+                        (scale * batch::load_unaligned(f + t + i)).store_unaligned(row + k + i);
                     }
                     k += run;
                 }

@@ -8,6 +8,7 @@
 #include <emofuse/kernels/gemv.hpp>
 #include <emofuse/kernels/operand.hpp>
 #include <emofuse/kernels/workspace.hpp>
+#include <emofuse/platform/prefetch.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -256,10 +257,15 @@ EMOFUSE_ALWAYS_INLINE void store_tile(xsimd::batch<T, Arch> (&acc)[Rows][NV], T*
 /// per step of k). A comes either packed (mr values per step, `a_stride` unused) or straight
 /// from a row-major A (row i at a + i·a_stride, contiguous in k): broadcasts need no layout,
 /// so skipping A's pack saves a transposing copy when few column panels would reuse it.
+///
+/// `prefetch_lines` cache lines from `prefetch` on (the B panel a later call reads from DRAM)
+/// are hinted into L2, one per step of k: a kernel whose B is already in cache spreads the
+/// next panel's DRAM reads over its own time instead of leaving them to one burst.
 template <class T, class Arch, std::size_t Rows, bool PackedA>
 void micro_kernel(std::size_t kc, const T* EMOFUSE_RESTRICT a, std::size_t a_stride,
                   const T* EMOFUSE_RESTRICT b, T* c, std::size_t ldc, std::size_t cols,
-                  const tile_store<T>& st) {
+                  const tile_store<T>& st, const void* prefetch = nullptr,
+                  std::size_t prefetch_lines = 0) {
     using blocking = gemm_blocking<T, Arch>;
     using batch = xsimd::batch<T, Arch>;
     constexpr std::size_t lanes = batch::size;
@@ -274,7 +280,12 @@ void micro_kernel(std::size_t kc, const T* EMOFUSE_RESTRICT a, std::size_t a_str
             acc[i][v] = batch(T(0));
         }
     }
+    const char* next_line = static_cast<const char*>(prefetch);
+    const std::size_t prefetch_steps = std::min(prefetch_lines, kc);
     for (std::size_t p = 0; p < kc; ++p) {
+        if (p < prefetch_steps) {
+            prefetch_for_read(next_line + p * cache_line_bytes);
+        }
         batch bv[nv];
 #pragma GCC unroll 4
         for (std::size_t v = 0; v < nv; ++v) {
@@ -297,13 +308,14 @@ void micro_kernel(std::size_t kc, const T* EMOFUSE_RESTRICT a, std::size_t a_str
 template <class T, class Arch, bool PackedA, std::size_t... Rows>
 void micro_kernel_rows(std::size_t rows, std::size_t kc, const T* a, std::size_t a_stride,
                        const T* b, T* c, std::size_t ldc, std::size_t cols, const tile_store<T>& st,
-                       std::index_sequence<Rows...>) {
+                       std::index_sequence<Rows...>, const void* prefetch = nullptr,
+                       std::size_t prefetch_lines = 0) {
     // Dispatch the edge row count to the kernel specialised for it (Rows... = 0 .. mr-1,
     // kernel row count = Rows + 1).
-    (void)((rows == Rows + 1
-                ? (micro_kernel<T, Arch, Rows + 1, PackedA>(kc, a, a_stride, b, c, ldc, cols, st),
-                   true)
-                : false) ||
+    (void)((rows == Rows + 1 ? (micro_kernel<T, Arch, Rows + 1, PackedA>(
+                                    kc, a, a_stride, b, c, ldc, cols, st, prefetch, prefetch_lines),
+                                true)
+                             : false) ||
            ...);
 }
 

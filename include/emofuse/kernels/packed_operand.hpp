@@ -8,6 +8,7 @@
 #include <emofuse/kernels/operand.hpp>
 #include <emofuse/kernels/workspace.hpp>
 #include <emofuse/platform/parallel.hpp>
+#include <emofuse/platform/prefetch.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -171,9 +172,14 @@ void gemm(transpose trans_a, std::size_t m, T alpha, const T* a, std::size_t lda
         });
 }
 
+/// Bytes after each row of a gemm_generated block that make_a may overwrite (one cache line:
+/// room for one SIMD vector of any width the library uses).
+inline constexpr std::size_t generated_row_slack_bytes = 64;
+
 /// C = act(op(A)·op(B) + bias) (m × b.columns(), rows `ldc` apart) for an op(A) that is
 /// never stored whole: `make_a(row0, rows, k0, depth, dst, ld)` must write op(A)[row0 :
-/// row0+rows, k0 : k0+depth] into dst (rows `ld` apart), and is called once per block just
+/// row0+rows, k0 : k0+depth] into dst (rows `ld` apart; it may also overwrite the
+/// generated_row_slack_bytes after each row's `depth` elements), and is called once per block just
 /// before the micro-kernel reads it. For an A that is cheaper to compute than to store, such
 /// as tensor fusion's per-sample outer products (Π n_m wide). Blocks have at most the GEMM's
 /// mc rows and a depth of at least kc: one block of A stays in cache while every column panel
@@ -206,18 +212,26 @@ void gemm_generated(std::size_t m, MakeA&& make_a, const packed_operand<T>& b, T
     const std::size_t chunk = std::min(blocking::mc, m);
     const std::size_t block =
         std::min(k, std::max(blocking::kc, std::min<std::size_t>(2048, a_block_elements / chunk)));
+    // Rows of a block one cache line longer than its depth: at a depth of 2048 floats the rows
+    // are 8 KiB apart, so the micro-kernel's 12 broadcast streams would all fall in one L1 set.
+    // The slack also lets make_a store whole vectors past a row's end.
+    constexpr std::size_t row_pad = generated_row_slack_bytes / sizeof(T);
     // Large products split C's columns over the library's threads; each run makes its own
     // blocks of A (make_a is called from several threads at once then).
     detail::for_column_runs(
         m, n, k, nr, ws, [&](std::size_t col0, std::size_t run_cols, workspace& own) {
-            T* a = own.buffer<T>(1, chunk * block);
+            T* a = own.buffer<T>(1, chunk * (block + row_pad));
             for (std::size_t ic = 0; ic < m; ic += chunk) {
                 const std::size_t mc = std::min(chunk, m - ic);
                 for (std::size_t pc = 0; pc < k; pc += block) {
                     const std::size_t kc = std::min(block, k - pc);
                     const bool last_k = pc + kc == k;
-                    make_a(ic, mc, pc, kc, a, kc);
+                    const std::size_t ld = kc + row_pad;
+                    make_a(ic, mc, pc, kc, a, ld);
                     const detail::b_panels<T> panels = b.panels_from(pc);
+                    // The B panel after this one: the next column panel of this depth block,
+                    // else the first of the next block (lines = its depth·nr elements).
+                    const std::size_t next_depth = std::min(block, k - std::min(k, pc + kc));
                     for (std::size_t jr = col0; jr < col0 + run_cols; jr += nr) {
                         const std::size_t cols = std::min(nr, n - jr);
                         const detail::tile_store<T> st{
@@ -225,17 +239,45 @@ void gemm_generated(std::size_t m, MakeA&& make_a, const packed_operand<T>& b, T
                             (last_k && post.column_bias) ? post.column_bias + jr : nullptr,
                             last_k ? post.activation : epilogue::none};
                         const T* b_panel = panels.base + (jr / nr) * panels.panel_stride;
-                        for (std::size_t ir = 0; ir < mc; ir += mr) {
+                        const bool last_panel = jr + nr >= col0 + run_cols;
+                        const T* next_panel =
+                            !last_panel ? b_panel + panels.panel_stride
+                            : next_depth != 0
+                                ? b.panels_from(pc + kc).base + (col0 / nr) * panels.panel_stride
+                                : nullptr;
+                        const std::size_t next_lines =
+                            next_panel == nullptr
+                                ? 0
+                                : ((last_panel ? next_depth : kc) * nr * sizeof(T) +
+                                   cache_line_bytes - 1) /
+                                      cache_line_bytes;
+                        // The first row tile reads this panel (prefetched by the tiles before
+                        // it); the others, which find it in cache, prefetch the next one
+                        // between them.
+                        const std::size_t tiles = (mc + mr - 1) / mr;
+                        const std::size_t lines_per_tile =
+                            tiles < 2 ? 0 : (next_lines + tiles - 2) / (tiles - 1);
+                        for (std::size_t ir = 0, tile = 0; ir < mc; ir += mr, ++tile) {
                             const std::size_t rows = std::min(mr, mc - ir);
                             T* c_tile = c + (ic + ir) * ldc + jr;
-                            const T* a_rows = a + ir * kc;
+                            const T* a_rows = a + ir * ld;
+                            const std::size_t first_line =
+                                tile == 0 ? next_lines
+                                          : std::min(next_lines, (tile - 1) * lines_per_tile);
+                            const std::size_t lines =
+                                std::min(next_lines - first_line, lines_per_tile);
+                            const void* prefetch = lines == 0
+                                                       ? nullptr
+                                                       : reinterpret_cast<const char*>(next_panel) +
+                                                             first_line * cache_line_bytes;
                             if (rows == mr) {
                                 detail::micro_kernel<T, simd_arch, mr, false>(
-                                    kc, a_rows, kc, b_panel, c_tile, ldc, cols, st);
+                                    kc, a_rows, ld, b_panel, c_tile, ldc, cols, st, prefetch,
+                                    lines);
                             } else {
                                 detail::micro_kernel_rows<T, simd_arch, false>(
-                                    rows, kc, a_rows, kc, b_panel, c_tile, ldc, cols, st,
-                                    std::make_index_sequence<mr - 1>{});
+                                    rows, kc, a_rows, ld, b_panel, c_tile, ldc, cols, st,
+                                    std::make_index_sequence<mr - 1>{}, prefetch, lines);
                             }
                         }
                     }

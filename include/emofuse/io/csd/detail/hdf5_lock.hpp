@@ -34,6 +34,12 @@ public:
         }
     }
 
+    /// Threads waiting for their turn (for tests and diagnostics).
+    [[nodiscard]] std::uint64_t waiting() {
+        const std::lock_guard lock(state_);
+        return next_ticket_ - serving_ - (next_ticket_ != serving_ ? 1 : 0);
+    }
+
 private:
     std::mutex state_;
     std::condition_variable turn_;

@@ -43,8 +43,9 @@ struct align_options {
     /// After aligning, give every reference key missing in another sequence the reference's
     /// interval and zero features (the SDK's `impute(reference, numpy.zeros)`).
     bool impute_zeros = false;
-    /// Called after each video: (videos done, videos in total, video id), in video order, on
-    /// the calling thread.
+    /// Called after each video: (videos done, videos in total, video id), in video order, one
+    /// call at a time; on the calling thread when aligning serially, else on any of the pool's
+    /// threads (the hand-over of finished videos overlaps the aligning of the next ones).
     std::function<void(std::size_t, std::size_t, std::string_view)> progress;
     /// At most this many threads align videos at once (0: num_threads(), see
     /// platform/parallel.hpp). The result does not depend on it; collapse functions must be
@@ -731,9 +732,10 @@ align_report align_videos(std::span<const sequence_source* const> sources,
 } // namespace detail
 
 /// Aligns every source to the reference, one video at a time, handing each video's entries
-/// to `sink` (cleared after the sink returns). Memory is bounded by the largest video. Entry
-/// keys are `key[i]` with `key` the reference entry key and i the reference row's stored
-/// index.
+/// to `sink` (cleared after the sink returns) in video order, one call at a time; with several
+/// threads the sink may run on any of the pool's threads while later videos are aligned.
+/// Memory is bounded by the largest video (two waves of videos with threads). Entry keys are
+/// `key[i]` with `key` the reference entry key and i the reference row's stored index.
 inline align_report align_stream(std::span<const sequence_source* const> sources,
                                  const align_options& options, const align_sink& sink) {
     aligned_chunk chunk;

@@ -10,9 +10,12 @@ all from the same splitmix64 counter generator), then times side by side in one 
      (align_rows: contiguous output) and align_words_sequences (align(): one
      (intervals, features) pair per key, the SDK's shape);
   2. end to end on .csd files: a numpy+h5py script (read, align, write .csd) vs.
-     `emofuse-align`, with peak resident memory of each process;
+     `emofuse-align --threads 1`, with peak resident memory of each process;
+  3. thread scaling: `emofuse-align --threads 1` and `--threads 2`, interleaved in the same run
+     (ratio = wall at 1 thread / wall at 2; efficiency = ratio / 2);
 
-checks that emofuse-align's output equals the numpy result, and prints the ratios.
+checks that emofuse-align's output equals the numpy result and is the same bytes at 1 and 2
+threads, and prints the ratios.
 
 usage: /usr/bin/python3 bench/compare_align.py --bench BUILD/bench/emofuse-bench \
            --cli BUILD/examples/align/emofuse-align [--videos 100] [--repeats 3]
@@ -203,24 +206,35 @@ def main():
 
     # 2. end to end on .csd files
     with tempfile.TemporaryDirectory() as tmp:
-        indir, out_np, out_cpp = (os.path.join(tmp, d) for d in ("in", "out_numpy", "out_emofuse"))
-        for d in (indir, out_np, out_cpp):
+        indir, out_np, out_cpp, out_cpp2 = (os.path.join(tmp, d)
+                                            for d in ("in", "out_numpy", "out_emofuse", "out_emofuse2"))
+        for d in (indir, out_np, out_cpp, out_cpp2):
             os.makedirs(d)
         for name, entries in seqs.items():
             write_csd(os.path.join(indir, name + ".csd"), name, entries, 4)
         in_mib = sum(os.path.getsize(os.path.join(indir, f)) for f in os.listdir(indir)) / 2 ** 20
         files = [os.path.join(indir, n + ".csd") for n in ("words", "covarep", "facet", "labels")]
-        cli = [args.cli, "--reference", "words", "--collapse", "mean", "--quiet", "--out", out_cpp] + files
+        cli = [args.cli, "--reference", "words", "--collapse", "mean", "--quiet", "--threads", "1",
+               "--out", out_cpp] + files
+        cli2 = [args.cli, "--reference", "words", "--collapse", "mean", "--quiet", "--threads", "2",
+                "--out", out_cpp2] + files
         py = [sys.executable, os.path.abspath(__file__), "--bench", args.bench, "--cli", args.cli,
               "--end-to-end-only", "--indir", indir, "--outdir", out_np]
-        cli_runs, py_runs = [], []
+        cli_runs, cli2_runs, py_runs = [], [], []
         for _ in range(args.repeats):
             cli_runs.append(timed_child(cli))
+            cli2_runs.append(timed_child(cli2))
             py_runs.append(timed_child(py))
         cli_rss, py_rss = peak_rss_mib(cli), peak_rss_mib(py)
         largest_video_mib = max(
             sum(s[k][0].nbytes + s[k][1].nbytes for s in seqs.values()) for k in seqs["words"]) / 2 ** 20
         dataset_mib = sum(a.nbytes + b.nbytes for s in seqs.values() for a, b in s.values()) / 2 ** 20
+
+        # determinism: the same bytes at 1 and 2 threads
+        for name in seqs:
+            with open(os.path.join(out_cpp, name + ".csd"), "rb") as a, \
+                    open(os.path.join(out_cpp2, name + ".csd"), "rb") as b:
+                assert a.read() == b.read(), "%s.csd differs between 1 and 2 threads" % name
 
         # parity at scale: emofuse-align output == numpy output
         worst = 0.0
@@ -234,6 +248,8 @@ def main():
 
     cli_med = statistics.median(r[0] for r in cli_runs)
     cli_cpu = statistics.median(r[1] for r in cli_runs)
+    cli2_med = statistics.median(r[0] for r in cli2_runs)
+    cli2_cpu = statistics.median(r[1] for r in cli2_runs)
     py_med = statistics.median(r[0] for r in py_runs)
     py_cpu = statistics.median(r[1] for r in py_runs)
     print()
@@ -245,10 +261,13 @@ def main():
         seq_med, seq_cpu, np_med / seq_med))
     print("  end to end  numpy %7.3f (%7.3f)  emofuse-align %7.4f (%7.4f)  ratio %6.1fx wall, %6.1fx CPU" % (
         py_med, py_cpu, cli_med, cli_cpu, py_med / cli_med, py_cpu / cli_cpu))
+    print("  threads     emofuse-align --threads 1 %7.4f (%7.4f)  --threads 2 %7.4f (%7.4f)  "
+          "scaling %4.2fx, efficiency %3.0f%%" % (cli_med, cli_cpu, cli2_med, cli2_cpu, cli_med / cli2_med,
+                                                  50.0 * cli_med / cli2_med))
     print("  peak RSS    numpy %8.1f MiB emofuse-align %8.1f MiB" % (py_rss, cli_rss))
     print("  data: %.1f MiB in memory (%.1f MiB largest video), %.1f MiB of .csd input" % (
         dataset_mib, largest_video_mib, in_mib))
-    print("  parity: max |emofuse-align - numpy| = %.3g" % worst)
+    print("  parity: max |emofuse-align - numpy| = %.3g; 1 and 2 threads: the same bytes" % worst)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 #include "fixture_io.hpp"
 
 #include <emofuse/io/csd/align_files.hpp>
+#include <emofuse/io/csd/detail/hdf5_lock.hpp>
 #include <emofuse/io/csd/reader.hpp>
 #include <emofuse/io/csd/writer.hpp>
 #include <emofuse/platform/parallel.hpp>
@@ -12,6 +13,8 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
+#include <vector>
 
 using namespace emofuse::align;
 namespace csd = emofuse::io::csd;
@@ -769,4 +772,39 @@ TEST_CASE(
             CHECK(entry.features == other.features);
         }
     }
+}
+
+TEST_CASE("the HDF5 lock serves threads in arrival order, so a writer taking it entry after "
+          "entry cannot starve a reader") {
+    csd::detail::ticket_mutex mutex;
+    std::vector<int> order;
+    mutex.lock();
+    std::thread reader([&] {
+        mutex.lock();
+        order.push_back(1);
+        mutex.unlock();
+    });
+    while (mutex.waiting() == 0) {
+        std::this_thread::yield();
+    }
+    mutex.unlock();
+    mutex.lock(); // back to back, as the writer does: the reader queued first goes first
+    order.push_back(0);
+    mutex.unlock();
+    reader.join();
+    CHECK(order == std::vector<int>{1, 0});
+    CHECK(mutex.waiting() == 0);
+}
+
+TEST_CASE("the HDF5 lock nests: a thread that holds it takes it again without deadlock") {
+    const csd::detail::hdf5_lock outer;
+    const csd::detail::hdf5_lock inner; // a write from inside a reading call chain
+    {
+        const csd::detail::hdf5_unlocked inflating;
+        CHECK(csd::detail::hdf5_mutex().waiting() == 0);
+        // Released: another thread can take it meanwhile.
+        std::thread other([] { const csd::detail::hdf5_lock lock; });
+        other.join();
+    }
+    CHECK(csd::detail::held_hdf5_lock != nullptr);
 }

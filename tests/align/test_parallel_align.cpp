@@ -6,12 +6,15 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstring>
 #include <limits>
 #include <random>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -100,7 +103,75 @@ struct pool_size {
     pool_size& operator=(const pool_size&) = delete;
 };
 
+// An in-memory source that counts its reads (the aligner reads each entry once).
+template <class T>
+class counting_source final : public sequence_source {
+public:
+    counting_source(const computational_sequence<T>& seq, std::atomic<std::size_t>& reads)
+        : inner_(seq), reads_(reads) {}
+    [[nodiscard]] const std::string& name() const override { return inner_.name(); }
+    [[nodiscard]] feature_type type() const override { return inner_.type(); }
+    [[nodiscard]] std::size_t feature_size() const override { return inner_.feature_size(); }
+    [[nodiscard]] std::vector<std::string> keys() const override { return inner_.keys(); }
+    void read(const std::string& key, std::vector<double>& intervals,
+              std::vector<float>& features) const override {
+        ++reads_;
+        inner_.read(key, intervals, features);
+    }
+    void read(const std::string& key, std::vector<double>& intervals,
+              std::vector<double>& features) const override {
+        ++reads_;
+        inner_.read(key, intervals, features);
+    }
+    [[nodiscard]] bool concurrent_reads() const override { return true; }
+
+private:
+    memory_source<T> inner_;
+    std::atomic<std::size_t>& reads_;
+};
+
 } // namespace
+
+TEST_CASE("align_stream hands earlier videos to the sink while later ones are read") {
+    // What lets emofuse-align scale: its writers (the sink) run while other threads read and
+    // align the next videos. The first sink call waits until a read starts meanwhile; a
+    // runner that reads only between sink calls never gets one and the wait times out.
+    const auto sequences = many_videos();
+    std::atomic<std::size_t> reads{0};
+    const counting_source<double> words(std::get<computational_sequence<double>>(sequences[0]),
+                                        reads);
+    const counting_source<float> audio(std::get<computational_sequence<float>>(sequences[1]),
+                                       reads);
+    const counting_source<double> vision(std::get<computational_sequence<double>>(sequences[2]),
+                                         reads);
+    const std::vector<const sequence_source*> sources = {&words, &audio, &vision};
+    align_options options;
+    options.reference = "words";
+    options.collapse = {collapse::mean()};
+    std::vector<std::string> serial_order;
+    options.threads = 1;
+    (void)align_stream(sources, options, [&](std::string_view video, aligned_chunk&) {
+        serial_order.emplace_back(video);
+    });
+    const pool_size pool(2);
+    options.threads = 0;
+    std::vector<std::string> order;
+    bool overlapped = false;
+    const auto report = align_stream(sources, options, [&](std::string_view video, aligned_chunk&) {
+        if (order.empty()) {
+            const std::size_t before = reads.load();
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+            while (reads.load() == before && std::chrono::steady_clock::now() < deadline) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            }
+            overlapped = reads.load() != before;
+        }
+        order.emplace_back(video);
+    });
+    CHECK(overlapped);
+    CHECK(order == serial_order);
+    CHECK(report.videos == 37);
+}
 
 TEST_CASE("align_rows and align give the same bits at 1, 2, 3 and 5 threads") {
     const auto sequences = many_videos();

@@ -43,8 +43,9 @@ struct align_options {
     /// After aligning, give every reference key missing in another sequence the reference's
     /// interval and zero features (the SDK's `impute(reference, numpy.zeros)`).
     bool impute_zeros = false;
-    /// Called after each video: (videos done, videos in total, video id), in video order, on
-    /// the calling thread.
+    /// Called after each video: (videos done, videos in total, video id), in video order, one
+    /// call at a time; on the calling thread when aligning serially, else on any of the pool's
+    /// threads (the hand-over of finished videos overlaps the aligning of the next ones).
     std::function<void(std::size_t, std::size_t, std::string_view)> progress;
     /// At most this many threads align videos at once (0: num_threads(), see
     /// platform/parallel.hpp). The result does not depend on it; collapse functions must be
@@ -608,10 +609,11 @@ void append_rows(const aligned_rows<T>& from, aligned_rows<T>& to) {
 // clear them. `expected_entries` (0: unknown) sizes the outputs up front.
 //
 // With more than one thread (options.threads, num_threads()) and sources that may be read
-// concurrently, videos are aligned in waves of a few per thread, each on its own thread's
-// states, and handed to video_done in video order: every output, the report, the progress
-// calls and the first error (in video order) are those of the serial loop. A wave's results
-// are held until it is handed over, so memory stays bounded by a wave's videos.
+// concurrently, videos are aligned in waves of two per thread, each on its own thread's
+// states, and handed to video_done in video order while the next wave is aligned: every
+// output, the report, the progress calls and the first error (in video order) are those of
+// the serial loop, and video_done is never called by two threads at once, but it may run on
+// any of the pool's threads. Memory stays bounded by two waves' videos.
 template <class VideoDone>
 align_report align_videos(std::span<const sequence_source* const> sources,
                           const align_options& options, std::vector<any_aligned_rows>& out,
@@ -658,33 +660,10 @@ align_report align_videos(std::span<const sequence_source* const> sources,
         align_report counts;
         std::exception_ptr error;
     };
-    const std::size_t wave = 4 * static_cast<std::size_t>(threads);
-    std::vector<video_result> results;
-    for (std::size_t first = 0; first < index.videos.size(); first += wave) {
-        const std::size_t count = std::min(wave, index.videos.size() - first);
-        results.assign(count, {});
-        parallel_for(
-            count, 1,
-            [&](std::size_t begin, std::size_t end) {
-                video_aligner local{sources, options, index, ref_index};
-                auto local_states = local.make_states();
-                for (std::size_t v = begin; v < end; ++v) {
-                    video_result& result = results[v];
-                    try {
-                        for (const auto& state : local_states) {
-                            result.rows.push_back(state->empty_output());
-                        }
-                        result.counts.segments.assign(sources.size(), 0);
-                        result.counts.imputed.assign(sources.size(), 0);
-                        local.align(index.videos[first + v], local_states, result.rows,
-                                    result.counts);
-                    } catch (...) {
-                        result.error = std::current_exception();
-                    }
-                }
-            },
-            threads);
-        for (std::size_t v = 0; v < count; ++v) {
+    // Hands a finished wave over in video order: the serial loop's outputs, counts, progress
+    // calls and first error.
+    const auto hand_over = [&](std::vector<video_result>& results, std::size_t first) {
+        for (std::size_t v = 0; v < results.size(); ++v) {
             video_result& result = results[v];
             if (result.error) {
                 std::rethrow_exception(result.error);
@@ -705,6 +684,47 @@ align_report align_videos(std::span<const sequence_source* const> sources,
             result.rows.clear();
             video_finished(index.videos[first + v]);
         }
+    };
+    // Wave k is aligned while wave k - 1 is handed over: the hand-over is the first chunk of
+    // wave k's parallel_for, so video_done (the writers of align_files) runs on one thread while
+    // the others align. Small waves keep the last, unoverlapped hand-over short.
+    const std::size_t wave = 2 * static_cast<std::size_t>(threads);
+    std::vector<video_result> aligning;
+    std::vector<video_result> finished;
+    std::size_t finished_first = 0;
+    for (std::size_t first = 0; first < index.videos.size() || !finished.empty(); first += wave) {
+        const std::size_t count =
+            first < index.videos.size() ? std::min(wave, index.videos.size() - first) : 0;
+        const std::size_t hand_over_chunks = finished.empty() ? 0 : 1;
+        aligning.clear();
+        aligning.resize(count);
+        parallel_for(
+            count + hand_over_chunks, 1,
+            [&](std::size_t begin, std::size_t end) {
+                if (begin < hand_over_chunks) {
+                    hand_over(finished, finished_first);
+                    return;
+                }
+                video_aligner local{sources, options, index, ref_index};
+                auto local_states = local.make_states();
+                for (std::size_t v = begin - hand_over_chunks; v < end - hand_over_chunks; ++v) {
+                    video_result& result = aligning[v];
+                    try {
+                        for (const auto& state : local_states) {
+                            result.rows.push_back(state->empty_output());
+                        }
+                        result.counts.segments.assign(sources.size(), 0);
+                        result.counts.imputed.assign(sources.size(), 0);
+                        local.align(index.videos[first + v], local_states, result.rows,
+                                    result.counts);
+                    } catch (...) {
+                        result.error = std::current_exception();
+                    }
+                }
+            },
+            threads);
+        finished.swap(aligning);
+        finished_first = first;
     }
     return report;
 }
@@ -712,9 +732,10 @@ align_report align_videos(std::span<const sequence_source* const> sources,
 } // namespace detail
 
 /// Aligns every source to the reference, one video at a time, handing each video's entries
-/// to `sink` (cleared after the sink returns). Memory is bounded by the largest video. Entry
-/// keys are `key[i]` with `key` the reference entry key and i the reference row's stored
-/// index.
+/// to `sink` (cleared after the sink returns) in video order, one call at a time; with several
+/// threads the sink may run on any of the pool's threads while later videos are aligned.
+/// Memory is bounded by the largest video (two waves of videos with threads). Entry keys are
+/// `key[i]` with `key` the reference entry key and i the reference row's stored index.
 inline align_report align_stream(std::span<const sequence_source* const> sources,
                                  const align_options& options, const align_sink& sink) {
     aligned_chunk chunk;

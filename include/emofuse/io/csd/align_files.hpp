@@ -7,6 +7,7 @@
 #include "emofuse/align/tensors.hpp"
 #include "emofuse/core/checked_size.hpp"
 #include "emofuse/core/error.hpp"
+#include "emofuse/io/csd/detail/hdf5_lock.hpp"
 #include "emofuse/io/csd/reader.hpp"
 #include "emofuse/io/csd/writer.hpp"
 #include "emofuse/io/detail/binary_file.hpp"
@@ -183,7 +184,11 @@ inline align_files_result align_files(const std::vector<std::filesystem::path>& 
                     chunk[s]);
                 writers[s]->flush();
             }
-            H5garbage_collect(); // hand HDF5's free-list memory back after each video
+            {
+                // Readers of the next videos may be in libhdf5 on other threads meanwhile.
+                const detail::hdf5_lock hdf5;
+                H5garbage_collect(); // hand HDF5's free-list memory back after each video
+            }
             if (!options.tensors) {
                 return;
             }

@@ -106,12 +106,12 @@ public:
     /// turns under one process-wide lock, the inflating of chunks does not.
     void read(const std::string& key, std::vector<double>& intervals,
               std::vector<float>& features) const override {
-        const detail::hdf5_read_lock hdf5;
+        const detail::hdf5_lock hdf5;
         read_entry(key, intervals, features, H5T_NATIVE_FLOAT);
     }
     void read(const std::string& key, std::vector<double>& intervals,
               std::vector<double>& features) const override {
-        const detail::hdf5_read_lock hdf5;
+        const detail::hdf5_lock hdf5;
         read_entry(key, intervals, features, H5T_NATIVE_DOUBLE);
     }
     [[nodiscard]] bool concurrent_reads() const override { return true; }

@@ -6,6 +6,7 @@
 #include "emofuse/align/computational_sequence.hpp"
 #include "emofuse/core/checked_size.hpp"
 #include "emofuse/core/error.hpp"
+#include "emofuse/io/csd/detail/hdf5_lock.hpp"
 #include "emofuse/io/csd/hdf5.hpp"
 #include "emofuse/io/csd/reader.hpp"
 #include "emofuse/io/detail/temporary_files.hpp"
@@ -76,7 +77,9 @@ struct writer_options {
     std::size_t compact_below = 4096;
 };
 
-/// Writes one .csd file. Data goes to a temporary file next to `path`
+/// Writes one .csd file; write() and flush() hold the process-wide HDF5 lock, so one thread may
+/// write while others read .csd files (align_files does). Data goes to a temporary file next to
+/// `path`
 /// (`<path>.emofuse-tmp.<pid>.<n>`, removed by a signal handler too, see
 /// io/detail/temporary_files.hpp) and is renamed to `path` by commit(); a writer destroyed
 /// without commit removes it. To commit several files together: close() each, then
@@ -112,6 +115,11 @@ public:
                                                "dataset properties");
             detail::check(H5Pset_obj_track_times(untimed_dataset_.get(), 0), context(),
                           "time tracking");
+            // Made once, not per dataset: a collapsed run writes thousands of tiny datasets.
+            compact_dataset_ = detail::checked(H5Pcopy(untimed_dataset_.get()), H5Pclose, context(),
+                                               "dataset properties");
+            detail::check(H5Pset_layout(compact_dataset_.get(), H5D_COMPACT), context(),
+                          "compact layout");
             // The file's own root group "/" takes its creation properties from the file's.
             const detail::handle fcpl =
                 detail::checked(H5Pcreate(H5P_FILE_CREATE), H5Pclose, context(), "file properties");
@@ -151,6 +159,7 @@ public:
                               ": entry key: expected a non-empty name without '/', got '" + key +
                               "'");
         }
+        const detail::hdf5_lock hdf5;
         detail::handle group = detail::checked(
             H5Gcreate2(data_.get(), key.c_str(), H5P_DEFAULT, untimed_group_.get(), H5P_DEFAULT),
             H5Gclose, context() + ", video '" + key + "'", "creating the entry group");
@@ -166,6 +175,7 @@ public:
     /// this after every video to keep memory bounded by one video).
     void flush() {
         if (file_.valid()) {
+            const detail::hdf5_lock hdf5;
             detail::check(H5Fflush(file_.get(), H5F_SCOPE_LOCAL), context(), "flushing");
         }
     }
@@ -244,29 +254,31 @@ private:
         const hsize_t dims[2] = {rows, cols};
         detail::handle space =
             detail::checked(H5Screate_simple(2, dims, nullptr), H5Sclose, where, "space");
-        detail::handle dcpl =
-            detail::checked(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, where, "properties");
         // No modification-time message per dataset: smaller headers, byte-identical reruns.
-        detail::check(H5Pset_obj_track_times(dcpl.get(), 0), where, "time tracking");
+        hid_t properties = untimed_dataset_.get();
+        detail::handle chunked;
         const std::size_t bytes = checked_byte_count(where, {rows, cols}, H5Tget_size(file_type));
         if (bytes > 0 && bytes < options_.compact_below) {
             // Tiny datasets (a collapsed segment is one row) live in their object header:
             // gzip would not shrink them and a chunk index would cost kilobytes each.
-            detail::check(H5Pset_layout(dcpl.get(), H5D_COMPACT), where, "compact layout");
+            properties = compact_dataset_.get();
         } else if (options_.gzip_level >= 0 && rows > 0 && cols > 0) {
+            chunked =
+                detail::checked(H5Pcopy(untimed_dataset_.get()), H5Pclose, where, "properties");
             // One chunk per dataset (the SDK's full chunk shape), split only past HDF5's
             // 4 GiB chunk limit.
             const std::size_t element = H5Tget_size(file_type);
             const std::size_t max_rows =
                 std::max<std::size_t>(1, (std::size_t{1} << 30) / (cols * element));
             const hsize_t chunk[2] = {std::min(rows, max_rows), cols};
-            detail::check(H5Pset_chunk(dcpl.get(), 2, chunk), where, "chunking");
-            detail::check(
-                H5Pset_deflate(dcpl.get(), static_cast<unsigned>(std::min(options_.gzip_level, 9))),
-                where, "gzip");
+            detail::check(H5Pset_chunk(chunked.get(), 2, chunk), where, "chunking");
+            detail::check(H5Pset_deflate(chunked.get(),
+                                         static_cast<unsigned>(std::min(options_.gzip_level, 9))),
+                          where, "gzip");
+            properties = chunked.get();
         }
         detail::handle ds = detail::checked(
-            H5Dcreate2(group, name, file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+            H5Dcreate2(group, name, file_type, space.get(), H5P_DEFAULT, properties, H5P_DEFAULT),
             H5Dclose, where, std::string("creating '") + name + "'");
         if (rows > 0 && cols > 0) {
             detail::check(H5Dwrite(ds.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values),
@@ -283,6 +295,7 @@ private:
     writer_options options_;
     detail::handle untimed_group_;
     detail::handle untimed_dataset_;
+    detail::handle compact_dataset_;
     detail::handle file_;
     detail::handle root_group_;
     detail::handle data_;

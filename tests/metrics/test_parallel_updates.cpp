@@ -179,7 +179,8 @@ TEST_CASE("regression_accumulator: a NaN in a late block names its index at any 
 }
 
 TEST_CASE("confusion_counts: a large span counts exactly at 1, 2 and 3 threads") {
-    // K = 7 takes the pair tables, 12 the byte histograms, 20 the plain loop.
+    // K = 7 takes the pair tables, 12 the byte histograms (both in blocks on the pool), 20
+    // the plain loop (serial: K > 16).
     for (const int k : {7, 12, 20}) {
         CAPTURE(k);
         std::vector<std::int32_t> truth, pred;

@@ -94,14 +94,14 @@ public:
     [[nodiscard]] std::size_t num_classes() const noexcept { return num_classes_; }
 
     /// Counts every pair (truth[i], pred[i]); labels must be class ids in [0, K). A span
-    /// longer than detail::parallel_block is counted on the thread pool (docs/metrics.md,
-    /// "Threads"); counts are exact, so any split gives the same table. A bad label throws
-    /// and leaves the counts as they were.
+    /// longer than detail::parallel_block is counted on the thread pool when K <= 16
+    /// (docs/metrics.md, "Threads"); counts are exact, so any split gives the same table. A
+    /// bad label throws and leaves the counts as they were.
     template <std::integral L>
     void update(std::span<const L> truth, std::span<const L> pred) {
         check_size("metrics::confusion_counts::update", "prediction count", truth.size(),
                    pred.size());
-        if (truth.size() <= detail::parallel_block) {
+        if (!counted_in_blocks(truth.size())) {
             count_span(truth, pred);
             return;
         }
@@ -118,7 +118,7 @@ public:
                    pred.size());
         check_size("metrics::confusion_counts::update", "weight count", truth.size(),
                    weights.size());
-        if (truth.size() <= detail::parallel_block) {
+        if (!counted_in_blocks(truth.size())) {
             count_span(truth, pred, weights);
             return;
         }
@@ -289,6 +289,13 @@ private:
             counts_[static_cast<std::size_t>(truth[i]) * k + static_cast<std::size_t>(pred[i])] +=
                 weights[i];
         }
+    }
+
+    /// Large spans of small tables are counted on the pool: every block keeps a table until
+    /// they are added, so tables above confusion_small_cells (K > 16; 2 KiB) are counted
+    /// serially rather than holding one large table per block.
+    [[nodiscard]] bool counted_in_blocks(std::size_t samples) const noexcept {
+        return samples > detail::parallel_block && counts_.size() <= detail::confusion_small_cells;
     }
 
     /// Counts a span longer than detail::parallel_block on the pool: one table per block,

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <iostream>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -176,8 +177,8 @@ public:
                                         std::string_view video) {
             const auto now = std::chrono::steady_clock::now();
             if (done == total || now - last_report_ > std::chrono::milliseconds(500)) {
-                std::cerr << "\r" << tool_ << ": " << done << "/" << total << " videos ("
-                          << emofuse::cli::quoted(video) << ")\033[K" << std::flush;
+                console_ << "\r" << tool_ << ": " << done << "/" << total << " videos ("
+                         << emofuse::cli::quoted(video) << ")\033[K" << std::flush;
                 last_report_ = now;
                 shown_ = true;
             }
@@ -186,13 +187,16 @@ public:
 
     void end_line() {
         if (shown_) {
-            std::cerr << "\n";
+            console_ << "\n" << std::flush;
             shown_ = false;
         }
     }
 
 private:
     std::string_view tool_;
+    // The terminal's stderr, also while a caller collects std::cerr's messages elsewhere
+    // (emofuse-mpi-align writes each rank's error line in one piece).
+    std::ostream console_{std::cerr.rdbuf()};
     std::chrono::steady_clock::time_point last_report_ = std::chrono::steady_clock::now();
     bool shown_ = false;
 };
@@ -224,6 +228,24 @@ inline void report(std::string_view tool, const arguments& args,
         std::cout << "; " << result.tensor_samples << " tensor samples";
     }
     std::cout << "\n";
+}
+
+/// Runs align_files with `options` (the parsed ones, possibly with another video source),
+/// ends the progress line, and reports as report() does, timed from `start`.
+inline void align_and_report(std::string_view tool, const arguments& args,
+                             const emofuse::io::csd::align_files_options& options,
+                             progress_display& progress,
+                             std::chrono::steady_clock::time_point start) {
+    emofuse::io::csd::align_files_result result;
+    try {
+        result = emofuse::io::csd::align_files(args.inputs, args.out_dir, options);
+    } catch (...) {
+        progress.end_line(); // the error line starts on a line of its own
+        throw;
+    }
+    progress.end_line();
+    report(tool, args, result,
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
 } // namespace emofuse::cli::align_tool

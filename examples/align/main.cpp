@@ -7,8 +7,6 @@
 #include "align/align_tool.hpp"
 #include "common/cli.hpp"
 
-#include <emofuse/io/csd/align_files.hpp>
-
 #include <chrono>
 #include <iostream>
 #include <string_view>
@@ -21,7 +19,6 @@ namespace align_tool = emofuse::cli::align_tool;
 constexpr std::string_view tool = "emofuse-align";
 
 int run(int argc, char** argv) {
-    namespace csd = emofuse::io::csd;
     cli::remove_outputs_on_signals();
     align_tool::arguments args = align_tool::parse(argc, argv);
     if (args.help) {
@@ -33,17 +30,7 @@ int run(int argc, char** argv) {
     const auto start = std::chrono::steady_clock::now();
     align_tool::progress_display progress(tool);
     progress.attach(args.options, args.quiet);
-    csd::align_files_result result;
-    try {
-        result = csd::align_files(args.inputs, args.out_dir, args.options);
-    } catch (...) {
-        progress.end_line(); // the error line starts on a line of its own
-        throw;
-    }
-    progress.end_line();
-    align_tool::report(
-        tool, args, result,
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    align_tool::align_and_report(tool, args, args.options, progress, start);
     return 0;
 }
 

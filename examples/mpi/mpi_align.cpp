@@ -48,19 +48,10 @@ std::filesystem::path align_part_path(const std::filesystem::path& out_dir, cons
 }
 
 int run(int argc, char** argv, const mpi::world& w) {
-    // Every rank parses the same command line the same way: rank 0 alone reports.
     align_tool::arguments args;
-    if (w.rank != 0) {
-        std::cerr.setstate(std::ios::badbit);
-    }
-    int status = cli::run_tool(tool, [&] {
-        args = align_tool::parse(argc, argv);
-        if (args.help && w.rank == 0) {
-            std::cout << usage_preamble << align_tool::usage;
-        }
-        return 0;
-    });
-    std::cerr.clear();
+    int status = mpi::parse_on_every_rank(
+        tool, w, args, [&] { return align_tool::parse(argc, argv); },
+        [] { std::cout << usage_preamble << align_tool::usage; });
     if (status != 0 || args.help) {
         return status;
     }
@@ -77,7 +68,7 @@ int run(int argc, char** argv, const mpi::world& w) {
     progress.attach(args.options, args.quiet || w.rank != 0);
     std::optional<mpi::owned_part> part;
     align::align_report shard_report;
-    status = cli::run_tool(w.label(tool), [&] {
+    status = mpi::run_rank(tool, w, [&] {
         const auto opened =
             csd::open_inputs(args.inputs, args.options.align, args.options.tensors.has_value());
         std::error_code code;
@@ -91,6 +82,7 @@ int run(int argc, char** argv, const mpi::world& w) {
             opened.sources, options,
             [&](std::string_view video, align::aligned_chunk& chunk) { writer.add(video, chunk); });
         writer.finish(shard_report);
+        part->written();
         return 0;
     });
     progress.end_line();
@@ -130,17 +122,7 @@ int run(int argc, char** argv, const mpi::world& w) {
                 }
                 return report;
             };
-            csd::align_files_result result;
-            try {
-                result = csd::align_files(args.inputs, args.out_dir, options);
-            } catch (...) {
-                progress.end_line();
-                throw;
-            }
-            progress.end_line();
-            align_tool::report(
-                tool, args, result,
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+            align_tool::align_and_report(tool, args, options, progress, start);
             return 0;
         });
     }
@@ -150,12 +132,5 @@ int run(int argc, char** argv, const mpi::world& w) {
 } // namespace
 
 int main(int argc, char** argv) {
-    int provided = 0;
-    // Only the main thread calls MPI; the aligner's worker threads never do.
-    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-    cli::remove_outputs_on_signals();
-    const mpi::world w = mpi::world::current();
-    const int status = run(argc, argv, w);
-    MPI_Finalize();
-    return status;
+    return mpi::run_on_ranks(argc, argv, [&](const mpi::world& w) { return run(argc, argv, w); });
 }

@@ -109,20 +109,13 @@ mmsa::prediction join_parts(const std::filesystem::path& out, const mpi::world& 
 }
 
 int run(int argc, char** argv, const mpi::world& w) {
-    // Every rank parses the same command line the same way: rank 0 alone reports.
     predict_tool::options opts;
-    if (w.rank != 0) {
-        std::cerr.setstate(std::ios::badbit);
-    }
-    int status = cli::run_tool(tool, [&] {
-        opts = predict_tool::parse(argc, argv);
-        if (opts.help && w.rank == 0) {
+    int status = mpi::parse_on_every_rank(
+        tool, w, opts, [&] { return predict_tool::parse(argc, argv); },
+        [] {
             std::fputs(std::string(usage_preamble).c_str(), stdout);
             predict_tool::print_usage();
-        }
-        return 0;
-    });
-    std::cerr.clear();
+        });
     if (status != 0 || opts.help) {
         return status;
     }
@@ -137,7 +130,7 @@ int run(int argc, char** argv, const mpi::world& w) {
 
     std::optional<mpi::owned_part> part;
     std::size_t samples = 0;
-    status = cli::run_tool(w.label(tool), [&] {
+    status = mpi::run_rank(tool, w, [&] {
         mmsa::predict_request request = opts.request;
         request.shard = static_cast<std::size_t>(w.rank);
         request.shards = static_cast<std::size_t>(w.size);
@@ -145,6 +138,7 @@ int run(int argc, char** argv, const mpi::world& w) {
         samples = result.samples;
         part.emplace(mpi::part_path(opts.out, w));
         write_part(part->path(), result);
+        part->written();
         return 0;
     });
     const mpi::agreement agreed = mpi::agree(tool, w, status, samples);
@@ -155,26 +149,11 @@ int run(int argc, char** argv, const mpi::world& w) {
     if (w.rank == 0) {
         status = cli::run_tool(tool, [&] {
             const auto result = join_parts(opts.out, w);
-            // Scored before writing: a bad truth file leaves no output behind.
-            std::optional<emofuse::metrics::suite_result> suite;
-            if (!opts.truth.empty()) {
-                suite = mmsa::evaluate(result, opts.truth, mmsa::parse_suite(opts.suite));
-            }
-            mmsa::write_prediction(opts.out, result, tool);
-            std::string names;
-            for (const auto& output : result.outputs) {
-                names += (names.empty() ? "" : ", ") + output.name;
-            }
-            std::fprintf(stderr, "%.*s: %zu samples on %d ranks: wrote %s to %s\n",
-                         static_cast<int>(tool.size()), tool.data(), result.samples, w.size,
-                         names.c_str(), cli::quoted_path(opts.out).c_str());
-            if (suite) {
-                mmsa::print_suite(*suite);
-            }
-            std::fflush(stdout);
-            if (std::ferror(stdout) != 0) {
-                throw emofuse::io_error("writing the results to stdout failed");
-            }
+            predict_tool::deliver(tool, opts, result, [&](const std::string& names) {
+                std::fprintf(stderr, "%.*s: %zu samples on %d ranks: wrote %s to %s\n",
+                             static_cast<int>(tool.size()), tool.data(), result.samples, w.size,
+                             names.c_str(), cli::quoted_path(opts.out).c_str());
+            });
             return 0;
         });
     }
@@ -184,12 +163,5 @@ int run(int argc, char** argv, const mpi::world& w) {
 } // namespace
 
 int main(int argc, char** argv) {
-    int provided = 0;
-    // Only the main thread calls MPI; worker threads of the forward never do.
-    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-    cli::remove_outputs_on_signals();
-    const mpi::world w = mpi::world::current();
-    const int status = run(argc, argv, w);
-    MPI_Finalize();
-    return status;
+    return mpi::run_on_ranks(argc, argv, [&](const mpi::world& w) { return run(argc, argv, w); });
 }

@@ -13,8 +13,10 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -47,23 +49,48 @@ inline std::filesystem::path part_path(const std::filesystem::path& target, cons
                                    std::to_string(w.rank) + "-of-" + std::to_string(w.size));
 }
 
-/// A part file this rank owns: registered for removal on a signal from the start, removed
-/// when the run ends (after rank 0 has joined it, or after a failure).
+/// A part file this rank writes: registered for removal on a signal from the start, and
+/// removed when the run ends (after rank 0 has joined it, or after a failure) once written()
+/// says this rank put it there — a failed rank leaves alone whatever held the name.
 class owned_part {
 public:
     explicit owned_part(std::filesystem::path path) : path_(std::move(path)), cleanup_(path_) {}
     owned_part(const owned_part&) = delete;
     owned_part& operator=(const owned_part&) = delete;
     ~owned_part() {
-        std::error_code ignored;
-        std::filesystem::remove(path_, ignored);
+        if (written_) {
+            std::error_code ignored;
+            std::filesystem::remove(path_, ignored);
+        }
     }
     [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+    void written() noexcept { written_ = true; }
 
 private:
     std::filesystem::path path_;
     io::detail::cleanup_entry cleanup_;
+    bool written_ = false;
 };
+
+/// Writes `text` to stderr in one piece: mpirun forwards each rank's stderr as it comes, so
+/// lines written in several pieces by two ranks at once could interleave.
+inline void write_stderr_whole(const std::string& text) {
+    std::cerr.flush();
+    std::fwrite(text.data(), 1, text.size(), stderr);
+    std::fflush(stderr);
+}
+
+/// run_tool for this rank's share of the work: the same exit status and error line, prefixed
+/// "TOOL: rank R of N", and written in one piece.
+template <class Body>
+int run_rank(std::string_view tool, const world& w, Body&& body) {
+    std::ostringstream messages;
+    std::streambuf* const console = std::cerr.rdbuf(messages.rdbuf());
+    const int status = run_tool(w.label(tool), std::forward<Body>(body));
+    std::cerr.rdbuf(console);
+    write_stderr_whole(messages.str());
+    return status;
+}
 
 /// What the ranks learnt in the agreement step.
 struct agreement {
@@ -88,10 +115,46 @@ inline agreement agree(std::string_view tool, const world& w, int status, std::u
         }
     }
     if (w.rank == 0 && !failed.empty()) {
-        std::cerr << tool << ": error: rank" << (failed.find(',') == std::string::npos ? " " : "s ")
-                  << failed << " of " << w.size << " failed (see above); nothing was written\n";
+        write_stderr_whole(std::string(tool) + ": error: rank" +
+                           (failed.find(',') == std::string::npos ? " " : "s ") + failed + " of " +
+                           std::to_string(w.size) + " failed (see above); nothing was written\n");
     }
     return result;
+}
+
+/// Parses the command line on every rank (each fails the same way: rank 0 alone reports) and
+/// prints the usage from rank 0 when asked; `parse()` returns the options, `print_usage()`
+/// writes the usage. Returns the exit status of a bad command line, else 0.
+template <class Options, class Parse, class PrintUsage>
+int parse_on_every_rank(std::string_view tool, const world& w, Options& options, Parse&& parse,
+                        PrintUsage&& print_usage) {
+    if (w.rank != 0) {
+        std::cerr.setstate(std::ios::badbit);
+    }
+    const int status = run_tool(tool, [&] {
+        options = parse();
+        if (options.help && w.rank == 0) {
+            print_usage();
+        }
+        return 0;
+    });
+    std::cerr.clear();
+    return status;
+}
+
+/// main() of an MPI tool: MPI around `run(world)`, whose status is the exit status.
+template <class Run>
+int run_on_ranks(int& argc, char**& argv, Run&& run) {
+    int provided = 0;
+    // Only the main thread calls MPI; the library's worker threads never do.
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    remove_outputs_on_signals();
+    const int status = run(world::current());
+    // Every rank has printed its messages and removed its part before any rank exits (mpirun
+    // ends the whole job as soon as one rank exits non-zero).
+    MPI_Barrier(MPI_COMM_WORLD);
+    MPI_Finalize();
+    return status;
 }
 
 /// After rank 0's join: every rank learns its exit status.

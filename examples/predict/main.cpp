@@ -7,7 +7,6 @@
 #include <cstddef>
 #include <cstdio>
 #include <filesystem>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,27 +30,12 @@ int run(int argc, char** argv) {
         opts.out.parent_path().empty() ? std::filesystem::path(".") : opts.out.parent_path();
     cli::sweep_stale_outputs(tool, directory);
     const auto result = mmsa::predict(opts.request, tool);
-    // Scored before writing: a bad truth file leaves no output behind.
-    std::optional<emofuse::metrics::suite_result> suite;
-    if (!opts.truth.empty()) {
-        suite = mmsa::evaluate(result, opts.truth, mmsa::parse_suite(opts.suite));
-    }
-    mmsa::write_prediction(opts.out, result, tool);
-    std::string names;
-    for (const auto& output : result.outputs) {
-        names += (names.empty() ? "" : ", ") + output.name;
-    }
-    std::fprintf(stderr, "%.*s: %s, %zu samples in %zu batch%s (%.3f s): wrote %s to %s\n",
-                 static_cast<int>(tool.size()), tool.data(), result.model.c_str(), result.samples,
-                 result.batches, result.batches == 1 ? "" : "es", result.seconds, names.c_str(),
-                 cli::quoted_path(opts.out).c_str());
-    if (suite) {
-        mmsa::print_suite(*suite);
-    }
-    std::fflush(stdout);
-    if (std::ferror(stdout) != 0) {
-        throw emofuse::io_error("writing the results to stdout failed");
-    }
+    emofuse::cli::predict_tool::deliver(tool, opts, result, [&](const std::string& names) {
+        std::fprintf(stderr, "%.*s: %s, %zu samples in %zu batch%s (%.3f s): wrote %s to %s\n",
+                     static_cast<int>(tool.size()), tool.data(), result.model.c_str(),
+                     result.samples, result.batches, result.batches == 1 ? "" : "es",
+                     result.seconds, names.c_str(), cli::quoted_path(opts.out).c_str());
+    });
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -175,6 +176,31 @@ inline options parse(int argc, char** argv) {
             "--eval scores sentiment regression: it needs --mode regression");
     }
     return opts;
+}
+
+/// The end of a run with its outputs in `result`: scores M when --eval asks (before writing,
+/// so a bad truth file leaves no output behind), writes OUT.npz, prints the stderr summary
+/// `summary(names)` (the output names, comma-separated), then the suite on stdout.
+template <class Summary>
+void deliver(std::string_view tool, const options& opts, const mmsa::prediction& result,
+             Summary&& summary) {
+    std::optional<metrics::suite_result> suite;
+    if (!opts.truth.empty()) {
+        suite = mmsa::evaluate(result, opts.truth, mmsa::parse_suite(opts.suite));
+    }
+    mmsa::write_prediction(opts.out, result, tool);
+    std::string names;
+    for (const auto& output : result.outputs) {
+        names += (names.empty() ? "" : ", ") + output.name;
+    }
+    summary(names);
+    if (suite) {
+        mmsa::print_suite(*suite);
+    }
+    std::fflush(stdout);
+    if (std::ferror(stdout) != 0) {
+        throw io_error("writing the results to stdout failed");
+    }
 }
 
 } // namespace emofuse::cli::predict_tool

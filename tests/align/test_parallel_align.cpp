@@ -96,6 +96,21 @@ void check_same(const align_report& a, const align_report& b) {
     CHECK(a.imputed == b.imputed);
 }
 
+void check_same(const std::vector<any_aligned_rows>& a, const std::vector<any_aligned_rows>& b) {
+    REQUIRE(a.size() == b.size());
+    for (std::size_t s = 0; s < a.size(); ++s) {
+        std::visit(
+            [&](const auto& x, const auto& y) {
+                if constexpr (std::is_same_v<decltype(x), decltype(y)>) {
+                    check_same(x, y);
+                } else {
+                    FAIL("sequence " << s << " changed precision");
+                }
+            },
+            a[s], b[s]);
+    }
+}
+
 struct pool_size {
     explicit pool_size(unsigned n) { emofuse::set_num_threads(n); }
     ~pool_size() { emofuse::set_num_threads(0); }
@@ -142,18 +157,7 @@ TEST_CASE("align_rows and align give the same bits at 1, 2, 3 and 5 threads") {
                 const auto parallel = align_rows(sequences, options, &report);
                 check_same(serial_report, report);
                 CHECK(progress == serial_progress);
-                REQUIRE(parallel.size() == serial.size());
-                for (std::size_t s = 0; s < serial.size(); ++s) {
-                    std::visit(
-                        [&](const auto& a, const auto& b) {
-                            if constexpr (std::is_same_v<decltype(a), decltype(b)>) {
-                                check_same(a, b);
-                            } else {
-                                FAIL("sequence " << s << " changed precision");
-                            }
-                        },
-                        serial[s], parallel[s]);
-                }
+                check_same(serial, parallel);
                 // The SDK-shaped result too.
                 options.progress = nullptr;
                 const auto sdk_form = align(sequences, options);
@@ -268,18 +272,7 @@ TEST_CASE("the shards of a run, in shard order, are the whole run's videos") {
         }
         joined_report.removed_ids = whole_report.removed_ids;
         check_same(whole_report, joined_report);
-        REQUIRE(joined.size() == whole.size());
-        for (std::size_t s = 0; s < whole.size(); ++s) {
-            std::visit(
-                [&](const auto& a, const auto& b) {
-                    if constexpr (std::is_same_v<decltype(a), decltype(b)>) {
-                        check_same(a, b);
-                    } else {
-                        FAIL("sequence " << s << " changed precision");
-                    }
-                },
-                whole[s], joined[s]);
-        }
+        check_same(whole, joined);
     }
     options.shard = 2;
     options.shards = 2;

@@ -34,6 +34,18 @@ same_files() {
     done
 }
 
+# After a run with rank 1 failing (exit status in $status, stderr in ./stderr): TOOL's run
+# failed, rank 1 said why (its line matches MESSAGE), rank 0 named rank 1 and had no error.
+expect_rank1_failure() {
+    local tool=$1 message=$2
+    [ "$status" -ne 0 ] || fail "a failing rank gave exit status 0"
+    grep -q "^$tool: rank 1 of 2: error: $message" stderr ||
+        fail "rank 1's message is missing: $(cat stderr)"
+    grep -q "^$tool: error: rank 1 of 2 failed (see above); nothing was written$" stderr ||
+        fail "rank 0 does not say which rank failed: $(cat stderr)"
+    if grep -q "rank 0 of 2: error" stderr; then fail "rank 0 reported an error of its own"; fi
+}
+
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work" || exit 1
@@ -65,12 +77,7 @@ align_failing_rank)
     ranks 2 "$mpi_align" --quiet --reference words --collapse mean --out out \
         "$aligndata/words.csd" "$aligndata/audio.csd" "$bad" >stdout 2>stderr
     status=$?
-    [ "$status" -ne 0 ] || fail "a failing rank gave exit status 0"
-    grep -q "^emofuse-mpi-align: rank 1 of 2: error: csd: file '.*last_video_end_before_start.csd' (sequence 'visual'), video 'vidR', interval 0: expected end >= start" stderr ||
-        fail "rank 1's message is missing: $(cat stderr)"
-    grep -q "^emofuse-mpi-align: error: rank 1 of 2 failed (see above); nothing was written$" stderr ||
-        fail "rank 0 does not say which rank failed: $(cat stderr)"
-    grep -q "rank 0 of 2: error" stderr && fail "rank 0 reported an error of its own"
+    expect_rank1_failure emofuse-mpi-align "csd: file '.*last_video_end_before_start.csd' (sequence 'visual'), video 'vidR', interval 0: expected end >= start"
     [ -z "$(listing out)" ] || fail "files left behind: $(listing out | tr '\n' ' ')"
     ;;
 predict_identical)
@@ -107,13 +114,22 @@ predict_failing_rank)
         --weights "$models/$base.safetensors" --inputs "$models/$base.inputs.npz" \
         --out out/out.npz >stdout 2>stderr
     status=$?
-    [ "$status" -ne 0 ] || fail "a failing rank gave exit status 0"
-    grep -q "^emofuse-mpi-predict: rank 1 of 2: error: .*part-1-of-2" stderr ||
-        fail "rank 1's message is missing: $(cat stderr)"
-    grep -q "^emofuse-mpi-predict: error: rank 1 of 2 failed (see above); nothing was written$" stderr ||
-        fail "rank 0 does not say which rank failed: $(cat stderr)"
+    expect_rank1_failure emofuse-mpi-predict ".*part-1-of-2"
     [ "$(listing out)" = "./.out.npz.part-1-of-2" ] ||
         fail "files left behind: $(listing out | tr '\n' ' ')"
+    # Every shard succeeds but rank 0's join refuses the truth file: all ranks fail, no file.
+    "$fixtures" variants "$models/$base.inputs.npz" variants >/dev/null 2>&1 ||
+        fail "could not write the truth file"
+    rm -rf out
+    mkdir out
+    ranks 2 "$mpi_predict" --model tfn --dataset mosi --config "$models/$base.config.json" \
+        --weights "$models/$base.safetensors" --inputs "$models/$base.inputs.npz" \
+        --out out/out.npz --eval variants/truth_short.npy --suite mosi >stdout 2>stderr
+    status=$?
+    [ "$status" -ne 0 ] || fail "a failed join gave exit status 0"
+    grep -q "^emofuse-mpi-predict: error: --eval .*truth_short.npy.* has shape" stderr ||
+        fail "rank 0's message is missing: $(cat stderr)"
+    [ -z "$(listing out)" ] || fail "files left behind: $(listing out | tr '\n' ' ')"
     ;;
 *)
     fail "unknown case"

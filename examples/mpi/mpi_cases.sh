@@ -81,9 +81,10 @@ align_failing_rank)
     [ -z "$(listing out)" ] || fail "files left behind: $(listing out | tr '\n' ' ')"
     ;;
 predict_identical)
-    # A single-output and a multi-task model, with the suite on stdout; 2 ranks, then 3 with
-    # batches of 1 (4 samples: shards of 1, 1 and 2).
-    for base in tfn_mosi_regression mtfn_sims_regression; do
+    # A single-output and a multi-task model and MulT (whose sums differ between instruction
+    # set levels: the MPI tool must run the level the plain one runs), with the suite on
+    # stdout; 2 ranks, then 3 with batches of 1 (4 samples: shards of 1, 1 and 2).
+    for base in tfn_mosi_regression mtfn_sims_regression mult_mosi_regression; do
         model=${base%%_*}
         rest=${base#*_}
         dataset=${rest%%_*}

@@ -4,223 +4,33 @@
 //   emofuse-align --reference NAME --collapse mean[,std,...] [--impute zeros]
 //                 [--tensors --seq-len N --pad left|right] [--gzip LEVEL] [--quiet]
 //                 --out DIR FILE.csd...
+#include "align/align_tool.hpp"
 #include "common/cli.hpp"
 
-#include <emofuse/io/csd/align_files.hpp>
-#include <emofuse/platform/parallel.hpp>
-
 #include <chrono>
-#include <cstddef>
 #include <iostream>
-#include <string>
 #include <string_view>
-#include <vector>
 
 namespace {
 
 namespace cli = emofuse::cli;
+namespace align_tool = emofuse::cli::align_tool;
 
 constexpr std::string_view tool = "emofuse-align";
 
-/// Upper end of --seq-len: 10^5 steps already make one sample of 74 COVAREP features 30 MB.
-constexpr std::size_t max_seq_len = 100000;
-
-constexpr std::string_view usage =
-    "usage: emofuse-align --reference NAME [--collapse mean[,std,...]] [--impute zeros]\n"
-    "                     [--tensors --seq-len N [--pad left|right]] [--gzip LEVEL] [--quiet]\n"
-    "                     [--threads N]\n"
-    "                     --out DIR FILE.csd...\n"
-    "\n"
-    "Aligns every FILE.csd to the reference sequence NAME (a root name or a file stem) as the\n"
-    "CMU-MultimodalSDK's mmdataset.align does, and writes one aligned .csd per input under the\n"
-    "same file name in DIR.\n"
-    "  --collapse F,...  collapse each segment: mean (the SDK's avg), weighted_mean, max, min,\n"
-    "                    std (ddof 0), first, last; outputs concatenated. Without it entries\n"
-    "                    keep every clipped frame.\n"
-    "  --impute zeros    give reference segments missing elsewhere zero features\n"
-    "  --tensors         also write DIR/<stem>.npy (samples, seq_len, features) per input and\n"
-    "                    DIR/tensor_keys.txt, as the SDK's get_tensors (a segment key holding\n"
-    "                    a line break is an error)\n"
-    "  --seq-len N       time steps per sample, 1-100000 (required with --tensors)\n"
-    "  --pad left|right  zero padding side (default left, which keeps the last steps)\n"
-    "  --gzip LEVEL      -1-9: 0-9 gzip level, -1 uncompressed datasets (default 9, as the SDK)\n"
-    "  --quiet           no progress on stderr\n"
-    "  --threads N       align on N threads, 1-4096 (default: EMOFUSE_NUM_THREADS, else every\n"
-    "                    core); the outputs are the same bytes whatever N is\n"
-    "\n"
-    "All outputs of a run appear together or not at all (also when interrupted by a signal);\n"
-    "an existing output file is replaced with a notice on stderr. Exit status: 0 success,\n"
-    "1 bad input or failed run, 2 bad command line.\n";
-
-struct arguments {
-    emofuse::io::csd::align_files_options options;
-    std::string out_dir;
-    std::vector<std::filesystem::path> inputs;
-    bool tensors = false;
-    bool quiet = false;
-    bool help = false;
-    unsigned threads = 0; // 0: the library's default
-    std::size_t seq_len = 0;
-    emofuse::align::pad_side pad = emofuse::align::pad_side::left;
-};
-
-arguments parse(int argc, char** argv) {
-    namespace align = emofuse::align;
-    arguments args;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        const auto value = [&]() -> std::string {
-            if (i + 1 >= argc) {
-                throw cli::usage_error(arg + ": missing value");
-            }
-            return argv[++i];
-        };
-        if (arg == "--help" || arg == "-h") {
-            args.help = true;
-            return args;
-        } else if (arg == "--reference") {
-            args.options.align.reference = value();
-        } else if (arg == "--collapse") {
-            try {
-                args.options.align.collapse = align::collapse::parse_list(value());
-            } catch (const emofuse::error& e) {
-                throw cli::usage_error(std::string("--collapse: ") + e.what());
-            }
-        } else if (arg == "--impute") {
-            const std::string how = value();
-            if (how != "zeros") {
-                throw cli::usage_error("--impute: expected 'zeros', got " + cli::quoted(how));
-            }
-            args.options.align.impute_zeros = true;
-        } else if (arg == "--out") {
-            args.out_dir = value();
-            if (args.out_dir.empty()) {
-                throw cli::usage_error("--out: expected a directory, got an empty name");
-            }
-        } else if (arg == "--tensors") {
-            args.tensors = true;
-        } else if (arg == "--seq-len") {
-            args.seq_len = cli::parse_integer<std::size_t>(arg, value(), 1, max_seq_len);
-        } else if (arg == "--pad") {
-            const std::string side = value();
-            if (side != "left" && side != "right") {
-                throw cli::usage_error("--pad: expected 'left' or 'right', got " +
-                                       cli::quoted(side));
-            }
-            args.pad = side == "left" ? align::pad_side::left : align::pad_side::right;
-        } else if (arg == "--gzip") {
-            args.options.writer.gzip_level = cli::parse_integer<int>(arg, value(), -1, 9);
-        } else if (arg == "--quiet") {
-            args.quiet = true;
-        } else if (arg == "--threads") {
-            args.threads =
-                cli::parse_integer<unsigned>(arg, value(), 1, emofuse::detail::max_threads);
-        } else if (arg.starts_with("-") && arg.size() > 1) {
-            throw cli::usage_error("unknown option " + cli::quoted(arg));
-        } else {
-            args.inputs.emplace_back(arg);
-        }
-    }
-    if (args.options.align.reference.empty()) {
-        throw cli::usage_error("--reference NAME is required");
-    }
-    if (args.out_dir.empty()) {
-        throw cli::usage_error("--out DIR is required");
-    }
-    if (args.inputs.empty()) {
-        throw cli::usage_error("no input .csd files");
-    }
-    if (args.tensors != (args.seq_len != 0)) {
-        throw cli::usage_error("--tensors and --seq-len N go together");
-    }
-    return args;
-}
-
-// Why a run aligned nothing, for the warning.
-std::string why_nothing_aligned(const emofuse::align::align_report& report, std::size_t inputs) {
-    if (report.removed_ids.empty()) {
-        return "the inputs hold no videos";
-    }
-    return std::to_string(report.removed_ids.size()) + " video id" +
-           (report.removed_ids.size() == 1 ? " was" : "s were") + " found, none of them in all " +
-           std::to_string(inputs) + " inputs (e.g. " + cli::quoted(report.removed_ids.front()) +
-           ")";
-}
-
 int run(int argc, char** argv) {
-    namespace csd = emofuse::io::csd;
     cli::remove_outputs_on_signals();
-    arguments args = parse(argc, argv);
+    align_tool::arguments args = align_tool::parse(argc, argv);
     if (args.help) {
-        std::cout << usage;
+        std::cout << align_tool::usage;
         return 0;
     }
-    if (args.threads != 0) {
-        emofuse::set_num_threads(args.threads);
-    }
-    auto& options = args.options;
-    if (args.tensors) {
-        options.tensors = emofuse::align::tensor_options{args.seq_len, args.pad,
-                                                         emofuse::align::truncate_side::as_sdk};
-    }
+    align_tool::apply(args);
     cli::sweep_stale_outputs(tool, args.out_dir);
     const auto start = std::chrono::steady_clock::now();
-    auto last_report = start;
-    bool progress_shown = false;
-    if (!args.quiet) {
-        options.align.progress = [&](std::size_t done, std::size_t total, std::string_view video) {
-            const auto now = std::chrono::steady_clock::now();
-            if (done == total || now - last_report > std::chrono::milliseconds(500)) {
-                std::cerr << "\r" << tool << ": " << done << "/" << total << " videos ("
-                          << cli::quoted(video) << ")\033[K" << std::flush;
-                last_report = now;
-                progress_shown = true;
-            }
-        };
-    }
-    const auto end_progress_line = [&] {
-        if (progress_shown) {
-            std::cerr << "\n";
-            progress_shown = false;
-        }
-    };
-    options.on_replace = [&](const std::vector<std::filesystem::path>& files) {
-        end_progress_line();
-        cli::notice_replacing(tool, files);
-    };
-    csd::align_files_result result;
-    try {
-        result = csd::align_files(args.inputs, args.out_dir, options);
-    } catch (...) {
-        end_progress_line(); // the error line starts on a line of its own
-        throw;
-    }
-    end_progress_line();
-    const auto& removed = result.report.removed_ids;
-    if (result.report.videos == 0) {
-        std::cerr << tool << ": warning: no video was aligned, the outputs are empty: "
-                  << why_nothing_aligned(result.report, args.inputs.size()) << "\n";
-    } else if (!removed.empty()) {
-        std::cerr << tool << ": warning: " << removed.size() << " video"
-                  << (removed.size() == 1 ? " is" : "s are") << " not in every sequence and "
-                  << (removed.size() == 1 ? "was" : "were")
-                  << " removed (first: " << cli::quoted(removed.front()) << ")\n";
-    }
-    if (args.tensors && result.report.videos != 0 && result.tensor_samples == 0) {
-        std::cerr << tool << ": warning: no segment key is in every aligned sequence, so the "
-                  << "tensors hold no samples\n";
-    }
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::cout << tool << ": aligned " << result.report.videos << " videos to '"
-              << options.align.reference << "' in " << seconds << " s; wrote";
-    for (const auto& path : result.written) {
-        std::cout << " " << path.filename().string();
-    }
-    if (args.tensors) {
-        std::cout << "; " << result.tensor_samples << " tensor samples";
-    }
-    std::cout << "\n";
+    align_tool::progress_display progress(tool);
+    progress.attach(args.options, args.quiet);
+    align_tool::align_and_report(tool, args, args.options, progress, start);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include <emofuse/config.hpp>
 #include <emofuse/core/error.hpp>
+#include <emofuse/core/shard.hpp>
 #include <emofuse/io/convert.hpp>
 #include <emofuse/io/load_state_dict.hpp>
 #include <emofuse/io/npy.hpp>
@@ -62,6 +63,10 @@ struct predict_request {
     bool cased = false; ///< the vocabulary is cased: no lower-casing or accent stripping
     models::train_mode mode = models::train_mode::regression;
     std::size_t batch = 32;
+    /// Run only shard `shard` of `shards` of the samples (core/shard.hpp's contiguous rule),
+    /// as one rank of emofuse-mpi-predict does; each sample's outputs are those of a whole run.
+    std::size_t shard = 0;
+    std::size_t shards = 1;
 };
 
 /// One output of the model over all samples.
@@ -333,11 +338,19 @@ inline prediction predict(const predict_request& request, std::string_view tool)
     const std::size_t samples = text_values.shape(0);
     const auto& audio = detail::feature_array(arrays, "audio", samples, source);
     const auto& vision = detail::feature_array(arrays, "vision", samples, source);
-    const models::mmsa_batch<float> raw{std::move(text_values),
-                                        io::to_xtensor<float, 3>(audio, "audio", source),
-                                        io::to_xtensor<float, 3>(vision, "vision", source),
-                                        detail::read_lengths(arrays, "audio", audio, source),
-                                        detail::read_lengths(arrays, "vision", vision, source)};
+    models::mmsa_batch<float> raw{std::move(text_values),
+                                  io::to_xtensor<float, 3>(audio, "audio", source),
+                                  io::to_xtensor<float, 3>(vision, "vision", source),
+                                  detail::read_lengths(arrays, "audio", audio, source),
+                                  detail::read_lengths(arrays, "vision", vision, source)};
+    if (request.shards > 1) {
+        const index_range rows = shard_range(samples, request.shard, request.shards);
+        raw = {detail::rows_of(raw.text, rows.begin, rows.end),
+               detail::rows_of(raw.audio, rows.begin, rows.end),
+               detail::rows_of(raw.vision, rows.begin, rows.end),
+               detail::rows_of(raw.audio_lengths, rows.begin, rows.end),
+               detail::rows_of(raw.vision_lengths, rows.begin, rows.end)};
+    }
     return detail::run_batches(config, weights, raw, request.batch, tool);
 }
 

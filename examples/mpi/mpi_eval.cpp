@@ -3,14 +3,17 @@
 // user-defined MPI_Op running Chan's merge), and rank 0 checks that the reduced suites equal
 // a single-process pass over all samples. Exit status 0 means they agree.
 //
-// Run: mpirun -np 2 emofuse-mpi-eval [SAMPLES]
+// Run: mpirun -np 2 emofuse-mpi-eval [SAMPLES] [--threads N]
 #include "common/cli.hpp"
+
+#include <emofuse/core/shard.hpp>
 
 #include <emofuse/metrics/classification.hpp>
 #include <emofuse/metrics/confusion.hpp>
 #include <emofuse/metrics/emotion.hpp>
 #include <emofuse/metrics/moments.hpp>
 #include <emofuse/metrics/sentiment.hpp>
+#include <emofuse/platform/parallel.hpp>
 
 #include <mpi.h>
 
@@ -37,16 +40,18 @@ constexpr std::size_t max_samples = 10'000'000;
 constexpr std::size_t default_samples = 100003;
 
 constexpr std::string_view usage =
-    "usage: mpirun -np K emofuse-mpi-eval [SAMPLES]\n"
+    "usage: mpirun -np K emofuse-mpi-eval [SAMPLES] [--threads N]\n"
     "\n"
     "Scores a deterministic synthetic evaluation set of SAMPLES samples (1-10000000, default\n"
     "100003) split across the K ranks, all-reduces the metric states and checks on rank 0 that\n"
-    "they equal a single-process pass. Exit status: 0 they agree, 1 a mismatch or a failed\n"
-    "run, 2 bad command line.\n";
+    "they equal a single-process pass. Rank r scores the samples [r*N/K, (r+1)*N/K).\n"
+    "  --threads N  threads per rank, 1-4096 (default: EMOFUSE_NUM_THREADS, else every core)\n"
+    "Exit status: 0 they agree, 1 a mismatch or a failed run, 2 bad command line.\n";
 
 struct arguments {
     bool help = false;
     std::size_t samples = default_samples;
+    unsigned threads = 0; // 0: the library's default
 };
 
 arguments parse(int argc, char** argv) {
@@ -57,6 +62,14 @@ arguments parse(int argc, char** argv) {
         if (arg == "--help" || arg == "-h") {
             args.help = true;
             return args;
+        }
+        if (arg == "--threads") {
+            if (i + 1 >= argc) {
+                throw cli::usage_error("--threads: missing value");
+            }
+            args.threads =
+                cli::parse_integer<unsigned>(arg, argv[++i], 1, emofuse::detail::max_threads);
+            continue;
         }
         if (arg.starts_with("-") && arg.size() > 1 && !(arg[1] >= '0' && arg[1] <= '9')) {
             throw cli::usage_error("unknown option " + cli::quoted(arg));
@@ -119,8 +132,8 @@ bool near(double a, double b) {
 // Scores this rank's shard, all-reduces and (rank 0) compares; returns 0 when they agree.
 int evaluate(const dataset& data, int rank, int size) {
     const std::size_t n = data.truth.size();
-    const std::size_t begin = n * static_cast<std::size_t>(rank) / static_cast<std::size_t>(size);
-    const std::size_t end = n * static_cast<std::size_t>(rank + 1) / static_cast<std::size_t>(size);
+    const auto [begin, end] =
+        emofuse::shard_range(n, static_cast<std::size_t>(rank), static_cast<std::size_t>(size));
     const auto shard = [&](const auto& v) {
         using value_type = typename std::decay_t<decltype(v)>::value_type;
         return std::span<const value_type>(v).subspan(begin, end - begin);
@@ -208,6 +221,9 @@ int main(int argc, char** argv) {
         if (args.help) {
             std::cout << usage;
             return 0;
+        }
+        if (args.threads != 0) {
+            emofuse::set_num_threads(args.threads);
         }
         // Every rank regenerates the data set (deterministic) and scores its own shard.
         data = make_dataset(args.samples);

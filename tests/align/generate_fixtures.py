@@ -478,6 +478,21 @@ def write_ops(rng):
         json.dump(ops, out)
 
 
+def write_last_video_bad(bad, seqs):
+    """visual.csd whose last video's first interval ends before it starts: a run over
+    words/audio/visual fails only where that video is aligned (emofuse-mpi-align's
+    failing-rank test: it lands in the last rank's shard)."""
+    visual = next(s for s in seqs if s["name"] == "visual")
+    entries = dict(visual["entries"])
+    last = sorted(entries)[-1]
+    iv, ft = entries[last]
+    iv = np.array(iv, copy=True)
+    iv[0, 1] = iv[0, 0] - 1.0
+    entries[last] = (iv, ft)
+    write_csd(os.path.join(bad, "last_video_end_before_start.csd"), dict(visual, entries=entries),
+              compress=True)
+
+
 def write_bad_files(seqs):
     """Malformed .csd files for the reader's error tests; also the fuzzer's seed corpus."""
     bad = os.path.join(DATA, "bad")
@@ -510,6 +525,7 @@ def write_bad_files(seqs):
         g.create_dataset("features", data=np.array([[b"hello"], [b"world"]]))
     with h5py.File(os.path.join(bad, "no_root.csd"), "w"):
         pass
+    write_last_video_bad(bad, seqs)
     with open(os.path.join(DATA, "words.csd"), "rb") as src:
         whole = src.read()
     with open(os.path.join(bad, "truncated.csd"), "wb") as out:

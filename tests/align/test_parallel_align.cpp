@@ -1,11 +1,14 @@
 // Aligning videos on several threads gives exactly the serial result: outputs, report,
-// progress order and the first error in video order, at 1, 2, 3 and 5 threads.
+// progress order and the first error in video order, at 1, 2, 3 and 5 threads; and the
+// shards of a run split over processes join into the whole run.
 #include <emofuse/align/interval_align.hpp>
 #include <emofuse/core/error.hpp>
+#include <emofuse/core/shard.hpp>
 #include <emofuse/platform/parallel.hpp>
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -94,6 +97,21 @@ void check_same(const align_report& a, const align_report& b) {
     CHECK(a.skipped_reference_rows == b.skipped_reference_rows);
     CHECK(a.segments == b.segments);
     CHECK(a.imputed == b.imputed);
+}
+
+void check_same(const std::vector<any_aligned_rows>& a, const std::vector<any_aligned_rows>& b) {
+    REQUIRE(a.size() == b.size());
+    for (std::size_t s = 0; s < a.size(); ++s) {
+        std::visit(
+            [&](const auto& x, const auto& y) {
+                if constexpr (std::is_same_v<decltype(x), decltype(y)>) {
+                    check_same(x, y);
+                } else {
+                    FAIL("sequence " << s << " changed precision");
+                }
+            },
+            a[s], b[s]);
+    }
 }
 
 struct pool_size {
@@ -210,18 +228,7 @@ TEST_CASE("align_rows and align give the same bits at 1, 2, 3 and 5 threads") {
                 const auto parallel = align_rows(sequences, options, &report);
                 check_same(serial_report, report);
                 CHECK(progress == serial_progress);
-                REQUIRE(parallel.size() == serial.size());
-                for (std::size_t s = 0; s < serial.size(); ++s) {
-                    std::visit(
-                        [&](const auto& a, const auto& b) {
-                            if constexpr (std::is_same_v<decltype(a), decltype(b)>) {
-                                check_same(a, b);
-                            } else {
-                                FAIL("sequence " << s << " changed precision");
-                            }
-                        },
-                        serial[s], parallel[s]);
-                }
+                check_same(serial, parallel);
                 // The SDK-shaped result too.
                 options.progress = nullptr;
                 const auto sdk_form = align(sequences, options);
@@ -275,4 +282,70 @@ TEST_CASE("the first bad video in video order fails the parallel run as it fails
         CHECK_THROWS_WITH_AS((void)align_rows(sequences, options), serial_message.c_str(),
                              emofuse::value_error);
     }
+}
+
+TEST_CASE("the shards of a run, in shard order, are the whole run's videos") {
+    const auto sequences = many_videos();
+    align_options options;
+    options.reference = "words";
+    options.collapse = {collapse::mean()};
+    options.impute_zeros = true;
+    options.threads = 1;
+    align_report whole_report;
+    const auto whole = align_rows(sequences, options, &whole_report);
+    REQUIRE(whole_report.videos == 37);
+    REQUIRE(!whole_report.removed_ids.empty());
+    for (const std::size_t shards : {1U, 2U, 3U, 36U, 40U}) {
+        CAPTURE(shards);
+        std::vector<any_aligned_rows> joined;
+        align_report joined_report;
+        joined_report.segments.assign(sequences.size(), 0);
+        joined_report.imputed.assign(sequences.size(), 0);
+        for (std::size_t shard = 0; shard < shards; ++shard) {
+            options.shard = shard;
+            options.shards = shards;
+            std::size_t progress_total = 0;
+            options.progress = [&](std::size_t, std::size_t total, std::string_view) {
+                progress_total = total;
+            };
+            align_report report;
+            const auto part = align_rows(sequences, options, &report);
+            const auto expected = emofuse::shard_range(37, shard, shards);
+            CHECK(report.videos == expected.size());
+            CHECK(progress_total == expected.size());
+            CHECK(report.removed_ids == whole_report.removed_ids);
+            joined_report.videos += report.videos;
+            joined_report.skipped_reference_rows += report.skipped_reference_rows;
+            for (std::size_t s = 0; s < sequences.size(); ++s) {
+                joined_report.segments[s] += report.segments[s];
+                joined_report.imputed[s] += report.imputed[s];
+            }
+            if (joined.empty()) {
+                joined = part;
+                continue;
+            }
+            for (std::size_t s = 0; s < part.size(); ++s) {
+                std::visit(
+                    [](const auto& from, auto& to) {
+                        if constexpr (std::is_same_v<decltype(from.features),
+                                                     decltype(to.features)>) {
+                            for (std::size_t e = 0; e < from.entries(); ++e) {
+                                double* intervals = nullptr;
+                                auto* features = to.append(from.keys[e], from.rows(e), &intervals);
+                                std::copy_n(from.intervals_of(e), 2 * from.rows(e), intervals);
+                                std::copy_n(from.features_of(e), from.rows(e) * from.feature_size,
+                                            features);
+                            }
+                        }
+                    },
+                    part[s], joined[s]);
+            }
+        }
+        joined_report.removed_ids = whole_report.removed_ids;
+        check_same(whole_report, joined_report);
+        check_same(whole, joined);
+    }
+    options.shard = 2;
+    options.shards = 2;
+    CHECK_THROWS_AS((void)align_rows(sequences, options), emofuse::value_error);
 }

@@ -10,6 +10,7 @@
 #include "emofuse/align/collapse.hpp"
 #include "emofuse/align/computational_sequence.hpp"
 #include "emofuse/align/sequence_source.hpp"
+#include "emofuse/core/shard.hpp"
 #include "emofuse/platform/parallel.hpp"
 #include "emofuse/platform/prefetch.hpp"
 
@@ -51,6 +52,13 @@ struct align_options {
     /// platform/parallel.hpp). The result does not depend on it; collapse functions must be
     /// safe to call concurrently when it is not 1.
     unsigned threads = 0;
+    /// Align only shard `shard` of `shards` of the videos (core/shard.hpp's contiguous rule
+    /// over the ids present in every sequence, in the order the whole run aligns them), as
+    /// one process of a run split over several does (emofuse-mpi-align). The report then
+    /// counts that shard's videos, segments and imputed keys; removed_ids lists every id
+    /// missing somewhere, as in a whole run.
+    std::size_t shard = 0;
+    std::size_t shards = 1;
 };
 
 /// What `align` did.
@@ -623,6 +631,8 @@ align_report align_videos(std::span<const sequence_source* const> sources,
     report.segments.assign(sources.size(), 0);
     report.imputed.assign(sources.size(), 0);
     const video_index index = index_videos(sources, report);
+    const index_range shard = shard_range(index.videos.size(), options.shard, options.shards);
+    const std::span<const std::string> videos(index.videos.data() + shard.begin, shard.size());
     video_aligner aligner{sources, options, index, ref_index};
 
     auto states = aligner.make_states();
@@ -636,7 +646,7 @@ align_report align_videos(std::span<const sequence_source* const> sources,
         ++report.videos;
         video_done(std::string_view(video), out);
         if (options.progress) {
-            options.progress(report.videos, index.videos.size(), video);
+            options.progress(report.videos, videos.size(), video);
         }
     };
 
@@ -647,8 +657,8 @@ align_report align_videos(std::span<const sequence_source* const> sources,
     const bool concurrent_reads =
         std::all_of(sources.begin(), sources.end(),
                     [](const sequence_source* src) { return src->concurrent_reads(); });
-    if (threads <= 1 || index.videos.size() <= 1 || !concurrent_reads) {
-        for (const auto& video : index.videos) {
+    if (threads <= 1 || videos.size() <= 1 || !concurrent_reads) {
+        for (const auto& video : videos) {
             aligner.align(video, states, out, report);
             video_finished(video);
         }
@@ -682,7 +692,7 @@ align_report align_videos(std::span<const sequence_source* const> sources,
             }
             report.skipped_reference_rows += result.counts.skipped_reference_rows;
             result.rows.clear();
-            video_finished(index.videos[first + v]);
+            video_finished(videos[first + v]);
         }
     };
     // Wave k is aligned while wave k - 1 is handed over: the hand-over is the first chunk of
@@ -692,9 +702,8 @@ align_report align_videos(std::span<const sequence_source* const> sources,
     std::vector<video_result> aligning;
     std::vector<video_result> finished;
     std::size_t finished_first = 0;
-    for (std::size_t first = 0; first < index.videos.size() || !finished.empty(); first += wave) {
-        const std::size_t count =
-            first < index.videos.size() ? std::min(wave, index.videos.size() - first) : 0;
+    for (std::size_t first = 0; first < videos.size() || !finished.empty(); first += wave) {
+        const std::size_t count = first < videos.size() ? std::min(wave, videos.size() - first) : 0;
         const std::size_t hand_over_chunks = finished.empty() ? 0 : 1;
         aligning.clear();
         aligning.resize(count);
@@ -715,8 +724,7 @@ align_report align_videos(std::span<const sequence_source* const> sources,
                         }
                         result.counts.segments.assign(sources.size(), 0);
                         result.counts.imputed.assign(sources.size(), 0);
-                        local.align(index.videos[first + v], local_states, result.rows,
-                                    result.counts);
+                        local.align(videos[first + v], local_states, result.rows, result.counts);
                     } catch (...) {
                         result.error = std::current_exception();
                     }

@@ -40,6 +40,13 @@ struct align_files_options {
     /// Called with the outputs that will replace existing files (when there are any), just
     /// before the outputs are renamed into place (emofuse-align prints a notice).
     std::function<void(const std::vector<std::filesystem::path>&)> on_replace;
+    /// Where the aligned videos come from: empty runs align::align_stream(sources, align,
+    /// sink); emofuse-mpi-align's rank 0 hands over the videos its ranks aligned instead. The
+    /// outputs are the calls to `sink`, in order; the returned report is the run's.
+    std::function<align::align_report(std::span<const align::sequence_source* const> sources,
+                                      const align::align_options& align,
+                                      const align::align_sink& sink)>
+        videos;
 };
 
 struct align_files_result {
@@ -98,17 +105,23 @@ private:
 
 } // namespace detail
 
-/// Aligns the sequences in `inputs` and writes each under its file name in `out_dir`.
-/// Throws emofuse::error (io_error for bad files) and leaves no output file behind then.
-inline align_files_result align_files(const std::vector<std::filesystem::path>& inputs,
-                                      const std::filesystem::path& out_dir,
-                                      const align_files_options& options) {
-    namespace fs = std::filesystem;
+/// The inputs of a run, opened: one file_source per path (input order) and the run's
+/// alignment options with the reference resolved to a sequence name.
+struct opened_inputs {
+    std::vector<std::unique_ptr<file_source>> files;
+    std::vector<const align::sequence_source*> sources;
+    align::align_options align;
+};
+
+/// Opens `inputs` and checks them as align_files does: distinct file names (and stems, when
+/// `tensors`), and `align.reference` naming a sequence (root group) or a file stem.
+inline opened_inputs open_inputs(const std::vector<std::filesystem::path>& inputs,
+                                 const align::align_options& align, bool tensors) {
     if (inputs.empty()) {
         throw value_error("align_files: inputs: expected at least one .csd file, got none");
     }
-    std::vector<std::unique_ptr<file_source>> files;
-    std::vector<const align::sequence_source*> sources;
+    opened_inputs opened;
+    auto& files = opened.files;
     std::set<std::string> names;
     std::set<std::string> stems;
     for (const auto& path : inputs) {
@@ -116,14 +129,15 @@ inline align_files_result align_files(const std::vector<std::filesystem::path>& 
             throw value_error("align_files: two inputs share the file name '" +
                               path.filename().string() + "' (outputs would collide)");
         }
-        if (options.tensors && !stems.insert(path.stem().string()).second) {
+        if (tensors && !stems.insert(path.stem().string()).second) {
             throw value_error("align_files: two inputs share the stem '" + path.stem().string() +
                               "' (their .npy tensors would collide)");
         }
         files.push_back(std::make_unique<file_source>(path));
-        sources.push_back(files.back().get());
+        opened.sources.push_back(files.back().get());
     }
-    align::align_options align_options = options.align;
+    align::align_options& align_options = opened.align;
+    align_options = align;
     const bool is_root = std::any_of(files.begin(), files.end(), [&](const auto& f) {
         return f->name() == align_options.reference;
     });
@@ -142,8 +156,21 @@ inline align_files_result align_files(const std::vector<std::filesystem::path>& 
                      f->path().filename().string() + ")";
         }
         throw value_error("align_files: reference: expected a sequence or file stem among " +
-                          known + ", got " + printable(options.align.reference, '\''));
+                          known + ", got " + printable(align.reference, '\''));
     }
+    return opened;
+}
+
+/// Aligns the sequences in `inputs` and writes each under its file name in `out_dir`.
+/// Throws emofuse::error (io_error for bad files) and leaves no output file behind then.
+inline align_files_result align_files(const std::vector<std::filesystem::path>& inputs,
+                                      const std::filesystem::path& out_dir,
+                                      const align_files_options& options) {
+    namespace fs = std::filesystem;
+    const opened_inputs opened = open_inputs(inputs, options.align, options.tensors.has_value());
+    const auto& files = opened.files;
+    const auto& sources = opened.sources;
+    const align::align_options& align_options = opened.align;
     std::error_code ec;
     fs::create_directories(out_dir, ec);
     if (ec || !fs::is_directory(out_dir)) {
@@ -171,58 +198,59 @@ inline align_files_result align_files(const std::vector<std::filesystem::path>& 
     std::string key_list;
     align_files_result result;
     std::vector<char> buffer;
-    result.report = align::align_stream(
-        sources, align_options, [&](std::string_view, align::aligned_chunk& chunk) {
+    const align::align_sink sink = [&](std::string_view, align::aligned_chunk& chunk) {
+        for (std::size_t s = 0; s < chunk.size(); ++s) {
+            std::visit(
+                [&](const auto& rows) {
+                    for (std::size_t e = 0; e < rows.entries(); ++e) {
+                        writers[s]->write(rows.keys[e], rows.intervals_of(e), rows.features_of(e),
+                                          rows.rows(e), rows.feature_size);
+                    }
+                },
+                chunk[s]);
+            writers[s]->flush();
+        }
+        {
+            // Readers of the next videos may be in libhdf5 on other threads meanwhile.
+            const detail::hdf5_lock hdf5;
+            H5garbage_collect(); // hand HDF5's free-list memory back after each video
+        }
+        if (!options.tensors) {
+            return;
+        }
+        for (const auto& entry : align::common_entries(chunk)) {
+            std::visit(
+                [&](const auto& rows) {
+                    const std::string& key = rows.keys[entry[0]];
+                    if (key.find_first_of("\n\r") != std::string::npos) {
+                        throw value_error("align_files: tensor keys: segment key " +
+                                          printable(key, '"') +
+                                          " holds a line break, but tensor_keys.txt has one "
+                                          "key per line; rename the entry or drop --tensors");
+                    }
+                    key_list += key + "\n";
+                },
+                chunk[0]);
+            ++result.tensor_samples;
             for (std::size_t s = 0; s < chunk.size(); ++s) {
                 std::visit(
                     [&](const auto& rows) {
-                        for (std::size_t e = 0; e < rows.entries(); ++e) {
-                            writers[s]->write(rows.keys[e], rows.intervals_of(e),
-                                              rows.features_of(e), rows.rows(e), rows.feature_size);
-                        }
+                        using T = typename std::decay_t<decltype(rows)>::value_type;
+                        buffer.resize(emofuse::checked_byte_count(
+                            "align_files: tensor sample (seq_len, features)",
+                            {options.tensors->seq_len, rows.feature_size}, sizeof(T)));
+                        T* sample = reinterpret_cast<T*>(buffer.data());
+                        align::pad_truncate(rows.features_of(entry[s]), rows.rows(entry[s]),
+                                            rows.feature_size, *options.tensors, sample);
+                        tensors[s]->append(std::as_bytes(
+                            std::span(sample, options.tensors->seq_len * rows.feature_size)));
                     },
                     chunk[s]);
-                writers[s]->flush();
             }
-            {
-                // Readers of the next videos may be in libhdf5 on other threads meanwhile.
-                const detail::hdf5_lock hdf5;
-                H5garbage_collect(); // hand HDF5's free-list memory back after each video
-            }
-            if (!options.tensors) {
-                return;
-            }
-            for (const auto& entry : align::common_entries(chunk)) {
-                std::visit(
-                    [&](const auto& rows) {
-                        const std::string& key = rows.keys[entry[0]];
-                        if (key.find_first_of("\n\r") != std::string::npos) {
-                            throw value_error("align_files: tensor keys: segment key " +
-                                              printable(key, '"') +
-                                              " holds a line break, but tensor_keys.txt has one "
-                                              "key per line; rename the entry or drop --tensors");
-                        }
-                        key_list += key + "\n";
-                    },
-                    chunk[0]);
-                ++result.tensor_samples;
-                for (std::size_t s = 0; s < chunk.size(); ++s) {
-                    std::visit(
-                        [&](const auto& rows) {
-                            using T = typename std::decay_t<decltype(rows)>::value_type;
-                            buffer.resize(emofuse::checked_byte_count(
-                                "align_files: tensor sample (seq_len, features)",
-                                {options.tensors->seq_len, rows.feature_size}, sizeof(T)));
-                            T* sample = reinterpret_cast<T*>(buffer.data());
-                            align::pad_truncate(rows.features_of(entry[s]), rows.rows(entry[s]),
-                                                rows.feature_size, *options.tensors, sample);
-                            tensors[s]->append(std::as_bytes(
-                                std::span(sample, options.tensors->seq_len * rows.feature_size)));
-                        },
-                        chunk[s]);
-                }
-            }
-        });
+        }
+    };
+    result.report = options.videos ? options.videos(sources, align_options, sink)
+                                   : align::align_stream(sources, align_options, sink);
     // Everything is written: close each output, then rename all of them into place together.
     std::optional<io::detail::output_file> keys;
     if (options.tensors) {

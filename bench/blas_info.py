@@ -29,7 +29,9 @@ def _loaded_blas_paths():
             for line in maps:
                 path = line.split()[-1] if len(line.split()) >= 6 else ""
                 name = os.path.basename(path)
-                if ("blas" in name or "mkl" in name) and path not in paths:
+                # Shared libraries only (not Python extension modules that wrap one).
+                if name.startswith("lib") and ("blas" in name or "mkl" in name) and \
+                        path not in paths:
                     paths.append(path)
     except OSError:
         pass

@@ -345,11 +345,7 @@ inline prediction predict(const predict_request& request, std::string_view tool)
                                   detail::read_lengths(arrays, "vision", vision, source)};
     if (request.shards > 1) {
         const index_range rows = shard_range(samples, request.shard, request.shards);
-        raw = {detail::rows_of(raw.text, rows.begin, rows.end),
-               detail::rows_of(raw.audio, rows.begin, rows.end),
-               detail::rows_of(raw.vision, rows.begin, rows.end),
-               detail::rows_of(raw.audio_lengths, rows.begin, rows.end),
-               detail::rows_of(raw.vision_lengths, rows.begin, rows.end)};
+        raw = models::mmsa_batch_rows(raw, rows.begin, rows.end);
     }
     return detail::run_batches(config, weights, raw, request.batch, tool);
 }

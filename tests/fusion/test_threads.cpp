@@ -59,10 +59,10 @@ void check_same_bits_at_any_thread_count(Forward&& forward) {
 
 TEST_CASE_TEMPLATE("tensor_fusion_linear gives the same bits at 1, 2 and 3 threads", T, float,
                    double) {
-    // Odd sizes: Π = 31·61·41 = 77 531 (many depth blocks), 70 outputs (a partial column panel),
+    // Odd sizes: Π = 51·61·41 = 127 551 (many depth blocks), 70 outputs (a partial column panel),
     // batches of 37 (a partial row tile) and 1 — both above the split threshold.
     const std::size_t out = 70;
-    const std::array<std::size_t, 3> d{30, 60, 40};
+    const std::array<std::size_t, 3> d{50, 60, 40};
     const std::size_t width = (d[0] + 1) * (d[1] + 1) * (d[2] + 1);
     const fusion::tensor_fusion_linear<T> stage(pattern<T, 2>({out, width}, 1, 0.01),
                                                 pattern<T, 1>({out}, 2),
@@ -80,7 +80,7 @@ TEST_CASE_TEMPLATE("tensor_fusion_linear gives the same bits at 1, 2 and 3 threa
 TEST_CASE_TEMPLATE("low_rank_fusion, mfb and mag give the same bits at 1, 2 and 3 threads", T,
                    float, double) {
     SUBCASE("low_rank_fusion") {
-        const std::size_t batch = 49, rank = 5, out = 67;
+        const std::size_t batch = 197, rank = 5, out = 67;
         const std::array<std::size_t, 3> d{131, 17, 129};
         std::vector<xt::xtensor<T, 3>> factors;
         for (std::size_t m = 0; m < 3; ++m) {
@@ -95,7 +95,7 @@ TEST_CASE_TEMPLATE("low_rank_fusion, mfb and mag give the same bits at 1, 2 and 
         check_same_bits_at_any_thread_count([&] { return stage(input); });
     }
     SUBCASE("mfb") {
-        const std::size_t batch = 33, d = 123, o = 301, k = 2;
+        const std::size_t batch = 117, d = 123, o = 301, k = 2;
         REQUIRE(batch * d * o * k >= kernels::detail::parallel_gemm_min_fmas);
         const fusion::mfb<T> stage(
             pattern_dense<T>(o * k, d, 40), pattern_dense<T>(o * k, d, 42), k,
@@ -105,7 +105,7 @@ TEST_CASE_TEMPLATE("low_rank_fusion, mfb and mag give the same bits at 1, 2 and 
         check_same_bits_at_any_thread_count([&] { return stage(input); });
     }
     SUBCASE("mag") {
-        const std::size_t batch = 5, steps = 9, dt = 203, da = 29, dv = 17;
+        const std::size_t batch = 21, steps = 9, dt = 203, da = 29, dv = 17;
         REQUIRE(batch * steps * dt * (dt + da) >= kernels::detail::parallel_gemm_min_fmas);
         std::vector<fusion::mag_auxiliary<T>> aux;
         aux.push_back({pattern_dense<T>(dt, dv + dt, 30), pattern_dense<T>(dt, dv, 32)});

@@ -107,9 +107,11 @@ private:
 
 namespace detail {
 
-/// Products with fewer multiply-adds than this run on the calling thread alone: waking the
-/// pool and splitting costs about as much as 2^21 of them (a few tens of µs).
-inline constexpr std::size_t parallel_gemm_min_fmas = std::size_t{1} << 21;
+/// Products with fewer multiply-adds than this run on the calling thread alone. Waking the
+/// pool and joining costs a few tens of µs; at 2^21 (≈30 µs of work) batch-1 models with many
+/// such products (MulT, an LSTM's input projection) ran 5–10 % slower on 2 threads than on 1,
+/// at 2^23 (≈110 µs) the split pays for itself (bench/compare_threads.py).
+inline constexpr std::size_t parallel_gemm_min_fmas = std::size_t{1} << 23;
 
 /// Calls body(col0, cols, ws) over C's columns [0, n) split into runs of whole nr-wide panels,
 /// one run per thread (platform/parallel.hpp), or once for all of them when the product is

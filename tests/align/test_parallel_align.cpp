@@ -8,6 +8,8 @@
 
 #include <doctest/doctest.h>
 
+#include "thread_count_guard.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -114,12 +116,7 @@ void check_same(const std::vector<any_aligned_rows>& a, const std::vector<any_al
     }
 }
 
-struct pool_size {
-    explicit pool_size(unsigned n) { emofuse::set_num_threads(n); }
-    ~pool_size() { emofuse::set_num_threads(0); }
-    pool_size(const pool_size&) = delete;
-    pool_size& operator=(const pool_size&) = delete;
-};
+using emofuse::test::thread_count_guard;
 
 // An in-memory source that counts its reads (the aligner reads each entry once).
 template <class T>
@@ -171,7 +168,7 @@ TEST_CASE("align_stream hands earlier videos to the sink while later ones are re
     (void)align_stream(sources, options, [&](std::string_view video, aligned_chunk&) {
         serial_order.emplace_back(video);
     });
-    const pool_size pool(2);
+    const thread_count_guard pool(2);
     options.threads = 0;
     std::vector<std::string> order;
     bool overlapped = false;
@@ -215,7 +212,7 @@ TEST_CASE("align_rows and align give the same bits at 1, 2, 3 and 5 threads") {
 
             for (const unsigned threads : {2U, 3U, 5U}) {
                 CAPTURE(threads);
-                const pool_size pool(threads);
+                const thread_count_guard pool(threads);
                 std::vector<std::string> progress;
                 options.progress = [&](std::size_t done, std::size_t total,
                                        std::string_view video) {
@@ -277,7 +274,7 @@ TEST_CASE("the first bad video in video order fails the parallel run as it fails
     REQUIRE(serial_message.find("video13") != std::string::npos);
     for (const unsigned threads : {2U, 3U, 5U}) {
         CAPTURE(threads);
-        const pool_size pool(threads);
+        const thread_count_guard pool(threads);
         options.threads = 0;
         CHECK_THROWS_WITH_AS((void)align_rows(sequences, options), serial_message.c_str(),
                              emofuse::value_error);

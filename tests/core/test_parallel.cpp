@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include "thread_count_guard.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -19,13 +21,7 @@
 
 namespace {
 
-/// Restores the default thread count when a test case ends.
-struct thread_count_guard {
-    explicit thread_count_guard(unsigned n) { emofuse::set_num_threads(n); }
-    ~thread_count_guard() { emofuse::set_num_threads(0); }
-    thread_count_guard(const thread_count_guard&) = delete;
-    thread_count_guard& operator=(const thread_count_guard&) = delete;
-};
+using emofuse::test::thread_count_guard;
 
 std::vector<std::pair<std::size_t, std::size_t>> chunks_seen(std::size_t count, std::size_t grain) {
     std::mutex lock;

@@ -11,6 +11,8 @@
 
 #include <doctest/doctest.h>
 
+#include "thread_count_guard.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -28,12 +30,7 @@ namespace {
 constexpr std::size_t samples = 3 * em::detail::parallel_block + 777;
 constexpr unsigned thread_counts[] = {1, 2, 3};
 
-struct pool_size {
-    explicit pool_size(unsigned n) { emofuse::set_num_threads(n); }
-    ~pool_size() { emofuse::set_num_threads(0); }
-    pool_size(const pool_size&) = delete;
-    pool_size& operator=(const pool_size&) = delete;
-};
+using emofuse::test::thread_count_guard;
 
 template <class T>
 bool same_bits(const T& a, const T& b) {
@@ -91,7 +88,7 @@ TEST_CASE("regression_accumulator: a large span gives the same bits at 1, 2 and 
     const auto weights = resample_weights(samples);
     std::vector<em::comoments> plain, weighted;
     for (const unsigned threads : thread_counts) {
-        const pool_size pool(threads);
+        const thread_count_guard pool(threads);
         em::regression_accumulator a;
         a.update(std::span<const float>(truth), std::span<const float>(pred));
         plain.push_back(a.state());
@@ -139,7 +136,7 @@ TEST_CASE("regression_accumulator: a merged state keeps its earlier samples firs
     const std::span<const float> t(truth), p(pred);
     std::vector<em::comoments> states;
     for (const unsigned threads : thread_counts) {
-        const pool_size pool(threads);
+        const thread_count_guard pool(threads);
         em::regression_accumulator a;
         a.update(t.first(1000), p.first(1000));
         a.update(t.subspan(1000), p.subspan(1000));
@@ -157,7 +154,7 @@ TEST_CASE("regression_accumulator: a NaN in a late block names its index at any 
     pred[bad] = std::numeric_limits<float>::quiet_NaN();
     truth[samples - 1] = std::numeric_limits<float>::infinity(); // a later one: not reported
     for (const unsigned threads : thread_counts) {
-        const pool_size pool(threads);
+        const thread_count_guard pool(threads);
         em::regression_accumulator a;
         const std::string message = message_of(
             [&] { a.update(std::span<const float>(truth), std::span<const float>(pred)); });
@@ -168,7 +165,7 @@ TEST_CASE("regression_accumulator: a NaN in a late block names its index at any 
     // nan_policy::skip drops the two samples, with the same bits at every thread count.
     std::vector<em::comoments> skipped;
     for (const unsigned threads : thread_counts) {
-        const pool_size pool(threads);
+        const thread_count_guard pool(threads);
         em::regression_accumulator a(em::nan_policy::skip);
         a.update(std::span<const float>(truth), std::span<const float>(pred));
         skipped.push_back(a.state());
@@ -192,7 +189,7 @@ TEST_CASE("confusion_counts: a large span counts exactly at 1, 2 and 3 threads")
             naive_weighted[std::size_t(truth[i]) * k + pred[i]] += weights[i];
         }
         for (const unsigned threads : thread_counts) {
-            const pool_size pool(threads);
+            const thread_count_guard pool(threads);
             em::confusion_counts counts(k);
             counts.add(0, 1, 5); // earlier counts are kept
             counts.update(std::span<const std::int32_t>(truth),
@@ -220,7 +217,7 @@ TEST_CASE("confusion_counts: a bad label in a late block names its global index"
     const std::string expected = "metrics::confusion_counts::update: prediction label at index " +
                                  std::to_string(bad) + ": expected a class id in [0, 7), got 9";
     for (const unsigned threads : thread_counts) {
-        const pool_size pool(threads);
+        const thread_count_guard pool(threads);
         em::confusion_counts counts(7);
         CHECK(message_of([&] {
                   counts.update(std::span<const std::int32_t>(truth),
@@ -237,7 +234,7 @@ TEST_CASE("sentiment_suite: a large span gives the same state and keys at 1, 2 a
         std::vector<em::sentiment_state> states;
         std::vector<em::suite_result> results;
         for (const unsigned threads : thread_counts) {
-            const pool_size pool(threads);
+            const thread_count_guard pool(threads);
             em::sentiment_suite suite(dataset);
             suite.update(std::span<const float>(truth), std::span<const float>(pred));
             states.push_back(suite.state());
@@ -270,7 +267,7 @@ TEST_CASE("sentiment_suite: a NaN in a late block names its index at any thread 
     const std::size_t bad = em::detail::parallel_block + 3;
     truth[bad] = std::numeric_limits<float>::quiet_NaN();
     for (const unsigned threads : thread_counts) {
-        const pool_size pool(threads);
+        const thread_count_guard pool(threads);
         em::sentiment_suite suite(em::sentiment_dataset::mosei);
         const std::string message = message_of(
             [&] { suite.update(std::span<const float>(truth), std::span<const float>(pred)); });

@@ -18,18 +18,6 @@ namespace {
 namespace et = emofuse::language;
 using emofuse_bench::random_tensor;
 
-et::bert_config bert_base() {
-    et::bert_config config;
-    config.vocab_size = 30522;
-    config.hidden_size = 768;
-    config.num_hidden_layers = 12;
-    config.num_attention_heads = 12;
-    config.intermediate_size = 3072;
-    config.max_position_embeddings = 512;
-    config.type_vocab_size = 2;
-    return config;
-}
-
 /// bert-base's tensors with N(0, s²) weights (s = 1/√fan-in, embeddings 1), N(0, 0.1²)
 /// biases and LayerNorm parameters 1 + N(0, 0.1²), N(0, 0.1²).
 emofuse::io::state_dict random_bert(const et::bert_config& c, std::mt19937& rng) {
@@ -72,7 +60,7 @@ et::bert_tokens random_tokens(std::size_t batch, std::size_t t, bool padded, std
 void run_bert_base(benchmark::State& state, std::size_t batch, bool padded) {
     constexpr std::size_t t = 50;
     std::mt19937 rng(2018);
-    const et::bert_config config = bert_base();
+    const et::bert_config config = et::bert_config::bert_base();
     const auto model = et::bert_model<float>::load(random_bert(config, rng), "", config);
     const et::bert_tokens tokens = random_tokens(batch, t, padded, rng);
     for (auto _ : state) {

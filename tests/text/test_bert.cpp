@@ -411,14 +411,7 @@ TEST_CASE_TEMPLATE("bert_model matches BertModel at bert-base shapes (weights fr
                    float, double) {
     // generate_bert_base_formula.py: bert-base-uncased's sizes, 2 rows of 11 tokens (the second
     // padded after 7), token types 0 and 1, outputs of the stand-in BertModel.
-    et::bert_config config;
-    config.vocab_size = 30522;
-    config.hidden_size = 768;
-    config.num_hidden_layers = 12;
-    config.num_attention_heads = 12;
-    config.intermediate_size = 3072;
-    config.max_position_embeddings = 512;
-    config.type_vocab_size = 2;
+    const auto config = et::bert_config::bert_base();
     const auto io = eio::load_npz(data_path("bert_base_formula.npz"));
     et::bert_tokens tokens;
     tokens.input_ids = io.tensor<std::int64_t, 2>("input_ids");

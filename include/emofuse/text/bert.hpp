@@ -58,6 +58,20 @@ struct bert_config {
     /// num_attention_heads, value_error for a non-positive or non-finite eps, and (RoBERTa) a
     /// pad_token_id at or beyond max_position_embeddings.
     void check() const;
+
+    /// bert-base-uncased's sizes (its config.json): 30 522 tokens, 768 wide, 12 layers of 12
+    /// heads, 3072-wide feed-forward, 512 positions, 2 token types.
+    [[nodiscard]] static bert_config bert_base() {
+        bert_config config;
+        config.vocab_size = 30522;
+        config.hidden_size = 768;
+        config.num_hidden_layers = 12;
+        config.num_attention_heads = 12;
+        config.intermediate_size = 3072;
+        config.max_position_embeddings = 512;
+        config.type_vocab_size = 2;
+        return config;
+    }
 };
 
 namespace detail {
